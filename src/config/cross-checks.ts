@@ -1,0 +1,126 @@
+// Rules that span several fields or entries (references, duplicates, combinations the schema cannot
+// express). Each entry is parsed on its own, so these run even when another part of the file is
+// broken: every problem is reported in one pass.
+import type { z } from 'zod';
+
+import type { ConfigIssue } from './issues.ts';
+import { clientSchema, keysSchema, resourceSchema, type SigningAlgorithm } from './schema.ts';
+
+type ParsedClient = z.output<typeof clientSchema>;
+type ParsedResource = z.output<typeof resourceSchema>;
+
+function entries(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function field(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+export function crossCheck(raw: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const keys = keysSchema.safeParse(field(raw, 'keys') ?? {});
+  const algorithms = keys.success ? new Set<SigningAlgorithm>(keys.data.signing) : undefined;
+
+  if (keys.success && field(raw, 'development') !== true) {
+    const { masterSecret, masterSecretFile } = keys.data;
+    if (masterSecret === undefined && masterSecretFile === undefined) {
+      issues.push({ path: ['keys'], message: 'a master secret is required: set keys.masterSecret (e.g. "${BATON_MASTER_SECRET}") or keys.masterSecretFile, or development: true for local use' });
+    }
+  }
+  if (keys.success && keys.data.masterSecret !== undefined && keys.data.masterSecretFile !== undefined) {
+    issues.push({ path: ['keys'], message: 'set either masterSecret or masterSecretFile, not both' });
+  }
+  if (keys.success && new Set(keys.data.signing).size !== keys.data.signing.length) {
+    issues.push({ path: ['keys', 'signing'], message: 'must not list an algorithm twice' });
+  }
+
+  const resources = new Map<string, ParsedResource>();
+  // Ids written in the file, parsed or not: a broken resource must not also make its clients fail.
+  const declaredIds = new Set(entries(field(raw, 'resources')).map((r) => field(r, 'id')).filter((id) => typeof id === 'string'));
+  entries(field(raw, 'resources')).forEach((rawResource, i) => {
+    const parsed = resourceSchema.safeParse(rawResource);
+    if (!parsed.success) return;
+    const resource = parsed.data;
+    if (resources.has(resource.id)) {
+      issues.push({ path: ['resources', i, 'id'], message: 'duplicate resource id' });
+    }
+    resources.set(resource.id, resource);
+    if (new Set(resource.scopes).size !== resource.scopes.length) {
+      issues.push({ path: ['resources', i, 'scopes'], message: 'must not list a scope twice' });
+    }
+    if (resource.signingAlg && algorithms && !algorithms.has(resource.signingAlg)) {
+      issues.push({ path: ['resources', i, 'signingAlg'], message: 'must be one of keys.signing' });
+    }
+  });
+
+  const clientIds = new Set<string>();
+  entries(field(raw, 'clients')).forEach((rawClient, i) => {
+    const parsed = clientSchema.safeParse(rawClient);
+    if (!parsed.success) return;
+    if (clientIds.has(parsed.data.client_id)) {
+      issues.push({ path: ['clients', i, 'client_id'], message: 'duplicate client_id' });
+    }
+    clientIds.add(parsed.data.client_id);
+    issues.push(...checkClient(parsed.data, i, resources, declaredIds, algorithms));
+  });
+
+  return issues;
+}
+
+function checkClient(
+  client: ParsedClient,
+  i: number,
+  resources: ReadonlyMap<string, ParsedResource>,
+  declaredIds: ReadonlySet<unknown>,
+  algorithms: ReadonlySet<SigningAlgorithm> | undefined,
+): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const at = (...path: Array<string | number>) => ['clients', i, ...path];
+  const grants = new Set(client.grant_types);
+  const isPublic = client.token_endpoint_auth_method === 'none';
+  const hasSecret = client.client_secret !== undefined;
+  const hasHash = client.client_secret_hash !== undefined;
+
+  if (isPublic && (hasSecret || hasHash)) {
+    issues.push({ path: at('token_endpoint_auth_method'), message: 'a public client ("none") must not have a secret' });
+  }
+  if (!isPublic && !hasSecret && !hasHash) {
+    issues.push({ path: at(), message: `client_secret or client_secret_hash is required for ${client.token_endpoint_auth_method}` });
+  }
+  if (hasSecret && hasHash) {
+    issues.push({ path: at(), message: 'set either client_secret or client_secret_hash, not both' });
+  }
+  if (isPublic && grants.has('client_credentials')) {
+    issues.push({ path: at('grant_types'), message: 'client_credentials requires an authenticated (confidential) client' });
+  }
+  if (isPublic && !client.requirePkce) {
+    issues.push({ path: at('requirePkce'), message: 'public clients must use PKCE' });
+  }
+  if (grants.has('authorization_code') && client.redirect_uris.length === 0) {
+    issues.push({ path: at('redirect_uris'), message: 'at least one redirect URI is required for authorization_code' });
+  }
+  if (grants.has('refresh_token') && !grants.has('authorization_code')) {
+    issues.push({ path: at('grant_types'), message: 'refresh_token requires authorization_code' });
+  }
+  if (new Set(client.grant_types).size !== client.grant_types.length) {
+    issues.push({ path: at('grant_types'), message: 'must not list a grant type twice' });
+  }
+  if (client.id_token_signed_response_alg && algorithms && !algorithms.has(client.id_token_signed_response_alg)) {
+    issues.push({ path: at('id_token_signed_response_alg'), message: 'must be one of keys.signing' });
+  }
+  client.resources.forEach((allowed, r) => {
+    if (!declaredIds.has(allowed.id)) {
+      issues.push({ path: at('resources', r, 'id'), message: 'is not the id of a declared resource' });
+      return;
+    }
+    const resource = resources.get(allowed.id);
+    if (!resource) return;
+    allowed.scopes?.forEach((scope, s) => {
+      if (!resource.scopes.includes(scope)) {
+        issues.push({ path: at('resources', r, 'scopes', s), message: `is not a scope of resource ${resource.id}` });
+      }
+    });
+  });
+  return issues;
+}

@@ -1,0 +1,106 @@
+// Loads the YAML configuration once at startup: parse, interpolate ${ENV}, validate against the
+// schema and the cross-field rules, then freeze. Every problem is reported together, by path.
+import { readFileSync } from 'node:fs';
+
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+
+import { crossCheck } from './cross-checks.ts';
+import { interpolateEnv } from './interpolate.ts';
+import { ConfigError, type ConfigIssue } from './issues.ts';
+import { configSchema, type BatonConfig } from './schema.ts';
+
+export interface LoadOptions {
+  /** Environment for `${VAR}` interpolation; defaults to process.env (read here, at boot, only). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export function loadConfigFile(file: string, options: LoadOptions = {}): BatonConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, [{ path: [], message: code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? 'error'})` }]);
+  }
+  return parseConfig(text, file, options);
+}
+
+/** Validates configuration text; `source` only names it in messages. */
+export function parseConfig(text: string, source = 'configuration', options: LoadOptions = {}): BatonConfig {
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(source, document.errors.map((e) => ({
+      path: [],
+      message: `invalid YAML at line ${e.linePos?.[0]?.line ?? '?'}: ${e.code === 'DUPLICATE_KEY' ? 'duplicate key' : e.code.toLowerCase().replaceAll('_', ' ')}`,
+    })));
+  }
+  return validateConfig(document.toJS(), source, options);
+}
+
+export function validateConfig(raw: unknown, source = 'configuration', options: LoadOptions = {}): BatonConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(source, [{ path: [], message: 'must be a YAML mapping (key: value pairs)' }]);
+  }
+  const issues: ConfigIssue[] = [];
+  const interpolated = interpolateEnv(raw, options.env ?? process.env, issues);
+  const parsed = configSchema.safeParse(interpolated);
+  if (!parsed.success) issues.push(...parsed.error.issues.flatMap(toConfigIssues));
+  issues.push(...crossCheck(interpolated));
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(source, dedupe(issues));
+  return deepFreeze(parsed.data);
+}
+
+/** Zod's issues carry no input values; unknown keys become one issue each so the path names the typo. */
+function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ path: [...path, key], message: 'unknown key' }));
+  }
+  return [{ path, message: describeIssue(issue) }];
+}
+
+/** Plain "must ..." wording for zod's built-in checks; messages of Baton's own refinements pass through. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? 'required' : `must be ${article(issue.expected)}`;
+    case 'too_small':
+      if (issue.origin === 'string') return `must be at least ${issue.minimum} characters`;
+      if (issue.origin === 'array') return `must have at least ${issue.minimum} entr${issue.minimum === 1 ? 'y' : 'ies'}`;
+      return `must be at least ${issue.minimum}`;
+    case 'too_big':
+      if (issue.origin === 'string') return `must be at most ${issue.maximum} characters`;
+      if (issue.origin === 'array') return `must have at most ${issue.maximum} entries`;
+      return `must be at most ${issue.maximum}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_union':
+      if ('note' in issue && issue.note === 'No matching discriminator') return 'must be one of "sqlite", "memory"';
+      return 'has an invalid value';
+    default:
+      return issue.message;
+  }
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = `${JSON.stringify(issue.path)}\u0000${issue.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}

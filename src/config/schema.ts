@@ -1,0 +1,197 @@
+// The configuration schema: the single source of Baton's config types, defaults and reference doc
+// (docs/configuration.md is generated from it by `npm run docs:config`).
+import { z } from 'zod';
+
+import { duration } from './duration.ts';
+
+export const SIGNING_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+/** OpenID Connect scopes Baton serves itself; API scopes belong to `resources`. */
+export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
+
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+
+/** RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ) */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+/** RFC 6749 appendix A.1: client_id = *VSCHAR; Baton also refuses the empty string and spaces. */
+const CLIENT_ID = /^[\x21-\x7e]+$/;
+/** PHC-style scrypt hash, as printed by `baton hash-secret`. */
+export const SECRET_HASH = /^\$scrypt\$ln=\d{1,2},r=\d{1,2},p=\d{1,2}\$[A-Za-z0-9+/_-]+\$[A-Za-z0-9+/_-]+$/;
+
+function parseUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
+const absoluteUrl = z.string().refine((v) => parseUrl(v) !== undefined, 'must be an absolute URL');
+
+const issuer = z
+  .string()
+  .superRefine((value, ctx) => {
+    const url = parseUrl(value);
+    if (!url) {
+      ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
+      return;
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      ctx.addIssue({ code: 'custom', message: 'must use https (http is only allowed for localhost)' });
+    }
+    if (url.search || url.hash || value.includes('?') || value.includes('#')) {
+      ctx.addIssue({ code: 'custom', message: 'must not contain a query or fragment' });
+    }
+    if (url.pathname !== '/' || value.endsWith('/')) {
+      ctx.addIssue({ code: 'custom', message: 'must be an origin without a path or trailing slash (e.g. https://id.example.com)' });
+    }
+  })
+  .describe('The exact issuer identifier (`iss`) and public origin of Baton. Every endpoint URL is built from it, never from the Host header.');
+
+const redirectUri = absoluteUrl.refine((v) => !v.includes('#'), 'must not contain a fragment');
+
+/** RFC 8707 section 2: a resource indicator is an absolute URI without a fragment. */
+const resourceIndicator = absoluteUrl.refine((v) => !v.includes('#'), 'must not contain a fragment');
+
+const scopeToken = z.string().regex(SCOPE_TOKEN, 'must be a scope token (printable ASCII, no spaces, quotes or backslashes)');
+
+const signingAlgorithm = z.enum(SIGNING_ALGORITHMS);
+
+const serverSchema = z
+  .strictObject({
+    host: z.string().min(1).default('0.0.0.0').describe('Interface to listen on.'),
+    port: z.number().int().min(0).max(65535).default(4000).describe('TCP port to listen on (0 picks a free port).'),
+    trustProxy: z
+      .boolean()
+      .default(false)
+      .describe('Trust `X-Forwarded-For` / `X-Forwarded-Proto` from a TLS-terminating proxy in front of Baton (client address in logs, secure cookies).'),
+    shutdownGracePeriod: duration('On SIGTERM: how long in-flight requests may take to finish before the process exits.').prefault(10),
+  })
+  .describe('The HTTP listener.');
+
+const storageSchema = z
+  .discriminatedUnion('type', [
+    z.strictObject({
+      type: z.literal('sqlite'),
+      path: z.string().min(1).default('./data/baton.db').describe('SQLite database file (created with its directory if missing).'),
+    }),
+    z.strictObject({ type: z.literal('memory') }),
+  ])
+  .describe('Where Baton keeps its state. `sqlite` (embedded, the default) or `memory` (tests only: everything is lost on exit).');
+
+export const keysSchema = z
+  .strictObject({
+    signing: z
+      .array(signingAlgorithm)
+      .min(1)
+      .default(['ES256', 'RS256'])
+      .describe('Signing algorithms Baton holds a key for. The first is the default for id_tokens and access tokens; the others are available to clients and resources that ask for them.'),
+    masterSecret: z
+      .string()
+      .min(32)
+      .optional()
+      .describe('Secret (at least 32 characters) from which the key that encrypts keys at rest is derived. Use `${ENV_VAR}` interpolation; never write it in the file.'),
+    masterSecretFile: z.string().min(1).optional().describe('Path of a file holding the master secret (e.g. a mounted Kubernetes or Docker secret).'),
+  })
+  .describe('Signing keys and the master secret that protects them at rest.');
+
+const ttlSchema = z
+  .strictObject({
+    accessToken: duration('Lifetime of access tokens from user grants (a resource may set its own).').prefault(3600),
+    clientCredentials: duration('Lifetime of client_credentials access tokens (a resource may set its own).').prefault(3600),
+    idToken: duration('Lifetime of id_tokens.').prefault(3600),
+    authorizationCode: duration('Lifetime of authorization codes.').prefault(60),
+    refreshToken: duration('Lifetime of refresh tokens (each rotation issues a fresh one).').prefault('14d'),
+    session: duration('Lifetime of the browser session at Baton.').prefault('14d'),
+    interaction: duration('Time a user has to finish signing in.').prefault('1h'),
+    grant: duration('Lifetime of a grant (the consent record refresh tokens hang off).').prefault('14d'),
+  })
+  .describe('Artifact lifetimes.');
+
+export const resourceSchema = z
+  .strictObject({
+    id: resourceIndicator.describe('Resource indicator (RFC 8707): the absolute URI clients send as `resource`.'),
+    name: z.string().optional().describe('Human-readable name.'),
+    audience: z.string().min(1).optional().describe('`aud` of its access tokens; defaults to `id`.'),
+    scopes: z.array(scopeToken).default([]).describe('Scopes this API defines.'),
+    accessTokenFormat: z
+      .enum(['jwt', 'opaque'])
+      .default('jwt')
+      .describe('`jwt`: RFC 9068 JWT access tokens the API verifies against the JWKS; `opaque`: a reference the API introspects.'),
+    accessTokenTTL: duration('Lifetime of this API\'s access tokens; defaults to `ttl.accessToken`.').optional(),
+    signingAlg: signingAlgorithm.optional().describe('Signing algorithm of this API\'s JWT access tokens; defaults to the first of `keys.signing`.'),
+  })
+  .describe('An API that Baton mints access tokens for.');
+
+const clientResourceSchema = z.strictObject({
+  id: z.string().min(1).describe('The `id` of a declared resource.'),
+  scopes: z.array(scopeToken).optional().describe('Scopes of that resource this client may obtain; defaults to all of them.'),
+});
+
+export const clientSchema = z
+  .strictObject({
+    client_id: z.string().regex(CLIENT_ID, 'must be printable ASCII without spaces').describe('OAuth client identifier.'),
+    client_name: z.string().optional().describe('Name shown to users.'),
+    client_secret: z
+      .string()
+      .min(16)
+      .optional()
+      .describe('Plain secret for confidential clients, normally `${ENV_VAR}`. At least 16 characters.'),
+    client_secret_hash: z
+      .string()
+      .regex(SECRET_HASH, 'must be a hash printed by `baton hash-secret`')
+      .optional()
+      .describe('scrypt hash of the secret (from `baton hash-secret`), instead of `client_secret`.'),
+    redirect_uris: z.array(redirectUri).default([]).describe('Exact redirect URIs (authorization_code).'),
+    post_logout_redirect_uris: z.array(redirectUri).default([]).describe('Exact URIs allowed after RP-initiated logout.'),
+    grant_types: z
+      .array(z.enum(GRANT_TYPES))
+      .min(1)
+      .default(['authorization_code', 'refresh_token'])
+      .describe('Grants this client may use.'),
+    token_endpoint_auth_method: z
+      .enum(['client_secret_basic', 'client_secret_post', 'none'])
+      .default('client_secret_basic')
+      .describe('`none` makes a public client (SPA, native app): PKCE is then always required.'),
+    scopes: z
+      .array(z.enum(OIDC_SCOPES))
+      .default([...OIDC_SCOPES])
+      .describe('OpenID Connect scopes this client may request.'),
+    resources: z.array(clientResourceSchema).default([]).describe('APIs (and their scopes) this client may obtain access tokens for.'),
+    requirePkce: z.boolean().default(true).describe('Require PKCE (S256) on authorization requests. Always on for public clients.'),
+    requireConsent: z.boolean().default(false).describe('Ask the user to approve the requested scopes (first-party clients usually skip it).'),
+    id_token_signed_response_alg: signingAlgorithm.optional().describe('id_token signing algorithm; defaults to the first of `keys.signing`.'),
+  })
+  .describe('An application registered at Baton.');
+
+export const configSchema = z
+  .strictObject({
+    issuer,
+    development: z
+      .boolean()
+      .default(false)
+      .describe('Development mode: allows starting without a master secret (one is generated next to the database). Never in production.'),
+    server: serverSchema.prefault({}),
+    storage: storageSchema.prefault({ type: 'sqlite' }),
+    keys: keysSchema.prefault({}),
+    ttl: ttlSchema.prefault({}),
+    resources: z.array(resourceSchema).default([]).describe('APIs (RFC 8707 resource servers).'),
+    clients: z.array(clientSchema).default([]).describe('Registered applications.'),
+    logging: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Minimum log level.'),
+      })
+      .prefault({})
+      .describe('JSON logs on stdout (pino); tokens, secrets and codes are always redacted.'),
+  })
+  .describe('Baton configuration file (YAML).');
+
+export type BatonConfig = z.output<typeof configSchema>;
+export type ClientConfig = BatonConfig['clients'][number];
+export type ResourceConfig = BatonConfig['resources'][number];
+export type TtlConfig = BatonConfig['ttl'];

@@ -1,0 +1,54 @@
+// The one error shape for Baton's own routes (the provider's routes have oidc-provider's handler):
+// RFC 6749 section 5.2 JSON for API callers, the error page for browsers, `server_error` with the
+// request id for anything unexpected, whose detail goes to the log only.
+import type { Context, Next } from 'koa';
+
+import { html, page } from './html.ts';
+import type { Logger } from '../observability/logger.ts';
+
+interface ExposedError {
+  readonly error: string;
+  readonly error_description?: string;
+  readonly statusCode: number;
+  readonly expose: true;
+}
+
+function isExposedOAuthError(err: unknown): err is ExposedError {
+  const e = err as Partial<ExposedError> | null;
+  return typeof e?.error === 'string' && typeof e.statusCode === 'number' && e.statusCode < 500 && e.expose === true;
+}
+
+function isHttpClientError(err: unknown): err is { status: number; message: string; expose: boolean } {
+  const e = err as { status?: unknown; expose?: unknown } | null;
+  return typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose === true;
+}
+
+export function errorBoundary(logger: Logger) {
+  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      const requestId = String(ctx.state.requestId ?? '');
+      let body: { error: string; error_description: string };
+      if (isExposedOAuthError(err)) {
+        ctx.status = err.statusCode;
+        body = { error: err.error, error_description: err.error_description ?? err.error };
+      } else if (isHttpClientError(err)) {
+        ctx.status = err.status;
+        body = { error: 'invalid_request', error_description: err.message };
+      } else {
+        ctx.status = 500;
+        body = { error: 'server_error', error_description: `internal error (request ${requestId})` };
+        logger.error({ reqId: requestId, err, path: ctx.path }, 'server_error');
+      }
+      ctx.set('Cache-Control', 'no-store');
+      if (ctx.accepts('json', 'html') === 'html') {
+        ctx.type = 'html';
+        ctx.body = page('Error', html`<h1>This request cannot be completed</h1><p>${body.error_description}</p>
+          <p class="error-code">${body.error} · request ${requestId}</p>`);
+      } else {
+        ctx.body = body;
+      }
+    }
+  };
+}

@@ -1,0 +1,58 @@
+// The signing key set as data: generation, rotation and the order oidc-provider needs (the first
+// key of an algorithm signs; every key listed is published in the JWKS). Pure except key generation.
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+
+import type { SigningAlgorithm } from '../config/schema.ts';
+
+export interface SigningKey {
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  /** Private JWK (never leaves Baton except sealed at rest). */
+  readonly jwk: JWK;
+  /** Epoch seconds. */
+  readonly createdAt: number;
+  /** Set when a newer key of the same algorithm took over; published until `retiredAt + retention`. */
+  readonly retiredAt?: number;
+}
+
+export interface KeySet {
+  readonly keys: readonly SigningKey[];
+}
+
+export async function generateSigningKey(alg: SigningAlgorithm, now: number): Promise<SigningKey> {
+  const options = alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { extractable: true, modulusLength: 2048 };
+  const { privateKey } = await generateKeyPair(alg, options);
+  const jwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(jwk);
+  return { kid, alg, jwk: { ...jwk, kid, alg, use: 'sig' }, createdAt: now };
+}
+
+/** Adds a key for every algorithm that has no current (unretired) key. Returns the same set when none is missing. */
+export async function ensureAlgorithms(set: KeySet, algorithms: readonly SigningAlgorithm[], now: number): Promise<KeySet> {
+  const missing = algorithms.filter((alg) => !set.keys.some((k) => k.alg === alg && k.retiredAt === undefined));
+  if (missing.length === 0) return set;
+  const added = await Promise.all(missing.map((alg) => generateSigningKey(alg, now)));
+  return { keys: [...added, ...set.keys] };
+}
+
+/**
+ * Rotation: a new current key per algorithm; the previous ones are retired (still published, no
+ * longer signing) and dropped once `retention` seconds have passed, so every token they signed has
+ * expired by then.
+ */
+export async function rotate(set: KeySet, algorithms: readonly SigningAlgorithm[], now: number, retention: number): Promise<KeySet> {
+  const fresh = await Promise.all(algorithms.map((alg) => generateSigningKey(alg, now)));
+  const previous = set.keys.map((k) => (k.retiredAt === undefined && algorithms.includes(k.alg) ? { ...k, retiredAt: now } : k));
+  return prune({ keys: [...fresh, ...previous] }, now, retention);
+}
+
+export function prune(set: KeySet, now: number, retention: number): KeySet {
+  return { keys: set.keys.filter((k) => k.retiredAt === undefined || k.retiredAt + retention > now) };
+}
+
+/** Current keys first (newest first), then retired ones: the order oidc-provider's `jwks` expects. */
+export function providerJwks(set: KeySet): { keys: JWK[] } {
+  const current = set.keys.filter((k) => k.retiredAt === undefined).sort((a, b) => b.createdAt - a.createdAt);
+  const retired = set.keys.filter((k) => k.retiredAt !== undefined).sort((a, b) => b.createdAt - a.createdAt);
+  return { keys: [...current, ...retired].map((k) => ({ ...k.jwk })) };
+}

@@ -1,0 +1,37 @@
+// `baton keys rotate`: rotates the key set in the configured store. Running instances pick the new
+// set up on their next key reload (every 30 s) or restart.
+import type { BatonConfig } from '../config/schema.ts';
+import { keyRetention } from '../server.ts';
+import { openStore } from '../storage/index.ts';
+import { systemClock } from '../storage/store.ts';
+import { KeyStore } from './key-store.ts';
+import { resolveMasterSecret } from './master-secret.ts';
+import { deriveKey } from './seal.ts';
+
+export interface RotationResult {
+  readonly current: string[];
+  readonly retired: Array<{ kid: string; alg: string; publishedUntil: string }>;
+}
+
+export async function rotateKeys(config: BatonConfig): Promise<RotationResult> {
+  const store = openStore(config.storage);
+  try {
+    const retention = keyRetention(config);
+    const keyStore = new KeyStore({
+      store,
+      sealKey: deriveKey(resolveMasterSecret(config).value, 'keyset-at-rest'),
+      algorithms: config.keys.signing,
+      retention,
+      clock: systemClock,
+    });
+    const { keys } = await keyStore.rotate();
+    return {
+      current: keys.keys.filter((k) => k.retiredAt === undefined).map((k) => `${k.alg} ${k.kid}`),
+      retired: keys.keys
+        .filter((k) => k.retiredAt !== undefined)
+        .map((k) => ({ kid: k.kid, alg: k.alg, publishedUntil: new Date(((k.retiredAt ?? 0) + retention) * 1000).toISOString() })),
+    };
+  } finally {
+    await store.close();
+  }
+}

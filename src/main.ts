@@ -1,0 +1,96 @@
+// CLI entry: `baton start | check-config | keys rotate | hash-secret`.
+import { Command, Option } from 'commander';
+
+import { loadConfigFile } from './config/load.ts';
+import { ConfigError } from './config/issues.ts';
+import type { BatonConfig } from './config/schema.ts';
+
+const program = new Command()
+  .name('baton')
+  .description('Baton: an OpenID Connect orchestrator. Federates sign-in to your IdP and decides authorization after login.')
+  .showHelpAfterError();
+
+const configOption = () => new Option('-c, --config <file>', 'configuration file (YAML)').env('BATON_CONFIG').makeOptionMandatory();
+
+function loadOrExit(file: string): BatonConfig {
+  try {
+    return loadConfigFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+program
+  .command('start')
+  .description('Start the Baton server.')
+  .addOption(configOption())
+  .action(async ({ config: file }: { config: string }) => {
+    const config = loadOrExit(file);
+    const { createBaton } = await import('./server.ts');
+    const baton = await createBaton(config);
+    const address = await baton.listen().catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        baton.logger.fatal(`port ${config.server.port} on ${config.server.host} is already in use; set server.port to a free one`);
+        process.exit(1);
+      }
+      throw err;
+    });
+    baton.logger.info({ issuer: config.issuer, address: `${address.address}:${address.port}` }, `Baton is listening; discovery at ${config.issuer}/.well-known/openid-configuration`);
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      baton.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      baton.close().then(() => {
+        baton.logger.info('stopped');
+        process.exit(0);
+      }, (err) => {
+        baton.logger.error({ err }, 'unclean shutdown');
+        process.exit(1);
+      });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+program
+  .command('check-config')
+  .description('Validate a configuration file and print every problem found.')
+  .argument('<file>', 'configuration file (YAML)')
+  .action((file: string) => {
+    const config = loadOrExit(file);
+    process.stdout.write(`${file}: valid (${config.clients.length} client${config.clients.length === 1 ? '' : 's'}, ${config.resources.length} resource${config.resources.length === 1 ? '' : 's'})\n`);
+  });
+
+const keys = program.command('keys').description('Manage signing keys.');
+keys
+  .command('rotate')
+  .description('Add a new signing key per algorithm; previous keys stay published until every token they signed has expired.')
+  .addOption(configOption())
+  .action(async ({ config: file }: { config: string }) => {
+    const config = loadOrExit(file);
+    const { rotateKeys } = await import('./keys/rotate-command.ts');
+    const result = await rotateKeys(config);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  });
+
+program
+  .command('hash-secret')
+  .description('Print the scrypt hash of a client secret read from standard input, for client_secret_hash.')
+  .action(async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    const secret = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    if (secret.length < 16) {
+      process.stderr.write('the secret must be at least 16 characters\n');
+      process.exit(2);
+    }
+    const { hashSecret } = await import('./provider/client-secret.ts');
+    process.stdout.write(`${await hashSecret(secret)}\n`);
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,23 @@
+// Baton client configuration -> oidc-provider client metadata (RFC 7591 names).
+import type { ClientMetadata } from 'oidc-provider';
+
+import type { BatonConfig, ClientConfig } from '../config/schema.ts';
+
+export function clientMetadata(client: ClientConfig, config: BatonConfig): ClientMetadata {
+  const grants = new Set(client.grant_types);
+  const metadata: ClientMetadata = {
+    client_id: client.client_id,
+    client_name: client.client_name,
+    grant_types: client.grant_types,
+    response_types: grants.has('authorization_code') ? ['code'] : [],
+    redirect_uris: client.redirect_uris,
+    post_logout_redirect_uris: client.post_logout_redirect_uris,
+    token_endpoint_auth_method: client.token_endpoint_auth_method,
+    id_token_signed_response_alg: client.id_token_signed_response_alg ?? config.keys.signing[0],
+    scope: client.scopes.join(' '),
+  };
+  // A hash is handed to the provider as the "secret"; comparison is overridden for hashes (server.ts).
+  const secret = client.client_secret ?? client.client_secret_hash;
+  if (secret !== undefined) metadata.client_secret = secret;
+  return metadata;
+}

@@ -1,0 +1,90 @@
+// RFC 8707 resource indicators: which APIs a client may obtain tokens for, and with which scopes.
+// Wired into oidc-provider's resourceIndicators helpers; the token format follows RFC 9068.
+import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
+
+import type { BatonConfig, ClientConfig, ResourceConfig } from '../config/schema.ts';
+
+type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
+
+export class ResourcePolicy {
+  readonly #resources: ReadonlyMap<string, ResourceConfig>;
+  /** client_id -> resource id -> scopes the client may obtain there. */
+  readonly #grants: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+  readonly #config: BatonConfig;
+
+  constructor(config: BatonConfig) {
+    this.#config = config;
+    this.#resources = new Map(config.resources.map((r) => [r.id, r]));
+    this.#grants = new Map(config.clients.map((c) => [c.client_id, allowedResources(c, this.#resources)]));
+  }
+
+  /** The one resource a client may use, if it has exactly one: the default for client_credentials. */
+  soleResource(clientId: string): string | undefined {
+    const allowed = this.#grants.get(clientId);
+    return allowed?.size === 1 ? allowed.keys().next().value : undefined;
+  }
+
+  allowedScopes(clientId: string, resource: string): readonly string[] | undefined {
+    return this.#grants.get(clientId)?.get(resource);
+  }
+
+  /** features.resourceIndicators.getResourceServerInfo */
+  getResourceServerInfo = async (ctx: KoaContextWithOIDC, indicator: string, client: Client): Promise<ResourceServer> => {
+    const resource = this.#resources.get(indicator);
+    const scopes = this.allowedScopes(client.clientId, indicator);
+    if (!resource || !scopes) {
+      throw new errors.InvalidTarget(`resource ${resource ? 'is not allowed for this client' : 'is unknown'}`);
+    }
+    if (isClientCredentials(ctx)) rejectScopesOutside(ctx, scopes);
+    const isClientCredentialsToken = isClientCredentials(ctx);
+    const ttl = resource.accessTokenTTL ?? (isClientCredentialsToken ? this.#config.ttl.clientCredentials : this.#config.ttl.accessToken);
+    const info: ResourceServer = {
+      scope: scopes.join(' '),
+      audience: resource.audience ?? resource.id,
+      accessTokenTTL: ttl,
+      accessTokenFormat: resource.accessTokenFormat,
+    };
+    if (resource.accessTokenFormat === 'jwt') {
+      info.jwt = { sign: { alg: resource.signingAlg ?? this.#config.keys.signing[0] } };
+    }
+    return info;
+  };
+
+  /**
+   * features.resourceIndicators.defaultResource. client_credentials without `resource` uses the
+   * client's only resource; scopes requested without any resource are refused rather than dropped.
+   */
+  defaultResource = async (ctx: KoaContextWithOIDC, client: Client, oneOf?: readonly string[]): Promise<string | readonly string[] | undefined> => {
+    if (oneOf) return oneOf;
+    if (!isClientCredentials(ctx)) return undefined;
+    const sole = this.soleResource(client.clientId);
+    if (sole) return sole;
+    rejectScopesOutside(ctx, []);
+    return undefined;
+  };
+
+  /** features.resourceIndicators.useGrantedResource: a code for one API needs no repeated `resource`. */
+  useGrantedResource = async (): Promise<boolean> => true;
+}
+
+function allowedResources(client: ClientConfig, resources: ReadonlyMap<string, ResourceConfig>): Map<string, readonly string[]> {
+  const allowed = new Map<string, readonly string[]>();
+  for (const entry of client.resources) {
+    const resource = resources.get(entry.id);
+    if (resource) allowed.set(entry.id, entry.scopes ?? resource.scopes);
+  }
+  return allowed;
+}
+
+function isClientCredentials(ctx: KoaContextWithOIDC): boolean {
+  return ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials';
+}
+
+/** RFC 6749 section 5.2: a scope the client may not have is invalid_scope, never silently dropped. */
+function rejectScopesOutside(ctx: KoaContextWithOIDC, allowed: readonly string[]): void {
+  const requested = typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope.split(' ').filter(Boolean) : [];
+  const refused = requested.filter((scope) => !allowed.includes(scope));
+  if (refused.length > 0) {
+    throw new errors.InvalidScope('requested scope is not allowed', refused.join(' '));
+  }
+}

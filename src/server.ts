@@ -1,0 +1,169 @@
+// Composition root: config -> storage -> keys -> provider -> routes -> HTTP listener.
+// The provider is rebuilt when the stored key set changes (e.g. `baton keys rotate` from another
+// process), so a rotation is served without a restart; all state lives in the store, so the swap
+// is invisible to clients.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+
+import type { BatonConfig } from './config/schema.ts';
+import { errorBoundary } from './http/errors.ts';
+import { healthRoutes } from './http/health.ts';
+import { pinOrigin } from './http/pin-origin.ts';
+import { interactionRoutes } from './interactions/routes.ts';
+import { KeyStore, type LoadedKeySet } from './keys/key-store.ts';
+import { resolveMasterSecret } from './keys/master-secret.ts';
+import { deriveKey } from './keys/seal.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { requestLog } from './observability/request-log.ts';
+import { buildProvider } from './provider/index.ts';
+import { openStore } from './storage/index.ts';
+import { type Clock, type Store, systemClock } from './storage/store.ts';
+
+/** oidc-provider's default clock tolerance, plus a minute of margin for slow verifiers. */
+const CLOCK_SLACK_SECONDS = 15 + 60;
+const COLLECT_EVERY_MS = 10 * 60 * 1000;
+
+export interface BatonOptions {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** How often to look for a key set changed by another process (ms); 0 disables. Default 30 s. */
+  readonly keyReloadInterval?: number;
+  /** Use this store instead of opening the configured one (tests). Baton still closes it. */
+  readonly store?: Store;
+}
+
+export interface Baton {
+  readonly config: BatonConfig;
+  readonly store: Store;
+  readonly logger: Logger;
+  /** The provider currently serving requests. */
+  readonly provider: Provider;
+  /** Node request listener; dispatches to the current provider. */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  /** Rebuilds the provider when the stored key set changed; resolves whether it did. */
+  reloadKeys(): Promise<boolean>;
+  /** Stops accepting connections, lets in-flight requests finish (up to the grace period), closes the store. */
+  close(): Promise<void>;
+}
+
+/** Seconds a retired signing key stays published: every JWT it signed has expired by then. */
+export function keyRetention(config: BatonConfig): number {
+  const lifetimes = [config.ttl.accessToken, config.ttl.clientCredentials, config.ttl.idToken, ...config.resources.map((r) => r.accessTokenTTL ?? 0)];
+  return Math.max(...lifetimes) + CLOCK_SLACK_SECONDS;
+}
+
+export async function createBaton(config: BatonConfig, options: BatonOptions = {}): Promise<Baton> {
+  const logger = options.logger ?? createLogger(config.logging.level);
+  const clock = options.clock ?? systemClock;
+  const store = options.store ?? openStore(config.storage, { clock });
+
+  try {
+    const masterSecret = resolveMasterSecret(config);
+    if (masterSecret.development) {
+      logger.warn({ source: masterSecret.source }, 'DEVELOPMENT MODE: using a generated master secret. Keys are protected only by a file next to the database. Never run this in production.');
+    }
+    const keyStore = new KeyStore({
+      store,
+      sealKey: deriveKey(masterSecret.value, 'keyset-at-rest'),
+      algorithms: config.keys.signing,
+      retention: keyRetention(config),
+      clock,
+    });
+    const cookieKeys = [deriveKey(masterSecret.value, 'cookie-signing').toString('base64url')];
+    let keys = await keyStore.load();
+    logger.info({ kids: keys.keys.keys.map((k) => k.kid), storage: store.kind }, 'signing keys loaded');
+
+    const assemble = (loaded: LoadedKeySet) => {
+      const provider = buildProvider({
+        config,
+        store,
+        keys: loaded.keys,
+        cookieKeys,
+        onReuse: (event) => logger.warn({ event: 'grant.reuse_detected', model: event.model, clientId: event.clientId }, 'one-time credential reused; grant revoked'),
+      });
+      provider.use(requestLog(logger));
+      provider.use(pinOrigin(config.issuer));
+      provider.use(errorBoundary(logger));
+      provider.use(healthRoutes([
+        { name: 'storage', check: () => store.ping() },
+        { name: 'keys', check: async () => { if (loaded.keys.keys.length === 0) throw new Error('no keys'); } },
+      ]).routes());
+      provider.use(interactionRoutes(provider).routes());
+      provider.on('server_error', (ctx, err) => logger.error({ reqId: ctx.state?.requestId, err, path: ctx.path }, 'server_error'));
+      for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'end_session.error', 'authorization.error', 'userinfo.error'] as const) {
+        // Client errors: the OAuth error code and description only, never the request's parameters.
+        (provider as unknown as NodeJS.EventEmitter).on(event, (ctx: KoaContextWithOIDC, err: { error?: string; error_description?: string }) => {
+          logger.info({ reqId: ctx.state?.requestId, event, error: err.error, description: err.error_description }, 'request refused');
+        });
+      }
+      return { provider, handle: provider.callback() };
+    };
+
+    let current = assemble(keys);
+    const handle = (req: IncomingMessage, res: ServerResponse) => current.handle(req, res);
+
+    const reloadKeys = async (): Promise<boolean> => {
+      if ((await keyStore.version()) === keys.version) return false;
+      keys = await keyStore.load();
+      current = assemble(keys);
+      logger.info({ kids: keys.keys.keys.map((k) => k.kid) }, 'signing keys reloaded');
+      return true;
+    };
+
+    const timers: NodeJS.Timeout[] = [];
+    const every = (ms: number, task: () => Promise<unknown>, what: string) => {
+      if (ms > 0) timers.push(setInterval(() => task().catch((err) => logger.error({ err }, `${what} failed`)), ms).unref());
+    };
+    every(options.keyReloadInterval ?? 30_000, reloadKeys, 'key reload');
+    every(COLLECT_EVERY_MS, () => store.collectExpired(), 'expired record collection');
+
+    let server: Server | undefined;
+    let closing: Promise<void> | undefined;
+
+    return {
+      config,
+      store,
+      logger,
+      get provider() {
+        return current.provider;
+      },
+      handle,
+      reloadKeys,
+      async listen(port = config.server.port, host = config.server.host) {
+        server = createServer(handle);
+        await new Promise<void>((resolve, reject) => {
+          server!.once('error', reject);
+          server!.listen(port, host, () => resolve());
+        });
+        return server.address() as AddressInfo;
+      },
+      close() {
+        closing ??= (async () => {
+          timers.forEach(clearInterval);
+          if (server) await drain(server, config.server.shutdownGracePeriod * 1000);
+          await store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/** Stops accepting, closes idle keep-alive sockets, and cuts the rest when the grace period ends. */
+function drain(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const deadline = setTimeout(() => server.closeAllConnections(), graceMs).unref();
+    server.close(() => {
+      clearTimeout(deadline);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,155 @@
+// In-process store for tests and `storage.type: memory`. Every operation completes synchronously
+// inside one call, which is what makes consume and compare-and-set atomic here.
+import { type Clock, type ModelPayload, type PutRecordOptions, type Store, type StoredRecord, expiresAt, systemClock } from '../store.ts';
+
+interface ModelEntry {
+  payload: ModelPayload;
+  expiresAt: number | null;
+  consumed: number | null;
+}
+
+interface RecordEntry {
+  value: unknown;
+  version: number;
+  expiresAt: number | null;
+}
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory';
+  readonly #models = new Map<string, ModelEntry>();
+  readonly #records = new Map<string, RecordEntry>();
+  readonly #clock: Clock;
+  #closed = false;
+
+  constructor(options: { clock?: Clock } = {}) {
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  async upsert(model: string, id: string, payload: ModelPayload, expiresIn?: number): Promise<void> {
+    this.#open();
+    this.#models.set(key(model, id), {
+      payload: structuredClone(payload),
+      expiresAt: expiresAt(this.#clock, expiresIn),
+      consumed: typeof payload.consumed === 'number' ? payload.consumed : null,
+    });
+  }
+
+  async find(model: string, id: string): Promise<ModelPayload | undefined> {
+    this.#open();
+    const entry = this.#live(key(model, id));
+    return entry && present(entry);
+  }
+
+  async findByUid(model: string, uid: string): Promise<ModelPayload | undefined> {
+    return this.#findBy(model, (p) => p.uid === uid);
+  }
+
+  async findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined> {
+    return this.#findBy(model, (p) => p.userCode === userCode);
+  }
+
+  async consume(model: string, id: string): Promise<boolean> {
+    this.#open();
+    const entry = this.#live(key(model, id));
+    if (!entry || entry.consumed !== null) return false;
+    entry.consumed = Math.floor(this.#clock() / 1000);
+    return true;
+  }
+
+  async destroy(model: string, id: string): Promise<void> {
+    this.#open();
+    this.#models.delete(key(model, id));
+  }
+
+  async revokeByGrantId(model: string, grantId: string): Promise<void> {
+    this.#open();
+    const prefix = `${model}\u0000`;
+    for (const [k, entry] of this.#models) {
+      if (k.startsWith(prefix) && entry.payload.grantId === grantId) this.#models.delete(k);
+    }
+  }
+
+  async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
+    this.#open();
+    const entry = this.#liveRecord(key(kind, id));
+    return entry && { value: structuredClone(entry.value) as T, version: entry.version };
+  }
+
+  async putRecord<T>(kind: string, id: string, value: T, options: PutRecordOptions = {}): Promise<boolean> {
+    this.#open();
+    const k = key(kind, id);
+    const current = this.#liveRecord(k);
+    if (options.expectedVersion !== undefined && (current?.version ?? 0) !== options.expectedVersion) return false;
+    this.#records.set(k, {
+      value: structuredClone(value),
+      version: (current?.version ?? 0) + 1,
+      expiresAt: expiresAt(this.#clock, options.expiresIn),
+    });
+    return true;
+  }
+
+  async deleteRecord(kind: string, id: string): Promise<void> {
+    this.#open();
+    this.#records.delete(key(kind, id));
+  }
+
+  async collectExpired(): Promise<number> {
+    this.#open();
+    const now = this.#clock();
+    let removed = 0;
+    for (const map of [this.#models, this.#records] as Map<string, { expiresAt: number | null }>[]) {
+      for (const [k, entry] of map) {
+        if (entry.expiresAt !== null && entry.expiresAt <= now) {
+          map.delete(k);
+          removed += 1;
+        }
+      }
+    }
+    return removed;
+  }
+
+  async ping(): Promise<void> {
+    this.#open();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new Error('store is closed');
+  }
+
+  #live(k: string): ModelEntry | undefined {
+    const entry = this.#models.get(k);
+    return entry && !this.#expired(entry.expiresAt) ? entry : undefined;
+  }
+
+  #liveRecord(k: string): RecordEntry | undefined {
+    const entry = this.#records.get(k);
+    return entry && !this.#expired(entry.expiresAt) ? entry : undefined;
+  }
+
+  #expired(at: number | null): boolean {
+    return at !== null && at <= this.#clock();
+  }
+
+  #findBy(model: string, match: (payload: ModelPayload) => boolean): ModelPayload | undefined {
+    this.#open();
+    const prefix = `${model}\u0000`;
+    for (const [k, entry] of this.#models) {
+      if (k.startsWith(prefix) && !this.#expired(entry.expiresAt) && match(entry.payload)) return present(entry);
+    }
+    return undefined;
+  }
+}
+
+function key(namespace: string, id: string): string {
+  return `${namespace}\u0000${id}`;
+}
+
+function present(entry: ModelEntry): ModelPayload {
+  const payload = structuredClone(entry.payload) as Record<string, unknown>;
+  if (entry.consumed !== null) payload.consumed = entry.consumed;
+  return payload;
+}
