@@ -12,6 +12,7 @@ import type { BatonConfig } from './config/schema.ts';
 import { errorBoundary } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
 import { pinOrigin } from './http/pin-origin.ts';
+import { rfcErrorCodes } from './http/rfc-errors.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { KeyStore, type LoadedKeySet } from './keys/key-store.ts';
 import { resolveMasterSecret } from './keys/master-secret.ts';
@@ -88,6 +89,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       provider.use(requestLog(logger));
       provider.use(pinOrigin(config.issuer));
       provider.use(errorBoundary(logger));
+      provider.use(rfcErrorCodes);
       provider.use(healthRoutes([
         { name: 'storage', check: () => store.ping() },
         { name: 'keys', check: async () => { if (loaded.keys.keys.length === 0) throw new Error('no keys'); } },
