@@ -1,13 +1,19 @@
 // Rules that span several fields or entries (references, duplicates, combinations the schema cannot
 // express). Each entry is parsed on its own, so these run even when another part of the file is
 // broken: every problem is reported in one pass.
-import type { z } from 'zod';
+import { z } from 'zod';
 
 import type { ConfigIssue } from './issues.ts';
 import { clientSchema, keysSchema, resourceSchema, type SigningAlgorithm } from './schema.ts';
 
-type ParsedClient = z.output<typeof clientSchema>;
-type ParsedResource = z.output<typeof resourceSchema>;
+// Lenient twins of the entry schemas: unknown keys are the strict schema's to report, and must not
+// hide the cross-field problems of an otherwise readable entry.
+const lenientClient = z.object(clientSchema.shape);
+const lenientResource = z.object(resourceSchema.shape);
+const lenientKeys = z.object(keysSchema.shape);
+
+type ParsedClient = z.output<typeof lenientClient>;
+type ParsedResource = z.output<typeof lenientResource>;
 
 function entries(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
@@ -19,7 +25,7 @@ function field(value: unknown, key: string): unknown {
 
 export function crossCheck(raw: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const keys = keysSchema.safeParse(field(raw, 'keys') ?? {});
+  const keys = lenientKeys.safeParse(field(raw, 'keys') ?? {});
   const algorithms = keys.success ? new Set<SigningAlgorithm>(keys.data.signing) : undefined;
 
   if (keys.success && field(raw, 'development') !== true) {
@@ -39,7 +45,7 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
   // Ids written in the file, parsed or not: a broken resource must not also make its clients fail.
   const declaredIds = new Set(entries(field(raw, 'resources')).map((r) => field(r, 'id')).filter((id) => typeof id === 'string'));
   entries(field(raw, 'resources')).forEach((rawResource, i) => {
-    const parsed = resourceSchema.safeParse(rawResource);
+    const parsed = lenientResource.safeParse(rawResource);
     if (!parsed.success) return;
     const resource = parsed.data;
     if (resources.has(resource.id)) {
@@ -56,7 +62,7 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
 
   const clientIds = new Set<string>();
   entries(field(raw, 'clients')).forEach((rawClient, i) => {
-    const parsed = clientSchema.safeParse(rawClient);
+    const parsed = lenientClient.safeParse(rawClient);
     if (!parsed.success) return;
     if (clientIds.has(parsed.data.client_id)) {
       issues.push({ path: ['clients', i, 'client_id'], message: 'duplicate client_id' });

@@ -5,6 +5,8 @@ export type ConfigPath = ReadonlyArray<string | number>;
 export interface ConfigIssue {
   readonly path: ConfigPath;
   readonly message: string;
+  /** Line in the YAML file, when the problem can be located there. */
+  readonly line?: number;
 }
 
 export function formatPath(path: ConfigPath): string {
@@ -17,7 +19,8 @@ export function formatPath(path: ConfigPath): string {
 }
 
 export function formatIssue(issue: ConfigIssue): string {
-  return `${formatPath(issue.path)}: ${issue.message}`;
+  const where = issue.path.length === 0 ? '' : `${formatPath(issue.path)}: `;
+  return `${where}${issue.message}${issue.line === undefined ? '' : ` (line ${issue.line})`}`;
 }
 
 /** Thrown by the loader with every problem found, never with a value from the file. */

@@ -2,7 +2,7 @@
 // schema and the cross-field rules, then freeze. Every problem is reported together, by path.
 import { readFileSync } from 'node:fs';
 
-import { parseDocument } from 'yaml';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 
 import { crossCheck } from './cross-checks.ts';
@@ -28,14 +28,36 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): BatonCo
 
 /** Validates configuration text; `source` only names it in messages. */
 export function parseConfig(text: string, source = 'configuration', options: LoadOptions = {}): BatonConfig {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (document.errors.length > 0) {
     throw new ConfigError(source, document.errors.map((e) => ({
       path: [],
-      message: `invalid YAML at line ${e.linePos?.[0]?.line ?? '?'}: ${e.code === 'DUPLICATE_KEY' ? 'duplicate key' : e.code.toLowerCase().replaceAll('_', ' ')}`,
+      line: lineCounter.linePos(e.pos[0]).line,
+      message: `invalid YAML: ${e.code.toLowerCase().replaceAll('_', ' ')}`,
     })));
   }
-  return validateConfig(document.toJS(), source, options);
+  try {
+    return validateConfig(document.toJS(), source, options);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(source, locate(err.issues, document, lineCounter));
+  }
+}
+
+/** Adds the line of each problem (the deepest node of its path present in the file) and sorts by it. */
+function locate(issues: readonly ConfigIssue[], document: Document, lineCounter: LineCounter): ConfigIssue[] {
+  const lineOf = (path: ConfigIssue['path']): number | undefined => {
+    for (let depth = path.length; depth > 0; depth -= 1) {
+      const node = document.getIn(path.slice(0, depth), true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  return issues
+    .map((issue, index) => ({ issue, index, line: lineOf(issue.path) }))
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || a.index - b.index)
+    .map(({ issue, line }) => (line === undefined ? issue : { ...issue, line }));
 }
 
 export function validateConfig(raw: unknown, source = 'configuration', options: LoadOptions = {}): BatonConfig {
@@ -64,7 +86,7 @@ function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
 function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? 'required' : `must be ${article(issue.expected)}`;
+      return issue.message.endsWith('received undefined') ? 'required' : `must be ${article(issue.expected)}`;
     case 'too_small':
       if (issue.origin === 'string') return `must be at least ${issue.minimum} characters`;
       if (issue.origin === 'array') return `must have at least ${issue.minimum} entr${issue.minimum === 1 ? 'y' : 'ies'}`;

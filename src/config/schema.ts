@@ -51,7 +51,7 @@ const issuer = z
       ctx.addIssue({ code: 'custom', message: 'must be an origin without a path or trailing slash (e.g. https://id.example.com)' });
     }
   })
-  .describe('The exact issuer identifier (`iss`) and public origin of Baton. Every endpoint URL is built from it, never from the Host header.');
+  .describe('The exact issuer identifier (`iss`) and public origin of Baton, e.g. `https://id.example.com`: https (http only for localhost), no path, query, fragment or trailing slash. Every endpoint URL is built from it, never from the Host header.');
 
 const redirectUri = absoluteUrl.refine((v) => !v.includes('#'), 'must not contain a fragment');
 
@@ -77,10 +77,11 @@ const serverSchema = z
 const storageSchema = z
   .discriminatedUnion('type', [
     z.strictObject({
-      type: z.literal('sqlite'),
+      type: z.literal('sqlite').describe('Selects the embedded SQLite backend.'),
       path: z.string().min(1).default('./data/baton.db').describe('SQLite database file (created with its directory if missing).'),
-    }),
-    z.strictObject({ type: z.literal('memory') }),
+    }).describe('Embedded SQLite database: the default, and the choice for production.'),
+    z.strictObject({ type: z.literal('memory').describe('Selects the in-memory backend.') })
+      .describe('In-memory state for tests: sessions, grants, tokens and keys are lost on exit.'),
   ])
   .describe('Where Baton keeps its state. `sqlite` (embedded, the default) or `memory` (tests only: everything is lost on exit).');
 
@@ -90,13 +91,13 @@ export const keysSchema = z
       .array(signingAlgorithm)
       .min(1)
       .default(['ES256', 'RS256'])
-      .describe('Signing algorithms Baton holds a key for. The first is the default for id_tokens and access tokens; the others are available to clients and resources that ask for them.'),
+      .describe('Signing algorithms Baton holds a key for. The first is the default for id_tokens and access tokens; the others are available to clients and resources that ask for them. No duplicates.'),
     masterSecret: z
       .string()
       .min(32)
       .optional()
-      .describe('Secret (at least 32 characters) from which the key that encrypts keys at rest is derived. Use `${ENV_VAR}` interpolation; never write it in the file.'),
-    masterSecretFile: z.string().min(1).optional().describe('Path of a file holding the master secret (e.g. a mounted Kubernetes or Docker secret).'),
+      .describe('Secret (at least 32 characters) from which the key that encrypts keys at rest is derived. Use `${ENV_VAR}` interpolation; never write it in the file. Required, unless `masterSecretFile` is set or `development` is true; not together with `masterSecretFile`.'),
+    masterSecretFile: z.string().min(1).optional().describe('Path of a file holding the master secret (e.g. a mounted Kubernetes or Docker secret), instead of `masterSecret`.'),
   })
   .describe('Signing keys and the master secret that protects them at rest.');
 
@@ -115,45 +116,45 @@ const ttlSchema = z
 
 export const resourceSchema = z
   .strictObject({
-    id: resourceIndicator.describe('Resource indicator (RFC 8707): the absolute URI clients send as `resource`.'),
+    id: resourceIndicator.describe('Resource indicator (RFC 8707): the absolute URI, without fragment, that clients send as `resource`. Unique among resources.'),
     name: z.string().optional().describe('Human-readable name.'),
     audience: z.string().min(1).optional().describe('`aud` of its access tokens; defaults to `id`.'),
-    scopes: z.array(scopeToken).default([]).describe('Scopes this API defines.'),
+    scopes: z.array(scopeToken).default([]).describe('Scopes this API defines: scope tokens (printable ASCII without spaces, `"` or `\\`), no duplicates.'),
     accessTokenFormat: z
       .enum(['jwt', 'opaque'])
       .default('jwt')
       .describe('`jwt`: RFC 9068 JWT access tokens the API verifies against the JWKS; `opaque`: a reference the API introspects.'),
     accessTokenTTL: duration('Lifetime of this API\'s access tokens; defaults to `ttl.accessToken`.').optional(),
-    signingAlg: signingAlgorithm.optional().describe('Signing algorithm of this API\'s JWT access tokens; defaults to the first of `keys.signing`.'),
+    signingAlg: signingAlgorithm.optional().describe('Signing algorithm of this API\'s JWT access tokens: one of `keys.signing`, defaults to the first.'),
   })
   .describe('An API that Baton mints access tokens for.');
 
 const clientResourceSchema = z.strictObject({
-  id: z.string().min(1).describe('The `id` of a declared resource.'),
-  scopes: z.array(scopeToken).optional().describe('Scopes of that resource this client may obtain; defaults to all of them.'),
-});
+  id: z.string().min(1).describe('The `id` of a resource declared under `resources`.'),
+  scopes: z.array(scopeToken).optional().describe('Scopes of that resource this client may obtain (each one of its `scopes`); defaults to all of them.'),
+}).describe('An API this client may obtain access tokens for, optionally limited to some of its scopes.');
 
 export const clientSchema = z
   .strictObject({
-    client_id: z.string().regex(CLIENT_ID, 'must be printable ASCII without spaces').describe('OAuth client identifier.'),
+    client_id: z.string().regex(CLIENT_ID, 'must be printable ASCII without spaces').describe('OAuth client identifier: printable ASCII without spaces, unique among clients.'),
     client_name: z.string().optional().describe('Name shown to users.'),
     client_secret: z
       .string()
       .min(16)
       .optional()
-      .describe('Plain secret for confidential clients, normally `${ENV_VAR}`. At least 16 characters.'),
+      .describe('Plain secret for confidential clients, normally `${ENV_VAR}`. At least 16 characters. A confidential client needs this or `client_secret_hash` (not both); a public client (`none`) has neither.'),
     client_secret_hash: z
       .string()
       .regex(SECRET_HASH, 'must be a hash printed by `baton hash-secret`')
       .optional()
       .describe('scrypt hash of the secret (from `baton hash-secret`), instead of `client_secret`.'),
-    redirect_uris: z.array(redirectUri).default([]).describe('Exact redirect URIs (authorization_code).'),
-    post_logout_redirect_uris: z.array(redirectUri).default([]).describe('Exact URIs allowed after RP-initiated logout.'),
+    redirect_uris: z.array(redirectUri).default([]).describe('Exact redirect URIs (absolute, no fragment); at least one is required with `authorization_code`.'),
+    post_logout_redirect_uris: z.array(redirectUri).default([]).describe('Exact URIs (absolute, no fragment) allowed after RP-initiated logout.'),
     grant_types: z
       .array(z.enum(GRANT_TYPES))
       .min(1)
       .default(['authorization_code', 'refresh_token'])
-      .describe('Grants this client may use.'),
+      .describe('Grants this client may use, no duplicates. `refresh_token` requires `authorization_code`; `client_credentials` requires a confidential client.'),
     token_endpoint_auth_method: z
       .enum(['client_secret_basic', 'client_secret_post', 'none'])
       .default('client_secret_basic')
@@ -163,9 +164,9 @@ export const clientSchema = z
       .default([...OIDC_SCOPES])
       .describe('OpenID Connect scopes this client may request.'),
     resources: z.array(clientResourceSchema).default([]).describe('APIs (and their scopes) this client may obtain access tokens for.'),
-    requirePkce: z.boolean().default(true).describe('Require PKCE (S256) on authorization requests. Always on for public clients.'),
+    requirePkce: z.boolean().default(true).describe('Require PKCE (S256) on authorization requests. Always on for public clients (`false` is an error there).'),
     requireConsent: z.boolean().default(false).describe('Ask the user to approve the requested scopes (first-party clients usually skip it).'),
-    id_token_signed_response_alg: signingAlgorithm.optional().describe('id_token signing algorithm; defaults to the first of `keys.signing`.'),
+    id_token_signed_response_alg: signingAlgorithm.optional().describe('id_token signing algorithm: one of `keys.signing`, defaults to the first.'),
   })
   .describe('An application registered at Baton.');
 
