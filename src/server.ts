@@ -84,7 +84,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         store,
         keys: loaded.keys,
         cookieKeys,
-        onReuse: (event) => logger.warn({ event: 'grant.reuse_detected', model: event.model, clientId: event.clientId }, 'one-time credential reused; grant revoked'),
+        onReuse: (event) => logReuse(logger, { model: event.model, clientId: event.clientId }),
       });
       provider.use(requestLog(logger));
       provider.use(pinOrigin(config.issuer));
@@ -98,8 +98,12 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       provider.on('server_error', (ctx, err) => logger.error({ reqId: ctx.state?.requestId, err, path: ctx.path }, 'server_error'));
       for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'end_session.error', 'authorization.error', 'userinfo.error'] as const) {
         // Client errors: the OAuth error code and description only, never the request's parameters.
-        (provider as unknown as NodeJS.EventEmitter).on(event, (ctx: KoaContextWithOIDC, err: { error?: string; error_description?: string }) => {
-          logger.info({ reqId: ctx.state?.requestId, event, error: err.error, description: err.error_description }, 'request refused');
+        (provider as unknown as NodeJS.EventEmitter).on(event, (ctx: KoaContextWithOIDC, err: { error?: string; error_description?: string; error_detail?: string }) => {
+          logger.info({ reqId: ctx.state?.requestId, event, error: err.error, description: err.error_description, detail: err.error_detail }, 'request refused');
+          // oidc-provider found the code or refresh token already consumed and revoked the grant.
+          if (event === 'grant.error' && /already (used|consumed)/.test(err.error_detail ?? '')) {
+            logReuse(logger, { reqId: ctx.state?.requestId, clientId: ctx.oidc?.client?.clientId });
+          }
         });
       }
       return { provider, handle: provider.callback() };
@@ -156,6 +160,10 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     await store.close();
     throw err;
   }
+}
+
+function logReuse(logger: Logger, fields: Record<string, unknown>): void {
+  logger.warn({ event: 'grant.reuse_detected', ...fields }, 'one-time credential reused; its grant was revoked');
 }
 
 /** Stops accepting, closes idle keep-alive sockets, and cuts the rest when the grace period ends. */

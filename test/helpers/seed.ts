@@ -51,6 +51,7 @@ export async function seedAuthorizationCode(baton: Baton, options: SeedOptions):
     resource: options.resource,
     authTime: Math.floor(Date.now() / 1000),
     expiresWithSession: false,
+    gty: 'authorization_code',
   });
   const value = await code.save();
   return {
