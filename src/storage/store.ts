@@ -67,7 +67,7 @@ export interface Store {
    */
   revokeByGrantId(model: string, grantId: string): Promise<void>;
 
-  /** Reads one of Baton's own records; undefined when absent or expired. */
+  /** Reads one of Baton's own records; undefined when absent or expired. Values are JSON (no Dates, no undefined). */
   getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined>;
 
   /**
@@ -86,7 +86,7 @@ export interface Store {
   /** Resolves when the backend answers; rejects otherwise (used by /readyz). */
   ping(): Promise<void>;
 
-  /** Releases connections and files. Calls after close reject. */
+  /** Releases connections and files; idempotent. Every other call after close rejects. */
   close(): Promise<void>;
 }
 

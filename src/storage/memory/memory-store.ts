@@ -72,7 +72,7 @@ export class MemoryStore implements Store {
   async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
     this.#open();
     const entry = this.#liveRecord(key(kind, id));
-    return entry && { value: structuredClone(entry.value) as T, version: entry.version };
+    return entry && { value: jsonCopy(entry.value) as T, version: entry.version };
   }
 
   async putRecord<T>(kind: string, id: string, value: T, options: PutRecordOptions = {}): Promise<boolean> {
@@ -81,7 +81,7 @@ export class MemoryStore implements Store {
     const current = this.#liveRecord(k);
     if (options.expectedVersion !== undefined && (current?.version ?? 0) !== options.expectedVersion) return false;
     this.#records.set(k, {
-      value: structuredClone(value),
+      value: jsonCopy(value),
       version: (current?.version ?? 0) + 1,
       expiresAt: expiresAt(this.#clock, options.expiresIn),
     });
@@ -142,6 +142,11 @@ export class MemoryStore implements Store {
     }
     return undefined;
   }
+}
+
+/** Values round-trip through JSON, as they do in every persistent backend. */
+function jsonCopy(value: unknown): unknown {
+  return value === undefined ? null : JSON.parse(JSON.stringify(value));
 }
 
 function key(namespace: string, id: string): string {

@@ -38,11 +38,17 @@ export class SqliteStore implements Store {
     this.#clock = options.clock ?? systemClock;
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.#db = new Database(options.path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = NORMAL');
-    this.#db.pragma(`busy_timeout = ${options.busyTimeout ?? 5000}`);
-    migrate(this.#db, this.#clock());
-    this.#sql = this.#prepare();
+    try {
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = NORMAL');
+      this.#db.pragma(`busy_timeout = ${options.busyTimeout ?? 5000}`);
+      migrate(this.#db, this.#clock());
+      this.#sql = this.#prepare();
+    } catch (error) {
+      // A refused open (e.g. a schema newer than this Baton) must not leak the connection.
+      this.#db.close();
+      throw error;
+    }
   }
 
   #prepare() {

@@ -1,0 +1,109 @@
+// Runs the storage conformance suite against every backend, plus the SQLite-only schema checks
+// (idempotent migrations, refusal of a newer schema, concurrent first starts on a fresh file).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { MemoryStore } from '../../src/storage/memory/memory-store.ts';
+import { MIGRATIONS, migrate } from '../../src/storage/sqlite/migrations.ts';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
+import type { Clock } from '../../src/storage/store.ts';
+import { raceAcrossProcesses } from './process-race.ts';
+import { PROCESS_RACE_TIMEOUT, describeStoreConformance } from './store-suite.ts';
+
+describeStoreConformance('memory', async (clock) => {
+  const store = new MemoryStore({ clock });
+  return { store, cleanup: () => store.close() };
+});
+
+describeStoreConformance('sqlite', async (clock) => {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-conformance-'));
+  const path = join(dir, 'baton.db');
+  const opened: SqliteStore[] = [];
+  const openOne = async () => {
+    const store = new SqliteStore({ path, clock });
+    opened.push(store);
+    return store;
+  };
+  return {
+    store: await openOne(),
+    reopen: openOne,
+    connect: openOne,
+    processConfig: { type: 'sqlite', path },
+    cleanup: async () => {
+      for (const store of opened) await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SQLite schema', () => {
+  const clock: Clock = () => Date.UTC(2030, 0, 1);
+  const latest = MIGRATIONS.at(-1)!.version;
+  let dir: string;
+  let path: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'baton-schema-'));
+    path = join(dir, 'baton.db');
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function appliedVersions(): number[] {
+    const db = new Database(path, { readonly: true });
+    try {
+      return (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+    } finally {
+      db.close();
+    }
+  }
+
+  it('reopening applies no migration twice and keeps the data', async () => {
+    const first = new SqliteStore({ path, clock });
+    await first.putRecord('keys', 'k', 'v');
+    await first.close();
+    for (let i = 0; i < 3; i += 1) {
+      const again = new SqliteStore({ path, clock });
+      expect(await again.getRecord('keys', 'k')).toStrictEqual({ value: 'v', version: 1 });
+      await again.close();
+    }
+    expect(appliedVersions()).toStrictEqual(MIGRATIONS.map((m) => m.version));
+
+    const db = new Database(path);
+    try {
+      expect(migrate(db, clock())).toStrictEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a database whose schema is newer than this Baton is refused with a clear error, and left untouched', async () => {
+    const store = new SqliteStore({ path, clock });
+    await store.putRecord('keys', 'k', 'v');
+    await store.close();
+    const db = new Database(path);
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(latest + 1, 'from the future', clock());
+    db.close();
+
+    expect(() => new SqliteStore({ path, clock })).toThrow(`database schema version ${latest + 1} is newer than this Baton (${latest}); upgrade Baton`);
+
+    // The refused open must not leave its connection behind: once every connection is closed,
+    // SQLite checkpoints and deletes the WAL and shared-memory files.
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    expect(existsSync(`${path}-shm`)).toBe(false);
+    expect(appliedVersions()).toStrictEqual([...MIGRATIONS.map((m) => m.version), latest + 1]);
+  });
+
+  it('processes starting at once on a fresh file all open it, and each migration is applied once', async () => {
+    const attempts = await raceAcrossProcesses({ config: { type: 'sqlite', path }, now: clock(), processes: 6, connectionsPerProcess: 2, op: { op: 'ping' } });
+    expect(attempts).toHaveLength(12);
+    expect(attempts.every((a) => a.won)).toBe(true);
+    expect(appliedVersions()).toStrictEqual(MIGRATIONS.map((m) => m.version));
+  }, PROCESS_RACE_TIMEOUT);
+});
