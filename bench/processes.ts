@@ -1,0 +1,117 @@
+// Child processes of the benchmark: started with `node --import tsx`, pinned to one CPU with
+// taskset when the machine allows it, spoken to over IPC, and always stopped by PID.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface Pinning { server?: number; load?: number; note?: string }
+
+/** Server on CPU 0, load generator on CPU 1; no pinning (with a note) when that is not possible. */
+export function choosePinning(): Pinning {
+  const cpus = availableParallelism();
+  if (cpus < 2) return { note: `only ${cpus} CPU available: server and load generator share it, figures are indicative only` };
+  if (spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status !== 0) return { note: 'taskset not found: processes are not pinned to CPUs, expect noisier figures' };
+  return { server: 0, load: 1 };
+}
+
+export class Child {
+  readonly exited: Promise<void>;
+  constructor(readonly name: string, readonly process: ChildProcess) {
+    this.exited = new Promise((resolve) => {
+      process.once('exit', () => resolve());
+      process.once('error', () => resolve());
+    });
+  }
+
+  get running(): boolean {
+    return this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  /** Next message of the given type; rejects if the child exits first. */
+  next<T extends { type: string }>(type: T['type']): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: T) => {
+        if (message?.type !== type) return;
+        cleanup();
+        resolve(message);
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        cleanup();
+        reject(new Error(`${this.name} exited (${signal ?? `code ${code}`}) while waiting for '${type}'`));
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        reject(new Error(`${this.name}: ${err.message}`));
+      };
+      const cleanup = () => {
+        this.process.off('message', onMessage);
+        this.process.off('exit', onExit);
+        this.process.off('error', onError);
+      };
+      this.process.on('message', onMessage);
+      this.process.once('exit', onExit);
+      this.process.once('error', onError);
+    });
+  }
+
+  request<T extends { type: string }>(message: { type: string } & Record<string, unknown>, reply: T['type']): Promise<T> {
+    const answer = this.next<T>(reply);
+    this.process.send(message);
+    return answer;
+  }
+
+  /** Asks the child to exit, then SIGTERM and SIGKILL by PID if it does not. */
+  async stop(): Promise<void> {
+    const pid = this.process.pid;
+    if (!this.running || pid === undefined) return;
+    const within = (ms: number) => Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+    if (this.process.connected) this.process.send({ type: 'stop' });
+    if (await within(5000)) return;
+    process.kill(pid, 'SIGTERM');
+    if (await within(2000)) return;
+    process.kill(pid, 'SIGKILL');
+    await this.exited;
+  }
+}
+
+/** Every child started, so that all of them are stopped whatever happens. */
+export class Children {
+  readonly #all: Child[] = [];
+
+  async start(name: string, file: string, options: { cpu?: number; env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<{ child: Child; ready: { type: 'ready'; url?: string } }> {
+    const node = [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', fileURLToPath(new URL(file, import.meta.url))];
+    const [command, ...args] = options.cpu === undefined ? node : ['taskset', '-c', String(options.cpu), ...node];
+    const proc = spawn(command!, args, {
+      cwd: ROOT,
+      env: { ...process.env, NODE_NO_WARNINGS: '1', ...options.env },
+      // stdout is discarded (Baton's request log would flood the terminal); stderr shows failures.
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    forwardStderr(name, proc);
+    const child = new Child(name, proc);
+    this.#all.push(child);
+    const ready = await child.next<{ type: 'ready'; url?: string }>('ready');
+    return { child, ready };
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.#all.map((child) => child.stop().catch(() => undefined)));
+  }
+}
+
+/** oidc-provider's start-up warnings that are expected here (Node 20, default memory adapter). */
+const EXPECTED_WARNING = /^oidc-provider WARNING: (Unsupported runtime|a quick start development-only in-memory adapter)/;
+
+function forwardStderr(name: string, proc: ChildProcess): void {
+  let pending = '';
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) if (!EXPECTED_WARNING.test(line)) process.stderr.write(`[${name}] ${line}\n`);
+  });
+  proc.stderr!.on('end', () => {
+    if (pending && !EXPECTED_WARNING.test(pending)) process.stderr.write(`[${name}] ${pending}\n`);
+  });
+}

@@ -1,0 +1,52 @@
+// Tallies of the benchmark's measured slices per server, and the printed table and ratios.
+import type { LoadResult } from './load.ts';
+
+export class Tally {
+  seconds = 0;
+  requests = 0;
+  failures = { non2xx: 0, errors: 0 };
+  cpuMicros = 0;
+  rss = 0;
+  readonly latencies: number[] = [];
+
+  constructor(readonly name: string) {}
+
+  add(load: LoadResult, cpuMicros: number): void {
+    this.seconds += load.seconds;
+    this.requests += load.total;
+    this.failures.non2xx += load.non2xx;
+    this.failures.errors += load.errors + load.timeouts;
+    this.cpuMicros += cpuMicros;
+    for (const ms of load.latencies) this.latencies.push(ms);
+  }
+
+  get requestsPerSecond(): number { return this.requests / this.seconds; }
+  get cpuMicrosPerRequest(): number { return this.cpuMicros / Math.max(this.requests, 1); }
+
+  percentile(p: number): number {
+    const sorted = Float64Array.from(this.latencies).sort();
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+  }
+}
+
+export function printReport(baton: Tally, bare: Tally): void {
+  const header = ['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'RSS MiB', 'requests', 'non-2xx', 'errors'];
+  const rows = [baton, bare].map((t) => [
+    t.name,
+    t.requestsPerSecond.toFixed(0),
+    t.percentile(50).toFixed(2),
+    t.percentile(99).toFixed(2),
+    t.cpuMicrosPerRequest.toFixed(0),
+    (t.rss / 2 ** 20).toFixed(1),
+    String(t.requests),
+    String(t.failures.non2xx),
+    String(t.failures.errors),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [header, ...rows]) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  console.log('');
+  console.log(`throughput Baton/bare:     ${(baton.requestsPerSecond / bare.requestsPerSecond).toFixed(2)}   Target now: ratio >= 1.0 (throughput Baton/bare). Later: >= 1.3`);
+  console.log(`CPU µs/request bare/Baton: ${(bare.cpuMicrosPerRequest / baton.cpuMicrosPerRequest).toFixed(2)}   (above 1: Baton spends less CPU per token)`);
+  const failed = [baton, bare].filter((t) => t.failures.non2xx + t.failures.errors > 0);
+  if (failed.length > 0) console.log(`note: non-2xx responses or socket errors during the run (${failed.map((t) => t.name).join(', ')}): those figures include failures`);
+}
