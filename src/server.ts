@@ -5,20 +5,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from './config/schema.ts';
-import { errorBoundary } from './http/errors.ts';
-import { healthRoutes } from './http/health.ts';
+import { edge } from './http/edge.ts';
+import { addHealthRoutes } from './http/health.ts';
 import { pinOrigin } from './http/pin-origin.ts';
-import { rfcErrorCodes } from './http/rfc-errors.ts';
-import { interactionRoutes } from './interactions/routes.ts';
+import { addInteractionRoutes } from './interactions/routes.ts';
 import { KeyStore, type LoadedKeySet } from './keys/key-store.ts';
 import { resolveMasterSecret } from './keys/master-secret.ts';
 import { deriveKey } from './keys/seal.ts';
-import { createLogger, type Logger } from './observability/logger.ts';
-import { requestLog } from './observability/request-log.ts';
+import { createAccessLogger, createLogger, type Logger } from './observability/logger.ts';
 import { buildProvider } from './provider/index.ts';
 import { openStore } from './storage/index.ts';
 import { type Clock, type Store, systemClock } from './storage/store.ts';
@@ -29,6 +28,8 @@ const COLLECT_EVERY_MS = 10 * 60 * 1000;
 
 export interface BatonOptions {
   readonly logger?: Logger;
+  /** Where request lines go; defaults to `logger` when one is given, else an unredacted stdout logger. */
+  readonly accessLogger?: Logger;
   readonly clock?: Clock;
   /** How often to look for a key set changed by another process (ms); 0 disables. Default 30 s. */
   readonly keyReloadInterval?: number;
@@ -59,6 +60,7 @@ export function keyRetention(config: BatonConfig): number {
 
 export async function createBaton(config: BatonConfig, options: BatonOptions = {}): Promise<Baton> {
   const logger = options.logger ?? createLogger(config.logging.level);
+  const accessLogger = options.accessLogger ?? options.logger ?? createAccessLogger(config.logging.level);
   const clock = options.clock ?? systemClock;
   const store = options.store ?? openStore(config.storage, { clock });
 
@@ -86,15 +88,14 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         cookieKeys,
         onReuse: (event) => logReuse(logger, { model: event.model, clientId: event.clientId }),
       });
-      provider.use(requestLog(logger));
-      provider.use(pinOrigin(config.issuer));
-      provider.use(errorBoundary(logger));
-      provider.use(rfcErrorCodes);
-      provider.use(healthRoutes([
+      pinOrigin(provider, config.issuer);
+      const routes = new Router();
+      addHealthRoutes(routes, [
         { name: 'storage', check: () => store.ping() },
         { name: 'keys', check: async () => { if (loaded.keys.keys.length === 0) throw new Error('no keys'); } },
-      ]).routes());
-      provider.use(interactionRoutes(provider).routes());
+      ]);
+      addInteractionRoutes(routes, provider);
+      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/interaction/'] }));
       provider.on('server_error', (ctx, err) => logger.error({ reqId: ctx.state?.requestId, err, path: ctx.path }, 'server_error'));
       for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'end_session.error', 'authorization.error', 'userinfo.error'] as const) {
         // Client errors: the OAuth error code and description only, never the request's parameters.
@@ -126,6 +127,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     };
     every(options.keyReloadInterval ?? 30_000, reloadKeys, 'key reload');
     every(COLLECT_EVERY_MS, () => store.collectExpired(), 'expired record collection');
+    every(1000, async () => accessLogger.flush(), 'access log flush');
 
     let server: Server | undefined;
     let closing: Promise<void> | undefined;
@@ -152,6 +154,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
           timers.forEach(clearInterval);
           if (server) await drain(server, config.server.shutdownGracePeriod * 1000);
           await store.close();
+          accessLogger.flush();
         })();
         return closing;
       },

@@ -1,6 +1,7 @@
 // The one error shape for Baton's own routes (the provider's routes have oidc-provider's handler):
 // RFC 6749 section 5.2 JSON for API callers, the error page for browsers, `server_error` with the
-// request id for anything unexpected, whose detail goes to the log only.
+// request id for anything unexpected, whose detail goes to the log only. Also corrects the one
+// error code where oidc-provider differs from the RFC.
 import type { Context, Next } from 'koa';
 
 import { html, page } from './html.ts';
@@ -23,6 +24,22 @@ function isHttpClientError(err: unknown): err is { status: number; message: stri
   return typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose === true;
 }
 
+/**
+ * RFC 6749 section 5.2: a client using a grant type it is not registered for is
+ * `unauthorized_client`; oidc-provider answers `invalid_request` with this description.
+ */
+const GRANT_NOT_ALLOWED = 'requested grant type is not allowed for this client';
+
+/** Rewrites a provider error body whose code differs from the RFC's (see GRANT_NOT_ALLOWED). */
+export function correctErrorCode(ctx: Context): void {
+  if (ctx.status !== 400) return;
+  const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
+  if (body?.error === 'invalid_request' && body.error_description === GRANT_NOT_ALLOWED) {
+    body.error = 'unauthorized_client';
+  }
+}
+
+/** Error boundary around Baton's own routes. */
 export function errorBoundary(logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {

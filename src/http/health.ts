@@ -6,8 +6,7 @@ export interface ReadinessCheck {
   check(): Promise<void>;
 }
 
-export function healthRoutes(checks: readonly ReadinessCheck[], timeoutMs = 2000): Router {
-  const router = new Router();
+export function addHealthRoutes(router: Router, checks: readonly ReadinessCheck[], timeoutMs = 2000): Router {
 
   /** Alive: the process serves HTTP. */
   router.get('/healthz', (ctx) => {

@@ -1,17 +1,16 @@
 // Pins every URL the provider builds (discovery endpoints, redirects to the interaction, logout
-// forms) to the configured issuer. oidc-provider derives them from the request's Host and
-// protocol; a forged Host header must never change what Baton advertises or where it redirects.
-import type { Context, Next } from 'koa';
+// forms) to the configured issuer. oidc-provider derives them from Koa's request host and
+// protocol; a forged Host or X-Forwarded-Host header must never change what Baton advertises or
+// where it redirects. Defined once on the app's request prototype, so no per-request cost.
+import type Koa from 'koa';
 
-export function pinOrigin(issuer: string) {
-  const { host, protocol } = new URL(issuer);
+export function pinOrigin(app: Koa, issuer: string): void {
+  const { host, hostname, protocol } = new URL(issuer);
   const scheme = protocol.slice(0, -1);
-  return async function pinnedOrigin(ctx: Context, next: Next): Promise<void> {
-    ctx.req.headers.host = host;
-    delete ctx.req.headers['x-forwarded-host'];
-    delete ctx.req.headers[':authority'];
-    // Koa reads the scheme from the socket or X-Forwarded-Proto; the issuer decides instead.
-    Object.defineProperty(ctx.request, 'protocol', { value: scheme, configurable: true });
-    await next();
-  };
+  const pinned = (value: string) => ({ configurable: true, enumerable: true, get: () => value });
+  Object.defineProperties(app.request, {
+    host: pinned(host),
+    hostname: pinned(hostname),
+    protocol: pinned(scheme),
+  });
 }

@@ -1,13 +1,12 @@
 // The provider's user interaction (its `login` and `consent` prompts) at /interaction/:uid.
 // Until upstream federation is configured, the page says so and lets the user return to the
 // application with access_denied (OIDC Core section 3.1.2.6) instead of leaving them stranded.
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type Provider from 'oidc-provider';
 
 import { html, page } from '../http/html.ts';
 
-export function interactionRoutes(provider: Provider): Router {
-  const router = new Router();
+export function addInteractionRoutes(router: Router, provider: Provider): Router {
 
   router.get('/interaction/:uid', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);

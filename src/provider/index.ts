@@ -6,6 +6,7 @@ import type { BatonConfig } from '../config/schema.ts';
 import { logoutSource, postLogoutSuccessSource, renderError } from '../interactions/pages.ts';
 import type { KeySet } from '../keys/keyset.ts';
 import { providerJwks } from '../keys/keyset.ts';
+import { EXTERNAL_SIGNING_ACK, NodeSigningKey } from '../keys/node-signing-key.ts';
 import type { Store } from '../storage/store.ts';
 import { accountFinder } from './accounts.ts';
 import { createAdapter, type ReuseEvent } from './adapter.ts';
@@ -23,6 +24,8 @@ export interface ProviderDependencies {
   readonly onReuse: (event: ReuseEvent) => void;
 }
 
+type SigningJwk = ConstructorParameters<typeof NodeSigningKey>[0];
+
 export function buildProvider(deps: ProviderDependencies): Provider {
   const { config, store } = deps;
   const resources = new ResourcePolicy(config);
@@ -31,7 +34,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   const configuration: Configuration = {
     adapter: createAdapter(store, deps.onReuse),
     clients: config.clients.map((c) => clientMetadata(c, config)),
-    jwks: providerJwks(deps.keys) as Configuration['jwks'],
+    jwks: { keys: providerJwks(deps.keys).keys.map((jwk) => new NodeSigningKey(jwk as SigningJwk)) },
     findAccount: accountFinder(store),
     scopes: [...STATIC_SCOPES],
     claims: { ...SCOPE_CLAIMS },
@@ -61,6 +64,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       dPoP: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
       richAuthorizationRequests: { enabled: false },
+      // Lets the provider sign through NodeSigningKey (node:crypto) instead of jose's async path.
+      externalSigningSupport: { enabled: true, ack: EXTERNAL_SIGNING_ACK },
     },
     routes: {
       authorization: '/authorize',

@@ -35,20 +35,30 @@ export class ResourcePolicy {
     if (!resource || !scopes) {
       throw new errors.InvalidTarget(`resource ${resource ? 'is not allowed for this client' : 'is unknown'}`);
     }
-    if (isClientCredentials(ctx)) rejectScopesOutside(ctx, scopes);
-    const isClientCredentialsToken = isClientCredentials(ctx);
-    const ttl = resource.accessTokenTTL ?? (isClientCredentialsToken ? this.#config.ttl.clientCredentials : this.#config.ttl.accessToken);
-    const info: ResourceServer = {
-      scope: scopes.join(' '),
-      audience: resource.audience ?? resource.id,
-      accessTokenTTL: ttl,
-      accessTokenFormat: resource.accessTokenFormat,
-    };
-    if (resource.accessTokenFormat === 'jwt') {
-      info.jwt = { sign: { alg: resource.signingAlg ?? this.#config.keys.signing[0] } };
-    }
-    return info;
+    const clientCredentials = isClientCredentials(ctx);
+    if (clientCredentials) rejectScopesOutside(ctx, scopes);
+    return this.#serverInfo(resource, scopes, clientCredentials);
   };
+
+  /** Resource server descriptions depend only on static config: built once per client, resource and grant kind. */
+  readonly #infoCache = new Map<string, ResourceServer>();
+
+  #serverInfo(resource: ResourceConfig, scopes: readonly string[], clientCredentials: boolean): ResourceServer {
+    const key = `${clientCredentials ? 'cc' : 'user'}\u0000${resource.id}\u0000${scopes.join(' ')}`;
+    let info = this.#infoCache.get(key);
+    if (!info) {
+      const ttl = resource.accessTokenTTL ?? (clientCredentials ? this.#config.ttl.clientCredentials : this.#config.ttl.accessToken);
+      info = {
+        scope: scopes.join(' '),
+        audience: resource.audience ?? resource.id,
+        accessTokenTTL: ttl,
+        accessTokenFormat: resource.accessTokenFormat,
+        ...(resource.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: resource.signingAlg ?? this.#config.keys.signing[0] } } } : {}),
+      };
+      this.#infoCache.set(key, info);
+    }
+    return { ...info };
+  }
 
   /**
    * features.resourceIndicators.defaultResource. client_credentials without `resource` uses the

@@ -1,0 +1,33 @@
+// The single middleware in front of the provider: request id and access log, Baton's own routes
+// (behind their error boundary) for the paths they own, and the RFC error-code correction on the
+// way out. One async layer instead of several keeps the token endpoint's hot path short.
+import type Router from '@koa/router';
+import type { Context, Middleware, Next } from 'koa';
+
+import type { Logger } from '../observability/logger.ts';
+import { beginRequest, endRequest } from '../observability/request-log.ts';
+import { correctErrorCode, errorBoundary } from './errors.ts';
+
+export interface EdgeOptions {
+  readonly accessLogger: Logger;
+  readonly logger: Logger;
+  readonly routes: Router;
+  /** Path prefixes Baton's routes own; everything else goes straight to the provider. */
+  readonly prefixes: readonly string[];
+}
+
+export function edge({ accessLogger, logger, routes, prefixes }: EdgeOptions): Middleware {
+  const boundary = errorBoundary(logger);
+  const dispatch = routes.routes();
+  const owned = (path: string) => prefixes.some((prefix) => path.startsWith(prefix));
+  return async function atTheEdge(ctx: Context, next: Next): Promise<void> {
+    const started = beginRequest(ctx);
+    try {
+      if (owned(ctx.path)) await boundary(ctx, () => dispatch(ctx as Parameters<typeof dispatch>[0], next));
+      else await next();
+      correctErrorCode(ctx);
+    } finally {
+      endRequest(accessLogger, ctx, started);
+    }
+  };
+}
