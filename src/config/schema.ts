@@ -165,7 +165,7 @@ export const clientSchema = z
       .describe('OpenID Connect scopes this client may request.'),
     resources: z.array(clientResourceSchema).default([]).describe('APIs (and their scopes) this client may obtain access tokens for.'),
     requirePkce: z.boolean().default(true).describe('Require PKCE (S256) on authorization requests. Always on for public clients (`false` is an error there).'),
-    requireConsent: z.boolean().default(false).describe('Ask the user to approve the requested scopes (first-party clients usually skip it).'),
+    requireConsent: z.boolean().default(false).describe('Ask the user to approve the requested scopes (first-party clients usually skip it). Takes effect with sign-in through an upstream identity provider, which is not available yet.'),
     id_token_signed_response_alg: signingAlgorithm.optional().describe('id_token signing algorithm: one of `keys.signing`, defaults to the first.'),
   })
   .describe('An application registered at Baton.');
