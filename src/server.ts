@@ -20,6 +20,8 @@ import { deriveKey } from './keys/seal.ts';
 import { createAccessLogger, createLogger, type Logger } from './observability/logger.ts';
 import { buildProvider } from './provider/index.ts';
 import { openStore } from './storage/index.ts';
+import { createUpstreams } from './upstream/index.ts';
+import { UpstreamVault } from './upstream/vault.ts';
 import { type Clock, type Store, systemClock } from './storage/store.ts';
 
 /** oidc-provider's default clock tolerance, plus a minute of margin for slow verifiers. */
@@ -77,6 +79,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       clock,
     });
     const cookieKeys = [deriveKey(masterSecret.value, 'cookie-signing').toString('base64url')];
+    const upstreams = createUpstreams(config);
+    const vault = new UpstreamVault(store, deriveKey(masterSecret.value, 'upstream-vault'), config.ttl.grant);
     let keys = await keyStore.load();
     logger.info({ kids: keys.keys.keys.map((k) => k.kid), storage: store.kind }, 'signing keys loaded');
 
@@ -94,8 +98,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         { name: 'storage', check: () => store.ping() },
         { name: 'keys', check: async () => { if (loaded.keys.keys.length === 0) throw new Error('no keys'); } },
       ]);
-      addInteractionRoutes(routes, provider);
-      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/interaction/'] }));
+      addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger });
+      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/interaction/', '/callback/'] }));
       provider.on('server_error', (ctx, err) => logger.error({ reqId: ctx.state?.requestId, err, path: ctx.path }, 'server_error'));
       for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'end_session.error', 'authorization.error', 'userinfo.error'] as const) {
         // Client errors: the OAuth error code and description only, never the request's parameters.

@@ -5,6 +5,8 @@ import { z } from 'zod';
 
 import type { ConfigIssue } from './issues.ts';
 import { clientSchema, keysSchema, resourceSchema, type SigningAlgorithm } from './schema.ts';
+import { upstreamSchema } from './upstreams.ts';
+import { resolveUpstream } from '../upstream/resolve.ts';
 
 // Lenient twins of the entry schemas: unknown keys are the strict schema's to report, and must not
 // hide the cross-field problems of an otherwise readable entry.
@@ -60,6 +62,18 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
     }
   });
 
+  const upstreamIds = new Set<string>();
+  entries(field(raw, 'upstreams')).forEach((rawUpstream, i) => {
+    const parsed = z.object(upstreamSchema.shape).safeParse(rawUpstream);
+    if (!parsed.success) return;
+    if (upstreamIds.has(parsed.data.id)) issues.push({ path: ['upstreams', i, 'id'], message: 'duplicate upstream id' });
+    upstreamIds.add(parsed.data.id);
+    for (const issue of resolveUpstream(parsed.data).issues) {
+      issues.push({ path: ['upstreams', i, ...(issue.key ? [issue.key] : [])], message: issue.message });
+    }
+  });
+  const declaredUpstreams = new Set(entries(field(raw, 'upstreams')).map((u) => field(u, 'id')));
+
   const clientIds = new Set<string>();
   entries(field(raw, 'clients')).forEach((rawClient, i) => {
     const parsed = lenientClient.safeParse(rawClient);
@@ -69,6 +83,9 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
     }
     clientIds.add(parsed.data.client_id);
     issues.push(...checkClient(parsed.data, i, resources, declaredIds, algorithms));
+    parsed.data.upstreams?.forEach((id, u) => {
+      if (!declaredUpstreams.has(id)) issues.push({ path: ['clients', i, 'upstreams', u], message: 'is not the id of a declared upstream' });
+    });
   });
 
   return issues;

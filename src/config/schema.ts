@@ -3,6 +3,7 @@
 import { z } from 'zod';
 
 import { duration } from './duration.ts';
+import { REFRESH_POLICIES, upstreamSchema } from './upstreams.ts';
 
 export const SIGNING_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
@@ -166,6 +167,8 @@ export const clientSchema = z
     resources: z.array(clientResourceSchema).default([]).describe('APIs (and their scopes) this client may obtain access tokens for.'),
     requirePkce: z.boolean().default(true).describe('Require PKCE (S256) on authorization requests. Always on for public clients (`false` is an error there).'),
     requireConsent: z.boolean().default(false).describe('Ask the user to approve the requested scopes (first-party clients usually skip it). Takes effect with sign-in through an upstream identity provider, which is not available yet.'),
+    upstreams: z.array(z.string().min(1)).optional().describe('Ids of the upstreams this client\'s users may sign in with; omitted: all of them.'),
+    upstreamRefresh: z.enum(REFRESH_POLICIES).optional().describe('Overrides the upstream\'s `refresh` policy for this client.'),
     id_token_signed_response_alg: signingAlgorithm.optional().describe('id_token signing algorithm: one of `keys.signing`, defaults to the first.'),
   })
   .describe('An application registered at Baton.');
@@ -181,6 +184,7 @@ export const configSchema = z
     storage: storageSchema.prefault({ type: 'sqlite' }),
     keys: keysSchema.prefault({}),
     ttl: ttlSchema.prefault({}),
+    upstreams: z.array(upstreamSchema).default([]).describe('Identity providers users sign in with (federation).'),
     resources: z.array(resourceSchema).default([]).describe('APIs (RFC 8707 resource servers).'),
     clients: z.array(clientSchema).default([]).describe('Registered applications.'),
     logging: z
@@ -196,3 +200,4 @@ export type BatonConfig = z.output<typeof configSchema>;
 export type ClientConfig = BatonConfig['clients'][number];
 export type ResourceConfig = BatonConfig['resources'][number];
 export type TtlConfig = BatonConfig['ttl'];
+export type { UpstreamConfig, RefreshPolicy } from './upstreams.ts';

@@ -45,6 +45,9 @@ const STYLE = `
   button.secondary { background: transparent; color: var(--accent); }
   button:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
   .actions { display: flex; gap: .75rem; flex-wrap: wrap; margin-top: 1.5rem; }
+  .choices { list-style: none; padding: 0; margin: 1.5rem 0 0; display: grid; gap: .75rem; }
+  .choice { display: block; padding: .8rem 1rem; border: 1px solid var(--border); border-radius: 8px; color: var(--fg); text-decoration: none; font-weight: 600; }
+  .choice:hover, .choice:focus-visible { border-color: var(--accent); outline: none; box-shadow: 0 0 0 3px color-mix(in srgb, var(--accent) 25%, transparent); }
   .error-code { font-family: ui-monospace, monospace; color: var(--muted); font-size: .9rem; }
 `;
 

@@ -33,3 +33,37 @@ export async function postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<
   ctx.type = 'html';
   ctx.body = page('Signed out', html`<h1>You are signed out</h1><p>You can close this window.</p>`);
 }
+
+/** The upstream chooser: one button per identity provider the client allows. */
+export function chooserPage(clientName: string, uid: string, upstreams: ReadonlyArray<{ id: string; name: string }>): string {
+  return page('Sign in', html`
+    <h1>Sign in to ${clientName}</h1>
+    <p>Choose how you want to sign in.</p>
+    <ul class="choices" role="list">
+      ${upstreams.map((u) => html`<li><a class="choice" href="/interaction/${uid}/upstream/${u.id}">Continue with ${u.name}</a></li>`)}
+    </ul>
+    <form method="post" action="/interaction/${uid}/abort" class="actions">
+      <button class="secondary" type="submit">Cancel</button>
+    </form>`);
+}
+
+/** Approve or deny the scopes a client asks for (clients with requireConsent). */
+export function consentPage(clientName: string, uid: string, scopes: readonly string[], resources: ReadonlyArray<{ resource: string; scopes: readonly string[] }>): string {
+  return page('Allow access', html`
+    <h1>Allow ${clientName} access?</h1>
+    <p>${clientName} is asking to:</p>
+    <ul>
+      ${scopes.map((s) => html`<li><code>${s}</code></li>`)}
+      ${resources.map((r) => html`<li>use <code>${r.resource}</code>${r.scopes.length ? html` with <code>${r.scopes.join(' ')}</code>` : ''}</li>`)}
+    </ul>
+    <div class="actions">
+      <form method="post" action="/interaction/${uid}/consent"><button type="submit" autofocus>Allow</button></form>
+      <form method="post" action="/interaction/${uid}/abort"><button class="secondary" type="submit">Deny</button></form>
+    </div>`);
+}
+
+/** A failure Baton will not redirect with: the user sees why, the client never sees anything unverified. */
+export function signInErrorPage(title: string, message: string, requestId: string): string {
+  return page(title, html`<h1>${title}</h1><p>${message}</p><p>Return to the application and try again.</p>
+    <p class="error-code">request ${requestId}</p>`);
+}

@@ -1,35 +1,106 @@
-// The provider's user interaction (its `login` and `consent` prompts) at /interaction/:uid.
-// Until upstream federation is configured, the page says so and lets the user return to the
-// application with access_denied (OIDC Core section 3.1.2.6) instead of leaving them stranded.
+// The provider's user interaction at /interaction/:uid and the upstream callback at
+// /callback/:upstream. Login: route to an upstream (straight redirect, idp_hint, login_hint
+// domain, or the chooser). Consent: granted by Baton for first-party clients, asked otherwise.
 import type Router from '@koa/router';
+import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
+import type { BatonConfig } from '../config/schema.ts';
 import { html, page } from '../http/html.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Upstreams } from '../upstream/index.ts';
+import type { UpstreamVault } from '../upstream/vault.ts';
+import type { Store } from '../storage/store.ts';
+import { completeUpstreamLogin, startUpstreamLogin } from './upstream-login.ts';
+import { consentSummary, grantMissing } from './consent.ts';
+import { chooserPage, consentPage } from './pages.ts';
+import { allowedUpstreams, route } from './routing.ts';
 
-export function addInteractionRoutes(router: Router, provider: Provider): Router {
+export interface InteractionDeps {
+  readonly provider: Provider;
+  readonly config: BatonConfig;
+  readonly store: Store;
+  readonly upstreams: Upstreams;
+  readonly vault: UpstreamVault;
+  readonly logger: Logger;
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+export function addInteractionRoutes(router: Router, deps: InteractionDeps): Router {
+  const { provider, config } = deps;
+  const clients = new Map(config.clients.map((c) => [c.client_id, c]));
+
+  /** The interaction of this browser, which must be the one the URL names. */
+  async function interaction(ctx: Context): Promise<Details | undefined> {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid === ctx.params.uid) return details;
+    ctx.status = 400;
+    ctx.type = 'html';
+    ctx.body = page('Sign-in expired', html`<h1>This sign-in has expired</h1><p>Return to the application and start again.</p>`);
+    return undefined;
+  }
 
   router.get('/interaction/:uid', async (ctx) => {
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
-    if (details.uid !== ctx.params.uid) {
-      ctx.status = 400;
+    const details = await interaction(ctx);
+    if (!details) return;
+    const client = clients.get(String(details.params.client_id));
+    const clientName = client?.client_name ?? String(details.params.client_id);
+    ctx.set('Cache-Control', 'no-store');
+
+    if (details.prompt.name === 'login') {
+      const choice = route({
+        allowed: allowedUpstreams(deps.upstreams.all, client?.upstreams),
+        idpHint: details.params.idp_hint,
+        loginHint: details.params.login_hint,
+      });
+      if (choice.kind === 'redirect') {
+        await startUpstreamLogin(ctx, deps, details, choice.upstream);
+        return;
+      }
       ctx.type = 'html';
-      ctx.body = page('Sign-in expired', html`<h1>This sign-in has expired</h1><p>Return to the application and start again.</p>`);
+      ctx.body = choice.kind === 'choose'
+        ? chooserPage(clientName, details.uid, choice.upstreams)
+        : page('Sign in', html`<h1>Sign in to ${clientName}</h1>
+            <p>No upstream identity provider is configured for this application, so nobody can sign in here.</p>
+            <form method="post" action="/interaction/${details.uid}/abort" class="actions"><button type="submit">Return to the application</button></form>`);
       return;
     }
-    const client = await provider.Client.find(String(details.params.client_id));
-    ctx.set('Cache-Control', 'no-store');
+
+    // Consent: first-party clients are granted what their configuration allows, without a page.
+    if (!client?.requireConsent) {
+      await finishConsent(ctx, deps, details);
+      return;
+    }
+    const { scopes, resources } = consentSummary(details);
     ctx.type = 'html';
-    ctx.body = page('Sign in', html`
-      <h1>Sign in${client ? html` to ${client.clientName ?? client.clientId}` : ''}</h1>
-      <p>No upstream identity provider is configured on this Baton yet, so nobody can sign in here.</p>
-      <form method="post" action="/interaction/${details.uid}/abort" class="actions">
-        <button type="submit">Return to the application</button>
-      </form>`);
+    ctx.body = consentPage(clientName, details.uid, scopes, resources);
+  });
+
+  router.get('/interaction/:uid/upstream/:upstream', async (ctx) => {
+    const details = await interaction(ctx);
+    if (!details) return;
+    const client = clients.get(String(details.params.client_id));
+    const upstream = allowedUpstreams(deps.upstreams.all, client?.upstreams).find((u) => u.id === ctx.params.upstream);
+    if (!upstream || details.prompt.name !== 'login') {
+      ctx.throw(400, 'this identity provider is not available for this application');
+      return;
+    }
+    await startUpstreamLogin(ctx, deps, details, upstream);
+  });
+
+  router.get('/callback/:upstream', (ctx) => completeUpstreamLogin(ctx, deps));
+
+  router.post('/interaction/:uid/consent', async (ctx) => {
+    const details = await interaction(ctx);
+    if (!details) return;
+    if (details.prompt.name !== 'consent') ctx.throw(400, 'nothing to consent to');
+    await finishConsent(ctx, deps, details);
   });
 
   router.post('/interaction/:uid/abort', async (ctx) => {
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
-    if (details.uid !== ctx.params.uid) ctx.throw(400, 'interaction mismatch');
+    const details = await interaction(ctx);
+    if (!details) return;
     await provider.interactionFinished(ctx.req, ctx.res, {
       error: 'access_denied',
       error_description: 'End-User aborted the sign-in',
@@ -38,4 +109,12 @@ export function addInteractionRoutes(router: Router, provider: Provider): Router
   });
 
   return router;
+}
+
+async function finishConsent(ctx: Context, deps: InteractionDeps, details: Details): Promise<void> {
+  const grantId = await (await grantMissing(deps.provider, details)).save();
+  const stashId = (details.lastSubmission as { upstream?: { stashId?: string } } | undefined)?.upstream?.stashId;
+  if (stashId) await deps.vault.claim(stashId, grantId);
+  await deps.provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  ctx.respond = false;
 }

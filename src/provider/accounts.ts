@@ -9,6 +9,19 @@ export const ACCOUNT_KIND = 'account';
 export interface AccountRecord {
   /** Standard claims (OIDC Core section 5.1) mapped from the upstream identity. */
   readonly claims: Readonly<Record<string, unknown>>;
+  /** Upstream id and subject this account was created from (absent for seeded test accounts). */
+  readonly upstream?: string;
+  readonly upstreamSubject?: string;
+  /** Epoch seconds of the last sign-in or claim refresh. */
+  readonly updatedAt?: number;
+}
+
+/**
+ * Baton's `sub` for an upstream identity: namespaced by the upstream id, so two upstreams that
+ * happen to use the same subject can never collide, and stable for as long as the upstream's is.
+ */
+export function accountIdFor(upstream: string, upstreamSubject: string): string {
+  return `${upstream}:${upstreamSubject}`;
 }
 
 export function accountFinder(store: Store): FindAccount {

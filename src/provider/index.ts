@@ -39,6 +39,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     scopes: [...STATIC_SCOPES],
     claims: { ...SCOPE_CLAIMS },
     responseTypes: ['code'],
+    // idp_hint names the upstream to sign in with (skips the chooser).
+    extraParams: ['idp_hint'],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     enabledJWA: {
       idTokenSigningAlgValues: [...config.keys.signing],

@@ -1,0 +1,53 @@
+// Upstream identity providers in the configuration: the generic OIDC / OAuth 2 connector settings,
+// and presets (entra, google, okta, auth0, keycloak, github) that only supply defaults.
+import { z } from 'zod';
+
+import { duration } from './duration.ts';
+
+export const PRESETS = ['entra', 'google', 'okta', 'auth0', 'keycloak', 'github'] as const;
+export const REFRESH_POLICIES = ['never', 'when-expired', 'always'] as const;
+export type RefreshPolicy = (typeof REFRESH_POLICIES)[number];
+
+const UPSTREAM_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const DOMAIN = /^(?!-)[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+$/;
+
+const url = z.string().refine((v) => {
+  try {
+    return Boolean(new URL(v.replace('{tenantid}', 'tenant')));
+  } catch {
+    return false;
+  }
+}, 'must be an absolute URL');
+
+export const upstreamSchema = z
+  .strictObject({
+    id: z.string().regex(UPSTREAM_ID, 'must be lowercase letters, digits and hyphens (it appears in /callback/{id} and in subjects)').describe('Stable identifier: part of the callback URL and of every `sub` Baton issues for this upstream. Never change it once users signed in.'),
+    name: z.string().min(1).optional().describe('Name shown on the chooser page; defaults to the preset\'s or the id.'),
+    preset: z.enum(PRESETS).optional().describe('Defaults for a known IdP. Everything it sets can be overridden.'),
+    type: z.enum(['oidc', 'oauth2']).optional().describe('`oidc` (discovery, id_token; the default) or `oauth2` (explicit endpoints and a userinfo URL, e.g. GitHub).'),
+    issuer: url.optional().describe('OIDC issuer. For Entra ID multi-tenant use `https://login.microsoftonline.com/{tenantid}/v2.0`: the tenant is taken from the token\'s `tid` and checked against `tenants`.'),
+    tenant: z.string().min(1).optional().describe('Entra ID: a tenant id for single-tenant apps, or `organizations` / `common` for multi-tenant ones (with `tenants` to restrict).'),
+    tenants: z.array(z.string().min(1)).optional().describe('Entra ID multi-tenant: tenant ids (`tid`) allowed to sign in. Omitted: any tenant.'),
+    discoveryUrl: url.optional().describe('Discovery document URL when it is not `{issuer}/.well-known/openid-configuration`.'),
+    authorizationEndpoint: url.optional().describe('`oauth2` type: authorization endpoint.'),
+    tokenEndpoint: url.optional().describe('`oauth2` type: token endpoint.'),
+    userinfoEndpoint: url.optional().describe('`oauth2` type: where the user\'s profile is read (required); `oidc`: overrides discovery.'),
+    emailsEndpoint: url.optional().describe('`oauth2` type: optional list of the user\'s addresses (GitHub `/user/emails`) used when the profile has no public verified email.'),
+    clientId: z.string().min(1).describe('Baton\'s client id at the upstream.'),
+    clientSecret: z.string().min(1).optional().describe('Baton\'s client secret at the upstream, normally `${ENV_VAR}`.'),
+    tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).optional().describe('How Baton authenticates at the upstream token endpoint. Some IdPs do not percent-decode Basic credentials: use `client_secret_post` there. Default `client_secret_basic`.'),
+    privateKey: z.string().min(1).optional().describe('`private_key_jwt`: the private JWK (JSON), normally `${ENV_VAR}`.'),
+    scopes: z.array(z.string().min(1)).optional().describe('Scopes requested upstream; the preset\'s default otherwise (`openid profile email`).'),
+    subject: z.array(z.string().min(1)).min(1).optional().describe('Upstream claims that together form the stable subject, joined with `:` (Entra: `tid`, `oid`). Default `sub`.'),
+    claims: z.record(z.string(), z.string()).optional().describe('Claim mapping, Baton claim -> upstream claim, merged over the preset\'s (e.g. `email: upn`).'),
+    emailDomains: z.array(z.string().regex(DOMAIN, 'must be a domain name (lowercase)')).optional().describe('Only users whose verified email is in these domains may sign in; also routes `login_hint` emails to this upstream.'),
+    hostedDomain: z.string().regex(DOMAIN, 'must be a domain name (lowercase)').optional().describe('Google Workspace: the `hd` the id_token must carry; also sent as the `hd` hint.'),
+    refresh: z.enum(REFRESH_POLICIES).optional().describe('Upstream refresh when a client refreshes at Baton: `never`, `when-expired` (the upstream access token has expired) or `always`. Default `when-expired`.'),
+    refreshGracePeriod: duration('When the upstream cannot be reached during a refresh: how long after the last successful upstream refresh Baton still refreshes on its own. Omitted: strict, the refresh fails with invalid_grant.').optional(),
+    timeout: duration('Bound on every call to the upstream (discovery, token, userinfo, revocation).').prefault('10s'),
+    revokeOnLogout: z.boolean().default(true).describe('On logout, revoke the upstream refresh token at the upstream (RFC 7009), when it advertises revocation.'),
+    endSessionOnLogout: z.boolean().default(false).describe('On logout, continue to the upstream `end_session_endpoint` (ends the user\'s session at the IdP too).'),
+  })
+  .describe('An upstream identity provider users sign in with.');
+
+export type UpstreamConfig = z.output<typeof upstreamSchema>;

@@ -1,0 +1,157 @@
+// Sign-in at an upstream: the redirect out (state, nonce and PKCE kept server-side, bound to this
+// browser's interaction) and the callback at /callback/{upstream}. A callback that cannot be
+// verified ends on an error page, never on a redirect; upstream refusals the client should know
+// about go back to its redirect_uri as the matching OIDC error.
+import { randomUUID } from 'node:crypto';
+
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+
+import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
+import { type Connector, type PendingLogin, type UpstreamIdentity, UpstreamError } from '../upstream/connector.ts';
+import { signInErrorPage } from './pages.ts';
+import type { InteractionDeps } from './routes.ts';
+import { emailDomain } from './routing.ts';
+
+const LOGIN_KIND = 'upstream-login';
+
+/** OIDC Core section 3.1.2.6 errors an upstream may answer that the client must see as such. */
+const RETURNED_TO_CLIENT = new Set(['access_denied', 'login_required', 'interaction_required', 'consent_required', 'account_selection_required']);
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+interface LoginRecord {
+  readonly uid: string;
+  readonly upstream: string;
+  readonly clientId: string;
+  readonly pending: PendingLogin;
+  readonly used?: boolean;
+}
+
+export async function startUpstreamLogin(ctx: Context, deps: InteractionDeps, details: Details, upstream: Connector): Promise<void> {
+  const { params } = details;
+  const prompts = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
+  const maxAge = typeof params.max_age === 'string' && /^\d+$/.test(params.max_age) ? Number(params.max_age) : undefined;
+  let begun: Awaited<ReturnType<Connector['begin']>>;
+  try {
+    begun = await upstream.begin({
+      redirectUri: callbackUri(deps, upstream.id),
+      prompt: prompts.includes('login') ? 'login' : undefined,
+      maxAge,
+      loginHint: typeof params.login_hint === 'string' ? params.login_hint : undefined,
+    });
+  } catch (err) {
+    if (!(err instanceof UpstreamError)) throw err;
+    refuse(ctx, deps, 502, 'The identity provider is not available', `${upstream.name} could not be reached. Try again in a moment.`, { upstream: upstream.id, reason: err.message });
+    return;
+  }
+  const record: LoginRecord = { uid: details.uid, upstream: upstream.id, clientId: String(params.client_id), pending: begun.pending };
+  await deps.store.putRecord(LOGIN_KIND, begun.pending.state, record, { expectedVersion: 0, expiresIn: deps.config.ttl.interaction });
+  deps.logger.info({ event: 'upstream.redirect', reqId: ctx.state.requestId, upstream: upstream.id, clientId: record.clientId }, 'redirecting to the upstream');
+  ctx.status = 303;
+  ctx.redirect(begun.url.href);
+}
+
+export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps): Promise<void> {
+  const upstream = deps.upstreams.get(String(ctx.params.upstream));
+  const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
+  if (!upstream || !state) {
+    refuse(ctx, deps, 400, 'This sign-in cannot be completed', 'The identity provider\'s answer is incomplete.', { upstream: ctx.params.upstream, reason: upstream ? 'missing state' : 'unknown upstream' });
+    return;
+  }
+  const claimed = await claimLogin(deps, state, upstream.id);
+  if (!claimed) {
+    refuse(ctx, deps, 400, 'This sign-in link is no longer valid', 'It was already used, has expired, or was not started here.', { upstream: upstream.id, reason: 'unknown, expired or replayed state' });
+    return;
+  }
+  let details: Details;
+  try {
+    details = await deps.provider.interactionDetails(ctx.req, ctx.res);
+  } catch {
+    details = undefined as unknown as Details;
+  }
+  if (details?.uid !== claimed.uid) {
+    refuse(ctx, deps, 400, 'This sign-in cannot be completed', 'It was started in another browser or has expired.', { upstream: upstream.id, reason: 'interaction cookie missing or mismatched' });
+    return;
+  }
+
+  let identity: UpstreamIdentity;
+  try {
+    identity = await upstream.complete(new URL(ctx.originalUrl, deps.config.issuer), claimed.pending, callbackUri(deps, upstream.id));
+  } catch (err) {
+    if (!(err instanceof UpstreamError)) throw err;
+    await upstreamFailed(ctx, deps, upstream, err);
+    return;
+  }
+
+  const refusal = domainRefusal(upstream, identity);
+  if (refusal) {
+    deps.logger.warn({ event: 'upstream.login_refused', reqId: ctx.state.requestId, upstream: upstream.id, reason: refusal }, 'upstream identity not allowed');
+    await finish(ctx, deps, { error: 'access_denied', error_description: refusal });
+    return;
+  }
+
+  const accountId = accountIdFor(upstream.id, identity.subject);
+  const now = Math.floor(Date.now() / 1000);
+  await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, { claims: identity.claims, upstream: upstream.id, upstreamSubject: identity.subject, updatedAt: now });
+  const stashId = randomUUID();
+  await deps.vault.stash(stashId, { upstream: upstream.id, tokens: identity.tokens, refreshedAt: now }, deps.config.ttl.interaction);
+  deps.logger.info({ event: 'upstream.login', reqId: ctx.state.requestId, upstream: upstream.id, sub: accountId, clientId: claimed.clientId }, 'signed in through the upstream');
+  await finish(ctx, deps, {
+    login: { accountId, acr: identity.acr, amr: identity.amr ? [...identity.amr] : undefined, ts: identity.authTime ?? now },
+    upstream: { stashId },
+  });
+}
+
+/** Marks the pending login used; exactly one callback can win it. */
+async function claimLogin(deps: InteractionDeps, state: string, upstream: string): Promise<LoginRecord | undefined> {
+  const record = await deps.store.getRecord<LoginRecord>(LOGIN_KIND, state);
+  if (!record || record.value.used || record.value.upstream !== upstream) return undefined;
+  const won = await deps.store.putRecord(LOGIN_KIND, state, { ...record.value, used: true }, { expectedVersion: record.version, expiresIn: deps.config.ttl.interaction });
+  return won ? record.value : undefined;
+}
+
+async function upstreamFailed(ctx: Context, deps: InteractionDeps, upstream: Connector, err: UpstreamError): Promise<void> {
+  const log = { upstream: upstream.id, kind: err.kind, reason: err.message };
+  if (err.kind === 'authorization_error' && err.oauthError && RETURNED_TO_CLIENT.has(err.oauthError)) {
+    deps.logger.info({ event: 'upstream.login_refused', reqId: ctx.state.requestId, ...log }, 'the upstream refused the sign-in');
+    await finish(ctx, deps, { error: err.oauthError, error_description: `${upstream.name}: ${err.oauthError.replaceAll('_', ' ')}` });
+    return;
+  }
+  if (err.kind === 'not_allowed') {
+    deps.logger.warn({ event: 'upstream.login_refused', reqId: ctx.state.requestId, ...log }, 'upstream identity not allowed');
+    await finish(ctx, deps, { error: 'access_denied', error_description: err.message });
+    return;
+  }
+  if (err.kind === 'unreachable') {
+    refuse(ctx, deps, 502, 'The identity provider is not answering', `${upstream.name} did not answer in time. Try again in a moment.`, log);
+    return;
+  }
+  refuse(ctx, deps, 400, 'Sign-in failed', `The answer from ${upstream.name} could not be verified, so you were not signed in.`, log);
+}
+
+/** With `emailDomains`, only a verified email in one of them signs in. */
+function domainRefusal(upstream: Connector, identity: UpstreamIdentity): string | undefined {
+  if (!upstream.emailDomains) return undefined;
+  const domain = emailDomain(identity.claims.email);
+  if (identity.claims.email_verified !== true || !domain) return 'a verified email address is required to sign in here';
+  return upstream.emailDomains.includes(domain) ? undefined : `accounts of ${domain} cannot sign in here`;
+}
+
+async function finish(ctx: Context, deps: InteractionDeps, result: Record<string, unknown>): Promise<void> {
+  await deps.provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  ctx.respond = false;
+}
+
+function refuse(ctx: Context, deps: InteractionDeps, status: number, title: string, message: string, log: Record<string, unknown>): void {
+  const requestId = String(ctx.state.requestId ?? '');
+  deps.logger.warn({ event: 'upstream.callback_rejected', reqId: requestId, status, ...log }, title);
+  ctx.status = status;
+  ctx.type = 'html';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = signInErrorPage(title, message, requestId);
+}
+
+function callbackUri(deps: InteractionDeps, upstream: string): string {
+  return `${deps.config.issuer}/callback/${upstream}`;
+}

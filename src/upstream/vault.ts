@@ -1,0 +1,55 @@
+// The upstream token vault: upstream access, refresh and id tokens, sealed (AES-256-GCM under a key
+// derived from the master secret) and stored server-side per Baton grant. They never reach clients.
+import { seal, unseal } from '../keys/seal.ts';
+import type { Store } from '../storage/store.ts';
+import type { UpstreamTokens } from './connector.ts';
+
+const VAULT = 'upstream-vault';
+const STASH = 'upstream-stash';
+
+export interface VaultEntry {
+  readonly upstream: string;
+  readonly tokens: UpstreamTokens;
+  /** Epoch seconds of the last successful sign-in or upstream refresh. */
+  readonly refreshedAt: number;
+}
+
+interface SealedEntry {
+  readonly sealed: string;
+}
+
+export class UpstreamVault {
+  constructor(
+    private readonly store: Store,
+    private readonly key: Buffer,
+    /** Seconds a vault entry lives: the grant's lifetime. */
+    private readonly lifetime: number,
+  ) {}
+
+  async get(grantId: string): Promise<VaultEntry | undefined> {
+    const record = await this.store.getRecord<SealedEntry>(VAULT, grantId);
+    return record && (JSON.parse(unseal(this.key, record.value.sealed, `${VAULT}:${grantId}`)) as VaultEntry);
+  }
+
+  async put(grantId: string, entry: VaultEntry): Promise<void> {
+    await this.store.putRecord<SealedEntry>(VAULT, grantId, { sealed: seal(this.key, JSON.stringify(entry), `${VAULT}:${grantId}`) }, { expiresIn: this.lifetime });
+  }
+
+  async delete(grantId: string): Promise<void> {
+    await this.store.deleteRecord(VAULT, grantId);
+  }
+
+  /** Holds tokens between the upstream callback and the grant the consent step creates. */
+  async stash(id: string, entry: VaultEntry, expiresIn: number): Promise<void> {
+    await this.store.putRecord<SealedEntry>(STASH, id, { sealed: seal(this.key, JSON.stringify(entry), `${STASH}:${id}`) }, { expiresIn });
+  }
+
+  /** Moves stashed tokens under a grant; resolves whether there were any. */
+  async claim(stashId: string, grantId: string): Promise<boolean> {
+    const record = await this.store.getRecord<SealedEntry>(STASH, stashId);
+    if (!record) return false;
+    await this.put(grantId, JSON.parse(unseal(this.key, record.value.sealed, `${STASH}:${stashId}`)) as VaultEntry);
+    await this.store.deleteRecord(STASH, stashId);
+    return true;
+  }
+}
