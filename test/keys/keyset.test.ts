@@ -58,3 +58,20 @@ describe('sealing at rest', () => {
     expect(deriveKey('same-secret-same-secret-same-secret', 'keyset-at-rest').equals(deriveKey('same-secret-same-secret-same-secret', 'cookie-signing'))).toBe(false);
   });
 });
+
+describe('node:crypto signing keys', () => {
+  it.each(['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const)('%s signatures verify with jose against the published key', async (alg) => {
+    const { generateSigningKey } = await import('../../src/keys/keyset.ts');
+    const { NodeSigningKey } = await import('../../src/keys/node-signing-key.ts');
+    const { compactVerify, importJWK } = await import('jose');
+    const stored = await generateSigningKey(alg, 0);
+    const key = new NodeSigningKey(stored.jwk as ConstructorParameters<typeof NodeSigningKey>[0]);
+    const header = Buffer.from(JSON.stringify({ alg, kid: key.kid })).toString('base64url');
+    const payload = Buffer.from('{"hello":"world"}').toString('base64url');
+    const signature = Buffer.from(key.sign(Buffer.from(`${header}.${payload}`))).toString('base64url');
+    const publicJwk = key.keyObject().export({ format: 'jwk' });
+    expect(publicJwk).not.toHaveProperty('d');
+    const verified = await compactVerify(`${header}.${payload}.${signature}`, await importJWK({ ...publicJwk, alg }, alg));
+    expect(Buffer.from(verified.payload).toString()).toBe('{"hello":"world"}');
+  });
+});
