@@ -22,6 +22,7 @@ import { buildProvider } from './provider/index.ts';
 import { openStore } from './storage/index.ts';
 import { createUpstreams } from './upstream/index.ts';
 import { UpstreamVault } from './upstream/vault.ts';
+import { UpstreamSessions } from './upstream/session.ts';
 import { type Clock, type Store, systemClock } from './storage/store.ts';
 
 /** oidc-provider's default clock tolerance, plus a minute of margin for slow verifiers. */
@@ -81,6 +82,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     const cookieKeys = [deriveKey(masterSecret.value, 'cookie-signing').toString('base64url')];
     const upstreams = createUpstreams(config);
     const vault = new UpstreamVault(store, deriveKey(masterSecret.value, 'upstream-vault'), config.ttl.grant);
+    const sessions = new UpstreamSessions({ config, store, vault, upstreams, logger, now: clock });
     let keys = await keyStore.load();
     logger.info({ kids: keys.keys.keys.map((k) => k.kid), storage: store.kind }, 'signing keys loaded');
 
@@ -91,8 +93,13 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         keys: loaded.keys,
         cookieKeys,
         onReuse: (event) => logReuse(logger, { model: event.model, clientId: event.clientId }),
+        sessions,
       });
       pinOrigin(provider, config.issuer);
+      // Whenever a grant ends (logout, revocation, reuse), its upstream refresh token is revoked too.
+      provider.on('grant.revoked', (_ctx, grantId: string) => {
+        sessions.end(grantId).catch((err) => logger.error({ err }, 'ending the upstream session failed'));
+      });
       const routes = new Router();
       addHealthRoutes(routes, [
         { name: 'storage', check: () => store.ping() },

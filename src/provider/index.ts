@@ -14,6 +14,8 @@ import { SCOPE_CLAIMS, STATIC_SCOPES } from './claims.ts';
 import { isSecretHash, SecretVerifier } from './client-secret.ts';
 import { clientMetadata } from './clients.ts';
 import { ResourcePolicy } from './resources.ts';
+import { renewUpstreamOnRefresh } from './upstream-refresh.ts';
+import type { UpstreamSessions } from '../upstream/session.ts';
 
 export interface ProviderDependencies {
   readonly config: BatonConfig;
@@ -22,6 +24,8 @@ export interface ProviderDependencies {
   /** Keys for signing cookies (derived from the master secret). */
   readonly cookieKeys: string[];
   readonly onReuse: (event: ReuseEvent) => void;
+  /** Renews the upstream session before a refresh_token grant issues tokens. */
+  readonly sessions: UpstreamSessions;
 }
 
 type SigningJwk = ConstructorParameters<typeof NodeSigningKey>[0];
@@ -82,6 +86,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     // Every authorization_code grant of a client allowed refresh_token gets one (rotated on use).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
+    extraTokenClaims: renewUpstreamOnRefresh(deps.sessions, store) as Configuration['extraTokenClaims'],
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
