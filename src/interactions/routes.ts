@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Upstreams } from '../upstream/index.ts';
 import type { UpstreamVault } from '../upstream/vault.ts';
 import type { Store } from '../storage/store.ts';
-import { completeUpstreamLogin, startUpstreamLogin } from './upstream-login.ts';
+import { completeUpstreamLogin, relayUpstreamCallback, startUpstreamLogin } from './upstream-login.ts';
 import { consentSummary, grantMissing } from './consent.ts';
 import { chooserPage, consentPage } from './pages.ts';
 import { allowedUpstreams, route } from './routing.ts';
@@ -89,7 +89,8 @@ export function addInteractionRoutes(router: Router, deps: InteractionDeps): Rou
     await startUpstreamLogin(ctx, deps, details, upstream);
   });
 
-  router.get('/callback/:upstream', (ctx) => completeUpstreamLogin(ctx, deps));
+  router.get('/callback/:upstream', (ctx) => relayUpstreamCallback(ctx, deps));
+  router.get('/interaction/:uid/callback/:upstream', (ctx) => completeUpstreamLogin(ctx, deps));
 
   router.post('/interaction/:uid/consent', async (ctx) => {
     const details = await interaction(ctx);

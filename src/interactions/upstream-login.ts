@@ -52,6 +52,28 @@ export async function startUpstreamLogin(ctx: Context, deps: InteractionDeps, de
   ctx.redirect(begun.url.href);
 }
 
+/**
+ * The upstream's redirect_uri, /callback/{upstream}. The interaction cookie is scoped to
+ * /interaction/{uid}, so the browser is sent on there (same origin) to prove it is the one that
+ * started this sign-in; nothing is consumed yet.
+ */
+export async function relayUpstreamCallback(ctx: Context, deps: InteractionDeps): Promise<void> {
+  const upstream = deps.upstreams.get(String(ctx.params.upstream));
+  const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
+  if (!upstream || !state) {
+    refuse(ctx, deps, 400, 'This sign-in cannot be completed', 'The identity provider\'s answer is incomplete.', { upstream: ctx.params.upstream, reason: upstream ? 'missing state' : 'unknown upstream' });
+    return;
+  }
+  const record = await deps.store.getRecord<LoginRecord>(LOGIN_KIND, state);
+  if (!record || record.value.used || record.value.upstream !== upstream.id) {
+    refuse(ctx, deps, 400, 'This sign-in link is no longer valid', 'It was already used, has expired, or was not started here.', { upstream: upstream.id, reason: 'unknown, expired or replayed state' });
+    return;
+  }
+  ctx.status = 303;
+  ctx.redirect(`/interaction/${record.value.uid}/callback/${upstream.id}${ctx.search}`);
+}
+
+/** /interaction/{uid}/callback/{upstream}: completes the sign-in for the browser holding the interaction. */
 export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps): Promise<void> {
   const upstream = deps.upstreams.get(String(ctx.params.upstream));
   const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
@@ -59,7 +81,7 @@ export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps)
     refuse(ctx, deps, 400, 'This sign-in cannot be completed', 'The identity provider\'s answer is incomplete.', { upstream: ctx.params.upstream, reason: upstream ? 'missing state' : 'unknown upstream' });
     return;
   }
-  const claimed = await claimLogin(deps, state, upstream.id);
+  const claimed = await claimLogin(deps, state, upstream.id, String(ctx.params.uid));
   if (!claimed) {
     refuse(ctx, deps, 400, 'This sign-in link is no longer valid', 'It was already used, has expired, or was not started here.', { upstream: upstream.id, reason: 'unknown, expired or replayed state' });
     return;
@@ -77,7 +99,7 @@ export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps)
 
   let identity: UpstreamIdentity;
   try {
-    identity = await upstream.complete(new URL(ctx.originalUrl, deps.config.issuer), claimed.pending, callbackUri(deps, upstream.id));
+    identity = await upstream.complete(new URL(`${callbackUri(deps, upstream.id)}${ctx.search}`), claimed.pending, callbackUri(deps, upstream.id));
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
     await upstreamFailed(ctx, deps, upstream, err);
@@ -104,9 +126,9 @@ export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps)
 }
 
 /** Marks the pending login used; exactly one callback can win it. */
-async function claimLogin(deps: InteractionDeps, state: string, upstream: string): Promise<LoginRecord | undefined> {
+async function claimLogin(deps: InteractionDeps, state: string, upstream: string, uid: string): Promise<LoginRecord | undefined> {
   const record = await deps.store.getRecord<LoginRecord>(LOGIN_KIND, state);
-  if (!record || record.value.used || record.value.upstream !== upstream) return undefined;
+  if (!record || record.value.used || record.value.upstream !== upstream || record.value.uid !== uid) return undefined;
   const won = await deps.store.putRecord(LOGIN_KIND, state, { ...record.value, used: true }, { expectedVersion: record.version, expiresIn: deps.config.ttl.interaction });
   return won ? record.value : undefined;
 }

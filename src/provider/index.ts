@@ -86,6 +86,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     // Every authorization_code grant of a client allowed refresh_token gets one (rotated on use).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
+    // Scope claims (email, profile) also go into the id_token: what applications expect from an IdP.
+    conformIdTokenClaims: false,
     extraTokenClaims: renewUpstreamOnRefresh(deps.sessions, store) as Configuration['extraTokenClaims'],
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
@@ -99,6 +101,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     },
     cookies: {
       keys: deps.cookieKeys,
+      // Distinct names, so Baton's cookies never collide with an IdP or app on the same host.
+      names: { session: 'baton_session', interaction: 'baton_interaction', resume: 'baton_resume' },
       long: { httpOnly: true, sameSite: 'lax' },
       short: { httpOnly: true, sameSite: 'lax' },
     },
