@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ORDERS_API } from '../fixtures/standard.ts';
 import { cancelAtUpstream, launchBrowser, signInAtUpstream, startRedirectTarget, type LaunchedBrowser, type RedirectTarget } from '../helpers/browser.ts';
 import { freePort, startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
-import { discover } from '../helpers/rp.ts';
+import { backAtApp as returnedToApp, openAuthorize as openAuthorizeAt, redeem } from '../helpers/sign-in.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 const TENANT = '9b1f6c2e-3d4a-4e5f-8a7b-1c2d3e4f5a6b';
@@ -71,43 +71,8 @@ beforeEach(async () => {
 });
 afterEach(() => page.close());
 
-interface Started {
-  rp: client.Configuration;
-  verifier: string;
-  state: string;
-  nonce: string;
-}
-
-async function openAuthorize(clientId: string, extra: Record<string, string> = {}): Promise<Started> {
-  const rp = await discover(baton.url, clientId, TEST_ENV.WEB_SECRET);
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(rp, {
-    redirect_uri: app.redirectUri,
-    scope: 'openid email profile',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-    ...extra,
-  });
-  await page.goto(url.href);
-  return { rp, verifier, state, nonce };
-}
-
-async function backAtApp(): Promise<URL> {
-  try {
-    await page.waitForURL((url) => url.href.startsWith(app.redirectUri), { timeout: 15_000 });
-  } catch (err) {
-    throw new Error(`never got back to the app; stuck at ${page.url()}: ${(await page.locator('body').innerText()).slice(0, 500)}`, { cause: err });
-  }
-  return new URL(page.url());
-}
-
-async function redeem(started: Started, callback: URL) {
-  return client.authorizationCodeGrant(started.rp, callback, { pkceCodeVerifier: started.verifier, expectedState: started.state, expectedNonce: started.nonce });
-}
+const openAuthorize = (clientId: string, extra: Record<string, string> = {}) => openAuthorizeAt(page, baton.url, app, clientId, TEST_ENV.WEB_SECRET, extra);
+const backAtApp = () => returnedToApp(page, app);
 
 describe('routing to an upstream', () => {
   it('goes straight to the only upstream a client allows, and maps Entra claims to a stable namespaced sub', async () => {

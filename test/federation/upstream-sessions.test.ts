@@ -1,0 +1,143 @@
+// The upstream session behind a Baton grant: refresh policy (never / when-expired / always), a
+// non-rotating upstream (Google) refreshed twice, concurrent refreshes, the upstream down under a
+// strict policy and under a grace period, and logout revoking the upstream refresh token.
+import * as client from 'openid-client';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { launchBrowser, signInAtUpstream, startRedirectTarget, type LaunchedBrowser, type RedirectTarget } from '../helpers/browser.ts';
+import { freePort, startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
+import { basic, postForm, rejection } from '../helpers/rp.ts';
+import { backAtApp, openAuthorize, redeem } from '../helpers/sign-in.ts';
+import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+
+const UPSTREAM_SECRET = 'upstream-client-secret-0123456789';
+const APPS = { always: 'always-app', lenient: 'lenient-app', never: 'never-app', whenExpired: 'when-expired-app' } as const;
+
+let baton: RunningBaton;
+let google: Upstream;
+let browser: LaunchedBrowser;
+let app: RedirectTarget;
+let page: Page;
+
+beforeAll(async () => {
+  const port = await freePort();
+  const batonUrl = `http://127.0.0.1:${port}`;
+  [browser, app] = await Promise.all([launchBrowser(), startRedirectTarget()]);
+  const upstreamIds = ['google', 'google-lenient'];
+  google = await startUpstream({
+    profile: 'google',
+    accessTokenTTL: 3600,
+    clients: [{ client_id: 'baton', client_secret: UPSTREAM_SECRET, redirect_uris: upstreamIds.map((id) => `${batonUrl}/callback/${id}`) }],
+    users: [{ username: 'bob@example.org', password: 'bob-pw', claims: { email: 'bob@example.org', name: 'Bob Example' } }],
+  });
+  const googleUpstream = { preset: 'google', issuer: google.issuer, clientId: 'baton', clientSecret: UPSTREAM_SECRET, refresh: 'always' };
+  const appClient = (client_id: string, upstream: string, upstreamRefresh?: string) => ({
+    client_id, client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], post_logout_redirect_uris: [app.redirectUri], upstreams: [upstream],
+    ...(upstreamRefresh ? { upstreamRefresh } : {}),
+  });
+  baton = await startBaton({
+    upstreams: [
+      { id: 'google', ...googleUpstream },
+      { id: 'google-lenient', ...googleUpstream, refreshGracePeriod: '1h' },
+    ],
+    clients: [
+      appClient(APPS.always, 'google'),
+      appClient(APPS.lenient, 'google-lenient'),
+      appClient(APPS.never, 'google', 'never'),
+      appClient(APPS.whenExpired, 'google', 'when-expired'),
+    ],
+  }, { port });
+});
+
+afterAll(async () => {
+  await Promise.all([browser?.close(), app?.stop()]);
+  await Promise.all([baton?.stop(), google?.stop()]);
+});
+
+beforeEach(async () => {
+  await browser.context.clearCookies();
+  page = await browser.newPage();
+});
+afterEach(async () => {
+  google.fail('none');
+  await page.close();
+});
+
+async function signIn(clientId: string) {
+  const started = await openAuthorize(page, baton.url, app, clientId, TEST_ENV.WEB_SECRET);
+  await signInAtUpstream(page, 'bob@example.org', 'bob-pw');
+  const tokens = await redeem(started, await backAtApp(page, app));
+  expect(tokens.refresh_token).toBeDefined();
+  return { rp: started.rp, tokens };
+}
+
+describe('upstream refresh policy', () => {
+  it('always: each Baton refresh refreshes upstream; a non-rotating upstream works twice in a row', async () => {
+    const { rp, tokens } = await signIn(APPS.always);
+    const before = google.counters.refresh;
+    const first = await client.refreshTokenGrant(rp, tokens.refresh_token!);
+    const second = await client.refreshTokenGrant(rp, first.refresh_token!);
+    expect(second.access_token).toBeDefined();
+    expect(google.counters.refresh - before).toBe(2);
+  });
+
+  it('never: Baton refreshes without calling the upstream', async () => {
+    const { rp, tokens } = await signIn(APPS.never);
+    const before = google.counters.refresh;
+    await client.refreshTokenGrant(rp, tokens.refresh_token!);
+    expect(google.counters.refresh).toBe(before);
+  });
+
+  it('when-expired: no upstream call while the upstream access token is valid', async () => {
+    const { rp, tokens } = await signIn(APPS.whenExpired);
+    const before = google.counters.refresh;
+    await client.refreshTokenGrant(rp, tokens.refresh_token!);
+    expect(google.counters.refresh).toBe(before);
+  });
+
+  it('concurrent refreshes of one grant: one upstream call, one success, clean invalid_grant for the rest', async () => {
+    const { tokens } = await signIn(APPS.always);
+    const before = google.counters.refresh;
+    const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
+    const results = await Promise.all(Array.from({ length: 5 }, () => postForm(`${baton.url}/token`, body, { authorization: basic(APPS.always, TEST_ENV.WEB_SECRET) })));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 400 && r.json.error === 'invalid_grant')).toHaveLength(4);
+    expect(google.counters.refresh - before).toBe(1);
+  });
+});
+
+describe('upstream unreachable during a refresh', () => {
+  it('strict (no grace period): the Baton refresh fails with invalid_grant', async () => {
+    const { rp, tokens } = await signIn(APPS.always);
+    google.fail('down', ['token']);
+    expect(await rejection(client.refreshTokenGrant(rp, tokens.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('with a grace period: the Baton refresh succeeds on its own', async () => {
+    const { rp, tokens } = await signIn(APPS.lenient);
+    google.fail('down', ['token']);
+    const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
+    expect(refreshed.access_token).toBeDefined();
+  });
+
+  it('an upstream answering 500 is treated like an unreachable one', async () => {
+    const { rp, tokens } = await signIn(APPS.always);
+    google.fail('error', ['token']);
+    expect(await rejection(client.refreshTokenGrant(rp, tokens.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
+  });
+});
+
+describe('logout', () => {
+  it('RP-initiated logout ends the grant and revokes the upstream refresh token at the upstream', async () => {
+    const { rp, tokens } = await signIn(APPS.never);
+    const revokedBefore = google.revoked.length;
+    const logout = client.buildEndSessionUrl(rp, { post_logout_redirect_uri: app.redirectUri, id_token_hint: tokens.id_token!, state: 'bye' });
+    await page.goto(logout.href);
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    const back = await backAtApp(page, app);
+    expect(back.searchParams.get('state')).toBe('bye');
+    await expect.poll(() => google.revoked.length, { timeout: 5000 }).toBe(revokedBefore + 1);
+    expect(await rejection(client.refreshTokenGrant(rp, tokens.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
+  });
+});
