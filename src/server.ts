@@ -107,6 +107,9 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       ]);
       addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger });
       provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/interaction/', '/callback/'] }));
+      (provider as unknown as NodeJS.EventEmitter).on('backchannel.error', (ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => {
+        logger.warn({ event: 'backchannel_logout.failed', reqId: ctx.state?.requestId, clientId: client.clientId, reason: err.message }, 'back-channel logout failed');
+      });
       provider.on('server_error', (ctx, err) => logger.error({ reqId: ctx.state?.requestId, err, path: ctx.path }, 'server_error'));
       for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'end_session.error', 'authorization.error', 'userinfo.error'] as const) {
         // Client errors: the OAuth error code and description only, never the request's parameters.

@@ -151,6 +151,8 @@ export const clientSchema = z
       .describe('scrypt hash of the secret (from `baton hash-secret`), instead of `client_secret`.'),
     redirect_uris: z.array(redirectUri).default([]).describe('Exact redirect URIs (absolute, no fragment); at least one is required with `authorization_code`.'),
     post_logout_redirect_uris: z.array(redirectUri).default([]).describe('Exact URIs (absolute, no fragment) allowed after RP-initiated logout.'),
+    backchannel_logout_uri: redirectUri.optional().describe('OpenID Connect Back-Channel Logout 1.0: Baton POSTs a signed logout_token here when the user\'s session at Baton ends.'),
+    backchannel_logout_session_required: z.boolean().default(false).describe('Include the session id (`sid`) in logout tokens.'),
     grant_types: z
       .array(z.enum(GRANT_TYPES))
       .min(1)

@@ -46,7 +46,6 @@ export const upstreamSchema = z
     refreshGracePeriod: duration('When the upstream cannot be reached during a refresh: how long after the last successful upstream refresh Baton still refreshes on its own. Omitted: strict, the refresh fails with invalid_grant.').optional(),
     timeout: duration('Bound on every call to the upstream (discovery, token, userinfo, revocation).').prefault('10s'),
     revokeOnLogout: z.boolean().default(true).describe('On logout, revoke the upstream refresh token at the upstream (RFC 7009), when it advertises revocation.'),
-    endSessionOnLogout: z.boolean().default(false).describe('On logout, continue to the upstream `end_session_endpoint` (ends the user\'s session at the IdP too).'),
   })
   .describe('An upstream identity provider users sign in with.');
 

@@ -15,6 +15,8 @@ export function clientMetadata(client: ClientConfig, config: BatonConfig): Clien
     token_endpoint_auth_method: client.token_endpoint_auth_method,
     id_token_signed_response_alg: client.id_token_signed_response_alg ?? config.keys.signing[0],
     scope: client.scopes.join(' '),
+    backchannel_logout_uri: client.backchannel_logout_uri,
+    backchannel_logout_session_required: client.backchannel_logout_session_required,
   };
   // A hash is handed to the provider as the "secret"; comparison is overridden for hashes (server.ts).
   const secret = client.client_secret ?? client.client_secret_hash;

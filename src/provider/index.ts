@@ -35,7 +35,18 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   const resources = new ResourcePolicy(config);
   const pkceRequiredFor = new Set(config.clients.filter((c) => c.requirePkce || c.token_endpoint_auth_method === 'none').map((c) => c.client_id));
 
+  // oidc-provider refuses outgoing requests to special-use addresses (SSRF protection). Baton's
+  // clients come from the operator's configuration, so their back-channel logout URIs are trusted
+  // even on a private network or loopback; any other URL keeps the protection.
+  const trustedOutgoing = new Set(config.clients.flatMap((c) => (c.backchannel_logout_uri ? [new URL(c.backchannel_logout_uri).href] : [])));
+
   const configuration: Configuration = {
+    fetch: (input, init) => {
+      const target = input instanceof Request ? input.url : new URL(input).href;
+      const options = { ...init } as RequestInit & { dispatcher?: unknown };
+      if (trustedOutgoing.has(target)) delete options.dispatcher;
+      return globalThis.fetch(input, options);
+    },
     adapter: createAdapter(store, deps.onReuse),
     clients: config.clients.map((c) => clientMetadata(c, config)),
     jwks: { keys: providerJwks(deps.keys).keys.map((jwk) => new NodeSigningKey(jwk as SigningJwk)) },
@@ -60,6 +71,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      backchannelLogout: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: resources.defaultResource,

@@ -64,20 +64,12 @@ export interface RevocationCapable {
   revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean>;
 }
 
-export interface LogoutCapable {
-  endSessionUrl(idTokenHint: string | undefined, postLogoutRedirectUri: string): Promise<URL | undefined>;
-}
-
 export function canRefresh(c: Connector): c is Connector & RefreshCapable {
   return typeof (c as Partial<RefreshCapable>).refresh === 'function';
 }
 
 export function canRevoke(c: Connector): c is Connector & RevocationCapable {
   return typeof (c as Partial<RevocationCapable>).revoke === 'function';
-}
-
-export function canLogout(c: Connector): c is Connector & LogoutCapable {
-  return typeof (c as Partial<LogoutCapable>).endSessionUrl === 'function';
 }
 
 export type UpstreamErrorKind =

@@ -6,7 +6,7 @@ import { OidcConnector } from './oidc-connector.ts';
 import { resolveUpstream, type ResolvedUpstream } from './resolve.ts';
 
 export type { Connector, UpstreamIdentity, UpstreamTokens } from './connector.ts';
-export { canLogout, canRefresh, canRevoke, UpstreamError } from './connector.ts';
+export { canRefresh, canRevoke, UpstreamError } from './connector.ts';
 
 export interface Upstreams {
   readonly all: readonly Connector[];

@@ -1,14 +1,14 @@
 // The generic OpenID Connect connector, on oauth4webapi (the engine of openid-client): discovery,
 // authorization code with PKCE S256 + state + nonce, full id_token validation (signature against
 // the upstream JWKS, iss, aud, azp, exp, iat, nonce, auth_time), userinfo merge, refresh,
-// revocation (RFC 7009) and RP-initiated logout. Entra ID's `{tenantid}` issuer template is
+// and revocation (RFC 7009). Entra ID's `{tenantid}` issuer template is
 // resolved from the token's `tid`, then checked like any other issuer.
 import { decodeJwt, importJWK } from 'jose';
 import * as oauth from 'oauth4webapi';
 
 import { mapClaims, stableSubject } from './claims.ts';
 import {
-  type Connector, type LoginRequest, type LogoutCapable, type PendingLogin, type RefreshCapable, type RefreshResult,
+  type Connector, type LoginRequest, type PendingLogin, type RefreshCapable, type RefreshResult,
   type RevocationCapable, type UpstreamIdentity, type UpstreamTokens, UpstreamError,
 } from './connector.ts';
 import { allowsInsecure, requestOptions, translateError } from './http.ts';
@@ -20,7 +20,7 @@ const DISCOVERY_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 const JWKS_REFETCH_COOLDOWN_MS = 30_000;
 const FORWARDED_PROMPTS = new Set(['login', 'none', 'consent', 'select_account']);
 
-export class OidcConnector implements Connector, RefreshCapable, RevocationCapable, LogoutCapable {
+export class OidcConnector implements Connector, RefreshCapable, RevocationCapable {
   readonly id: string;
   readonly name: string;
   readonly emailDomains?: readonly string[];
@@ -113,16 +113,6 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
     const response = await translateError(() => oauth.revocationRequest(server, this.#client, auth, token, { ...this.#options(), additionalParameters: { token_type_hint: hint } }), 'revocation');
     await translateError(() => oauth.processRevocationResponse(response), 'revocation');
     return true;
-  }
-
-  async endSessionUrl(idTokenHint: string | undefined, postLogoutRedirectUri: string): Promise<URL | undefined> {
-    const server = await this.#server();
-    if (!server.end_session_endpoint) return undefined;
-    const url = new URL(server.end_session_endpoint);
-    url.searchParams.set('client_id', this.#settings.clientId);
-    url.searchParams.set('post_logout_redirect_uri', postLogoutRedirectUri);
-    if (idTokenHint) url.searchParams.set('id_token_hint', idTokenHint);
-    return url;
   }
 
   #options() {

@@ -31,7 +31,6 @@ export interface ResolvedUpstream {
   /** Milliseconds. */
   readonly timeoutMs: number;
   readonly revokeOnLogout: boolean;
-  readonly endSessionOnLogout: boolean;
 }
 
 export function resolveUpstream(config: UpstreamConfig): { upstream?: ResolvedUpstream; issues: Array<Omit<ConfigIssue, 'path'> & { key?: string }> } {
@@ -93,7 +92,6 @@ export function resolveUpstream(config: UpstreamConfig): { upstream?: ResolvedUp
       refreshGracePeriod: config.refreshGracePeriod,
       timeoutMs: config.timeout * 1000,
       revokeOnLogout: config.revokeOnLogout,
-      endSessionOnLogout: config.endSessionOnLogout,
     },
   };
 }

@@ -43,12 +43,14 @@ describe('discovery', () => {
       claims_parameter_supported: false,
       request_uri_parameter_supported: false,
       authorization_response_iss_parameter_supported: true,
+      backchannel_logout_supported: true,
+      backchannel_logout_session_supported: true,
     });
   });
 
   it('does not advertise features that are off (device flow, PAR, DPoP, registration, request objects)', async () => {
     const { body } = await getJson('/.well-known/openid-configuration');
-    for (const key of ['device_authorization_endpoint', 'pushed_authorization_request_endpoint', 'dpop_signing_alg_values_supported', 'registration_endpoint', 'request_parameter_supported', 'backchannel_logout_supported']) {
+    for (const key of ['device_authorization_endpoint', 'pushed_authorization_request_endpoint', 'dpop_signing_alg_values_supported', 'registration_endpoint', 'request_parameter_supported']) {
       expect(body, key).not.toHaveProperty(key);
     }
   });

@@ -1,6 +1,7 @@
 // The upstream session behind a Baton grant: refresh policy (never / when-expired / always), a
 // non-rotating upstream (Google) refreshed twice, concurrent refreshes, the upstream down under a
 // strict policy and under a grace period, and logout revoking the upstream refresh token.
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -19,11 +20,30 @@ let google: Upstream;
 let browser: LaunchedBrowser;
 let app: RedirectTarget;
 let page: Page;
+let backchannel: { uri: string; tokens: string[]; stop: () => Promise<void> };
+
+/** A client's back-channel logout endpoint: records every logout_token POSTed to it. */
+async function startBackchannelReceiver(): Promise<typeof backchannel> {
+  const { createServer } = await import('node:http');
+  const tokens: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+    req.on('end', () => {
+      const token = new URLSearchParams(body).get('logout_token');
+      if (token) tokens.push(token);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { uri: `http://127.0.0.1:${port}/backchannel-logout`, tokens, stop: () => new Promise((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }) };
+}
 
 beforeAll(async () => {
   const port = await freePort();
   const batonUrl = `http://127.0.0.1:${port}`;
-  [browser, app] = await Promise.all([launchBrowser(), startRedirectTarget()]);
+  [browser, app, backchannel] = await Promise.all([launchBrowser(), startRedirectTarget(), startBackchannelReceiver()]);
   const upstreamIds = ['google', 'google-lenient'];
   google = await startUpstream({
     profile: 'google',
@@ -44,14 +64,14 @@ beforeAll(async () => {
     clients: [
       appClient(APPS.always, 'google'),
       appClient(APPS.lenient, 'google-lenient'),
-      appClient(APPS.never, 'google', 'never'),
+      { ...appClient(APPS.never, 'google', 'never'), backchannel_logout_uri: backchannel.uri, backchannel_logout_session_required: true },
       appClient(APPS.whenExpired, 'google', 'when-expired'),
     ],
-  }, { port });
+  }, { port, logger: (await import('pino')).pino({ level: process.env.BATON_TEST_LOG ?? 'silent' }) });
 });
 
 afterAll(async () => {
-  await Promise.all([browser?.close(), app?.stop()]);
+  await Promise.all([browser?.close(), app?.stop(), backchannel?.stop()]);
   await Promise.all([baton?.stop(), google?.stop()]);
 });
 
@@ -129,7 +149,7 @@ describe('upstream unreachable during a refresh', () => {
 });
 
 describe('logout', () => {
-  it('RP-initiated logout ends the grant and revokes the upstream refresh token at the upstream', async () => {
+  it('RP-initiated logout ends the grant, revokes the upstream refresh token, and notifies the client on its back channel', async () => {
     const { rp, tokens } = await signIn(APPS.never);
     const revokedBefore = google.revoked.length;
     const logout = client.buildEndSessionUrl(rp, { post_logout_redirect_uri: app.redirectUri, id_token_hint: tokens.id_token!, state: 'bye' });
@@ -139,5 +159,12 @@ describe('logout', () => {
     expect(back.searchParams.get('state')).toBe('bye');
     await expect.poll(() => google.revoked.length, { timeout: 5000 }).toBe(revokedBefore + 1);
     expect(await rejection(client.refreshTokenGrant(rp, tokens.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
+
+    await expect.poll(() => backchannel.tokens.length, { timeout: 5000 }).toBe(1);
+    const { payload, protectedHeader } = await jwtVerify(backchannel.tokens[0]!, createRemoteJWKSet(new URL(`${baton.url}/jwks`)), { issuer: baton.url, audience: APPS.never });
+    expect(protectedHeader.typ).toBe('logout+jwt');
+    expect(payload.sub).toBe(tokens.claims()!.sub);
+    expect(payload.sid).toBe(tokens.claims()!.sid);
+    expect(payload.events).toEqual({ 'http://schemas.openid.net/event/backchannel-logout': {} });
   });
 });
