@@ -50,6 +50,25 @@ ttl:
   refreshToken: 30d
   session: 8h
 
+upstreams:
+  # Entra ID, multi-tenant app: any of these tenants may sign in; sub = entra:{tid}:{oid}.
+  - id: entra
+    preset: entra
+    tenant: organizations
+    tenants: [72f988bf-86f1-41af-91ab-2d7cd011db47]
+    clientId: 6731de76-14a6-49ae-97bc-6eba6914391e
+    clientSecret: \${ENTRA_CLIENT_SECRET}
+    tokenEndpointAuthMethod: client_secret_post
+  # Google Workspace: only example.com accounts; Google does not rotate refresh tokens.
+  - id: google
+    preset: google
+    clientId: 1234567890-abc.apps.googleusercontent.com
+    clientSecret: \${GOOGLE_CLIENT_SECRET}
+    hostedDomain: example.com
+    emailDomains: [example.com]
+    refresh: when-expired
+    refreshGracePeriod: 15m             # keep refreshing on our own through a short Google outage
+
 resources:
   - id: https://api.example.com         # what clients send as the "resource" parameter
     name: Orders API
@@ -67,6 +86,7 @@ clients:
     redirect_uris: [https://orders.example.com/auth/callback]
     post_logout_redirect_uris: [https://orders.example.com/]
     requirePkce: true
+    upstreams: [entra, google]          # both on the chooser page; idp_hint / login_hint skip it
     scopes: [openid, profile, email, offline_access]
     resources:
       - id: https://api.example.com     # all of its scopes
@@ -166,6 +186,7 @@ function typeOf(schema: Schema, path: string): string {
     return s.options.map((o) => typeOf(o as Schema, path)).join(' | ');
   }
   if (s instanceof z.ZodPipe) return typeOf(s.in as Schema, path);
+  if (s instanceof z.ZodRecord) return `map of ${typeOf(s.keyType as Schema, path)} to ${typeOf(s.valueType as Schema, path)}`;
   throw new Error(`${path || '(root)'}: no documentation rule for zod type "${s.def.type}"`);
 }
 

@@ -18,6 +18,7 @@ const UPSTREAM_SECRET = 'upstream-client-secret-0123456789';
 let baton: RunningBaton;
 let entra: Upstream;
 let google: Upstream;
+let plain: Upstream;
 let browser: LaunchedBrowser;
 let app: RedirectTarget;
 let page: Page;
@@ -37,6 +38,13 @@ beforeAll(async () => {
     clients: [{ client_id: 'baton-at-google', client_secret: UPSTREAM_SECRET, redirect_uris: [`${batonUrl}/callback/google`] }],
     users: [{ username: 'bob@example.org', password: 'bob-pw', claims: { email: 'bob@example.org', name: 'Bob Example' } }],
   });
+  // A plain OAuth 2 upstream (GitHub-like): explicit endpoints and a userinfo URL, no discovery.
+  plain = await startUpstream({
+    profile: 'generic',
+    clients: [{ client_id: 'baton-at-plain', client_secret: UPSTREAM_SECRET, redirect_uris: [`${batonUrl}/callback/plain`] }],
+    users: [{ username: 'carol', password: 'carol-pw', claims: { email: 'carol@plain.example', email_verified: true, name: 'Carol Plain' } }],
+  });
+  const plainMetadata = (await (await fetch(plain.discoveryUrl)).json()) as Record<string, string>;
   const entraUpstream = {
     preset: 'entra',
     issuer: `${entra.url}/{tenantid}/v2.0`,
@@ -49,12 +57,18 @@ beforeAll(async () => {
     upstreams: [
       { id: 'contoso', name: 'Contoso', tenants: [TENANT], ...entraUpstream },
       { id: 'other-tenant', name: 'Other tenant', tenants: ['00000000-0000-0000-0000-000000000000'], ...entraUpstream },
+      {
+        id: 'plain', type: 'oauth2', name: 'Plain OAuth', clientId: 'baton-at-plain', clientSecret: UPSTREAM_SECRET,
+        authorizationEndpoint: plainMetadata.authorization_endpoint, tokenEndpoint: plainMetadata.token_endpoint, userinfoEndpoint: plainMetadata.userinfo_endpoint,
+        scopes: ['openid', 'email', 'profile'], subject: ['sub'],
+      },
       { id: 'google', preset: 'google', issuer: google.issuer, clientId: 'baton-at-google', clientSecret: UPSTREAM_SECRET, emailDomains: ['example.org'] },
     ],
     resources: [{ id: ORDERS_API, scopes: ['orders:read'] }],
     clients: [
       { client_id: 'web', client_name: 'Orders', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['contoso', 'google'], resources: [{ id: ORDERS_API }] },
       { client_id: 'contoso-app', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['contoso'] },
+      { client_id: 'oauth2-app', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['plain'] },
       { client_id: 'strict-app', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['other-tenant'] },
     ],
   }, { port, logger: (await import('pino')).pino({ level: process.env.BATON_TEST_LOG ?? 'silent' }) });
@@ -62,7 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([browser?.close(), app?.stop()]);
-  await Promise.all([baton?.stop(), entra?.stop(), google?.stop()]);
+  await Promise.all([baton?.stop(), entra?.stop(), google?.stop(), plain?.stop()]);
 });
 
 beforeEach(async () => {
@@ -105,6 +119,15 @@ describe('routing to an upstream', () => {
     expect(tokens.claims()).toMatchObject({ email: 'bob@example.org', email_verified: true });
     const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${baton.url}/jwks`)), { issuer: baton.url, audience: ORDERS_API });
     expect(payload).toMatchObject({ sub: tokens.claims()!.sub, scope: 'orders:read', client_id: 'web' });
+  });
+
+  it('signs in through a plain OAuth 2 upstream, identity from its userinfo URL', async () => {
+    const started = await openAuthorize('oauth2-app');
+    expect(page.url().startsWith(plain.url)).toBe(true);
+    await signInAtUpstream(page, 'carol', 'carol-pw');
+    const claims = (await redeem(started, await backAtApp())).claims()!;
+    expect(claims.sub).toBe('plain:carol');
+    expect(claims).toMatchObject({ email: 'carol@plain.example', name: 'Carol Plain' });
   });
 
   it('idp_hint selects the upstream directly', async () => {
