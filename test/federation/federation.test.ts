@@ -30,8 +30,12 @@ beforeAll(async () => {
   entra = await startUpstream({
     profile: 'entra',
     tenantId: TENANT,
-    clients: [{ client_id: 'baton-at-entra', client_secret: UPSTREAM_SECRET, token_endpoint_auth_method: 'client_secret_post', redirect_uris: ['contoso', 'other-tenant'].map((id) => `${batonUrl}/callback/${id}`) }],
-    users: [{ username: 'alice@contoso.com', password: 'alice-pw', claims: { name: 'Alice Contoso', preferred_username: 'alice@contoso.com', email: 'alice@contoso.com' } }],
+    clients: [{ client_id: 'baton-at-entra', client_secret: UPSTREAM_SECRET, token_endpoint_auth_method: 'client_secret_post', redirect_uris: ['contoso', 'other-tenant', 'any-tenant'].map((id) => `${batonUrl}/callback/${id}`) }],
+    users: [
+      { username: 'alice@contoso.com', password: 'alice-pw', claims: { name: 'Alice Contoso', preferred_username: 'alice@contoso.com', email: 'alice@contoso.com' } },
+      // A token whose tid contradicts its issuer: what a forged or misrouted token looks like.
+      { username: 'mallory@contoso.com', password: 'mallory-pw', claims: { tid: '11111111-1111-1111-1111-111111111111' } },
+    ],
   });
   google = await startUpstream({
     profile: 'google',
@@ -56,6 +60,7 @@ beforeAll(async () => {
   baton = await startBaton({
     upstreams: [
       { id: 'contoso', name: 'Contoso', tenants: [TENANT], ...entraUpstream },
+      { id: 'any-tenant', name: 'Any tenant', ...entraUpstream },
       { id: 'other-tenant', name: 'Other tenant', tenants: ['00000000-0000-0000-0000-000000000000'], ...entraUpstream },
       {
         id: 'plain', type: 'oauth2', name: 'Plain OAuth', clientId: 'baton-at-plain', clientSecret: UPSTREAM_SECRET,
@@ -68,6 +73,7 @@ beforeAll(async () => {
     clients: [
       { client_id: 'web', client_name: 'Orders', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['contoso', 'google'], resources: [{ id: ORDERS_API }] },
       { client_id: 'contoso-app', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['contoso'] },
+      { client_id: 'any-tenant-app', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['any-tenant'] },
       { client_id: 'oauth2-app', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['plain'] },
       { client_id: 'strict-app', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['other-tenant'] },
     ],
@@ -163,6 +169,15 @@ describe('errors on the way back', () => {
     const back = await backAtApp();
     expect(back.searchParams.get('error')).toBe('access_denied');
     expect(back.searchParams.get('error_description')).toMatch(/tenant/);
+  });
+
+  it('an id_token whose issuer does not match its tid fails validation: error page, no redirect', async () => {
+    await openAuthorize('any-tenant-app');
+    const seenByApp = app.received.length;
+    await signInAtUpstream(page, 'mallory@contoso.com', 'mallory-pw');
+    await page.getByRole('heading', { name: 'Sign-in failed' }).waitFor({ timeout: 10_000 });
+    expect(page.url().startsWith(baton.url)).toBe(true);
+    expect(app.received.length).toBe(seenByApp);
   });
 
   it('a replayed callback is refused on an error page, without a redirect', async () => {

@@ -141,6 +141,13 @@ describe('upstream unreachable during a refresh', () => {
     expect(refreshed.access_token).toBeDefined();
   });
 
+  it('never: a Baton refresh does not depend on the upstream at all', async () => {
+    const { rp, tokens } = await signIn(APPS.never);
+    google.fail('down');
+    const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
+    expect(refreshed.access_token).toBeDefined();
+  });
+
   it('an upstream answering 500 is treated like an unreachable one', async () => {
     const { rp, tokens } = await signIn(APPS.always);
     google.fail('error', ['token']);
