@@ -58,12 +58,9 @@ export async function startUpstreamLogin(ctx: Context, deps: InteractionDeps, de
  * started this sign-in; nothing is consumed yet.
  */
 export async function relayUpstreamCallback(ctx: Context, deps: InteractionDeps): Promise<void> {
-  const upstream = deps.upstreams.get(String(ctx.params.upstream));
-  const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
-  if (!upstream || !state) {
-    refuse(ctx, deps, 400, 'This sign-in cannot be completed', 'The identity provider\'s answer is incomplete.', { upstream: ctx.params.upstream, reason: upstream ? 'missing state' : 'unknown upstream' });
-    return;
-  }
+  const target = callbackTarget(ctx, deps);
+  if (!target) return;
+  const { upstream, state } = target;
   const record = await deps.store.getRecord<LoginRecord>(LOGIN_KIND, state);
   if (!record || record.value.used || record.value.upstream !== upstream.id) {
     refuse(ctx, deps, 400, 'This sign-in link is no longer valid', 'It was already used, has expired, or was not started here.', { upstream: upstream.id, reason: 'unknown, expired or replayed state' });
@@ -75,12 +72,9 @@ export async function relayUpstreamCallback(ctx: Context, deps: InteractionDeps)
 
 /** /interaction/{uid}/callback/{upstream}: completes the sign-in for the browser holding the interaction. */
 export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps): Promise<void> {
-  const upstream = deps.upstreams.get(String(ctx.params.upstream));
-  const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
-  if (!upstream || !state) {
-    refuse(ctx, deps, 400, 'This sign-in cannot be completed', 'The identity provider\'s answer is incomplete.', { upstream: ctx.params.upstream, reason: upstream ? 'missing state' : 'unknown upstream' });
-    return;
-  }
+  const target = callbackTarget(ctx, deps);
+  if (!target) return;
+  const { upstream, state } = target;
   const claimed = await claimLogin(deps, state, upstream.id, String(ctx.params.uid));
   if (!claimed) {
     refuse(ctx, deps, 400, 'This sign-in link is no longer valid', 'It was already used, has expired, or was not started here.', { upstream: upstream.id, reason: 'unknown, expired or replayed state' });
@@ -123,6 +117,15 @@ export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps)
     login: { accountId, acr: identity.acr, amr: identity.amr ? [...identity.amr] : undefined, ts: identity.authTime ?? now },
     upstream: { stashId },
   });
+}
+
+/** The upstream and state a callback names, or an error page when either is missing. */
+function callbackTarget(ctx: Context, deps: InteractionDeps): { upstream: Connector; state: string } | undefined {
+  const upstream = deps.upstreams.get(String(ctx.params.upstream));
+  const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
+  if (upstream && state) return { upstream, state };
+  refuse(ctx, deps, 400, 'This sign-in cannot be completed', 'The identity provider\'s answer is incomplete.', { upstream: ctx.params.upstream, reason: upstream ? 'missing state' : 'unknown upstream' });
+  return undefined;
 }
 
 /** Marks the pending login used; exactly one callback can win it. */
