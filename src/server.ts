@@ -92,7 +92,10 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         store,
         keys: loaded.keys,
         cookieKeys,
-        onReuse: (event) => logReuse(logger, { model: event.model, clientId: event.clientId }),
+        onReuse: (event) => {
+          logReuse(logger, { model: event.model, clientId: event.clientId });
+          if (event.grantId) sessions.end(event.grantId).catch((err) => logger.error({ err }, 'ending the upstream session failed'));
+        },
         sessions,
       });
       pinOrigin(provider, config.issuer);
