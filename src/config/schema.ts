@@ -3,6 +3,7 @@
 import { z } from 'zod';
 
 import { duration } from './duration.ts';
+import { authorizerSchema, hooksSchema, ruleSchema } from './orchestration.ts';
 import { REFRESH_POLICIES, upstreamSchema } from './upstreams.ts';
 
 export const SIGNING_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const;
@@ -170,6 +171,8 @@ export const clientSchema = z
     requirePkce: z.boolean().default(true).describe('Require PKCE (S256) on authorization requests. Always on for public clients (`false` is an error there).'),
     requireConsent: z.boolean().default(false).describe('Ask the user to approve the requested scopes (first-party clients usually skip it). Takes effect with sign-in through an upstream identity provider, which is not available yet.'),
     upstreams: z.array(z.string().min(1)).optional().describe('Ids of the upstreams this client\'s users may sign in with; omitted: all of them.'),
+    rules: z.array(ruleSchema).optional().describe('Declarative authorization after sign-in, before `isAuthorized`; omitted: everyone who signs in is allowed.'),
+    hooks: hooksSchema.optional().describe('Hook module for this client (isAuthenticated, authenticate, isAuthorized, loadAttrs, buildIDTokenClaims, buildAccessTokenClaims).'),
     upstreamRefresh: z.enum(REFRESH_POLICIES).optional().describe('Overrides the upstream\'s `refresh` policy for this client.'),
     id_token_signed_response_alg: signingAlgorithm.optional().describe('id_token signing algorithm: one of `keys.signing`, defaults to the first.'),
   })
@@ -188,6 +191,8 @@ export const configSchema = z
     ttl: ttlSchema.prefault({}),
     upstreams: z.array(upstreamSchema).default([]).describe('Identity providers users sign in with (federation).'),
     resources: z.array(resourceSchema).default([]).describe('APIs (RFC 8707 resource servers).'),
+    authorizers: z.array(authorizerSchema).default([]).describe('HTTP services that decide the scopes of their namespace at every token issuance (see docs/authorizers.md).'),
+    hooks: hooksSchema.optional().describe('Provider-level hook module: `buildUserInfoClaims`.'),
     clients: z.array(clientSchema).default([]).describe('Registered applications.'),
     logging: z
       .strictObject({
@@ -203,3 +208,4 @@ export type ClientConfig = BatonConfig['clients'][number];
 export type ResourceConfig = BatonConfig['resources'][number];
 export type TtlConfig = BatonConfig['ttl'];
 export type { UpstreamConfig, RefreshPolicy } from './upstreams.ts';
+export type { AuthorizerConfig, RuleConfig, HooksConfig } from './orchestration.ts';
