@@ -83,6 +83,9 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
     }
     clientIds.add(parsed.data.client_id);
     issues.push(...checkClient(parsed.data, i, resources, declaredIds, algorithms));
+    parsed.data.rules?.forEach((rule, r) => {
+      if ((rule.allow === undefined) === (rule.deny === undefined)) issues.push({ path: ['clients', i, 'rules', r], message: 'a rule has exactly one of allow or deny' });
+    });
     parsed.data.upstreams?.forEach((id, u) => {
       if (!declaredUpstreams.has(id)) issues.push({ path: ['clients', i, 'upstreams', u], message: 'is not the id of a declared upstream' });
     });

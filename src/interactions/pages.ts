@@ -67,3 +67,9 @@ export function signInErrorPage(title: string, message: string, requestId: strin
   return page(title, html`<h1>${title}</h1><p>${message}</p><p>Return to the application and try again.</p>
     <p class="error-code">request ${requestId}</p>`);
 }
+
+/** Authorization denied after sign-in: the reason (from configuration, never internals) and the way back. */
+export function deniedPage(uid: string, reason: string): string {
+  return page('Access denied', html`<h1>Access denied</h1><p>You signed in, but ${reason}.</p>
+    <form method="post" action="/interaction/${uid}/abort" class="actions"><button type="submit">Return to the application</button></form>`);
+}

@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Upstreams } from '../upstream/index.ts';
 import type { UpstreamVault } from '../upstream/vault.ts';
 import type { Store } from '../storage/store.ts';
-import { completeUpstreamLogin, relayUpstreamCallback, startUpstreamLogin } from './upstream-login.ts';
+import { completeUpstreamLogin, denialReason, relayUpstreamCallback, startUpstreamLogin } from './upstream-login.ts';
 import { consentSummary, grantMissing } from './consent.ts';
 import { chooserPage, consentPage } from './pages.ts';
 import { allowedUpstreams, route } from './routing.ts';
@@ -102,9 +102,10 @@ export function addInteractionRoutes(router: Router, deps: InteractionDeps): Rou
   router.post('/interaction/:uid/abort', async (ctx) => {
     const details = await interaction(ctx);
     if (!details) return;
+    const denied = await denialReason(deps, details.uid);
     await provider.interactionFinished(ctx.req, ctx.res, {
       error: 'access_denied',
-      error_description: 'End-User aborted the sign-in',
+      error_description: denied ?? 'End-User aborted the sign-in',
     }, { mergeWithLastSubmission: false });
     ctx.respond = false;
   });

@@ -9,11 +9,13 @@ import type Provider from 'oidc-provider';
 
 import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
 import { type Connector, type PendingLogin, type UpstreamIdentity, UpstreamError } from '../upstream/connector.ts';
-import { signInErrorPage } from './pages.ts';
+import { evaluateRules } from '../orchestration/rules.ts';
+import { deniedPage, signInErrorPage } from './pages.ts';
 import type { InteractionDeps } from './routes.ts';
 import { emailDomain } from './routing.ts';
 
 const LOGIN_KIND = 'upstream-login';
+const DENIAL_KIND = 'interaction-denial';
 
 /** OIDC Core section 3.1.2.6 errors an upstream may answer that the client must see as such. */
 const RETURNED_TO_CLIENT = new Set(['access_denied', 'login_required', 'interaction_required', 'consent_required', 'account_selection_required']);
@@ -110,6 +112,13 @@ export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps)
   const accountId = accountIdFor(upstream.id, identity.subject);
   const now = Math.floor(Date.now() / 1000);
   await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, { claims: identity.claims, upstream: upstream.id, upstreamSubject: identity.subject, updatedAt: now });
+
+  const decision = evaluateRules(deps.config.clients.find((c) => c.client_id === claimed.clientId)?.rules, { upstream: upstream.id, claims: identity.claims });
+  if (!decision.allowed) {
+    deps.logger.info({ event: 'authorization.denied', reqId: ctx.state.requestId, upstream: upstream.id, sub: accountId, clientId: claimed.clientId, by: 'rules' }, 'sign-in denied by rules');
+    await showDenial(ctx, deps, claimed.uid, decision.reason);
+    return;
+  }
   const stashId = randomUUID();
   await deps.vault.stash(stashId, { upstream: upstream.id, tokens: identity.tokens, refreshedAt: now }, deps.config.ttl.interaction);
   deps.logger.info({ event: 'upstream.login', reqId: ctx.state.requestId, upstream: upstream.id, sub: accountId, clientId: claimed.clientId }, 'signed in through the upstream');
@@ -161,6 +170,20 @@ function domainRefusal(upstream: Connector, identity: UpstreamIdentity): string 
   const domain = emailDomain(identity.claims.email);
   if (identity.claims.email_verified !== true || !domain) return 'a verified email address is required to sign in here';
   return upstream.emailDomains.includes(domain) ? undefined : `accounts of ${domain} cannot sign in here`;
+}
+
+/** The user learns why; the application gets access_denied with the same reason when they go back. */
+async function showDenial(ctx: Context, deps: InteractionDeps, uid: string, reason: string): Promise<void> {
+  await deps.store.putRecord(DENIAL_KIND, uid, { reason }, { expiresIn: deps.config.ttl.interaction });
+  ctx.status = 403;
+  ctx.type = 'html';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = deniedPage(uid, reason);
+}
+
+/** Why the sign-in of interaction `uid` was denied, if it was. */
+export async function denialReason(deps: InteractionDeps, uid: string): Promise<string | undefined> {
+  return (await deps.store.getRecord<{ reason: string }>(DENIAL_KIND, uid))?.value.reason;
 }
 
 async function finish(ctx: Context, deps: InteractionDeps, result: Record<string, unknown>): Promise<void> {

@@ -73,6 +73,10 @@ beforeAll(async () => {
     clients: [
       { client_id: 'web', client_name: 'Orders', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['contoso', 'google'], resources: [{ id: ORDERS_API }] },
       { client_id: 'contoso-app', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['contoso'] },
+      {
+        client_id: 'rules-app', client_name: 'Back office', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['contoso'],
+        rules: [{ deny: { emailDomain: ['contoso.com'] }, reason: 'Contoso accounts are not accepted here' }, { allow: {} }],
+      },
       { client_id: 'any-tenant-app', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['any-tenant'] },
       { client_id: 'oauth2-app', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['plain'] },
       { client_id: 'strict-app', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreams: ['other-tenant'] },
@@ -178,6 +182,18 @@ describe('errors on the way back', () => {
     await page.getByRole('heading', { name: 'Sign-in failed' }).waitFor({ timeout: 10_000 });
     expect(page.url().startsWith(baton.url)).toBe(true);
     expect(app.received.length).toBe(seenByApp);
+  });
+
+  it('a rule that denies shows the user why, then returns access_denied with that reason to the app', async () => {
+    const started = await openAuthorize('rules-app');
+    await signInAtUpstream(page, 'alice@contoso.com', 'alice-pw');
+    await page.getByRole('heading', { name: 'Access denied' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('main').innerText()).toContain('Contoso accounts are not accepted here');
+    await page.getByRole('button', { name: 'Return to the application' }).click();
+    const back = await backAtApp();
+    expect(back.searchParams.get('error')).toBe('access_denied');
+    expect(back.searchParams.get('error_description')).toBe('Contoso accounts are not accepted here');
+    expect(back.searchParams.get('state')).toBe(started.state);
   });
 
   it('a replayed callback is refused on an error page, without a redirect', async () => {
