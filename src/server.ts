@@ -97,6 +97,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
           if (event.grantId) sessions.end(event.grantId).catch((err) => logger.error({ err }, 'ending the upstream session failed'));
         },
         sessions,
+        logger,
       });
       pinOrigin(provider, config.issuer);
       // Whenever a grant ends (logout, revocation, reuse), its upstream refresh token is revoked too.

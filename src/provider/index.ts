@@ -14,7 +14,8 @@ import { SCOPE_CLAIMS, STATIC_SCOPES } from './claims.ts';
 import { isSecretHash, SecretVerifier } from './client-secret.ts';
 import { clientMetadata } from './clients.ts';
 import { ResourcePolicy } from './resources.ts';
-import { renewUpstreamOnRefresh } from './upstream-refresh.ts';
+import { reauthorizeOnRefresh } from './upstream-refresh.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { UpstreamSessions } from '../upstream/session.ts';
 
 export interface ProviderDependencies {
@@ -26,6 +27,7 @@ export interface ProviderDependencies {
   readonly onReuse: (event: ReuseEvent) => void;
   /** Renews the upstream session before a refresh_token grant issues tokens. */
   readonly sessions: UpstreamSessions;
+  readonly logger: Logger;
 }
 
 type SigningJwk = ConstructorParameters<typeof NodeSigningKey>[0];
@@ -100,7 +102,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     rotateRefreshToken: true,
     // Scope claims (email, profile) also go into the id_token: what applications expect from an IdP.
     conformIdTokenClaims: false,
-    extraTokenClaims: renewUpstreamOnRefresh(deps.sessions, store) as Configuration['extraTokenClaims'],
+    extraTokenClaims: reauthorizeOnRefresh({ config, store, sessions: deps.sessions, logger: deps.logger }) as Configuration['extraTokenClaims'],
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,

@@ -1,12 +1,17 @@
-// Where a Baton refresh meets the upstream session. oidc-provider calls `extraTokenClaims` while it
-// builds the access token of every grant; for refresh_token (RFC 6749 section 6) Baton first renews
-// the grant's upstream session per policy (upstream/session.ts). A session the upstream ended, or
-// could not confirm outside the grace period, fails the refresh with invalid_grant and ends the
+// Where a Baton refresh meets the upstream session and re-authorization. oidc-provider calls
+// `extraTokenClaims` while it builds the access token of every grant; for refresh_token (RFC 6749
+// section 6) Baton first renews the grant's upstream session per policy (upstream/session.ts), then
+// evaluates the client's rules again on the account's current claims. A session the upstream
+// ended, or a user the rules no longer allow, fails the refresh with invalid_grant and ends the
 // grant, so revoked access stops at the next refresh.
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
+import type { BatonConfig } from '../config/schema.ts';
+import type { Logger } from '../observability/logger.ts';
+import { evaluateRules } from '../orchestration/rules.ts';
 import type { Store } from '../storage/store.ts';
 import type { UpstreamSessions } from '../upstream/session.ts';
+import { ACCOUNT_KIND, type AccountRecord } from './accounts.ts';
 import { revokeGrant } from './adapter.ts';
 
 interface TokenLike {
@@ -15,16 +20,33 @@ interface TokenLike {
   readonly clientId?: string;
 }
 
-export function renewUpstreamOnRefresh(sessions: UpstreamSessions, store: Store) {
+export interface ReauthorizeDeps {
+  readonly config: BatonConfig;
+  readonly store: Store;
+  readonly sessions: UpstreamSessions;
+  readonly logger: Logger;
+}
+
+export function reauthorizeOnRefresh({ config, store, sessions, logger }: ReauthorizeDeps) {
+  const rules = new Map(config.clients.map((c) => [c.client_id, c.rules]));
+
+  async function end(grantId: string, reason: string): Promise<never> {
+    await revokeGrant(store, grantId);
+    await sessions.end(grantId);
+    throw new errors.InvalidGrant(reason);
+  }
+
   return async function extraTokenClaims(ctx: KoaContextWithOIDC, token: TokenLike): Promise<undefined> {
     if (ctx.oidc?.route !== 'token' || ctx.oidc.params?.grant_type !== 'refresh_token') return undefined;
     const { grantId, accountId, clientId } = token;
     if (!grantId || !accountId || !clientId) return undefined;
     const outcome = await sessions.renew(grantId, clientId, accountId);
-    if (outcome.kind === 'ended') {
-      await revokeGrant(store, grantId);
-      await sessions.end(grantId);
-      throw new errors.InvalidGrant(outcome.reason);
+    if (outcome.kind === 'ended') await end(grantId, outcome.reason);
+    const account = await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId);
+    const decision = evaluateRules(rules.get(clientId), { upstream: account?.value.upstream, claims: account?.value.claims ?? {} });
+    if (!decision.allowed) {
+      logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: accountId, clientId, by: 'rules', at: 'refresh' }, 'refresh denied by rules');
+      await end(grantId, decision.reason);
     }
     return undefined;
   };
