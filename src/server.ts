@@ -23,6 +23,9 @@ import { openStore } from './storage/index.ts';
 import { createUpstreams } from './upstream/index.ts';
 import { UpstreamVault } from './upstream/vault.ts';
 import { UpstreamSessions } from './upstream/session.ts';
+import { Authorizers } from './orchestration/authorizers/index.ts';
+import { requestSigner } from './orchestration/request-signer.ts';
+import { authorizerDecider } from './orchestration/token-decisions.ts';
 import { type Clock, type Store, systemClock } from './storage/store.ts';
 
 /** oidc-provider's default clock tolerance, plus a minute of margin for slow verifiers. */
@@ -83,6 +86,13 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     const upstreams = createUpstreams(config);
     const vault = new UpstreamVault(store, deriveKey(masterSecret.value, 'upstream-vault'), config.ttl.grant);
     const sessions = new UpstreamSessions({ config, store, vault, upstreams, logger, now: clock });
+    const authorizers = config.authorizers.length === 0 ? undefined : new Authorizers(config.authorizers, {
+      sign: requestSigner(config.issuer, config.keys.signing[0]!, () => keys.keys),
+      store,
+      logger,
+      clock,
+    });
+    const decideScopes = authorizers && authorizerDecider(authorizers, store);
     let keys = await keyStore.load();
     logger.info({ kids: keys.keys.keys.map((k) => k.kid), storage: store.kind }, 'signing keys loaded');
 
@@ -98,6 +108,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         },
         sessions,
         logger,
+        decideScopes,
       });
       pinOrigin(provider, config.issuer);
       // Whenever a grant ends (logout, revocation, reuse), its upstream refresh token is revoked too.

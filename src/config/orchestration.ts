@@ -13,7 +13,10 @@ export const authorizerSchema = z
     namespace: z.string().min(1).regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope prefix (printable, no spaces)').describe('Scope prefix this authorizer owns, e.g. `orders:`. It is asked about these scopes only and can grant nothing outside them.'),
     timeout: duration('Deadline for its answer.').prefault('1s'),
     onFailure: z.enum(['deny', 'ignore']).default('deny').describe('When it fails (error, timeout, invalid answer): `deny` fails the whole token request; `ignore` drops its scopes (never grants them) and lets the rest of the request through.'),
-    cacheTTL: duration('How long a decision is reused for the same subject, client and scopes; re-evaluated after that (and so on refresh).').prefault('30s'),
+    cacheTTL: z
+      .union([z.literal(0), duration('How long a decision is reused.')])
+      .prefault('30s')
+      .describe('How long a decision is reused for the same subject, client, resource and scopes (0: never); re-evaluated after that, and so on refresh.'),
     claimsNamespace: z.string().optional().describe('Claim under which its added claims go (an object); defaults to the id. Empty string: top-level claims (reserved claims are still protected).'),
   })
   .describe('An HTTP service that decides the scopes of its namespace.');

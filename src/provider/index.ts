@@ -14,7 +14,8 @@ import { SCOPE_CLAIMS, STATIC_SCOPES } from './claims.ts';
 import { isSecretHash, SecretVerifier } from './client-secret.ts';
 import { clientMetadata } from './clients.ts';
 import { ResourcePolicy } from './resources.ts';
-import { reauthorizeOnRefresh } from './upstream-refresh.ts';
+import { tokenClaims } from './token-claims.ts';
+import type { ScopeDecider } from './resources.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { UpstreamSessions } from '../upstream/session.ts';
 
@@ -28,13 +29,15 @@ export interface ProviderDependencies {
   /** Renews the upstream session before a refresh_token grant issues tokens. */
   readonly sessions: UpstreamSessions;
   readonly logger: Logger;
+  /** The authorizer fan-out, when authorizers are configured. */
+  readonly decideScopes?: ScopeDecider;
 }
 
 type SigningJwk = ConstructorParameters<typeof NodeSigningKey>[0];
 
 export function buildProvider(deps: ProviderDependencies): Provider {
   const { config, store } = deps;
-  const resources = new ResourcePolicy(config);
+  const resources = new ResourcePolicy(config, deps.decideScopes);
   const pkceRequiredFor = new Set(config.clients.filter((c) => c.requirePkce || c.token_endpoint_auth_method === 'none').map((c) => c.client_id));
 
   // oidc-provider refuses outgoing requests to special-use addresses (SSRF protection). Baton's
@@ -102,7 +105,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     rotateRefreshToken: true,
     // Scope claims (email, profile) also go into the id_token: what applications expect from an IdP.
     conformIdTokenClaims: false,
-    extraTokenClaims: reauthorizeOnRefresh({ config, store, sessions: deps.sessions, logger: deps.logger }) as Configuration['extraTokenClaims'],
+    extraTokenClaims: tokenClaims({ config, store, sessions: deps.sessions, logger: deps.logger }) as Configuration['extraTokenClaims'],
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,

@@ -6,14 +6,24 @@ import type { BatonConfig, ClientConfig, ResourceConfig } from '../config/schema
 
 type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 
+/**
+ * The orchestration step at token issuance: given the scopes a client may have at a resource,
+ * returns those this token gets (authorizers may narrow, never widen), or throws an OAuth error.
+ */
+export type ScopeDecider = (ctx: KoaContextWithOIDC, clientId: string, resource: string, allowed: readonly string[]) => Promise<readonly string[]>;
+
 export class ResourcePolicy {
   readonly #resources: ReadonlyMap<string, ResourceConfig>;
   /** client_id -> resource id -> scopes the client may obtain there. */
   readonly #grants: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
   readonly #config: BatonConfig;
 
-  constructor(config: BatonConfig) {
+  /** Decides, at the token endpoint, which of the allowed scopes of a resource this token gets. */
+  readonly #decide?: ScopeDecider;
+
+  constructor(config: BatonConfig, decide?: ScopeDecider) {
     this.#config = config;
+    this.#decide = decide;
     this.#resources = new Map(config.resources.map((r) => [r.id, r]));
     this.#grants = new Map(config.clients.map((c) => [c.client_id, allowedResources(c, this.#resources)]));
   }
@@ -37,7 +47,8 @@ export class ResourcePolicy {
     }
     const clientCredentials = isClientCredentials(ctx);
     if (clientCredentials) rejectScopesOutside(ctx, scopes);
-    return this.#serverInfo(resource, scopes, clientCredentials);
+    const decided = ctx.oidc.route === 'token' && this.#decide ? await this.#decide(ctx, client.clientId, indicator, scopes) : scopes;
+    return this.#serverInfo(resource, decided, clientCredentials);
   };
 
   /** Resource server descriptions depend only on static config: built once per client, resource and grant kind. */

@@ -1,14 +1,15 @@
-// Where a Baton refresh meets the upstream session and re-authorization. oidc-provider calls
-// `extraTokenClaims` while it builds the access token of every grant; for refresh_token (RFC 6749
-// section 6) Baton first renews the grant's upstream session per policy (upstream/session.ts), then
-// evaluates the client's rules again on the account's current claims. A session the upstream
-// ended, or a user the rules no longer allow, fails the refresh with invalid_grant and ends the
-// grant, so revoked access stops at the next refresh.
+// oidc-provider's `extraTokenClaims`, called while it builds every access token: the claims Baton
+// adds (the authorizers' for this token's resource), and, for refresh_token (RFC 6749 section 6),
+// re-authorization first: the grant's upstream session is renewed per policy
+// (upstream/session.ts) and the client's rules are evaluated again on the account's current
+// claims. A session the upstream ended, or a user the rules no longer allow, fails the refresh
+// with invalid_grant and ends the grant, so revoked access stops at the next refresh.
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { evaluateRules } from '../orchestration/rules.ts';
+import { authorizerClaims } from '../orchestration/token-decisions.ts';
 import type { Store } from '../storage/store.ts';
 import type { UpstreamSessions } from '../upstream/session.ts';
 import { ACCOUNT_KIND, type AccountRecord } from './accounts.ts';
@@ -18,6 +19,7 @@ interface TokenLike {
   readonly grantId?: string;
   readonly accountId?: string;
   readonly clientId?: string;
+  readonly resourceServer?: { identifier(): string };
 }
 
 export interface ReauthorizeDeps {
@@ -27,7 +29,7 @@ export interface ReauthorizeDeps {
   readonly logger: Logger;
 }
 
-export function reauthorizeOnRefresh({ config, store, sessions, logger }: ReauthorizeDeps) {
+export function tokenClaims({ config, store, sessions, logger }: ReauthorizeDeps) {
   const rules = new Map(config.clients.map((c) => [c.client_id, c.rules]));
 
   async function end(grantId: string, reason: string): Promise<never> {
@@ -36,10 +38,9 @@ export function reauthorizeOnRefresh({ config, store, sessions, logger }: Reauth
     throw new errors.InvalidGrant(reason);
   }
 
-  return async function extraTokenClaims(ctx: KoaContextWithOIDC, token: TokenLike): Promise<undefined> {
-    if (ctx.oidc?.route !== 'token' || ctx.oidc.params?.grant_type !== 'refresh_token') return undefined;
+  async function reauthorize(ctx: KoaContextWithOIDC, token: TokenLike): Promise<void> {
     const { grantId, accountId, clientId } = token;
-    if (!grantId || !accountId || !clientId) return undefined;
+    if (!grantId || !accountId || !clientId) return;
     const outcome = await sessions.renew(grantId, clientId, accountId);
     if (outcome.kind === 'ended') await end(grantId, outcome.reason);
     const account = await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId);
@@ -48,6 +49,11 @@ export function reauthorizeOnRefresh({ config, store, sessions, logger }: Reauth
       logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: accountId, clientId, by: 'rules', at: 'refresh' }, 'refresh denied by rules');
       await end(grantId, decision.reason);
     }
-    return undefined;
+  }
+
+  return async function extraTokenClaims(ctx: KoaContextWithOIDC, token: TokenLike): Promise<Record<string, unknown> | undefined> {
+    if (ctx.oidc?.route !== 'token') return undefined;
+    if (ctx.oidc.params?.grant_type === 'refresh_token') await reauthorize(ctx, token);
+    return authorizerClaims(ctx, token.resourceServer?.identifier());
   };
 }

@@ -1,0 +1,126 @@
+// The authorizer fan-out: every authorizer concerned by a token request is asked in parallel,
+// each within its deadline and through the decision cache; the answers are merged without ever
+// widening the request, and every decision is traced and logged as 'authorizer.decision'.
+import { performance } from 'node:perf_hooks';
+
+import type { AuthorizerConfig } from '../../config/orchestration.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Store } from '../../storage/store.ts';
+import { DecisionCache, cacheKey } from './cache.ts';
+import { callAuthorizer } from './call.ts';
+import { placeClaims } from './claims.ts';
+import { NamespaceIndex, checkAuthorizerConfigs } from './namespaces.ts';
+import { AuthorizerFailure, type AuthorizerTrace, type Decision, type DecisionRequest, type FanoutResult } from './types.ts';
+
+/** What the fan-out needs from Baton. */
+export interface AuthorizersDeps {
+  /** Signs a short-lived JWT for one authorizer (`aud` = its id); the signer adds iss, iat, exp, jti. */
+  sign: (audience: string, payload: Record<string, unknown>) => Promise<string>;
+  /** Decision cache, record kind 'authorizer-decision'. */
+  store: Store;
+  logger: Logger;
+  /** Defaults to globalThis.fetch. */
+  fetch?: typeof fetch;
+  /** Epoch milliseconds; defaults to Date.now. */
+  clock?: () => number;
+}
+
+interface Part { config: AuthorizerConfig; trace: AuthorizerTrace; decision?: Decision }
+
+/** The configured authorizers, ready to decide token requests. */
+export class Authorizers {
+  readonly #configs: readonly AuthorizerConfig[];
+  readonly #index: NamespaceIndex;
+  readonly #cache: DecisionCache;
+  readonly #deps: { sign: AuthorizersDeps['sign']; fetch: typeof fetch; logger: Logger };
+
+  /** Throws when the configurations are unusable (duplicate ids or namespaces, http to a remote host, reserved claim namespace). */
+  constructor(configs: readonly AuthorizerConfig[], deps: AuthorizersDeps) {
+    const problems = checkAuthorizerConfigs(configs);
+    if (problems.length > 0) throw new Error(`invalid authorizers: ${problems.join('; ')}`);
+    this.#configs = [...configs];
+    this.#index = new NamespaceIndex(configs);
+    this.#cache = new DecisionCache(deps.store, deps.clock ?? Date.now, deps.logger);
+    this.#deps = { sign: deps.sign, fetch: deps.fetch ?? globalThis.fetch, logger: deps.logger };
+  }
+
+  /** True when some requested scope falls in an authorizer's namespace. */
+  concerns(scopes: readonly string[]): boolean {
+    return scopes.some((scope) => this.#index.ownerOf(scope) !== undefined);
+  }
+
+  /**
+   * Asks every concerned authorizer, all in parallel, and merges their answers: the result keeps
+   * the requested scopes outside every namespace and those granted by their owner, in request
+   * order; no failure ever grants a scope. Never rejects.
+   */
+  async decide(request: DecisionRequest): Promise<FanoutResult> {
+    const groups = this.#index.partition(request.scopes);
+    const concerned = this.#configs.filter((config) => groups.has(config));
+    const parts = await Promise.all(concerned.map((config) => this.#ask(config, groups.get(config) ?? [], request)));
+
+    const granted = new Set<string>();
+    const claims: Record<string, unknown> = {};
+    let failed: FanoutResult['failed'];
+    for (const { config, trace, decision } of parts) {
+      trace.granted.forEach((scope) => granted.add(scope));
+      const droppedClaims = decision ? placeClaims(claims, config, decision.claims) : [];
+      if (trace.outcome === 'failed' && !failed) failed = { authorizer: config.id, reason: trace.reason ?? 'failed' };
+      this.#log(request, trace, droppedClaims);
+    }
+    const scopes = [...new Set(request.scopes)].filter((scope) => this.#index.ownerOf(scope) === undefined || granted.has(scope));
+    const result: FanoutResult = { scopes, claims, traces: parts.map((part) => part.trace) };
+    if (failed) result.failed = failed;
+    return result;
+  }
+
+  /** One authorizer's part: cache, else a call; a failure yields a trace with no decision. */
+  async #ask(config: AuthorizerConfig, requested: string[], request: DecisionRequest): Promise<Part> {
+    const started = performance.now();
+    const key = cacheKey(config, request, requested);
+    let decision = await this.#cache.get(config, key);
+    const cached = decision !== undefined;
+    let failure: string | undefined;
+    if (!decision) {
+      try {
+        decision = await callAuthorizer(config, request, requested, this.#deps);
+        await this.#cache.put(config, key, decision);
+      } catch (err) {
+        failure = err instanceof AuthorizerFailure ? err.reason : 'internal error';
+        if (!(err instanceof AuthorizerFailure)) this.#deps.logger.error({ event: 'authorizer.error', authorizer: config.id, err }, 'authorizer call failed unexpectedly');
+      }
+    }
+    const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+    const trace: AuthorizerTrace = { authorizer: config.id, requested, granted: [], outcome: 'failed', cached, latencyMs };
+    if (!decision) {
+      trace.outcome = config.onFailure === 'ignore' ? 'ignored' : 'failed';
+      trace.reason = failure ?? 'failed';
+      return { config, trace };
+    }
+    // Defence in depth (a cached record is re-checked too): only requested scopes of this namespace.
+    const asked = new Set(requested);
+    trace.granted = decision.granted.filter((scope) => asked.has(scope));
+    trace.outcome = decision.decision === 'grant' ? 'granted' : 'denied';
+    if (decision.reason !== undefined) trace.reason = decision.reason;
+    if (decision.dropped.length > 0) trace.dropped = [...decision.dropped];
+    return { config, trace, decision };
+  }
+
+  #log(request: DecisionRequest, trace: AuthorizerTrace, droppedClaims: string[]): void {
+    const record = {
+      event: 'authorizer.decision',
+      sub: request.subject,
+      client_id: request.clientId,
+      grant_type: request.grantType,
+      resource: request.resource,
+      trace,
+      ...(droppedClaims.length > 0 ? { dropped_claims: droppedClaims } : {}),
+    };
+    const suspicious = trace.dropped !== undefined || droppedClaims.length > 0;
+    if (trace.outcome === 'failed' || trace.outcome === 'ignored' || suspicious) {
+      this.#deps.logger.warn(record, suspicious ? 'authorizer tried to grant outside its namespace or set protected claims' : `authorizer ${trace.outcome}: ${trace.reason}`);
+    } else {
+      this.#deps.logger.info(record, `authorizer ${trace.outcome}`);
+    }
+  }
+}

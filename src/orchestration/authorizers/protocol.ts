@@ -1,0 +1,86 @@
+// The wire format between Baton and an authorizer: the JSON body Baton POSTs, a bounded read of
+// the answer, and the strict check that turns the answer into a Decision (or an invalid answer).
+import { AuthorizerFailure, type Decision, type DecisionRequest } from './types.ts';
+
+/** Answers larger than this are invalid (a decision is a few hundred bytes). */
+export const MAX_ANSWER_BYTES = 256 * 1024;
+const MAX_REASON_CHARS = 200;
+
+/** The request body: the decision request with only the scopes of the authorizer's namespace. */
+export function requestBody(request: DecisionRequest, scopes: readonly string[]): Record<string, unknown> {
+  const { upstream } = request;
+  return {
+    subject: request.subject,
+    client_id: request.clientId,
+    grant_type: request.grantType,
+    resource: request.resource,
+    scopes,
+    upstream: upstream && { idp: upstream.idp, acr: upstream.acr, amr: upstream.amr, auth_time: upstream.authTime },
+    claims: request.claims,
+  };
+}
+
+/** Reads at most `limit` bytes of UTF-8; a larger or non-UTF-8 body is an invalid answer. */
+export async function readBounded(response: Response, limit = MAX_ANSWER_BYTES): Promise<string> {
+  if (Number(response.headers.get('content-length') ?? 0) > limit) {
+    await response.body?.cancel();
+    throw new AuthorizerFailure(`invalid answer: larger than ${limit} bytes`);
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new AuthorizerFailure(`invalid answer: larger than ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new AuthorizerFailure('invalid answer: not UTF-8');
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Checks an answer against the scopes asked (`requested`, all in the namespace): grant keeps
+ * `scopes` ∩ requested (all requested when `scopes` is omitted) and records the rest as dropped;
+ * deny grants nothing and adds no claims. Anything malformed throws an AuthorizerFailure.
+ */
+export function parseAnswer(text: string, requested: readonly string[]): Decision {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    throw new AuthorizerFailure('invalid answer: not JSON');
+  }
+  if (!isPlainObject(answer)) throw new AuthorizerFailure('invalid answer: not a JSON object');
+  const { decision, scopes, claims, reason } = answer;
+  if (decision !== 'grant' && decision !== 'deny') throw new AuthorizerFailure('invalid answer: "decision" must be "grant" or "deny"');
+  if (scopes !== undefined && !(Array.isArray(scopes) && scopes.every((s) => typeof s === 'string'))) {
+    throw new AuthorizerFailure('invalid answer: "scopes" must be an array of strings');
+  }
+  if (claims !== undefined && !isPlainObject(claims)) throw new AuthorizerFailure('invalid answer: "claims" must be a JSON object');
+  if (reason !== undefined && typeof reason !== 'string') throw new AuthorizerFailure('invalid answer: "reason" must be a string');
+  const trimmedReason = reason === undefined ? undefined : reason.slice(0, MAX_REASON_CHARS);
+  if (decision === 'deny') return { decision, granted: [], dropped: [], claims: {}, reason: trimmedReason };
+
+  const returned = new Set<string>(scopes ?? requested);
+  const asked = new Set(requested);
+  return {
+    decision,
+    granted: requested.filter((scope) => returned.has(scope)),
+    dropped: [...returned].filter((scope) => !asked.has(scope)),
+    claims: claims ?? {},
+    reason: trimmedReason,
+  };
+}

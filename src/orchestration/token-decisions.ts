@@ -1,0 +1,60 @@
+// The authorizer fan-out at the token endpoint: for every access token for a resource, the
+// authorizers owning the requested scopes decide (in parallel); their decision bounds the token's
+// scopes (never widens them) and their claims are added to it. Runs for every grant that issues
+// an access token for a resource: authorization_code, refresh_token, client_credentials.
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+
+import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
+import type { ScopeDecider } from '../provider/resources.ts';
+import type { Store } from '../storage/store.ts';
+import type { Authorizers } from './authorizers/index.ts';
+
+const STATE_KEY = 'batonAuthorizerClaims';
+
+/** An authorizer that failed under `onFailure: deny`: the dependency, not the request, is at fault. */
+class TemporarilyUnavailable extends errors.CustomOIDCProviderError {
+  constructor(description: string) {
+    super('temporarily_unavailable', description);
+    Object.assign(this, { statusCode: 503, status: 503 });
+  }
+}
+
+interface ScopedEntity {
+  readonly scopes?: Set<string>;
+  readonly acr?: string;
+  readonly amr?: string[];
+  readonly authTime?: number;
+}
+
+export function authorizerDecider(authorizers: Authorizers, store: Store): ScopeDecider {
+  return async (ctx, clientId, resource, allowed) => {
+    const grantType = String(ctx.oidc.params?.grant_type ?? '');
+    const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken) as ScopedEntity | undefined;
+    const asked = typeof ctx.oidc.params?.scope === 'string' ? new Set(ctx.oidc.params.scope.split(' ')) : source?.scopes;
+    const requested = allowed.filter((scope) => asked?.has(scope) ?? false);
+    if (!authorizers.concerns(requested)) return allowed;
+
+    const accountId = ctx.oidc.entities.Account?.accountId;
+    const account = accountId ? (await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId))?.value : undefined;
+    const result = await authorizers.decide({
+      subject: accountId ?? clientId,
+      clientId,
+      grantType,
+      resource,
+      scopes: requested,
+      upstream: account?.upstream ? { idp: account.upstream, acr: source?.acr, amr: source?.amr, authTime: source?.authTime } : undefined,
+      claims: account?.claims ?? {},
+    });
+    if (result.failed) throw new TemporarilyUnavailable(`the authorizer ${result.failed.authorizer} could not decide; try again later`);
+    (ctx.state[STATE_KEY] ??= {} as Record<string, Record<string, unknown>>)[resource] = result.claims;
+    // Scopes outside every namespace stay as allowed; namespaced ones only if granted.
+    const decided = new Set(result.scopes);
+    return allowed.filter((scope) => !requested.includes(scope) || decided.has(scope));
+  };
+}
+
+/** Claims the authorizers added for the resource of this access token (see authorizerDecider). */
+export function authorizerClaims(ctx: KoaContextWithOIDC, resource: string | undefined): Record<string, unknown> | undefined {
+  if (!resource) return undefined;
+  return (ctx.state?.[STATE_KEY] as Record<string, Record<string, unknown>> | undefined)?.[resource];
+}
