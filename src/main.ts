@@ -31,7 +31,8 @@ program
   .action(async ({ config: file }: { config: string }) => {
     const config = loadOrExit(file);
     const { createBaton } = await import('./server.ts');
-    const baton = await createBaton(config);
+    const { dirname, resolve } = await import('node:path');
+    const baton = await createBaton(config, { configDir: dirname(resolve(file)) });
     const address = await baton.listen().catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
         baton.logger.fatal(`port ${config.server.port} on ${config.server.host} is already in use; set server.port to a free one`);

@@ -26,6 +26,8 @@ import { UpstreamSessions } from './upstream/session.ts';
 import { Authorizers } from './orchestration/authorizers/index.ts';
 import { requestSigner } from './orchestration/request-signer.ts';
 import { authorizerDecider } from './orchestration/token-decisions.ts';
+import { HookPoints } from './orchestration/hook-points.ts';
+import { userinfoHook } from './provider/hooked-claims.ts';
 import { type Clock, type Store, systemClock } from './storage/store.ts';
 
 /** oidc-provider's default clock tolerance, plus a minute of margin for slow verifiers. */
@@ -41,6 +43,8 @@ export interface BatonOptions {
   readonly keyReloadInterval?: number;
   /** Use this store instead of opening the configured one (tests). Baton still closes it. */
   readonly store?: Store;
+  /** Directory that relative paths in the configuration (hook modules) are resolved from. */
+  readonly configDir?: string;
 }
 
 export interface Baton {
@@ -93,6 +97,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       clock,
     });
     const decideScopes = authorizers && authorizerDecider(authorizers, store);
+    const hooks = await HookPoints.load(config, options.configDir ?? process.cwd(), { store, logger });
     let keys = await keyStore.load();
     logger.info({ kids: keys.keys.keys.map((k) => k.kid), storage: store.kind }, 'signing keys loaded');
 
@@ -109,6 +114,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         sessions,
         logger,
         decideScopes,
+        hooks,
       });
       pinOrigin(provider, config.issuer);
       // Whenever a grant ends (logout, revocation, reuse), its upstream refresh token is revoked too.
@@ -120,8 +126,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         { name: 'storage', check: () => store.ping() },
         { name: 'keys', check: async () => { if (loaded.keys.keys.length === 0) throw new Error('no keys'); } },
       ]);
-      addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger });
-      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/interaction/', '/callback/'] }));
+      addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, hooks });
+      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/interaction/', '/callback/'], after: userinfoHook(hooks, store) }));
       (provider as unknown as NodeJS.EventEmitter).on('backchannel.error', (ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => {
         logger.warn({ event: 'backchannel_logout.failed', reqId: ctx.state?.requestId, clientId: client.clientId, reason: err.message }, 'back-channel logout failed');
       });

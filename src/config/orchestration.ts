@@ -47,6 +47,7 @@ export const hooksSchema = z
   .strictObject({
     module: z.string().min(1).describe('Path of a JavaScript or TypeScript module (relative to the configuration file) exporting hook functions by name.'),
     timeout: duration('Deadline for each hook call.').prefault('1s'),
+    secrets: z.record(z.string(), z.string()).default({}).describe('Values the hooks read with `api.secrets.get(name)`, normally `${ENV_VAR}`; never logged.'),
   })
   .describe('Service-extension hooks (see docs/hooks.md).');
 

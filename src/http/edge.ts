@@ -14,9 +14,11 @@ export interface EdgeOptions {
   readonly routes: Router;
   /** Path prefixes Baton's routes own; everything else goes straight to the provider. */
   readonly prefixes: readonly string[];
+  /** Post-processing of the provider's responses (e.g. the userinfo hook). */
+  readonly after?: (ctx: Context) => Promise<void>;
 }
 
-export function edge({ accessLogger, logger, routes, prefixes }: EdgeOptions): Middleware {
+export function edge({ accessLogger, logger, routes, prefixes, after }: EdgeOptions): Middleware {
   const boundary = errorBoundary(logger);
   const dispatch = routes.routes();
   const owned = (path: string) => prefixes.some((prefix) => path.startsWith(prefix));
@@ -24,7 +26,10 @@ export function edge({ accessLogger, logger, routes, prefixes }: EdgeOptions): M
     const started = beginRequest(ctx);
     try {
       if (owned(ctx.path)) await boundary(ctx, () => dispatch(ctx as Parameters<typeof dispatch>[0], next));
-      else await next();
+      else {
+        await next();
+        if (after) await boundary(ctx, () => after(ctx));
+      }
       correctErrorCode(ctx);
     } finally {
       endRequest(accessLogger, ctx, started);

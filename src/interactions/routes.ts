@@ -11,7 +11,10 @@ import type { Logger } from '../observability/logger.ts';
 import type { Upstreams } from '../upstream/index.ts';
 import type { UpstreamVault } from '../upstream/vault.ts';
 import type { Store } from '../storage/store.ts';
-import { completeUpstreamLogin, denialReason, relayUpstreamCallback, startUpstreamLogin } from './upstream-login.ts';
+import { safeDescription, type HookPoints } from '../orchestration/hook-points.ts';
+import { HookError } from '../orchestration/hooks/index.ts';
+import { completeUpstreamLogin, denialReason, relayUpstreamCallback, showDenial, startUpstreamLogin } from './upstream-login.ts';
+import type { Connector } from '../upstream/connector.ts';
 import { consentSummary, grantMissing } from './consent.ts';
 import { chooserPage, consentPage } from './pages.ts';
 import { allowedUpstreams, route } from './routing.ts';
@@ -23,6 +26,7 @@ export interface InteractionDeps {
   readonly upstreams: Upstreams;
   readonly vault: UpstreamVault;
   readonly logger: Logger;
+  readonly hooks: HookPoints;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -49,6 +53,12 @@ export function addInteractionRoutes(router: Router, deps: InteractionDeps): Rou
     ctx.set('Cache-Control', 'no-store');
 
     if (details.prompt.name === 'login') {
+      const chosen = await authenticateHook(ctx, deps, details, clientName);
+      if (chosen === 'handled') return;
+      if (chosen) {
+        await startUpstreamLogin(ctx, deps, details, chosen);
+        return;
+      }
       const choice = route({
         allowed: allowedUpstreams(deps.upstreams.all, client?.upstreams),
         idpHint: details.params.idp_hint,
@@ -119,4 +129,37 @@ async function finishConsent(ctx: Context, deps: InteractionDeps, details: Detai
   if (stashId) await deps.vault.claim(stashId, grantId);
   await deps.provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   ctx.respond = false;
+}
+
+/**
+ * The client's authenticate hook chooses how the user signs in: an upstream (which the client must
+ * be allowed), a denial, or nothing (default routing). 'handled' means a page was written.
+ */
+async function authenticateHook(ctx: Context, deps: InteractionDeps, details: Details, clientName: string): Promise<Connector | 'handled' | undefined> {
+  const clientId = String(details.params.client_id);
+  if (!deps.hooks.has(clientId, 'authenticate')) return undefined;
+  try {
+    const result = await deps.hooks.run(clientId, 'authenticate', {
+      client: { id: clientId, name: clientName },
+      flow: 'authorization',
+      scopes: typeof details.params.scope === 'string' ? details.params.scope.split(' ') : [],
+      params: Object.fromEntries(Object.entries(details.params).map(([k, v]) => [k, typeof v === 'string' ? v : undefined])),
+      requestId: String(ctx.state.requestId ?? ''),
+    });
+    if (!result) return undefined;
+    if ('deny' in result) {
+      await showDenial(ctx, deps, details.uid, safeDescription(result.deny));
+      return 'handled';
+    }
+    const client = deps.config.clients.find((c) => c.client_id === clientId);
+    const upstream = allowedUpstreams(deps.upstreams.all, client?.upstreams).find((u) => u.id === result.upstream);
+    if (upstream) return upstream;
+    throw new HookError('bad-shape', 'authenticate', 'configured module', `unknown or disallowed upstream ${result.upstream}`);
+  } catch (err) {
+    if (!(err instanceof HookError)) throw err;
+    ctx.status = 500;
+    ctx.type = 'html';
+    ctx.body = page('Sign-in failed', html`<h1>Sign-in failed</h1><p>${err.message}</p><p class="error-code">request ${String(ctx.state.requestId ?? '')}</p>`);
+    return 'handled';
+  }
 }

@@ -10,6 +10,8 @@ import type Provider from 'oidc-provider';
 import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
 import { type Connector, type PendingLogin, type UpstreamIdentity, UpstreamError } from '../upstream/connector.ts';
 import { evaluateRules } from '../orchestration/rules.ts';
+import { safeDescription } from '../orchestration/hook-points.ts';
+import { HookError } from '../orchestration/hooks/index.ts';
 import { deniedPage, signInErrorPage } from './pages.ts';
 import type { InteractionDeps } from './routes.ts';
 import { emailDomain } from './routing.ts';
@@ -113,12 +115,9 @@ export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps)
   const now = Math.floor(Date.now() / 1000);
   await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, { claims: identity.claims, upstream: upstream.id, upstreamSubject: identity.subject, updatedAt: now });
 
-  const decision = evaluateRules(deps.config.clients.find((c) => c.client_id === claimed.clientId)?.rules, { upstream: upstream.id, claims: identity.claims });
-  if (!decision.allowed) {
-    deps.logger.info({ event: 'authorization.denied', reqId: ctx.state.requestId, upstream: upstream.id, sub: accountId, clientId: claimed.clientId, by: 'rules' }, 'sign-in denied by rules');
-    await showDenial(ctx, deps, claimed.uid, decision.reason);
-    return;
-  }
+  const allowed = await authorizeSignIn(ctx, deps, details, claimed, upstream, identity, accountId, now);
+  if (!allowed) return;
+
   const stashId = randomUUID();
   await deps.vault.stash(stashId, { upstream: upstream.id, tokens: identity.tokens, refreshedAt: now }, deps.config.ttl.interaction);
   deps.logger.info({ event: 'upstream.login', reqId: ctx.state.requestId, upstream: upstream.id, sub: accountId, clientId: claimed.clientId }, 'signed in through the upstream');
@@ -135,6 +134,47 @@ function callbackTarget(ctx: Context, deps: InteractionDeps): { upstream: Connec
   if (upstream && state) return { upstream, state };
   refuse(ctx, deps, 400, 'This sign-in cannot be completed', 'The identity provider\'s answer is incomplete.', { upstream: ctx.params.upstream, reason: upstream ? 'missing state' : 'unknown upstream' });
   return undefined;
+}
+
+/**
+ * After the upstream sign-in: loadAttrs, the client's rules, then isAuthorized. Resolves false when
+ * the response was already written (a denial page or an error page).
+ */
+async function authorizeSignIn(ctx: Context, deps: InteractionDeps, details: Details, claimed: LoginRecord, upstream: Connector, identity: UpstreamIdentity, accountId: string, now: number): Promise<boolean> {
+  const client = deps.config.clients.find((c) => c.client_id === claimed.clientId);
+  const base = {
+    client: { id: claimed.clientId, name: client?.client_name },
+    flow: 'authorization' as const,
+    scopes: typeof details.params.scope === 'string' ? details.params.scope.split(' ') : [],
+    params: Object.fromEntries(Object.entries(details.params).map(([k, v]) => [k, typeof v === 'string' ? v : undefined])),
+    requestId: String(ctx.state.requestId ?? ''),
+  };
+  const parts = { upstream: { id: upstream.id, claims: identity.claims, tokens: { accessToken: identity.tokens.accessToken, idToken: identity.tokens.idToken } } };
+  let attrs: Record<string, unknown> = {};
+  try {
+    const user = { sub: accountId, upstream: upstream.id, upstreamSubject: identity.subject, claims: identity.claims, attrs };
+    if (deps.hooks.has(claimed.clientId, 'loadAttrs')) {
+      attrs = await deps.hooks.run(claimed.clientId, 'loadAttrs', { ...base, user }, parts);
+      await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, { claims: identity.claims, upstream: upstream.id, upstreamSubject: identity.subject, updatedAt: now, attrs });
+    }
+    const decision = evaluateRules(client?.rules, { upstream: upstream.id, claims: { ...identity.claims, ...attrs } });
+    if (!decision.allowed) return deny(ctx, deps, claimed, accountId, 'rules', decision.reason);
+    if (deps.hooks.has(claimed.clientId, 'isAuthorized')) {
+      const verdict = await deps.hooks.run(claimed.clientId, 'isAuthorized', { ...base, user: { ...user, attrs } }, parts);
+      if (!verdict.allow) return deny(ctx, deps, claimed, accountId, 'isAuthorized', safeDescription(verdict.reason ?? 'your account is not allowed to use this application'));
+    }
+    return true;
+  } catch (err) {
+    if (!(err instanceof HookError)) throw err;
+    refuse(ctx, deps, 500, 'Sign-in failed', err.message, { upstream: upstream.id, reason: `hook ${err.hook} ${err.kind}` });
+    return false;
+  }
+}
+
+async function deny(ctx: Context, deps: InteractionDeps, claimed: LoginRecord, accountId: string, by: string, reason: string): Promise<false> {
+  deps.logger.info({ event: 'authorization.denied', reqId: ctx.state.requestId, sub: accountId, clientId: claimed.clientId, by }, 'sign-in denied');
+  await showDenial(ctx, deps, claimed.uid, reason);
+  return false;
 }
 
 /** Marks the pending login used; exactly one callback can win it. */
@@ -173,7 +213,7 @@ function domainRefusal(upstream: Connector, identity: UpstreamIdentity): string 
 }
 
 /** The user learns why; the application gets access_denied with the same reason when they go back. */
-async function showDenial(ctx: Context, deps: InteractionDeps, uid: string, reason: string): Promise<void> {
+export async function showDenial(ctx: Context, deps: InteractionDeps, uid: string, reason: string): Promise<void> {
   await deps.store.putRecord(DENIAL_KIND, uid, { reason }, { expiresIn: deps.config.ttl.interaction });
   ctx.status = 403;
   ctx.type = 'html';

@@ -14,6 +14,8 @@ export interface AccountRecord {
   readonly upstreamSubject?: string;
   /** Epoch seconds of the last sign-in or claim refresh. */
   readonly updatedAt?: number;
+  /** Attributes loaded by the client's loadAttrs hook at sign-in. */
+  readonly attrs?: Readonly<Record<string, unknown>>;
 }
 
 /**

@@ -15,6 +15,8 @@ import { isSecretHash, SecretVerifier } from './client-secret.ts';
 import { clientMetadata } from './clients.ts';
 import { ResourcePolicy } from './resources.ts';
 import { tokenClaims } from './token-claims.ts';
+import { addIdTokenHook, loginPolicy } from './hooked-claims.ts';
+import type { HookPoints } from '../orchestration/hook-points.ts';
 import type { ScopeDecider } from './resources.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { UpstreamSessions } from '../upstream/session.ts';
@@ -31,6 +33,7 @@ export interface ProviderDependencies {
   readonly logger: Logger;
   /** The authorizer fan-out, when authorizers are configured. */
   readonly decideScopes?: ScopeDecider;
+  readonly hooks: HookPoints;
 }
 
 type SigningJwk = ConstructorParameters<typeof NodeSigningKey>[0];
@@ -98,6 +101,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       end_session: '/logout',
     },
     interactions: {
+      policy: loginPolicy(deps.hooks, store),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     // Every authorization_code grant of a client allowed refresh_token gets one (rotated on use).
@@ -105,7 +109,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     rotateRefreshToken: true,
     // Scope claims (email, profile) also go into the id_token: what applications expect from an IdP.
     conformIdTokenClaims: false,
-    extraTokenClaims: tokenClaims({ config, store, sessions: deps.sessions, logger: deps.logger }) as Configuration['extraTokenClaims'],
+    extraTokenClaims: tokenClaims({ config, store, sessions: deps.sessions, logger: deps.logger, hooks: deps.hooks }) as Configuration['extraTokenClaims'],
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
@@ -129,6 +133,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.server.trustProxy;
   acceptHashedClientSecrets(provider);
+  addIdTokenHook(provider, deps.hooks, store);
   return provider;
 }
 

@@ -10,6 +10,7 @@ import type { BatonConfig } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { evaluateRules } from '../orchestration/rules.ts';
 import { authorizerClaims } from '../orchestration/token-decisions.ts';
+import type { HookPoints } from '../orchestration/hook-points.ts';
 import type { Store } from '../storage/store.ts';
 import type { UpstreamSessions } from '../upstream/session.ts';
 import { ACCOUNT_KIND, type AccountRecord } from './accounts.ts';
@@ -20,6 +21,7 @@ interface TokenLike {
   readonly accountId?: string;
   readonly clientId?: string;
   readonly resourceServer?: { identifier(): string };
+  readonly scope?: string;
 }
 
 export interface ReauthorizeDeps {
@@ -27,9 +29,10 @@ export interface ReauthorizeDeps {
   readonly store: Store;
   readonly sessions: UpstreamSessions;
   readonly logger: Logger;
+  readonly hooks: HookPoints;
 }
 
-export function tokenClaims({ config, store, sessions, logger }: ReauthorizeDeps) {
+export function tokenClaims({ config, store, sessions, logger, hooks }: ReauthorizeDeps) {
   const rules = new Map(config.clients.map((c) => [c.client_id, c.rules]));
 
   async function end(grantId: string, reason: string): Promise<never> {
@@ -54,6 +57,20 @@ export function tokenClaims({ config, store, sessions, logger }: ReauthorizeDeps
   return async function extraTokenClaims(ctx: KoaContextWithOIDC, token: TokenLike): Promise<Record<string, unknown> | undefined> {
     if (ctx.oidc?.route !== 'token') return undefined;
     if (ctx.oidc.params?.grant_type === 'refresh_token') await reauthorize(ctx, token);
-    return authorizerClaims(ctx, token.resourceServer?.identifier());
+    const resource = token.resourceServer?.identifier();
+    const decided = authorizerClaims(ctx, resource);
+    if (!token.clientId || !hooks.has(token.clientId, 'buildAccessTokenClaims')) return decided;
+    const account = token.accountId ? (await store.getRecord<AccountRecord>(ACCOUNT_KIND, token.accountId))?.value : undefined;
+    const built = await hooks.run(token.clientId, 'buildAccessTokenClaims', {
+      client: { id: token.clientId, name: config.clients.find((c) => c.client_id === token.clientId)?.client_name },
+      flow: 'token',
+      grantType: String(ctx.oidc.params?.grant_type ?? ''),
+      scopes: token.scope?.split(' ').filter(Boolean) ?? [],
+      resource,
+      params: {},
+      user: token.accountId ? { sub: token.accountId, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, attrs: account?.attrs ?? {} } : undefined,
+      requestId: String(ctx.state?.requestId ?? ''),
+    });
+    return { ...decided, ...built };
   };
 }

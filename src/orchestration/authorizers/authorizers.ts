@@ -77,14 +77,14 @@ export class Authorizers {
   /** One authorizer's part: cache, else a call; a failure yields a trace with no decision. */
   async #ask(config: AuthorizerConfig, requested: string[], request: DecisionRequest): Promise<Part> {
     const started = performance.now();
-    const key = cacheKey(config, request, requested);
-    let decision = await this.#cache.get(config, key);
+    const key = config.cacheTTL > 0 ? cacheKey(config, request, requested) : undefined;
+    let decision = key === undefined ? undefined : await this.#cache.get(config, key);
     const cached = decision !== undefined;
     let failure: string | undefined;
     if (!decision) {
       try {
         decision = await callAuthorizer(config, request, requested, this.#deps);
-        await this.#cache.put(config, key, decision);
+        if (key !== undefined) await this.#cache.put(config, key, decision);
       } catch (err) {
         failure = err instanceof AuthorizerFailure ? err.reason : 'internal error';
         if (!(err instanceof AuthorizerFailure)) this.#deps.logger.error({ event: 'authorizer.error', authorizer: config.id, err }, 'authorizer call failed unexpectedly');

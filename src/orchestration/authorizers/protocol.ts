@@ -22,30 +22,40 @@ export function requestBody(request: DecisionRequest, scopes: readonly string[])
 
 /** Reads at most `limit` bytes of UTF-8; a larger or non-UTF-8 body is an invalid answer. */
 export async function readBounded(response: Response, limit = MAX_ANSWER_BYTES): Promise<string> {
-  if (Number(response.headers.get('content-length') ?? 0) > limit) {
+  const tooLarge = () => new AuthorizerFailure(`invalid answer: larger than ${limit} bytes`);
+  const declared = response.headers.get('content-length');
+  if (declared !== null && Number(declared) > limit) {
     await response.body?.cancel();
-    throw new AuthorizerFailure(`invalid answer: larger than ${limit} bytes`);
+    throw tooLarge();
   }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw new AuthorizerFailure(`invalid answer: larger than ${limit} bytes`);
+  let bytes: Uint8Array;
+  if (declared !== null || !response.body) {
+    // The HTTP client stops at the declared length: reading it whole is bounded.
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } else {
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel();
+        throw tooLarge();
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+    bytes = Buffer.concat(chunks);
   }
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    return UTF8.decode(bytes);
   } catch {
     throw new AuthorizerFailure('invalid answer: not UTF-8');
   }
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

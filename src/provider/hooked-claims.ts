@@ -1,0 +1,87 @@
+// The claim-building hooks where oidc-provider builds claims: buildIDTokenClaims for id_tokens of
+// the authorization_code grant (never client_credentials, token exchange or refresh),
+// buildUserInfoClaims replacing the scope-based userinfo response entirely, and isAuthenticated
+// as a check of the provider's login prompt. Reserved claims are protected by the hook runner.
+import type { Context } from 'koa';
+import Provider, { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+
+import type { HookPoints } from '../orchestration/hook-points.ts';
+import type { HookUser } from '../orchestration/hooks/index.ts';
+import type { Store } from '../storage/store.ts';
+import { ACCOUNT_KIND, type AccountRecord } from './accounts.ts';
+
+async function userOf(store: Store, accountId: string): Promise<HookUser> {
+  const account = (await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId))?.value;
+  return { sub: accountId, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, attrs: account?.attrs ?? {} };
+}
+
+/**
+ * id_tokens: oidc-provider filters account claims by scope, so hook claims are merged into the
+ * payload it builds (IdToken#payload), for the authorization_code grant only.
+ */
+export function addIdTokenHook(provider: Provider, hooks: HookPoints, store: Store): void {
+  const prototype = provider.IdToken.prototype as unknown as { payload(this: IdTokenLike): Promise<Record<string, unknown>> };
+  const payload = prototype.payload;
+  prototype.payload = async function hookedPayload(this: IdTokenLike) {
+    const claims = await payload.call(this);
+    const ctx = this.ctx;
+    const clientId = this.client?.clientId;
+    if (!ctx || ctx.oidc?.route !== 'token' || ctx.oidc.params?.grant_type !== 'authorization_code' || !clientId || !hooks.has(clientId, 'buildIDTokenClaims')) return claims;
+    const extra = await hooks.run(clientId, 'buildIDTokenClaims', {
+      client: { id: clientId, name: this.client?.clientName },
+      flow: 'token',
+      grantType: 'authorization_code',
+      scopes: [...(ctx.oidc.entities.AuthorizationCode as { scopes?: Set<string> } | undefined)?.scopes ?? []],
+      params: {},
+      user: await userOf(store, String(claims.sub)),
+      requestId: String(ctx.state?.requestId ?? ''),
+    });
+    return { ...claims, ...extra, sub: claims.sub };
+  };
+}
+
+interface IdTokenLike {
+  ctx?: KoaContextWithOIDC;
+  client?: { clientId: string; clientName?: string };
+}
+
+/** userinfo: the provider-level buildUserInfoClaims replaces the scope-based response entirely. */
+export function userinfoHook(hooks: HookPoints, store: Store) {
+  return async (ctx: Context): Promise<void> => {
+    const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
+    if (oidc?.route !== 'userinfo' || ctx.status !== 200 || !hooks.has(undefined, 'buildUserInfoClaims')) return;
+    const body = ctx.body as { sub?: unknown } | undefined;
+    const token = oidc.accessToken as { accountId?: string; scopes?: Set<string> } | undefined;
+    if (!body || typeof body.sub !== 'string' || !token?.accountId || !oidc.client) return;
+    const claims = await hooks.run(undefined, 'buildUserInfoClaims', {
+      client: { id: oidc.client.clientId, name: oidc.client.clientName },
+      flow: 'userinfo',
+      scopes: [...(token.scopes ?? [])],
+      params: {},
+      user: await userOf(store, token.accountId),
+      requestId: String(ctx.state.requestId ?? ''),
+    });
+    ctx.body = { ...claims, sub: body.sub };
+  };
+}
+
+/** The login prompt asks for a fresh sign-in when the client's isAuthenticated hook says no. */
+export function loginPolicy(hooks: HookPoints, store: Store) {
+  const { base, Check } = interactionPolicy;
+  const policy = base();
+  policy.get('login')!.checks.add(new Check('hook_unauthenticated', 'the application requires a fresh sign-in', async (ctx) => {
+    const clientId = ctx.oidc.client?.clientId;
+    const accountId = ctx.oidc.session?.accountId;
+    if (!clientId || !accountId || !hooks.has(clientId, 'isAuthenticated')) return Check.NO_NEED_TO_PROMPT;
+    const ok = await hooks.run(clientId, 'isAuthenticated', {
+      client: { id: clientId, name: ctx.oidc.client?.clientName },
+      flow: 'authorization',
+      scopes: [...ctx.oidc.requestParamScopes],
+      params: Object.fromEntries(Object.entries(ctx.oidc.params ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : undefined])),
+      user: await userOf(store, accountId),
+      requestId: String(ctx.state?.requestId ?? ''),
+    });
+    return ok ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+  }));
+  return policy;
+}
