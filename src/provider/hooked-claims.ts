@@ -73,6 +73,8 @@ export function loginPolicy(hooks: HookPoints, store: Store) {
     const clientId = ctx.oidc.client?.clientId;
     const accountId = ctx.oidc.session?.accountId;
     if (!clientId || !accountId || !hooks.has(clientId, 'isAuthenticated')) return Check.NO_NEED_TO_PROMPT;
+    // A sign-in that just happened in this very request is fresh by definition (and asking again would loop).
+    if ((ctx.oidc as { result?: { login?: unknown } }).result?.login) return Check.NO_NEED_TO_PROMPT;
     const ok = await hooks.run(clientId, 'isAuthenticated', {
       client: { id: clientId, name: ctx.oidc.client?.clientName },
       flow: 'authorization',

@@ -77,24 +77,27 @@ export class Authorizers {
   /** One authorizer's part: cache, else a call; a failure yields a trace with no decision. */
   async #ask(config: AuthorizerConfig, requested: string[], request: DecisionRequest): Promise<Part> {
     const started = performance.now();
-    const key = config.cacheTTL > 0 ? cacheKey(config, request, requested) : undefined;
-    let decision = key === undefined ? undefined : await this.#cache.get(config, key);
-    const cached = decision !== undefined;
-    let failure: string | undefined;
-    if (!decision) {
-      try {
+    let decision: Decision | undefined;
+    let cached = false;
+    let failure = 'failed';
+    try {
+      const key = config.cacheTTL > 0 ? cacheKey(config, request, requested) : undefined;
+      decision = key === undefined ? undefined : await this.#cache.get(config, key);
+      cached = decision !== undefined;
+      if (!decision) {
         decision = await callAuthorizer(config, request, requested, this.#deps);
         if (key !== undefined) await this.#cache.put(config, key, decision);
-      } catch (err) {
-        failure = err instanceof AuthorizerFailure ? err.reason : 'internal error';
-        if (!(err instanceof AuthorizerFailure)) this.#deps.logger.error({ event: 'authorizer.error', authorizer: config.id, err }, 'authorizer call failed unexpectedly');
       }
+    } catch (err) {
+      decision = undefined;
+      failure = err instanceof AuthorizerFailure ? err.reason : 'internal error';
+      if (!(err instanceof AuthorizerFailure)) this.#deps.logger.error({ event: 'authorizer.error', authorizer: config.id, err }, 'authorizer call failed unexpectedly');
     }
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
     const trace: AuthorizerTrace = { authorizer: config.id, requested, granted: [], outcome: 'failed', cached, latencyMs };
     if (!decision) {
       trace.outcome = config.onFailure === 'ignore' ? 'ignored' : 'failed';
-      trace.reason = failure ?? 'failed';
+      trace.reason = failure;
       return { config, trace };
     }
     // Defence in depth (a cached record is re-checked too): only requested scopes of this namespace.
@@ -118,7 +121,7 @@ export class Authorizers {
     };
     const suspicious = trace.dropped !== undefined || droppedClaims.length > 0;
     if (trace.outcome === 'failed' || trace.outcome === 'ignored' || suspicious) {
-      this.#deps.logger.warn(record, suspicious ? 'authorizer tried to grant outside its namespace or set protected claims' : `authorizer ${trace.outcome}: ${trace.reason}`);
+      this.#deps.logger.warn(record, suspicious ? 'authorizer answered scopes it may not grant or claims it may not set: dropped' : `authorizer ${trace.outcome}: ${trace.reason}`);
     } else {
       this.#deps.logger.info(record, `authorizer ${trace.outcome}`);
     }

@@ -25,7 +25,7 @@ export async function callAuthorizer(config: AuthorizerConfig, request: Decision
       headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${jwt}` },
       body: JSON.stringify(requestBody(request, scopes)),
       signal,
-      redirect: 'error',
+      redirect: 'manual', // a redirect is a non-200 answer, never followed with the JWT
     });
     if (response.status !== 200) {
       await response.body?.cancel().catch(() => undefined);
