@@ -6,6 +6,8 @@ import { z } from 'zod';
 import type { ConfigIssue } from './issues.ts';
 import { clientSchema, keysSchema, resourceSchema, type SigningAlgorithm } from './schema.ts';
 import { upstreamSchema } from './upstreams.ts';
+import { authorizerSchema } from './orchestration.ts';
+import { checkAuthorizerConfigs } from '../orchestration/authorizers/namespaces.ts';
 import { resolveUpstream } from '../upstream/resolve.ts';
 
 // Lenient twins of the entry schemas: unknown keys are the strict schema's to report, and must not
@@ -61,6 +63,14 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
       issues.push({ path: ['resources', i, 'signingAlg'], message: 'must be one of keys.signing' });
     }
   });
+
+  const authorizers = entries(field(raw, 'authorizers')).map((a) => z.object(authorizerSchema.shape).safeParse(a));
+  if (authorizers.every((a) => a.success)) {
+    for (const problem of checkAuthorizerConfigs(authorizers.map((a) => a.data!))) {
+      const match = /^authorizers\[(\d+)\]\.?([\w]*): (.*)$/.exec(problem);
+      issues.push(match ? { path: ['authorizers', Number(match[1]), ...(match[2] ? [match[2]] : [])], message: match[3]! } : { path: ['authorizers'], message: problem });
+    }
+  }
 
   const upstreamIds = new Set<string>();
   entries(field(raw, 'upstreams')).forEach((rawUpstream, i) => {
