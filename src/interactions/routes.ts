@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Upstreams } from '../upstream/index.ts';
 import type { UpstreamVault } from '../upstream/vault.ts';
 import type { Store } from '../storage/store.ts';
-import { safeDescription, type HookPoints } from '../orchestration/hook-points.ts';
+import { safeDescription, stringParams, type HookPoints } from '../orchestration/hook-points.ts';
 import { HookError } from '../orchestration/hooks/index.ts';
 import { completeUpstreamLogin, denialReason, relayUpstreamCallback, showDenial, startUpstreamLogin } from './upstream-login.ts';
 import type { Connector } from '../upstream/connector.ts';
@@ -143,7 +143,7 @@ async function authenticateHook(ctx: Context, deps: InteractionDeps, details: De
       client: { id: clientId, name: clientName },
       flow: 'authorization',
       scopes: typeof details.params.scope === 'string' ? details.params.scope.split(' ') : [],
-      params: Object.fromEntries(Object.entries(details.params).map(([k, v]) => [k, typeof v === 'string' ? v : undefined])),
+      params: stringParams(details.params),
       requestId: String(ctx.state.requestId ?? ''),
     });
     if (!result) return undefined;

@@ -10,7 +10,7 @@ import type Provider from 'oidc-provider';
 import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
 import { type Connector, type PendingLogin, type UpstreamIdentity, UpstreamError } from '../upstream/connector.ts';
 import { evaluateRules } from '../orchestration/rules.ts';
-import { safeDescription } from '../orchestration/hook-points.ts';
+import { safeDescription, stringParams } from '../orchestration/hook-points.ts';
 import { HookError } from '../orchestration/hooks/index.ts';
 import { deniedPage, signInErrorPage } from './pages.ts';
 import type { InteractionDeps } from './routes.ts';
@@ -146,7 +146,7 @@ async function authorizeSignIn(ctx: Context, deps: InteractionDeps, details: Det
     client: { id: claimed.clientId, name: client?.client_name },
     flow: 'authorization' as const,
     scopes: typeof details.params.scope === 'string' ? details.params.scope.split(' ') : [],
-    params: Object.fromEntries(Object.entries(details.params).map(([k, v]) => [k, typeof v === 'string' ? v : undefined])),
+    params: stringParams(details.params),
     requestId: String(ctx.state.requestId ?? ''),
   };
   const parts = { upstream: { id: upstream.id, claims: identity.claims, tokens: { accessToken: identity.tokens.accessToken, idToken: identity.tokens.idToken } } };

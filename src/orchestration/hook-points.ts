@@ -89,3 +89,8 @@ export class HookPoints {
 export function safeDescription(text: string): string {
   return text.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, ' ').slice(0, 300);
 }
+
+/** Authorization request parameters as hooks see them: strings only. */
+export function stringParams(params: Readonly<Record<string, unknown>> | undefined): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(params ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
+}

@@ -5,7 +5,7 @@
 import type { Context } from 'koa';
 import Provider, { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
-import type { HookPoints } from '../orchestration/hook-points.ts';
+import { stringParams, type HookPoints } from '../orchestration/hook-points.ts';
 import type { HookUser } from '../orchestration/hooks/index.ts';
 import type { Store } from '../storage/store.ts';
 import { ACCOUNT_KIND, type AccountRecord } from './accounts.ts';
@@ -79,7 +79,7 @@ export function loginPolicy(hooks: HookPoints, store: Store) {
       client: { id: clientId, name: ctx.oidc.client?.clientName },
       flow: 'authorization',
       scopes: [...ctx.oidc.requestParamScopes],
-      params: Object.fromEntries(Object.entries(ctx.oidc.params ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : undefined])),
+      params: stringParams(ctx.oidc.params),
       user: await userOf(store, accountId),
       requestId: String(ctx.state?.requestId ?? ''),
     });
