@@ -11,6 +11,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from './config/schema.ts';
 import { edge } from './http/edge.ts';
+import { attemptLimit } from './http/attempt-limit.ts';
 import { addHealthRoutes } from './http/health.ts';
 import { pinOrigin } from './http/pin-origin.ts';
 import { addInteractionRoutes } from './interactions/routes.ts';
@@ -28,6 +29,7 @@ import { requestSigner } from './orchestration/request-signer.ts';
 import { authorizerDecider } from './orchestration/token-decisions.ts';
 import { HookPoints } from './orchestration/hook-points.ts';
 import { userinfoHook } from './provider/hooked-claims.ts';
+import { devicePolling } from './provider/device-polling.ts';
 import { type Clock, type Store, systemClock } from './storage/store.ts';
 
 /** oidc-provider's default clock tolerance, plus a minute of margin for slow verifiers. */
@@ -127,7 +129,9 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         { name: 'keys', check: async () => { if (loaded.keys.keys.length === 0) throw new Error('no keys'); } },
       ]);
       addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, hooks });
-      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/interaction/', '/callback/'], after: userinfoHook(hooks, store) }));
+      // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
+      provider.use(attemptLimit({ path: '/device', max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session' }));
+      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/interaction/', '/callback/'], after: [userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode)] }));
       (provider as unknown as NodeJS.EventEmitter).on('backchannel.error', (ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => {
         logger.warn({ event: 'backchannel_logout.failed', reqId: ctx.state?.requestId, clientId: client.clientId, reason: err.message }, 'back-channel logout failed');
       });

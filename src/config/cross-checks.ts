@@ -136,8 +136,8 @@ function checkClient(
   if (grants.has('authorization_code') && client.redirect_uris.length === 0) {
     issues.push({ path: at('redirect_uris'), message: 'at least one redirect URI is required for authorization_code' });
   }
-  if (grants.has('refresh_token') && !grants.has('authorization_code')) {
-    issues.push({ path: at('grant_types'), message: 'refresh_token requires authorization_code' });
+  if (grants.has('refresh_token') && !grants.has('authorization_code') && !grants.has('urn:ietf:params:oauth:grant-type:device_code') && !grants.has('urn:ietf:params:oauth:grant-type:token-exchange')) {
+    issues.push({ path: at('grant_types'), message: 'refresh_token requires authorization_code, device_code or token exchange' });
   }
   if (new Set(client.grant_types).size !== client.grant_types.length) {
     issues.push({ path: at('grant_types'), message: 'must not list a grant type twice' });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 import { duration } from './duration.ts';
 import { authorizerSchema, hooksSchema, ruleSchema } from './orchestration.ts';
+import { tokenExchangePolicySchema, tokenExchangeSchema } from './token-exchange.ts';
 import { REFRESH_POLICIES, upstreamSchema } from './upstreams.ts';
 
 export const SIGNING_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const;
@@ -12,7 +13,9 @@ export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 /** OpenID Connect scopes Baton serves itself; API scopes belong to `resources`. */
 export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
 
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', TOKEN_EXCHANGE, DEVICE_CODE, 'password'] as const;
 
 /** RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ) */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -112,6 +115,7 @@ const ttlSchema = z
     refreshToken: duration('Lifetime of refresh tokens (each rotation issues a fresh one).').prefault('14d'),
     session: duration('Lifetime of the browser session at Baton.').prefault('14d'),
     interaction: duration('Time a user has to finish signing in.').prefault('1h'),
+    deviceCode: duration('Time a user has to enter a device\'s code and approve it (RFC 8628).').prefault('10m'),
     grant: duration('Lifetime of a grant (the consent record refresh tokens hang off).').prefault('14d'),
   })
   .describe('Artifact lifetimes.');
@@ -172,6 +176,7 @@ export const clientSchema = z
     requireConsent: z.boolean().default(false).describe('Ask the user to approve the requested scopes (first-party clients usually skip it). Takes effect with sign-in through an upstream identity provider, which is not available yet.'),
     upstreams: z.array(z.string().min(1)).optional().describe('Ids of the upstreams this client\'s users may sign in with; omitted: all of them.'),
     rules: z.array(ruleSchema).optional().describe('Declarative authorization after sign-in, before `isAuthorized`; omitted: everyone who signs in is allowed.'),
+    tokenExchange: tokenExchangePolicySchema.optional().describe('What this client may exchange (RFC 8693); requires the token-exchange grant type.'),
     hooks: hooksSchema.optional().describe('Hook module for this client (isAuthenticated, authenticate, isAuthorized, loadAttrs, buildIDTokenClaims, buildAccessTokenClaims).'),
     upstreamRefresh: z.enum(REFRESH_POLICIES).optional().describe('Overrides the upstream\'s `refresh` policy for this client.'),
     id_token_signed_response_alg: signingAlgorithm.optional().describe('id_token signing algorithm: one of `keys.signing`, defaults to the first.'),
@@ -193,6 +198,7 @@ export const configSchema = z
     resources: z.array(resourceSchema).default([]).describe('APIs (RFC 8707 resource servers).'),
     authorizers: z.array(authorizerSchema).default([]).describe('HTTP services that decide the scopes of their namespace at every token issuance (see docs/authorizers.md).'),
     hooks: hooksSchema.optional().describe('Provider-level hook module: `buildUserInfoClaims`.'),
+    tokenExchange: tokenExchangeSchema.prefault({}).describe('Token exchange (RFC 8693): issuers whose JWTs Baton trusts as subject tokens.'),
     clients: z.array(clientSchema).default([]).describe('Registered applications.'),
     logging: z
       .strictObject({

@@ -14,8 +14,8 @@ export interface EdgeOptions {
   readonly routes: Router;
   /** Path prefixes Baton's routes own; everything else goes straight to the provider. */
   readonly prefixes: readonly string[];
-  /** Post-processing of the provider's responses (e.g. the userinfo hook). */
-  readonly after?: (ctx: Context) => Promise<void>;
+  /** Post-processing of the provider's responses, in order (e.g. the userinfo hook). */
+  readonly after?: ReadonlyArray<(ctx: Context) => Promise<void>>;
 }
 
 export function edge({ accessLogger, logger, routes, prefixes, after }: EdgeOptions): Middleware {
@@ -28,7 +28,7 @@ export function edge({ accessLogger, logger, routes, prefixes, after }: EdgeOpti
       if (owned(ctx.path)) await boundary(ctx, () => dispatch(ctx as Parameters<typeof dispatch>[0], next));
       else {
         await next();
-        if (after) await boundary(ctx, () => after(ctx));
+        for (const step of after ?? []) await boundary(ctx, () => step(ctx));
       }
       correctErrorCode(ctx);
     } finally {

@@ -29,7 +29,7 @@ interface ScopedEntity {
 export function authorizerDecider(authorizers: Authorizers, store: Store): ScopeDecider {
   return async (ctx, clientId, resource, allowed) => {
     const grantType = String(ctx.oidc.params?.grant_type ?? '');
-    const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken) as ScopedEntity | undefined;
+    const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.DeviceCode ?? ctx.oidc.entities.RefreshToken) as ScopedEntity | undefined;
     const asked = typeof ctx.oidc.params?.scope === 'string' ? new Set(ctx.oidc.params.scope.split(' ')) : source?.scopes;
     const requested = allowed.filter((scope) => asked?.has(scope) ?? false);
     if (!authorizers.concerns(requested)) return allowed;

@@ -8,6 +8,8 @@ import type { ModelPayload, Store } from '../storage/store.ts';
 /** Models that hang off a grant and die with it. */
 const GRANT_BOUND_MODELS = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest'];
 
+const EXPIRED_DEVICE_CODE_RETENTION = 600;
+
 const LABELS: Record<string, string> = {
   AuthorizationCode: 'authorization code',
   RefreshToken: 'refresh token',
@@ -29,7 +31,10 @@ export function createAdapter(store: Store, onReuse: (event: ReuseEvent) => void
     }
 
     upsert(id: string, payload: ModelPayload, expiresIn?: number): Promise<void> {
-      return store.upsert(this.name, id, payload, expiresIn);
+      // RFC 8628 section 3.5: a device polling after expiry must learn `expired_token`, so the
+      // record outlives its own `exp` (which the provider checks) by a little.
+      const keep = this.name === 'DeviceCode' && expiresIn !== undefined ? expiresIn + EXPIRED_DEVICE_CODE_RETENTION : expiresIn;
+      return store.upsert(this.name, id, payload, keep);
     }
 
     find(id: string): Promise<ModelPayload | undefined> {

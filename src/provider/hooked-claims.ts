@@ -1,5 +1,5 @@
 // The claim-building hooks where oidc-provider builds claims: buildIDTokenClaims for id_tokens of
-// the authorization_code grant (never client_credentials, token exchange or refresh),
+// the authorization_code and device_code grants (never client_credentials, token exchange or refresh),
 // buildUserInfoClaims replacing the scope-based userinfo response entirely, and isAuthenticated
 // as a check of the provider's login prompt. Reserved claims are protected by the hook runner.
 import type { Context } from 'koa';
@@ -15,6 +15,9 @@ async function userOf(store: Store, accountId: string): Promise<HookUser> {
   return { sub: accountId, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, attrs: account?.attrs ?? {} };
 }
 
+/** Grants whose id_tokens the hook builds: a user just signed in (never refresh, exchange or client_credentials). */
+const ID_TOKEN_GRANTS = new Set(['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code']);
+
 /**
  * id_tokens: oidc-provider filters account claims by scope, so hook claims are merged into the
  * payload it builds (IdToken#payload), for the authorization_code grant only.
@@ -26,12 +29,13 @@ export function addIdTokenHook(provider: Provider, hooks: HookPoints, store: Sto
     const claims = await payload.call(this);
     const ctx = this.ctx;
     const clientId = this.client?.clientId;
-    if (!ctx || ctx.oidc?.route !== 'token' || ctx.oidc.params?.grant_type !== 'authorization_code' || !clientId || !hooks.has(clientId, 'buildIDTokenClaims')) return claims;
+    const grantType = ctx?.oidc?.params?.grant_type;
+    if (!ctx || ctx.oidc?.route !== 'token' || !ID_TOKEN_GRANTS.has(String(grantType)) || !clientId || !hooks.has(clientId, 'buildIDTokenClaims')) return claims;
     const extra = await hooks.run(clientId, 'buildIDTokenClaims', {
       client: { id: clientId, name: this.client?.clientName },
       flow: 'token',
-      grantType: 'authorization_code',
-      scopes: [...(ctx.oidc.entities.AuthorizationCode as { scopes?: Set<string> } | undefined)?.scopes ?? []],
+      grantType: String(grantType),
+      scopes: [...((ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.DeviceCode) as { scopes?: Set<string> } | undefined)?.scopes ?? []],
       params: {},
       user: await userOf(store, String(claims.sub)),
       requestId: String(ctx.state?.requestId ?? ''),

@@ -4,6 +4,7 @@ import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-prov
 
 import type { BatonConfig } from '../config/schema.ts';
 import { logoutSource, postLogoutSuccessSource, renderError } from '../interactions/pages.ts';
+import { successSource, userCodeConfirmSource, userCodeInputSource } from '../interactions/device-pages.ts';
 import type { KeySet } from '../keys/keyset.ts';
 import { providerJwks } from '../keys/keyset.ts';
 import { EXTERNAL_SIGNING_ACK, NodeSigningKey } from '../keys/node-signing-key.ts';
@@ -80,6 +81,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       backchannelLogout: { enabled: true },
+      deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****', userCodeInputSource, userCodeConfirmSource, successSource },
       resourceIndicators: {
         enabled: true,
         defaultResource: resources.defaultResource,
@@ -99,6 +101,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       introspection: '/introspect',
       revocation: '/revoke',
       end_session: '/logout',
+      device_authorization: '/device/auth',
+      code_verification: '/device',
     },
     interactions: {
       policy: loginPolicy(deps.hooks, store),
@@ -118,6 +122,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       RefreshToken: config.ttl.refreshToken,
       Session: config.ttl.session,
       Interaction: config.ttl.interaction,
+      DeviceCode: config.ttl.deviceCode,
       Grant: config.ttl.grant,
     },
     cookies: {

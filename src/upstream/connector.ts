@@ -64,6 +64,36 @@ export interface RevocationCapable {
   revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean>;
 }
 
+/** What an id_token presented for token exchange (RFC 8693 section 2.1) must satisfy besides its signature and issuer. */
+export interface IdTokenCheck {
+  /** Accepted `aud` values: Baton's client id at the upstream, plus any allow-listed ones. */
+  readonly audiences: readonly string[];
+  /** Seconds: the oldest `iat` accepted. */
+  readonly maxAge: number;
+}
+
+/** An upstream id_token verified outside a sign-in (signature, iss, aud, exp, iat). */
+export interface VerifiedIdToken {
+  /** The stable upstream subject, as at sign-in (e.g. `tid:oid` for Entra ID). */
+  readonly subject: string;
+  /** Claims mapped to Baton's names. */
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** The verified payload, unmapped (jti, exp, may_act...). */
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly acr?: string;
+  readonly amr?: readonly string[];
+  readonly authTime?: number;
+}
+
+export interface IdTokenVerifyCapable {
+  /** Rejects with an UpstreamError (`invalid_response`, `not_allowed`, `unreachable`) when the token does not verify. */
+  verifyIdToken(token: string, check: IdTokenCheck): Promise<VerifiedIdToken>;
+}
+
+export function canVerify(c: Connector): c is Connector & IdTokenVerifyCapable {
+  return typeof (c as Partial<IdTokenVerifyCapable>).verifyIdToken === 'function';
+}
+
 export function canRefresh(c: Connector): c is Connector & RefreshCapable {
   return typeof (c as Partial<RefreshCapable>).refresh === 'function';
 }

@@ -2,14 +2,15 @@
 // authorization code with PKCE S256 + state + nonce, full id_token validation (signature against
 // the upstream JWKS, iss, aud, azp, exp, iat, nonce, auth_time), userinfo merge, refresh,
 // and revocation (RFC 7009). Entra ID's `{tenantid}` issuer template is
-// resolved from the token's `tid`, then checked like any other issuer.
-import { decodeJwt, importJWK } from 'jose';
+// resolved from the token's `tid`, then checked like any other issuer. verifyIdToken checks an
+// id_token presented for token exchange (RFC 8693) with jose against the same JWKS.
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, importJWK, jwtVerify, type JWTPayload } from 'jose';
 import * as oauth from 'oauth4webapi';
 
 import { mapClaims, stableSubject } from './claims.ts';
 import {
-  type Connector, type LoginRequest, type PendingLogin, type RefreshCapable, type RefreshResult,
-  type RevocationCapable, type UpstreamIdentity, type UpstreamTokens, UpstreamError,
+  type Connector, type IdTokenCheck, type IdTokenVerifyCapable, type LoginRequest, type PendingLogin, type RefreshCapable,
+  type RefreshResult, type RevocationCapable, type UpstreamIdentity, type UpstreamTokens, type VerifiedIdToken, UpstreamError,
 } from './connector.ts';
 import { allowsInsecure, requestOptions, translateError } from './http.ts';
 import type { ResolvedUpstream } from './resolve.ts';
@@ -19,8 +20,11 @@ const DISCOVERY_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 /** At most one forced JWKS refetch (unknown kid) per upstream in this window. */
 const JWKS_REFETCH_COOLDOWN_MS = 30_000;
 const FORWARDED_PROMPTS = new Set(['login', 'none', 'consent', 'select_account']);
+/** id_tokens are signed with the upstream's published keys: never `none` or a shared secret. */
+const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const CLOCK_TOLERANCE_SECONDS = 30;
 
-export class OidcConnector implements Connector, RefreshCapable, RevocationCapable {
+export class OidcConnector implements Connector, RefreshCapable, RevocationCapable, IdTokenVerifyCapable {
   readonly id: string;
   readonly name: string;
   readonly emailDomains?: readonly string[];
@@ -31,6 +35,8 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
   /** One AuthorizationServer object per resolved issuer: oauth4webapi caches JWKS per object. */
   readonly #byIssuer = new Map<string, oauth.AuthorizationServer>();
   #lastJwksRefetch = 0;
+  /** jose's remote key sets (cached, refetched on an unknown kid at most every 30 s), by jwks_uri. */
+  readonly #keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
   #auth?: Promise<oauth.ClientAuth>;
 
   constructor(settings: ResolvedUpstream) {
@@ -113,6 +119,63 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
     const response = await translateError(() => oauth.revocationRequest(server, this.#client, auth, token, { ...this.#options(), additionalParameters: { token_type_hint: hint } }), 'revocation');
     await translateError(() => oauth.processRevocationResponse(response), 'revocation');
     return true;
+  }
+
+  /**
+   * An id_token presented outside a sign-in (RFC 8693 token exchange): signature against the
+   * upstream JWKS, iss (a `{tenantid}` template resolved from `tid`, allowed tenants only), aud
+   * (one of `check.audiences`), exp, iat no older than `check.maxAge`, then the hosted-domain rule.
+   */
+  async verifyIdToken(token: string, check: IdTokenCheck): Promise<VerifiedIdToken> {
+    const server = await this.#server();
+    let issuer = server.issuer;
+    if (this.#isTemplate()) {
+      let tid: unknown;
+      try {
+        ({ tid } = decodeJwt(token));
+      } catch {
+        throw new UpstreamError('invalid_response', 'the id_token is malformed');
+      }
+      if (typeof tid !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(tid)) throw new UpstreamError('invalid_response', 'the id_token has no valid tid');
+      issuer = this.#tenantIssuer(tid);
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.#keySet(server), {
+        issuer,
+        audience: [...check.audiences],
+        maxTokenAge: check.maxAge,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        algorithms: ASYMMETRIC_ALGS,
+        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
+      }));
+    } catch (err) {
+      if (err instanceof joseErrors.JWKSTimeout || err instanceof TypeError) throw new UpstreamError('unreachable', 'the upstream JWKS could not be fetched', undefined, { cause: err });
+      const reason = err instanceof joseErrors.JWTClaimValidationFailed ? `${err.claim} ${err.reason}` : (err as { code?: string }).code ?? 'invalid';
+      throw new UpstreamError('invalid_response', `the id_token failed validation (${reason})`, undefined, { cause: err });
+    }
+    const claims = payload as Record<string, unknown>;
+    this.#checkRestrictions(this.#forIssuer(server, issuer), claims);
+    return {
+      subject: stableSubject(claims, this.#settings.subject),
+      claims: mapClaims(claims, this.#settings.claims),
+      payload: claims,
+      acr: typeof claims.acr === 'string' ? claims.acr : undefined,
+      amr: Array.isArray(claims.amr) ? claims.amr.filter((v): v is string => typeof v === 'string') : undefined,
+      authTime: typeof claims.auth_time === 'number' && claims.auth_time > 0 ? claims.auth_time : undefined,
+    };
+  }
+
+  #keySet(server: oauth.AuthorizationServer): ReturnType<typeof createRemoteJWKSet> {
+    const uri = server.jwks_uri!;
+    let keySet = this.#keySets.get(uri);
+    if (!keySet) {
+      const url = new URL(uri);
+      if (url.protocol !== 'https:' && !this.#insecure) throw new UpstreamError('invalid_response', `the jwks_uri of ${this.id} is not https`);
+      keySet = createRemoteJWKSet(url, { timeoutDuration: this.#settings.timeoutMs, cooldownDuration: JWKS_REFETCH_COOLDOWN_MS });
+      this.#keySets.set(uri, keySet);
+    }
+    return keySet;
   }
 
   #options() {

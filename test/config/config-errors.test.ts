@@ -49,7 +49,7 @@ describe('broken configuration files', () => {
       'resources[0].scopes[0]: must be a scope token (printable ASCII, no spaces, quotes or backslashes) (line 10)',
       'clients[0].redirect_uris[0]: must be an absolute URL (line 14)',
       'clients[0].redirect_uris[1]: must not contain a fragment (line 14)',
-      'clients[0].grant_types[1]: must be one of "authorization_code", "refresh_token", "client_credentials" (line 15)',
+      'clients[0].grant_types[1]: must be one of "authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange", "urn:ietf:params:oauth:grant-type:device_code", "password" (line 15)',
     ]],
     ['references.yaml', [
       'resources[0].signingAlg: must be one of keys.signing (line 8)',
@@ -59,7 +59,7 @@ describe('broken configuration files', () => {
       'clients[1].client_id: duplicate client_id (line 17)',
       'clients[1].token_endpoint_auth_method: a public client ("none") must not have a secret (line 18)',
       'clients[1].grant_types: client_credentials requires an authenticated (confidential) client (line 20)',
-      'clients[1].grant_types: refresh_token requires authorization_code (line 20)',
+      'clients[1].grant_types: refresh_token requires authorization_code, device_code or token exchange (line 20)',
       'clients[1].requirePkce: public clients must use PKCE (line 21)',
       'clients[2]: client_secret or client_secret_hash is required for client_secret_basic (line 22)',
       'clients[2].id_token_signed_response_alg: must be one of keys.signing (line 24)',
@@ -107,7 +107,7 @@ clients:
       requireConsent: false,
     });
     expect(config.resources[0]?.accessTokenTTL).toBe(900);
-    expect(config.ttl).toEqual({ accessToken: 3600, clientCredentials: 3600, idToken: 3600, authorizationCode: 60, refreshToken: 1_209_600, session: 1_209_600, interaction: 3600, grant: 1_209_600 });
+    expect(config.ttl).toEqual({ accessToken: 3600, clientCredentials: 3600, idToken: 3600, authorizationCode: 60, refreshToken: 1_209_600, session: 1_209_600, interaction: 3600, deviceCode: 600, grant: 1_209_600 });
     expect(config.storage).toEqual({ type: 'sqlite', path: './data/baton.db' });
     expect(config.keys.signing).toEqual(['ES256', 'RS256']);
     expect(Object.isFrozen(config.clients[0])).toBe(true);

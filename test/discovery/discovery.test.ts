@@ -30,9 +30,10 @@ describe('discovery', () => {
       introspection_endpoint: `${issuer}/introspect`,
       revocation_endpoint: `${issuer}/revoke`,
       end_session_endpoint: `${issuer}/logout`,
+      device_authorization_endpoint: `${issuer}/device/auth`,
       response_types_supported: ['code'],
       response_modes_supported: ['form_post', 'fragment', 'query'],
-      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      grant_types_supported: expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code']),
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       id_token_signing_alg_values_supported: ['ES256', 'RS256'],
@@ -48,9 +49,11 @@ describe('discovery', () => {
     });
   });
 
-  it('does not advertise features that are off (device flow, PAR, DPoP, registration, request objects)', async () => {
+  it('does not advertise features that are off (PAR, DPoP, registration, request objects, implicit, password)', async () => {
     const { body } = await getJson('/.well-known/openid-configuration');
-    for (const key of ['device_authorization_endpoint', 'pushed_authorization_request_endpoint', 'dpop_signing_alg_values_supported', 'registration_endpoint', 'request_parameter_supported']) {
+    expect(body.grant_types_supported).not.toContain('implicit');
+    expect(body.grant_types_supported).not.toContain('password');
+    for (const key of ['pushed_authorization_request_endpoint', 'dpop_signing_alg_values_supported', 'registration_endpoint', 'request_parameter_supported']) {
       expect(body, key).not.toHaveProperty(key);
     }
   });
