@@ -16,6 +16,7 @@ import { isSecretHash, SecretVerifier } from './client-secret.ts';
 import { clientMetadata } from './clients.ts';
 import { ResourcePolicy } from './resources.ts';
 import { tokenClaims } from './token-claims.ts';
+import { registerPasswordGrant } from '../grants/password.ts';
 import { addIdTokenHook, loginPolicy } from './hooked-claims.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
 import type { ScopeDecider } from './resources.ts';
@@ -138,6 +139,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.server.trustProxy;
   acceptHashedClientSecrets(provider);
+  registerPasswordGrant(provider, { config, store, hooks: deps.hooks, resources, logger: deps.logger });
   addIdTokenHook(provider, deps.hooks, store);
   return provider;
 }

@@ -1,0 +1,115 @@
+// Resource owner password credentials (RFC 6749 section 4.3), as a legacy bridge only: registered
+// when a client is configured for it, and answered only for clients with an
+// `authenticateBackchannel` hook, which checks the credentials. Failed attempts are limited per
+// client and username. Rules and isAuthorized apply as after any sign-in.
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type Provider from 'oidc-provider';
+
+import type { BatonConfig } from '../config/schema.ts';
+import type { Logger } from '../observability/logger.ts';
+import { safeDescription, type HookPoints } from '../orchestration/hook-points.ts';
+import { evaluateRules } from '../orchestration/rules.ts';
+import { ACCOUNT_KIND, accountFinder, type AccountRecord } from '../provider/accounts.ts';
+import type { ResourcePolicy } from '../provider/resources.ts';
+import type { Store } from '../storage/store.ts';
+
+const MAX_FAILURES = 5;
+const FAILURE_WINDOW_MS = 15 * 60_000;
+
+export interface PasswordGrantDeps {
+  readonly config: BatonConfig;
+  readonly store: Store;
+  readonly hooks: HookPoints;
+  readonly resources: ResourcePolicy;
+  readonly logger: Logger;
+}
+
+export function registerPasswordGrant(provider: Provider, deps: PasswordGrantDeps): void {
+  if (!deps.config.clients.some((c) => c.grant_types.includes('password'))) return;
+  const failures = new Map<string, { start: number; count: number }>();
+  provider.registerGrantType('password', (ctx: KoaContextWithOIDC) => passwordGrant(ctx, deps, failures), ['username', 'password', 'scope', 'resource']);
+}
+
+async function passwordGrant(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, failures: Map<string, { start: number; count: number }>): Promise<void> {
+  const { provider, client, params } = ctx.oidc;
+  if (!client || !deps.hooks.has(client.clientId, 'authenticateBackchannel')) {
+    throw new errors.UnauthorizedClient('the password grant needs an authenticateBackchannel hook for this client');
+  }
+  const username = params?.username;
+  const password = params?.password;
+  if (typeof username !== 'string' || typeof password !== 'string' || !username || !password) throw new errors.InvalidRequest('username and password are required');
+
+  const key = `${client.clientId}\u0000${username.toLowerCase()}`;
+  const window = failures.get(key);
+  if (window && Date.now() - window.start < FAILURE_WINDOW_MS && window.count >= MAX_FAILURES) {
+    deps.logger.warn({ event: 'password.locked', reqId: ctx.state?.requestId, clientId: client.clientId }, 'too many failed password attempts');
+    throw new errors.InvalidGrant('too many failed attempts; try again later');
+  }
+  const requested = typeof params?.scope === 'string' ? params.scope.split(' ').filter(Boolean) : [];
+  const base = { client: { id: client.clientId, name: client.clientName }, flow: 'token' as const, grantType: 'password', scopes: requested, params: {}, requestId: String(ctx.state?.requestId ?? '') };
+  const outcome = await deps.hooks.run(client.clientId, 'authenticateBackchannel', { ...base, username, password });
+  if ('deny' in outcome) {
+    const current = window && Date.now() - window.start < FAILURE_WINDOW_MS ? window : { start: Date.now(), count: 0 };
+    failures.set(key, { ...current, count: current.count + 1 });
+    deps.logger.info({ event: 'password.refused', reqId: ctx.state?.requestId, clientId: client.clientId, reason: outcome.deny }, 'password sign-in refused');
+    throw new errors.InvalidGrant('the username or password is not correct');
+  }
+  failures.delete(key);
+
+  const accountId = outcome.sub;
+  const claims = outcome.claims;
+  await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, { claims, updatedAt: Math.floor(Date.now() / 1000) });
+  const clientConfig = deps.config.clients.find((c) => c.client_id === client.clientId);
+  const decision = evaluateRules(clientConfig?.rules, { claims });
+  if (!decision.allowed) throw new errors.InvalidGrant(decision.reason);
+  if (deps.hooks.has(client.clientId, 'isAuthorized')) {
+    const verdict = await deps.hooks.run(client.clientId, 'isAuthorized', { ...base, user: { sub: accountId, claims, attrs: {} } });
+    if (!verdict.allow) throw new errors.InvalidGrant(safeDescription(verdict.reason ?? 'not allowed'));
+  }
+  ctx.oidc.entity('Account', (await accountFinder(deps.store)(ctx, accountId))!);
+  ctx.body = await issueTokens(ctx, deps, accountId, requested);
+}
+
+async function issueTokens(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, accountId: string, requested: readonly string[]) {
+  const { provider, client, params } = ctx.oidc;
+  const allowedOidc = new Set((client!.scope ?? '').split(' '));
+  const oidcScopes = requested.filter((s) => allowedOidc.has(s));
+  const resource = typeof params?.resource === 'string' ? params.resource : undefined;
+  const info = resource ? await deps.resources.getResourceServerInfo(ctx, resource, client!) : undefined;
+  const resourceScopes = info ? requested.filter((s) => info.scope.split(' ').includes(s)) : [];
+  const refused = requested.filter((s) => !oidcScopes.includes(s) && !resourceScopes.includes(s));
+  if (refused.length > 0) throw new errors.InvalidScope('requested scope is not allowed', refused.join(' '));
+
+  const grant = new provider.Grant({ accountId, clientId: client!.clientId });
+  if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
+  if (resource) grant.addResourceScope(resource, resourceScopes.join(' '));
+  const grantId = await grant.save();
+  const authTime = Math.floor(Date.now() / 1000);
+
+  const at = new provider.AccessToken({ accountId, client: client!, grantId, gty: 'password', scope: (resource ? resourceScopes : oidcScopes).join(' ') || undefined });
+  if (resource && info) at.resourceServer = new provider.ResourceServer(resource, info);
+  const accessToken = await at.save();
+
+  let refreshToken: string | undefined;
+  if (client!.grantTypeAllowed('refresh_token')) {
+    const rt = new provider.RefreshToken({ accountId, client: client!, grantId, gty: 'password', scope: [...oidcScopes, ...resourceScopes].join(' '), resource, authTime, expiresWithSession: false, iiat: authTime, rotations: 0 });
+    refreshToken = await rt.save();
+  }
+
+  let idToken: string | undefined;
+  if (oidcScopes.includes('openid')) {
+    const account = await accountFinder(deps.store)(ctx, accountId);
+    const token = new provider.IdToken({ ...(await account!.claims('id_token', oidcScopes.join(' '), {}, [])), auth_time: authTime }, { ctx });
+    (token as unknown as { scope: string }).scope = oidcScopes.join(' ');
+    idToken = await token.issue({ use: 'idtoken' });
+  }
+
+  return {
+    access_token: accessToken,
+    token_type: 'Bearer',
+    expires_in: at.expiration,
+    scope: at.scope,
+    refresh_token: refreshToken,
+    id_token: idToken,
+  };
+}
