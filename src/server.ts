@@ -30,6 +30,7 @@ import { authorizerDecider } from './orchestration/token-decisions.ts';
 import { HookPoints } from './orchestration/hook-points.ts';
 import { userinfoHook } from './provider/hooked-claims.ts';
 import { devicePolling } from './provider/device-polling.ts';
+import { registerTokenExchange } from './grants/token-exchange.ts';
 import { type Clock, type Store, systemClock } from './storage/store.ts';
 
 /** oidc-provider's default clock tolerance, plus a minute of margin for slow verifiers. */
@@ -119,6 +120,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         hooks,
       });
       pinOrigin(provider, config.issuer);
+      // RFC 8693 token exchange (src/grants/token-exchange.ts), registered on every provider instance.
+      registerTokenExchange(provider, { config, store, upstreams, logger, hooks, keys: loaded.keys, decideScopes });
       // Whenever a grant ends (logout, revocation, reuse), its upstream refresh token is revoked too.
       provider.on('grant.revoked', (_ctx, grantId: string) => {
         sessions.end(grantId).catch((err) => logger.error({ err }, 'ending the upstream session failed'));

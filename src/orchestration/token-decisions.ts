@@ -58,3 +58,9 @@ export function authorizerClaims(ctx: KoaContextWithOIDC, resource: string | und
   if (!resource) return undefined;
   return (ctx.state?.[STATE_KEY] as Record<string, Record<string, unknown>> | undefined)?.[resource];
 }
+
+/** Adds claims to the access token for `resource` (e.g. token exchange's `act`); hooks cannot overwrite reserved ones. */
+export function addTokenClaims(ctx: KoaContextWithOIDC, resource: string, claims: Record<string, unknown>): void {
+  const state = (ctx.state[STATE_KEY] ??= {}) as Record<string, Record<string, unknown>>;
+  state[resource] = { ...state[resource], ...claims };
+}

@@ -150,7 +150,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
         requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
       }));
     } catch (err) {
-      if (err instanceof joseErrors.JWKSTimeout || err instanceof TypeError) throw new UpstreamError('unreachable', 'the upstream JWKS could not be fetched', undefined, { cause: err });
+      if (jwksUnavailable(err)) throw new UpstreamError('unreachable', 'the upstream JWKS could not be fetched', undefined, { cause: err });
       const reason = err instanceof joseErrors.JWTClaimValidationFailed ? `${err.claim} ${err.reason}` : (err as { code?: string }).code ?? 'invalid';
       throw new UpstreamError('invalid_response', `the id_token failed validation (${reason})`, undefined, { cause: err });
     }
@@ -333,4 +333,9 @@ export function tokensFrom(result: oauth.TokenEndpointResponse): UpstreamTokens 
     expiresAt: typeof result.expires_in === 'number' ? Math.floor(Date.now() / 1000) + result.expires_in : undefined,
     scope: result.scope,
   };
+}
+
+/** The key set could not be fetched (timeout, network, non-200 answer): the issuer, not the token, is at fault. */
+function jwksUnavailable(err: unknown): boolean {
+  return err instanceof joseErrors.JWKSTimeout || err instanceof TypeError || (err as { code?: string } | null)?.code === 'ERR_JOSE_GENERIC';
 }

@@ -1,0 +1,147 @@
+// RFC 8693 section 2.1 and 3: validating the subject and actor tokens. Each kind is verified
+// against its issuer's keys (an upstream's JWKS, Baton's own keys, a trusted issuer's JWKS); id_tokens
+// and external JWTs are single-use (section 2.1: the server decides what it accepts), by `jti`,
+// or by a SHA-256 of the token when there is none (several IdPs issue id_tokens without `jti`).
+import { createHash } from 'node:crypto';
+
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+
+import type { BatonConfig } from '../config/schema.ts';
+import type { TokenExchangePolicy } from '../config/token-exchange.ts';
+import { providerJwks, type KeySet } from '../keys/keyset.ts';
+import type { Store } from '../storage/store.ts';
+import { canVerify, UpstreamError, type VerifiedIdToken } from '../upstream/connector.ts';
+import type { Upstreams } from '../upstream/index.ts';
+
+const REPLAY_KIND = 'token-exchange-replay';
+const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const CLOCK_TOLERANCE_SECONDS = 30;
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+
+/** An upstream the dependency, not the request, is at fault: 503 rather than invalid_grant. */
+export class TemporarilyUnavailable extends errors.CustomOIDCProviderError {
+  constructor(description: string) {
+    super('temporarily_unavailable', description);
+    Object.assign(this, { statusCode: 503, status: 503 });
+  }
+}
+
+export type TokenName = 'subject_token' | 'actor_token';
+
+export interface VerifiedUpstreamToken extends VerifiedIdToken {
+  readonly upstream: string;
+}
+
+export interface TokenVerifiers {
+  upstreamIdToken(token: string, policy: TokenExchangePolicy): Promise<VerifiedUpstreamToken>;
+  /** A Baton access token (JWT verified locally, opaque looked up): its claims. */
+  batonAccessToken(ctx: KoaContextWithOIDC, token: string, what: TokenName): Promise<JWTPayload>;
+  trustedJwt(token: string, policy: TokenExchangePolicy, what: TokenName): Promise<JWTPayload & { iss: string; sub: string }>;
+  /** Marks a single-use token used; invalid_grant when it already was. */
+  consume(issuer: string, token: string, payload: JWTPayload): Promise<void>;
+}
+
+export interface VerifierDeps {
+  readonly config: BatonConfig;
+  readonly store: Store;
+  readonly upstreams: Upstreams;
+  /** Baton's signing keys (current and retired), for its own JWT access tokens. */
+  readonly keys: KeySet;
+}
+
+export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps): TokenVerifiers {
+  const publicKeys = providerJwks(keys).keys.map((jwk) => Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k))) as JWK);
+  const batonKeys = createLocalJWKSet({ keys: publicKeys });
+  const trustedKeys = new Map(config.tokenExchange.trustedIssuers.map((t) => [t.issuer, { ...t, keys: createRemoteJWKSet(new URL(t.jwksUri), { cooldownDuration: 30_000 }) }]));
+
+  return {
+    async upstreamIdToken(token, policy) {
+      const iss = unverifiedIssuer(token, 'subject_token');
+      const upstream = policy.upstreams.find((id) => issuerMatches(upstreams.settings(id)?.issuer, iss));
+      const connector = upstream ? upstreams.get(upstream) : undefined;
+      if (!upstream || !connector || !canVerify(connector)) throw new errors.InvalidGrant('subject_token is not issued by an upstream this client may exchange');
+      const audiences = [upstreams.settings(upstream)!.clientId, ...policy.upstreamAudiences];
+      try {
+        return { upstream, ...(await connector.verifyIdToken(token, { audiences, maxAge: policy.maxAge })) };
+      } catch (err) {
+        if (!(err instanceof UpstreamError)) throw err;
+        if (err.kind === 'unreachable') throw new TemporarilyUnavailable(`${connector.name} could not be reached to verify the subject_token`);
+        throw new errors.InvalidGrant(`subject_token is invalid: ${err.message}`);
+      }
+    },
+
+    async batonAccessToken(ctx, token, what) {
+      if (token.split('.').length === 3) {
+        return verified(() => jwtVerify(token, batonKeys, {
+          issuer: config.issuer, typ: 'at+jwt', algorithms: [...config.keys.signing], clockTolerance: 15, requiredClaims: ['sub', 'exp', 'client_id'],
+        }), what);
+      }
+      // Opaque: only Baton knows it; an unknown, expired or revoked one is not found.
+      const { AccessToken, ClientCredentials } = ctx.oidc.provider;
+      const found = (await AccessToken.find(token)) ?? (await ClientCredentials.find(token));
+      if (!found || found.isExpired) throw new errors.InvalidGrant(`${what} is invalid, expired or revoked`);
+      const accountId = (found as { accountId?: string }).accountId;
+      return { ...found.extra, iss: config.issuer, sub: accountId ?? found.clientId, client_id: found.clientId, scope: found.scope, exp: found.exp, iat: found.iat, jti: found.jti };
+    },
+
+    async trustedJwt(token, policy, what) {
+      const iss = unverifiedIssuer(token, what);
+      const trusted = iss ? trustedKeys.get(iss) : undefined;
+      if (!iss || !trusted || !policy.issuers.includes(iss)) throw new errors.InvalidGrant(`${what} is not issued by an issuer this client may exchange`);
+      const payload = await verified(() => jwtVerify(token, trusted.keys, {
+        issuer: trusted.issuer, audience: trusted.audiences, maxTokenAge: policy.maxAge, clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        algorithms: ASYMMETRIC_ALGS, requiredClaims: ['sub', 'exp', 'iat'],
+      }), what);
+      return payload as JWTPayload & { iss: string; sub: string };
+    },
+
+    async consume(issuer, token, payload) {
+      const now = Math.floor(Date.now() / 1000);
+      const key = typeof payload.jti === 'string' && payload.jti !== ''
+        ? `jti:${sha256(`${issuer} ${payload.jti}`)}`
+        : `sha256:${sha256(token)}`;
+      // Remembered for as long as the token could still be accepted.
+      const expiresIn = Math.max(1, (payload.exp ?? now) - now + CLOCK_TOLERANCE_SECONDS);
+      const first = await store.putRecord(REPLAY_KIND, key, { usedAt: now }, { expectedVersion: 0, expiresIn });
+      if (!first) throw new errors.InvalidGrant('subject_token was already exchanged');
+    },
+  };
+}
+
+/** jose verification failures are invalid_grant naming what failed; an unreachable JWKS is 503. */
+async function verified(run: () => Promise<{ payload: JWTPayload }>, what: TokenName): Promise<JWTPayload> {
+  try {
+    return (await run()).payload;
+  } catch (err) {
+    if (jwksUnavailable(err)) throw new TemporarilyUnavailable(`the keys to verify the ${what} could not be fetched`);
+    const reason = err instanceof joseErrors.JWTClaimValidationFailed ? `${err.claim} ${err.reason}` : (err as { code?: string }).code ?? 'invalid';
+    throw new errors.InvalidGrant(`${what} is invalid (${reason})`);
+  }
+}
+
+function unverifiedIssuer(token: string, what: TokenName): string | undefined {
+  try {
+    const { iss } = decodeJwt(token);
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    throw new errors.InvalidGrant(`${what} is not a JWT`);
+  }
+}
+
+/** An upstream's issuer, or its `{tenantid}` template, names this `iss` (the connector then verifies it fully). */
+function issuerMatches(configured: string | undefined, iss: string | undefined): boolean {
+  if (!configured || !iss) return false;
+  if (!configured.includes('{tenantid}')) return configured === iss;
+  const [prefix, suffix] = configured.split('{tenantid}') as [string, string];
+  return iss.startsWith(prefix) && iss.endsWith(suffix) && /^[A-Za-z0-9-]{1,64}$/.test(iss.slice(prefix.length, iss.length - suffix.length));
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
+
+/** The key set could not be fetched (timeout, network, non-200 answer): the issuer, not the token, is at fault. */
+function jwksUnavailable(err: unknown): boolean {
+  return err instanceof joseErrors.JWKSTimeout || err instanceof TypeError || (err as { code?: string } | null)?.code === 'ERR_JOSE_GENERIC';
+}

@@ -1,0 +1,137 @@
+// OAuth 2.0 Token Exchange (RFC 8693) as an oidc-provider grant: section 2.1 request, section 2.2.1
+// response (`issued_token_type`), section 2.2.2 errors, section 4.1 `act`, section 4.4 `may_act`.
+// Register once per provider instance: registerTokenExchange(provider, deps).
+import type Provider from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+
+import { TOKEN_EXCHANGE, type BatonConfig } from '../config/schema.ts';
+import type { TokenExchangePolicy } from '../config/token-exchange.ts';
+import type { KeySet } from '../keys/keyset.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { HookPoints } from '../orchestration/hook-points.ts';
+import { addTokenClaims } from '../orchestration/token-decisions.ts';
+import { ResourcePolicy, type ScopeDecider } from '../provider/resources.ts';
+import type { Store } from '../storage/store.ts';
+import type { Connector } from '../upstream/connector.ts';
+import type { Upstreams } from '../upstream/index.ts';
+import { ACCESS_TOKEN_TYPE, boundScopes, PARAMETERS, readRequest, REPEATABLE, resolveTarget, type ExchangeRequest } from './token-exchange-request.ts';
+import { authorizeSubject, delegation, fromBaton, fromTrusted, fromUpstream, type Act, type ExchangeSubject } from './token-exchange-subject.ts';
+import { tokenVerifiers, type TokenVerifiers } from './token-exchange-tokens.ts';
+
+export interface TokenExchangeDeps {
+  readonly config: BatonConfig;
+  readonly store: Store;
+  /** The configured upstreams: their connectors verify upstream id_tokens. */
+  readonly upstreams: Upstreams;
+  readonly logger: Logger;
+  /** loadAttrs, isAuthorized (here) and buildAccessTokenClaims (extraTokenClaims) run as in the other flows. */
+  readonly hooks: HookPoints;
+  /** Baton's current signing key set (the provider is rebuilt, and this called again, when it changes). */
+  readonly keys: KeySet;
+  /** The authorizer fan-out, when authorizers are configured (the same one the provider uses). */
+  readonly decideScopes?: ScopeDecider;
+}
+
+type GrantContext = Parameters<Parameters<Provider['registerGrantType']>[1]>[0];
+
+export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
+  const { config, logger } = deps;
+  const resources = new ResourcePolicy(config, deps.decideScopes);
+  const verifiers = tokenVerifiers(deps);
+  const policies = new Map(config.clients.flatMap((c) => (c.tokenExchange ? [[c.client_id, c.tokenExchange] as const] : [])));
+
+  async function handler(ctx: GrantContext): Promise<void> {
+    const { client } = ctx.oidc;
+    const clientId = client.clientId;
+    const request = readRequest(ctx.oidc.params);
+    const policy = policies.get(clientId);
+    if (!policy) throw new errors.UnauthorizedClient('this client has no token exchange policy');
+    if (!policy.subjectTokenTypes.includes(request.subjectTokenType)) throw new errors.UnauthorizedClient(`this client may not exchange subject tokens of type ${request.subjectTokenType}`);
+    if (request.actorToken && !policy.actors) throw new errors.UnauthorizedClient('this client may not present actor tokens');
+
+    // Target and scopes first: a request that cannot succeed never spends a single-use token.
+    const resource = resolveTarget(request, config, resources, clientId);
+    const requested = boundScopes(request, resources.allowedScopes(clientId, resource) ?? []);
+
+    const { subject, connector, spend } = await verifySubject(ctx, request, policy, verifiers, deps);
+    const actor = request.actorToken ? await verifyActor(ctx, request, policy, verifiers) : undefined;
+    const act = delegation(subject, actor, clientId, config.issuer);
+    // Spent once every token checked out; concurrent requests with the same token: exactly one wins.
+    await spend?.();
+    await authorizeSubject(ctx, deps, subject, clientId, connector);
+
+    // The authorizers decide for this user and these scopes (ResourcePolicy -> ScopeDecider).
+    ctx.oidc.entity('Account', { accountId: subject.accountId, claims: async () => ({ sub: subject.accountId }) });
+    ctx.oidc.params.scope = requested.join(' ');
+    const info = await resources.getResourceServerInfo(ctx, resource, client);
+    const decided = new Set(info.scope?.split(' '));
+    const scope = requested.filter((s) => decided.has(s)).join(' ') || undefined;
+    if (act) addTokenClaims(ctx, resource, { act });
+
+    // A refresh token would outlive the delegation it cannot carry: none when `act` is set.
+    const grantId = policy.refreshToken && scope && !act && client.grantTypeAllowed('refresh_token') ? await saveGrant(provider, subject.accountId, clientId, resource, scope) : undefined;
+    const at = new provider.AccessToken({ accountId: subject.accountId, client, gty: TOKEN_EXCHANGE, scope, grantId: grantId as string });
+    at.resourceServer = new provider.ResourceServer(resource, info);
+    ctx.oidc.entity('AccessToken', at);
+    const accessToken = await at.save();
+    let refreshToken: string | undefined;
+    if (grantId && scope) {
+      const rt = new provider.RefreshToken({ accountId: subject.accountId, client, grantId, gty: TOKEN_EXCHANGE, scope, resource, rotations: 0 });
+      ctx.oidc.entity('RefreshToken', rt);
+      refreshToken = await rt.save();
+    }
+    logger.info({ event: 'token_exchange', reqId: ctx.state?.requestId, clientId, sub: subject.accountId, subjectTokenType: request.subjectTokenType, actor: actor?.sub, resource, scope }, 'token exchanged');
+    ctx.body = {
+      access_token: accessToken,
+      issued_token_type: ACCESS_TOKEN_TYPE,
+      token_type: at.tokenType,
+      expires_in: at.expiration,
+      scope,
+      refresh_token: refreshToken,
+    };
+  }
+
+  provider.registerGrantType(TOKEN_EXCHANGE, handler, PARAMETERS, REPEATABLE);
+}
+
+interface VerifiedSubject {
+  readonly subject: ExchangeSubject;
+  readonly connector?: Connector;
+  /** Marks a single-use subject token used (invalid_grant when it already was). */
+  readonly spend?: () => Promise<void>;
+}
+
+/** Section 2.1 `subject_token`: verified per its type; id_tokens and external JWTs are single-use. */
+async function verifySubject(ctx: KoaContextWithOIDC, request: ExchangeRequest, policy: TokenExchangePolicy, verifiers: TokenVerifiers, deps: TokenExchangeDeps): Promise<VerifiedSubject> {
+  const token = request.subjectToken;
+  switch (request.subjectTokenType) {
+    case 'id_token': {
+      const verified = await verifiers.upstreamIdToken(token, policy);
+      const spend = () => verifiers.consume(String(verified.payload.iss), token, verified.payload);
+      return { subject: fromUpstream(verified), connector: deps.upstreams.get(verified.upstream), spend };
+    }
+    case 'access_token':
+      return { subject: await fromBaton(await verifiers.batonAccessToken(ctx, token, 'subject_token'), deps.store) };
+    case 'jwt': {
+      const payload = await verifiers.trustedJwt(token, policy, 'subject_token');
+      return { subject: fromTrusted(payload), spend: () => verifiers.consume(payload.iss, token, payload) };
+    }
+  }
+}
+
+/** Section 2.1 `actor_token`: a Baton access token (its `sub`) or a trusted issuer's JWT (`sub` and `iss`). */
+async function verifyActor(ctx: KoaContextWithOIDC, request: ExchangeRequest, policy: TokenExchangePolicy, verifiers: TokenVerifiers): Promise<Act> {
+  const token = request.actorToken!;
+  if (request.actorTokenType === 'access_token') {
+    const payload = await verifiers.batonAccessToken(ctx, token, 'actor_token');
+    return { sub: String(payload.sub) };
+  }
+  const payload = await verifiers.trustedJwt(token, policy, 'actor_token');
+  return { sub: payload.sub, iss: payload.iss };
+}
+
+async function saveGrant(provider: Provider, accountId: string, clientId: string, resource: string, scope: string): Promise<string> {
+  const grant = new provider.Grant({ accountId, clientId });
+  grant.addResourceScope(resource, scope);
+  return grant.save();
+}

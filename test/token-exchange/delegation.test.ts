@@ -1,0 +1,127 @@
+// RFC 8693 delegation: a Baton access token as subject_token, an actor_token (section 4.1 nested
+// `act`), `may_act` (section 4.4) honoured, and JWTs from trusted issuers as subject or actor.
+import { randomUUID } from 'node:crypto';
+
+import { SignJWT, generateKeyPair } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { TEST_ENV } from '../helpers/baton.ts';
+import { basic, postForm, rejection } from '../helpers/rp.ts';
+import {
+  BILLING, clientCredentials, exchange, ORDERS, PARTNER, startEnvironment, TYPE, verifyAccessToken, type Environment,
+} from './environment.ts';
+
+let env: Environment;
+
+beforeAll(async () => {
+  env = await startEnvironment();
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+/** A user's Baton access token, as `clientId` obtains it from an upstream id_token. */
+async function userToken(sub: string, clientId = 'gateway', resource = ORDERS): Promise<string> {
+  const idToken = await env.google.issueIdToken({ sub, nonce: randomUUID() });
+  return (await exchange(env.baton, clientId, { subject_token: idToken, subject_token_type: TYPE.id_token, resource, scope: 'orders:read' })).access_token;
+}
+
+const delegate = (clientId: string, subject: string, actor: string | undefined, resource = BILLING, actorType: string = TYPE.access_token) =>
+  exchange(env.baton, clientId, {
+    subject_token: subject, subject_token_type: TYPE.access_token, resource, ...(actor ? { actor_token: actor, actor_token_type: actorType } : {}),
+  });
+
+describe('token exchange: Baton access tokens and actors', () => {
+  it('subject + actor token: the result is for the user, with act naming the actor; a second hop nests the first', async () => {
+    const subject = await userToken('g-delegated');
+    const worker = await clientCredentials(env.baton, 'worker', BILLING);
+    const first = await delegate('gateway', subject, worker);
+    expect(first).toMatchObject({ issued_token_type: TYPE.access_token, scope: 'billing:read' });
+    const { payload } = await verifyAccessToken(env.baton, first.access_token, BILLING);
+    expect(payload).toMatchObject({ sub: 'google:g-delegated', client_id: 'gateway', act: { sub: 'worker' } });
+
+    const gateway = await clientCredentials(env.baton, 'gateway', BILLING);
+    const second = await delegate('worker', first.access_token, gateway);
+    const nested = (await verifyAccessToken(env.baton, second.access_token, BILLING)).payload;
+    expect(nested).toMatchObject({ sub: 'google:g-delegated', client_id: 'worker', act: { sub: 'gateway', act: { sub: 'worker' } } });
+
+    // Without an actor, an exchange keeps the chain the subject token carries.
+    const kept = await delegate('gateway', second.access_token, undefined);
+    expect((await verifyAccessToken(env.baton, kept.access_token, BILLING)).payload.act).toEqual({ sub: 'gateway', act: { sub: 'worker' } });
+  });
+
+  it('may_act in the subject token: only the actor it names may act', async () => {
+    const subject = await userToken('g-may-act', 'delegating-app');
+    expect((await verifyAccessToken(env.baton, subject, ORDERS)).payload.may_act).toEqual({ sub: 'worker' });
+    const worker = await clientCredentials(env.baton, 'worker', BILLING);
+    const gateway = await clientCredentials(env.baton, 'gateway', BILLING);
+
+    const allowed = await delegate('gateway', subject, worker);
+    expect((await verifyAccessToken(env.baton, allowed.access_token, BILLING)).payload.act).toEqual({ sub: 'worker' });
+    expect(await rejection(delegate('gateway', subject, gateway))).toMatchObject({ error: 'invalid_grant' });
+    // Without an actor token the calling client is the actor: gateway is not named, worker is.
+    expect(await rejection(delegate('gateway', subject, undefined))).toMatchObject({ error: 'invalid_grant' });
+    expect((await delegate('worker', subject, undefined)).access_token).toBeTruthy();
+  });
+
+  it('refuses a client_credentials token as subject, and a forged or tampered access token', async () => {
+    const service = await clientCredentials(env.baton, 'worker', BILLING);
+    expect(await rejection(delegate('gateway', service, undefined))).toMatchObject({ error: 'invalid_grant' });
+
+    const subject = await userToken('g-tamper');
+    const [header, body, signature] = subject.split('.');
+    const widened = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body!, 'base64url').toString()), scope: 'orders:write' })).toString('base64url');
+    expect(await rejection(delegate('gateway', `${header}.${widened}.${signature}`, undefined))).toMatchObject({ error: 'invalid_grant' });
+
+    const now = Math.floor(Date.now() / 1000);
+    const forged = await new SignJWT({ iss: env.baton.url, sub: 'google:g-admin', client_id: 'gateway', aud: ORDERS, iat: now, exp: now + 60 })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' }).sign((await generateKeyPair('ES256')).privateKey);
+    expect(await rejection(delegate('gateway', forged, undefined))).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('an opaque Baton access token is looked up, not decoded', async () => {
+    const idToken = await env.google.issueIdToken({ sub: 'g-opaque', nonce: randomUUID() });
+    const opaque = await exchange(env.baton, 'gateway', { subject_token: idToken, subject_token_type: TYPE.id_token, audience: 'audit' });
+    expect(opaque.access_token.split('.')).toHaveLength(1);
+    const introspected = await postForm(`${env.baton.url}/introspect`, new URLSearchParams({ token: opaque.access_token }), { authorization: basic('gateway', TEST_ENV.SERVICE_SECRET) });
+    expect(introspected.json).toMatchObject({ active: true, sub: 'google:g-opaque', client_id: 'gateway', aud: 'audit', scope: 'audit:read' });
+    const result = await delegate('gateway', opaque.access_token, undefined, ORDERS);
+    expect((await verifyAccessToken(env.baton, result.access_token, ORDERS)).payload.sub).toBe('google:g-opaque');
+    expect(await rejection(delegate('gateway', `${opaque.access_token}x`, undefined, ORDERS))).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('an actor token from a client whose policy does not allow actors is unauthorized_client', async () => {
+    const idToken = await env.google.issueIdToken({ sub: 'g-no-actor', nonce: randomUUID() });
+    const worker = await clientCredentials(env.baton, 'worker', BILLING);
+    const result = exchange(env.baton, 'delegating-app', { subject_token: idToken, subject_token_type: TYPE.id_token, resource: ORDERS, actor_token: worker, actor_token_type: TYPE.access_token });
+    expect(await rejection(result)).toMatchObject({ error: 'unauthorized_client' });
+  });
+});
+
+describe('token exchange: JWTs from trusted issuers', () => {
+  const exchangeJwt = (token: string, extra: Record<string, string> = {}) =>
+    exchange(env.baton, 'gateway', { subject_token: token, subject_token_type: TYPE.jwt, resource: ORDERS, scope: 'orders:read', ...extra });
+
+  it('a partner JWT becomes a token for `{issuer host}:{sub}`, once', async () => {
+    const token = await env.partner.sign({ sub: 'p-42', email: 'p42@partner.example' });
+    const result = await exchangeJwt(token);
+    expect((await verifyAccessToken(env.baton, result.access_token, ORDERS)).payload).toMatchObject({ sub: 'partner.example:p-42', client_id: 'gateway', scope: 'orders:read' });
+    expect(await rejection(exchangeJwt(token))).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('refuses an issuer the client may not use, a wrong audience, a foreign key, an old token', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect(await rejection(exchangeJwt(await env.otherPartner.sign({})))).toMatchObject({ error: 'invalid_grant' });
+    expect(await rejection(exchangeJwt(await env.partner.sign({ aud: 'someone-else' })))).toMatchObject({ error: 'invalid_grant' });
+    expect(await rejection(exchangeJwt(await env.partner.sign({}, { foreignKey: true })))).toMatchObject({ error: 'invalid_grant' });
+    expect(await rejection(exchangeJwt(await env.partner.sign({ iat: now - 900 })))).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('a partner JWT as actor token: act carries its sub and iss', async () => {
+    const subject = await userToken('g-partner-acts');
+    const actor = await env.partner.sign({ sub: 'partner-robot' });
+    const result = await delegate('gateway', subject, actor, ORDERS, TYPE.jwt);
+    expect((await verifyAccessToken(env.baton, result.access_token, ORDERS)).payload.act).toEqual({ sub: 'partner-robot', iss: PARTNER });
+  });
+});
