@@ -98,7 +98,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_union':
-      if ('note' in issue && issue.note === 'No matching discriminator') return 'must be one of "sqlite", "memory"';
+      if ('note' in issue && issue.note === 'No matching discriminator') return 'must be one of "sqlite", "memory", "postgres", "redis", "split"';
       return 'has an invalid value';
     default:
       return issue.message;

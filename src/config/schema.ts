@@ -79,16 +79,39 @@ const serverSchema = z
   })
   .describe('The HTTP listener.');
 
+const sqliteStorage = z.strictObject({
+  type: z.literal('sqlite'),
+  path: z.string().min(1).default('./data/baton.db').describe('SQLite database file (created with its directory if missing).'),
+}).describe('Embedded SQLite (one instance).');
+
+const postgresStorage = z.strictObject({
+  type: z.literal('postgres'),
+  url: z.string().min(1).describe('Connection URL, normally `${DATABASE_URL}` (postgres://user:password@host:5432/db).'),
+  schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier').default('baton').describe('Schema holding Baton\'s tables (created if missing).'),
+  poolSize: z.number().int().min(1).max(200).default(10).describe('Maximum connections per instance.'),
+  timeout: duration('Bound on connecting and on every statement.').prefault('5s'),
+}).describe('PostgreSQL, shared by every instance.');
+
+const redisStorage = z.strictObject({
+  type: z.literal('redis'),
+  url: z.string().min(1).describe('Connection URL, normally `${REDIS_URL}` (redis://[:password@]host:6379/0).'),
+  keyPrefix: z.string().default('baton:').describe('Prefix of every key Baton writes.'),
+  timeout: duration('Bound on connecting and on every command.').prefault('2s'),
+}).describe('Redis, shared by every instance (native TTLs).');
+
 const storageSchema = z
   .discriminatedUnion('type', [
+    sqliteStorage,
+    z.strictObject({ type: z.literal('memory') }).describe('In memory (tests only: everything is lost on exit).'),
+    postgresStorage,
+    redisStorage,
     z.strictObject({
-      type: z.literal('sqlite').describe('Selects the embedded SQLite backend.'),
-      path: z.string().min(1).default('./data/baton.db').describe('SQLite database file (created with its directory if missing).'),
-    }).describe('Embedded SQLite database: the default, and the choice for production.'),
-    z.strictObject({ type: z.literal('memory').describe('Selects the in-memory backend.') })
-      .describe('In-memory state for tests: sessions, grants, tokens and keys are lost on exit.'),
+      type: z.literal('split'),
+      durable: z.discriminatedUnion('type', [postgresStorage, sqliteStorage]).describe('Grants, refresh tokens, accounts, upstream vault, keys.'),
+      shortLived: redisStorage.describe('Interactions, codes, device codes, sessions, replay and decision caches.'),
+    }).describe('Short-lived records in Redis, durable ones in PostgreSQL (or SQLite).'),
   ])
-  .describe('Where Baton keeps its state. `sqlite` (embedded, the default) or `memory` (tests only: everything is lost on exit).');
+  .describe('Where Baton keeps its state: `sqlite` (embedded, the default), `postgres`, `redis`, `split`, or `memory` (tests).');
 
 export const keysSchema = z
   .strictObject({

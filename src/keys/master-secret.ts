@@ -27,7 +27,8 @@ export function resolveMasterSecret(config: BatonConfig): MasterSecret {
   if (config.storage.type === 'memory') {
     return { value: randomBytes(32).toString('base64url'), development: true, source: 'generated in memory' };
   }
-  const file = join(dirname(config.storage.path), 'dev-master-secret');
+  // Development keeps its secret beside the SQLite file, or under ./data with a shared store.
+  const file = join(config.storage.type === 'sqlite' ? dirname(config.storage.path) : './data', 'dev-master-secret');
   try {
     return { value: readFileSync(file, 'utf8').trim(), development: true, source: file };
   } catch {

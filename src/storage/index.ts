@@ -12,5 +12,7 @@ export function openStore(storage: BatonConfig['storage'], options: { clock?: Cl
       return new MemoryStore(options);
     case 'sqlite':
       return new SqliteStore({ path: storage.path, ...options });
+    default:
+      throw new Error(`storage type ${storage.type} is not available in this build`);
   }
 }

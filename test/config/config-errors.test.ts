@@ -40,7 +40,7 @@ describe('broken configuration files', () => {
       'issuer: must be an origin without a path or trailing slash (e.g. https://id.example.com) (line 1)',
       'server.port: must be at most 65535 (line 2)',
       'server.trustProxy: must be a boolean (line 2)',
-      'storage.type: must be one of "sqlite", "memory" (line 3)',
+      'storage.type: must be one of "sqlite", "memory", "postgres", "redis", "split" (line 3)',
       'keys.signing[0]: must be one of "ES256", "ES384", "PS256", "RS256", "EdDSA" (line 5)',
       'keys.masterSecret: must be at least 32 characters (line 6)',
       'ttl.accessToken: must be a positive duration: seconds, or a number followed by s, m, h or d (e.g. "15m") (line 7)',
