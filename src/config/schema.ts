@@ -80,12 +80,12 @@ const serverSchema = z
   .describe('The HTTP listener.');
 
 const sqliteStorage = z.strictObject({
-  type: z.literal('sqlite'),
+  type: z.literal('sqlite').describe('Embedded SQLite.'),
   path: z.string().min(1).default('./data/baton.db').describe('SQLite database file (created with its directory if missing).'),
 }).describe('Embedded SQLite (one instance).');
 
 const postgresStorage = z.strictObject({
-  type: z.literal('postgres'),
+  type: z.literal('postgres').describe('PostgreSQL.'),
   url: z.string().min(1).describe('Connection URL, normally `${DATABASE_URL}` (postgres://user:password@host:5432/db).'),
   schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier').default('baton').describe('Schema holding Baton\'s tables (created if missing).'),
   poolSize: z.number().int().min(1).max(200).default(10).describe('Maximum connections per instance.'),
@@ -93,7 +93,7 @@ const postgresStorage = z.strictObject({
 }).describe('PostgreSQL, shared by every instance.');
 
 const redisStorage = z.strictObject({
-  type: z.literal('redis'),
+  type: z.literal('redis').describe('Redis.'),
   url: z.string().min(1).describe('Connection URL, normally `${REDIS_URL}` (redis://[:password@]host:6379/0).'),
   keyPrefix: z.string().default('baton:').describe('Prefix of every key Baton writes.'),
   timeout: duration('Bound on connecting and on every command.').prefault('2s'),
@@ -102,11 +102,11 @@ const redisStorage = z.strictObject({
 const storageSchema = z
   .discriminatedUnion('type', [
     sqliteStorage,
-    z.strictObject({ type: z.literal('memory') }).describe('In memory (tests only: everything is lost on exit).'),
+    z.strictObject({ type: z.literal('memory').describe('In memory.') }).describe('In memory (tests only: everything is lost on exit).'),
     postgresStorage,
     redisStorage,
     z.strictObject({
-      type: z.literal('split'),
+      type: z.literal('split').describe('Redis for short-lived records, PostgreSQL or SQLite for durable ones.'),
       durable: z.discriminatedUnion('type', [postgresStorage, sqliteStorage]).describe('Grants, refresh tokens, accounts, upstream vault, keys.'),
       shortLived: redisStorage.describe('Interactions, codes, device codes, sessions, replay and decision caches.'),
     }).describe('Short-lived records in Redis, durable ones in PostgreSQL (or SQLite).'),
