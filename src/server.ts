@@ -16,6 +16,7 @@ import { addHealthRoutes } from './http/health.ts';
 import { pinOrigin } from './http/pin-origin.ts';
 import { addInteractionRoutes } from './interactions/routes.ts';
 import { KeyStore, type LoadedKeySet } from './keys/key-store.ts';
+import { nextSwitch } from './keys/keyset.ts';
 import { resolveMasterSecret } from './keys/master-secret.ts';
 import { deriveKey } from './keys/seal.ts';
 import { createAccessLogger, createLogger, type Logger } from './observability/logger.ts';
@@ -36,6 +37,8 @@ import { type Clock, type Store, systemClock } from './storage/store.ts';
 /** oidc-provider's default clock tolerance, plus a minute of margin for slow verifiers. */
 const CLOCK_SLACK_SECONDS = 15 + 60;
 const COLLECT_EVERY_MS = 10 * 60 * 1000;
+/** How often an instance looks for a key set changed elsewhere (seconds). */
+const KEY_RELOAD_SECONDS = 30;
 
 export interface BatonOptions {
   readonly logger?: Logger;
@@ -65,6 +68,12 @@ export interface Baton {
   close(): Promise<void>;
 }
 
+/** Seconds a rotated-in key is only published before it signs: long enough for every instance to reload. */
+export function keyActivationDelay(config: BatonConfig): number {
+  if (config.keys.activationDelay !== undefined) return config.keys.activationDelay;
+  return config.storage.type === 'sqlite' || config.storage.type === 'memory' ? 0 : 3 * KEY_RELOAD_SECONDS;
+}
+
 /** Seconds a retired signing key stays published: every JWT it signed has expired by then. */
 export function keyRetention(config: BatonConfig): number {
   const lifetimes = [config.ttl.accessToken, config.ttl.clientCredentials, config.ttl.idToken, ...config.resources.map((r) => r.accessTokenTTL ?? 0)];
@@ -87,6 +96,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       sealKey: deriveKey(masterSecret.value, 'keyset-at-rest'),
       algorithms: config.keys.signing,
       retention: keyRetention(config),
+      activationDelay: keyActivationDelay(config),
       clock,
     });
     const cookieKeys = [deriveKey(masterSecret.value, 'cookie-signing').toString('base64url')];
@@ -118,6 +128,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         logger,
         decideScopes,
         hooks,
+        now: Math.floor(clock() / 1000),
       });
       pinOrigin(provider, config.issuer);
       // RFC 8693 token exchange (src/grants/token-exchange.ts), registered on every provider instance.
@@ -155,9 +166,13 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     let current = assemble(keys);
     const handle = (req: IncomingMessage, res: ServerResponse) => current.handle(req, res);
 
+    /** Rebuilds the provider when the stored set changed, or when a key starts or stops signing. */
+    let switchAt = nextSwitch(keys.keys, Math.floor(clock() / 1000));
     const reloadKeys = async (): Promise<boolean> => {
-      if ((await keyStore.version()) === keys.version) return false;
+      const due = switchAt !== undefined && Math.floor(clock() / 1000) >= switchAt;
+      if (!due && (await keyStore.version()) === keys.version) return false;
       keys = await keyStore.load();
+      switchAt = nextSwitch(keys.keys, Math.floor(clock() / 1000));
       current = assemble(keys);
       logger.info({ kids: keys.keys.keys.map((k) => k.kid) }, 'signing keys reloaded');
       return true;
@@ -167,7 +182,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     const every = (ms: number, task: () => Promise<unknown>, what: string) => {
       if (ms > 0) timers.push(setInterval(() => task().catch((err) => logger.error({ err }, `${what} failed`)), ms).unref());
     };
-    every(options.keyReloadInterval ?? 30_000, reloadKeys, 'key reload');
+    every(options.keyReloadInterval ?? KEY_RELOAD_SECONDS * 1000, reloadKeys, 'key reload');
     every(COLLECT_EVERY_MS, () => store.collectExpired(), 'expired record collection');
     every(1000, async () => accessLogger.flush(), 'access log flush');
 

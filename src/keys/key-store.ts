@@ -27,6 +27,8 @@ export interface KeyStoreOptions {
   readonly algorithms: readonly SigningAlgorithm[];
   /** Seconds a retired key stays published: the longest JWT lifetime plus clock tolerance. */
   readonly retention: number;
+  /** Seconds between publishing a rotated-in key and signing with it (0: at once). */
+  readonly activationDelay?: number;
   readonly clock: Clock;
 }
 
@@ -44,7 +46,7 @@ export class KeyStore {
 
   /** Adds a new current key per configured algorithm and retires the previous ones. */
   rotate(): Promise<LoadedKeySet> {
-    return this.#update((current, now) => rotate(current, this.#options.algorithms, now, this.#options.retention), true);
+    return this.#update((current, now) => rotate(current, this.#options.algorithms, now, this.#options.retention, this.#options.activationDelay ?? 0), true);
   }
 
   /** The stored version, without decrypting: cheap enough to poll. */

@@ -11,8 +11,13 @@ export interface SigningKey {
   readonly jwk: JWK;
   /** Epoch seconds. */
   readonly createdAt: number;
-  /** Set when a newer key of the same algorithm took over; published until `retiredAt + retention`. */
+  /** Set when a newer key of the same algorithm takes over; published until `retiredAt + retention`. */
   readonly retiredAt?: number;
+  /**
+   * A rotated-in key signs only from this time on: until then it is only published, so every
+   * instance sharing the store publishes it before any instance signs with it.
+   */
+  readonly activatesAt?: number;
 }
 
 export interface KeySet {
@@ -40,19 +45,31 @@ export async function ensureAlgorithms(set: KeySet, algorithms: readonly Signing
  * longer signing) and dropped once `retention` seconds have passed, so every token they signed has
  * expired by then.
  */
-export async function rotate(set: KeySet, algorithms: readonly SigningAlgorithm[], now: number, retention: number): Promise<KeySet> {
-  const fresh = await Promise.all(algorithms.map((alg) => generateSigningKey(alg, now)));
-  const previous = set.keys.map((k) => (k.retiredAt === undefined && algorithms.includes(k.alg) ? { ...k, retiredAt: now } : k));
+export async function rotate(set: KeySet, algorithms: readonly SigningAlgorithm[], now: number, retention: number, activationDelay = 0): Promise<KeySet> {
+  const switchAt = now + activationDelay;
+  const fresh = await Promise.all(algorithms.map(async (alg) => ({ ...(await generateSigningKey(alg, now)), ...(activationDelay > 0 ? { activatesAt: switchAt } : {}) })));
+  const previous = set.keys.map((k) => (k.retiredAt === undefined && algorithms.includes(k.alg) ? { ...k, retiredAt: switchAt } : k));
   return prune({ keys: [...fresh, ...previous] }, now, retention);
+}
+
+/** The next time (epoch seconds) a key starts or stops signing, after `now`; undefined when none is scheduled. */
+export function nextSwitch(set: KeySet, now: number): number | undefined {
+  const times = set.keys.flatMap((k) => [k.activatesAt, k.retiredAt]).filter((t): t is number => t !== undefined && t > now);
+  return times.length > 0 ? Math.min(...times) : undefined;
 }
 
 export function prune(set: KeySet, now: number, retention: number): KeySet {
   return { keys: set.keys.filter((k) => k.retiredAt === undefined || k.retiredAt + retention > now) };
 }
 
-/** Current keys first (newest first), then retired ones: the order oidc-provider's `jwks` expects. */
-export function providerJwks(set: KeySet): { keys: JWK[] } {
-  const current = set.keys.filter((k) => k.retiredAt === undefined).sort((a, b) => b.createdAt - a.createdAt);
-  const retired = set.keys.filter((k) => k.retiredAt !== undefined).sort((a, b) => b.createdAt - a.createdAt);
-  return { keys: [...current, ...retired].map((k) => ({ ...k.jwk })) };
+/**
+ * Signing keys first (newest first), then the ones only published (not yet active, or retired): the
+ * order oidc-provider's `jwks` expects (the first key of an algorithm signs).
+ */
+export function providerJwks(set: KeySet, now = Math.floor(Date.now() / 1000)): { keys: JWK[] } {
+  const signs = (k: SigningKey) => (k.activatesAt ?? 0) <= now && (k.retiredAt === undefined || k.retiredAt > now);
+  const newestFirst = (a: SigningKey, b: SigningKey) => b.createdAt - a.createdAt;
+  const signing = set.keys.filter(signs).sort(newestFirst);
+  const published = set.keys.filter((k) => !signs(k)).sort(newestFirst);
+  return { keys: [...signing, ...published].map((k) => ({ ...k.jwk })) };
 }

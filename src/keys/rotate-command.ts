@@ -1,7 +1,7 @@
 // `baton keys rotate`: rotates the key set in the configured store. Running instances pick the new
 // set up on their next key reload (every 30 s) or restart.
 import type { BatonConfig } from '../config/schema.ts';
-import { keyRetention } from '../server.ts';
+import { keyActivationDelay, keyRetention } from '../server.ts';
 import { openStore } from '../storage/index.ts';
 import { systemClock } from '../storage/store.ts';
 import { KeyStore } from './key-store.ts';
@@ -22,6 +22,7 @@ export async function rotateKeys(config: BatonConfig): Promise<RotationResult> {
       sealKey: deriveKey(resolveMasterSecret(config).value, 'keyset-at-rest'),
       algorithms: config.keys.signing,
       retention,
+      activationDelay: keyActivationDelay(config),
       clock: systemClock,
     });
     const { keys } = await keyStore.rotate();

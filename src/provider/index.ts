@@ -36,6 +36,8 @@ export interface ProviderDependencies {
   /** The authorizer fan-out, when authorizers are configured. */
   readonly decideScopes?: ScopeDecider;
   readonly hooks: HookPoints;
+  /** Epoch seconds, for which keys sign now. */
+  readonly now: number;
 }
 
 type SigningJwk = ConstructorParameters<typeof NodeSigningKey>[0];
@@ -59,7 +61,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     },
     adapter: createAdapter(store, deps.onReuse),
     clients: config.clients.map((c) => clientMetadata(c, config)),
-    jwks: { keys: providerJwks(deps.keys).keys.map((jwk) => new NodeSigningKey(jwk as SigningJwk)) },
+    jwks: { keys: providerJwks(deps.keys, deps.now).keys.map((jwk) => new NodeSigningKey(jwk as SigningJwk)) },
     findAccount: accountFinder(store),
     scopes: [...STATIC_SCOPES],
     claims: { ...SCOPE_CLAIMS },

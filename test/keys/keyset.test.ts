@@ -75,3 +75,18 @@ describe('node:crypto signing keys', () => {
     expect(Buffer.from(verified.payload).toString()).toBe('{"hello":"world"}');
   });
 });
+
+describe('activation delay (several instances)', () => {
+  it('publishes a rotated-in key first, signs with it only after the delay, and says when that happens', async () => {
+    const { nextSwitch } = await import('../../src/keys/keyset.ts');
+    const initial = await ensureAlgorithms({ keys: [] }, ['ES256'], 1000);
+    const rotated = await rotate(initial, ['ES256'], 2000, 3600, 90);
+    const oldKid = initial.keys[0]!.kid;
+    const newKid = rotated.keys.find((k) => k.kid !== oldKid)!.kid;
+    expect(providerJwks(rotated, 2000).keys.map((k) => k.kid)).toEqual([oldKid, newKid]);
+    expect(providerJwks(rotated, 2089).keys[0]!.kid).toBe(oldKid);
+    expect(providerJwks(rotated, 2090).keys.map((k) => k.kid)).toEqual([newKid, oldKid]);
+    expect(nextSwitch(rotated, 2000)).toBe(2090);
+    expect(nextSwitch(rotated, 2090)).toBeUndefined();
+  });
+});
