@@ -67,6 +67,22 @@ program
     process.stdout.write(`${file}: valid (${config.clients.length} client${config.clients.length === 1 ? '' : 's'}, ${config.resources.length} resource${config.resources.length === 1 ? '' : 's'})\n`);
   });
 
+program
+  .command('migrate')
+  .description('Apply pending database migrations (PostgreSQL; `baton start` also applies them).')
+  .addOption(configOption())
+  .action(async ({ config: file }: { config: string }) => {
+    const config = loadOrExit(file);
+    const storage = config.storage.type === 'split' ? config.storage.durable : config.storage;
+    if (storage.type !== 'postgres') {
+      process.stdout.write(`nothing to migrate by hand: ${storage.type} storage migrates itself when Baton starts\n`);
+      return;
+    }
+    const { migratePostgres } = await import('./storage/postgres/migrations.ts');
+    const applied = await migratePostgres(storage.url, storage.schema, { timeout: storage.timeout });
+    process.stdout.write(applied.length === 0 ? 'the database schema is up to date\n' : `applied migrations ${applied.join(', ')}\n`);
+  });
+
 const keys = program.command('keys').description('Manage signing keys.');
 keys
   .command('rotate')

@@ -7,11 +7,16 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { openStore } from '../../src/storage/index.ts';
 import { MemoryStore } from '../../src/storage/memory/memory-store.ts';
+import { PostgresStore } from '../../src/storage/postgres/postgres-store.ts';
 import { MIGRATIONS, migrate } from '../../src/storage/sqlite/migrations.ts';
+import { RedisStore } from '../../src/storage/redis/redis-store.ts';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
-import type { Clock } from '../../src/storage/store.ts';
-import { raceAcrossProcesses } from './process-race.ts';
+import type { Clock, Store } from '../../src/storage/store.ts';
+import { POSTGRES_URL, dropSchema, requirePostgres, uniqueSchema } from './postgres-fixture.ts';
+import { type StorageConfig, raceAcrossProcesses } from './process-race.ts';
+import { REDIS_URL, dropPrefix, requireRedis, uniquePrefix } from './redis-fixture.ts';
 import { PROCESS_RACE_TIMEOUT, describeStoreConformance } from './store-suite.ts';
 
 describeStoreConformance('memory', async (clock) => {
@@ -38,6 +43,84 @@ describeStoreConformance('sqlite', async (clock) => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+// A schema of its own per opened store, dropped afterwards. Fails (never skips) without a server.
+describeStoreConformance('postgres', async (clock) => {
+  await requirePostgres();
+  const config = { type: 'postgres', url: POSTGRES_URL, schema: uniqueSchema('conf'), poolSize: 4, timeout: 5 } as const;
+  const opened: PostgresStore[] = [];
+  const openOne = async () => {
+    const store = new PostgresStore({ ...config, clock });
+    opened.push(store);
+    return store;
+  };
+  return {
+    store: await openOne(),
+    reopen: openOne,
+    connect: openOne,
+    processConfig: config,
+    cleanup: async () => {
+      for (const store of opened) await store.close();
+      await dropSchema(config.schema);
+    },
+  };
+});
+
+// A key prefix of its own per opened store, deleted afterwards (SCAN + DEL). Fails (never skips) without a server.
+describeStoreConformance('redis', async (clock) => {
+  await requireRedis();
+  const config = { type: 'redis', url: REDIS_URL, keyPrefix: uniquePrefix(), timeout: 5 } as const;
+  const opened: RedisStore[] = [];
+  const openOne = async () => {
+    const store = new RedisStore({ ...config, clock });
+    opened.push(store);
+    return store;
+  };
+  return {
+    store: await openOne(),
+    reopen: openOne,
+    connect: openOne,
+    processConfig: config,
+    cleanup: async () => {
+      for (const store of opened) await store.close();
+      await dropPrefix(config.keyPrefix);
+    },
+  };
+});
+
+/** A split store over a fresh Redis prefix and the given durable side, opened through openStore() as in production. */
+async function openSplit(clock: Clock, durable: Extract<StorageConfig, { type: 'split' }>['durable'], dropDurable: () => Promise<void>) {
+  await requireRedis();
+  const config: StorageConfig = { type: 'split', durable, shortLived: { type: 'redis', url: REDIS_URL, keyPrefix: uniquePrefix(), timeout: 5 } };
+  const opened: Store[] = [];
+  const openOne = async () => {
+    const store = openStore(config, { clock });
+    opened.push(store);
+    return store;
+  };
+  return {
+    store: await openOne(),
+    reopen: openOne,
+    connect: openOne,
+    processConfig: config,
+    cleanup: async () => {
+      for (const store of opened) await store.close();
+      await dropPrefix(config.shortLived.keyPrefix);
+      await dropDurable();
+    },
+  };
+}
+
+describeStoreConformance('split (redis + sqlite)', async (clock) => {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-conformance-'));
+  return openSplit(clock, { type: 'sqlite', path: join(dir, 'baton.db') }, async () => rmSync(dir, { recursive: true, force: true }));
+});
+
+describeStoreConformance('split (redis + postgres)', async (clock) => {
+  await requirePostgres();
+  const schema = uniqueSchema('split');
+  return openSplit(clock, { type: 'postgres', url: POSTGRES_URL, schema, poolSize: 4, timeout: 5 }, () => dropSchema(schema));
 });
 
 describe('SQLite schema', () => {
