@@ -37,15 +37,13 @@ import { type Clock, type Store, systemClock } from './storage/store.ts';
 /** oidc-provider's default clock tolerance, plus a minute of margin for slow verifiers. */
 const CLOCK_SLACK_SECONDS = 15 + 60;
 const COLLECT_EVERY_MS = 10 * 60 * 1000;
-/** How often an instance looks for a key set changed elsewhere (seconds). */
-const KEY_RELOAD_SECONDS = 30;
 
 export interface BatonOptions {
   readonly logger?: Logger;
   /** Where request lines go; defaults to `logger` when one is given, else an unredacted stdout logger. */
   readonly accessLogger?: Logger;
   readonly clock?: Clock;
-  /** How often to look for a key set changed by another process (ms); 0 disables. Default 30 s. */
+  /** How often to look for a key set changed by another process (ms); 0 disables. Default `keys.reloadInterval`. */
   readonly keyReloadInterval?: number;
   /** Use this store instead of opening the configured one (tests). Baton still closes it. */
   readonly store?: Store;
@@ -71,7 +69,7 @@ export interface Baton {
 /** Seconds a rotated-in key is only published before it signs: long enough for every instance to reload. */
 export function keyActivationDelay(config: BatonConfig): number {
   if (config.keys.activationDelay !== undefined) return config.keys.activationDelay;
-  return config.storage.type === 'sqlite' || config.storage.type === 'memory' ? 0 : 3 * KEY_RELOAD_SECONDS;
+  return config.storage.type === 'sqlite' || config.storage.type === 'memory' ? 0 : 3 * config.keys.reloadInterval;
 }
 
 /** Seconds a retired signing key stays published: every JWT it signed has expired by then. */
@@ -182,7 +180,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     const every = (ms: number, task: () => Promise<unknown>, what: string) => {
       if (ms > 0) timers.push(setInterval(() => task().catch((err) => logger.error({ err }, `${what} failed`)), ms).unref());
     };
-    every(options.keyReloadInterval ?? KEY_RELOAD_SECONDS * 1000, reloadKeys, 'key reload');
+    every(options.keyReloadInterval ?? config.keys.reloadInterval * 1000, reloadKeys, 'key reload');
     every(COLLECT_EVERY_MS, () => store.collectExpired(), 'expired record collection');
     every(1000, async () => accessLogger.flush(), 'access log flush');
 

@@ -126,7 +126,8 @@ export const keysSchema = z
       .optional()
       .describe('Secret (at least 32 characters) from which the key that encrypts keys at rest is derived. Use `${ENV_VAR}` interpolation; never write it in the file. Required, unless `masterSecretFile` is set or `development` is true; not together with `masterSecretFile`.'),
     masterSecretFile: z.string().min(1).optional().describe('Path of a file holding the master secret (e.g. a mounted Kubernetes or Docker secret), instead of `masterSecret`.'),
-    activationDelay: z.union([z.literal(0), duration('x')]).optional().describe('After `baton keys rotate`: how long new keys are only published before they sign. Default 0 with sqlite or memory storage (one instance), 90 s with shared stores, so every instance (reloading keys every 30 s) publishes a key before any signs with it.'),
+    activationDelay: z.union([z.literal(0), duration('x')]).optional().describe('After `baton keys rotate`: how long new keys are only published before they sign. Default 0 with sqlite or memory storage (one instance), 90 s with shared stores, three reload intervals, so every instance publishes a key before any signs with it.'),
+    reloadInterval: duration('How often each instance looks for a key set rotated elsewhere (and for a key whose activation time has come).').prefault('30s'),
   })
   .describe('Signing keys and the master secret that protects them at rest.');
 

@@ -1,5 +1,13 @@
-// Two Baton instances behind one issuer, sharing PostgreSQL and Redis (the split store): what one
-// issues the other honours, and a key rotated at one is published by both before either signs.
+// Two Baton processes behind one issuer, sharing PostgreSQL and Redis (the split store): A runs in
+// the test process, B is a real `baton start` process. What one issues the other honours, and a key
+// rotated at A is published by B (which reloads keys by itself) before A signs with it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { stringify } from 'yaml';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,32 +26,49 @@ import { dropPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../conformanc
 const schema = uniqueSchema('scale');
 const keyPrefix = uniquePrefix();
 let now = Date.now();
-const instances: Array<{ baton: Baton; url: string }> = [];
+let a: { baton: Baton; url: string };
+let b: { process: ChildProcess; url: string };
 let issuer: string;
+const dir = mkdtempSync(join(tmpdir(), 'baton-scale-out-'));
 
 beforeAll(async () => {
   await Promise.all([requirePostgres(), requireRedis()]);
-  const ports = [await freePort(), await freePort()];
-  issuer = `http://127.0.0.1:${ports[0]}`;
-  const config = validateConfig({
+  const [portA, portB] = [await freePort(), await freePort()];
+  issuer = `http://127.0.0.1:${portA}`;
+  const raw = {
     ...standardConfig,
     issuer,
-    keys: { masterSecret: TEST_MASTER_SECRET, activationDelay: '60s' },
+    keys: { masterSecret: TEST_MASTER_SECRET, activationDelay: '60s', reloadInterval: '1s' },
     storage: { type: 'split', durable: { type: 'postgres', url: POSTGRES_URL, schema, timeout: '5s' }, shortLived: { type: 'redis', url: REDIS_URL, keyPrefix, timeout: '2s' } },
-  }, 'scale-out', { env: { ...process.env, ...TEST_ENV } });
-  for (const port of ports) {
-    const baton = await createBaton(config, { logger: pino({ level: process.env.BATON_TEST_LOG ?? 'silent' }), keyReloadInterval: 0, clock: () => now });
-    await baton.listen(port, '127.0.0.1');
-    instances.push({ baton, url: `http://127.0.0.1:${port}` });
+  };
+  const config = validateConfig(raw, 'scale-out', { env: { ...process.env, ...TEST_ENV } });
+  const baton = await createBaton(config, { logger: pino({ level: process.env.BATON_TEST_LOG ?? 'silent' }), keyReloadInterval: 0, clock: () => now });
+  await baton.listen(portA, '127.0.0.1');
+  a = { baton, url: `http://127.0.0.1:${portA}` };
+
+  const file = join(dir, 'baton.yaml');
+  writeFileSync(file, stringify({ ...raw, server: { host: '127.0.0.1', port: portB }, logging: { level: 'warn' } }));
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/baton.js', import.meta.url)), 'start', '--config', file], { env: { ...process.env, ...TEST_ENV }, stdio: ['ignore', 'pipe', 'inherit'] });
+  b = { process: child, url: `http://127.0.0.1:${portB}` };
+  const deadline = Date.now() + 20_000;
+  while ((await fetch(`${b.url}/readyz`).then((r) => r.status, () => 0)) !== 200) {
+    if (Date.now() > deadline) throw new Error('baton process B did not become ready');
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 });
 afterAll(async () => {
-  for (const { baton } of instances) await baton.close();
+  if (b?.process.exitCode === null) {
+    const exited = new Promise((resolve) => b.process.once('exit', resolve));
+    process.kill(b.process.pid!, 'SIGTERM');
+    await exited;
+  }
+  await a?.baton.close();
   await dropSchema(schema);
   await dropPrefix(keyPrefix);
+  rmSync(dir, { recursive: true, force: true });
 });
 
-const [A, B] = [() => instances[0]!, () => instances[1]!];
+const [A, B] = [() => a, () => b];
 const token = (at: { url: string }, body: URLSearchParams | string, clientId = 'web', secret = TEST_ENV.WEB_SECRET) => postForm(`${at.url}/token`, body, { authorization: basic(clientId, secret) });
 const jwksOf = async (at: { url: string }) => (await (await fetch(`${at.url}/jwks`)).json()) as JSONWebKeySet;
 
@@ -73,12 +98,14 @@ describe('two instances sharing PostgreSQL and Redis', () => {
     const rotated = await keyStore.rotate();
     const fresh = rotated.keys.keys.filter((k) => k.activatesAt !== undefined).map((k) => k.kid);
     await A().baton.reloadKeys();
-    await B().baton.reloadKeys();
-    expect((await jwksOf(B())).keys.map((k) => k.kid)).toEqual(expect.arrayContaining(fresh));
+    // B finds the rotation by itself (keys.reloadInterval 1 s) and publishes the new keys...
+    await expect.poll(async () => (await jwksOf(B())).keys.map((k) => k.kid), { timeout: 10_000, interval: 250 }).toEqual(expect.arrayContaining(fresh));
+    // ...while A still signs with the old ones until the activation time.
+    const early = await token(A(), `grant_type=client_credentials&resource=${encodeURIComponent(ORDERS_API)}&scope=orders:read`, 'service', TEST_ENV.SERVICE_SECRET);
+    expect(fresh).not.toContain(decodeProtectedHeader(String(early.json.access_token)).kid);
 
     now += 61_000;
     await A().baton.reloadKeys();
-    await B().baton.reloadKeys();
     const issued = await token(A(), `grant_type=client_credentials&resource=${encodeURIComponent(ORDERS_API)}&scope=orders:read`, 'service', TEST_ENV.SERVICE_SECRET);
     expect(fresh).toContain(decodeProtectedHeader(String(issued.json.access_token)).kid);
     await expect(jwtVerify(String(issued.json.access_token), createLocalJWKSet(await jwksOf(B())), { issuer, audience: ORDERS_API })).resolves.toBeTruthy();
