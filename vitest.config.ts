@@ -4,8 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     // oidc-provider warns once per process about Node 20; keep test output readable.
     env: { NODE_NO_WARNINGS: '1' },
   },

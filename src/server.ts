@@ -20,6 +20,7 @@ import { nextSwitch } from './keys/keyset.ts';
 import { resolveMasterSecret } from './keys/master-secret.ts';
 import { deriveKey } from './keys/seal.ts';
 import { createAccessLogger, createLogger, type Logger } from './observability/logger.ts';
+import { measuredStore, Metrics } from './observability/metrics.ts';
 import { buildProvider } from './provider/index.ts';
 import { openStore } from './storage/index.ts';
 import { createUpstreams } from './upstream/index.ts';
@@ -82,7 +83,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
   const logger = options.logger ?? createLogger(config.logging.level);
   const accessLogger = options.accessLogger ?? options.logger ?? createAccessLogger(config.logging.level);
   const clock = options.clock ?? systemClock;
-  const store = options.store ?? openStore(config.storage, { clock });
+  const metrics = new Metrics();
+  const store = measuredStore(options.store ?? openStore(config.storage, { clock }), metrics);
 
   try {
     const masterSecret = resolveMasterSecret(config);
@@ -107,8 +109,12 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       logger,
       clock,
     });
-    const decideScopes = authorizers && authorizerDecider(authorizers, store);
-    const hooks = await HookPoints.load(config, options.configDir ?? process.cwd(), { store, logger });
+    const decideScopes = authorizers && authorizerDecider(authorizers, store, metrics);
+    const hooks = await HookPoints.load(config, options.configDir ?? process.cwd(), {
+      store,
+      logger,
+      onEvent: (event) => metrics.hooks.observe({ hook: event.hook, result: event.type === 'hook.ran' ? 'ran' : event.kind }, event.latencyMs / 1000),
+    });
     let keys = await keyStore.load();
     logger.info({ kids: keys.keys.keys.map((k) => k.kid), storage: store.kind }, 'signing keys loaded');
 
@@ -141,9 +147,21 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         { name: 'keys', check: async () => { if (loaded.keys.keys.length === 0) throw new Error('no keys'); } },
       ]);
       addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, hooks });
+      routes.get('/metrics', async (ctx) => {
+        ctx.set('Cache-Control', 'no-store');
+        ctx.type = metrics.registry.contentType;
+        ctx.body = await metrics.registry.metrics();
+      });
+      const clientIds = new Set(config.clients.map((c) => c.client_id));
+      const countToken = (ctx: KoaContextWithOIDC, result: string) => {
+        const clientId = ctx.oidc?.client?.clientId;
+        metrics.tokens.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown'), client_id: clientId && clientIds.has(clientId) ? clientId : 'unknown', result });
+      };
+      provider.on('grant.success', (ctx) => countToken(ctx, 'issued'));
+      (provider as unknown as NodeJS.EventEmitter).on('grant.error', (ctx: KoaContextWithOIDC, err: { error?: string }) => countToken(ctx, err.error ?? 'error'));
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ path: '/device', max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session' }));
-      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/interaction/', '/callback/'], after: [userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode)] }));
+      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/'], after: [userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode)] }));
       (provider as unknown as NodeJS.EventEmitter).on('backchannel.error', (ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => {
         logger.warn({ event: 'backchannel_logout.failed', reqId: ctx.state?.requestId, clientId: client.clientId, reason: err.message }, 'back-channel logout failed');
       });

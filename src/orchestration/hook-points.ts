@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Store } from '../storage/store.ts';
 import {
   createHookApi, hasHook, HookSession, loadHooks, runHook,
-  type HookApi, type HookInput, type HookName, type HookOutputs, type LoadedHooks,
+  type HookApi, type HookEvent, type HookInput, type HookName, type HookOutputs, type LoadedHooks,
 } from './hooks/index.ts';
 
 const PROVIDER_LEVEL: ReadonlySet<HookName> = new Set(['buildUserInfoClaims']);
@@ -14,6 +14,13 @@ const PROVIDER_LEVEL: ReadonlySet<HookName> = new Set(['buildUserInfoClaims']);
 interface Module {
   readonly loaded: LoadedHooks;
   readonly config: HooksConfig;
+}
+
+export interface HookPointsDeps {
+  readonly store: Store;
+  readonly logger: Logger;
+  /** Every hook run and failure (metrics). */
+  readonly onEvent?: (event: HookEvent) => void;
 }
 
 export interface HookCallParts {
@@ -27,16 +34,18 @@ export class HookPoints {
   readonly #provider?: Module;
   readonly #store: Store;
   readonly #logger: Logger;
+  readonly #onEvent?: (event: HookEvent) => void;
 
-  private constructor(clients: Map<string, Module>, provider: Module | undefined, store: Store, logger: Logger) {
+  private constructor(clients: Map<string, Module>, provider: Module | undefined, deps: HookPointsDeps) {
     this.#clients = clients;
     this.#provider = provider;
-    this.#store = store;
-    this.#logger = logger;
+    this.#store = deps.store;
+    this.#logger = deps.logger;
+    this.#onEvent = deps.onEvent;
   }
 
   /** Loads every module named in the configuration; a module that cannot load stops the start. */
-  static async load(config: BatonConfig, baseDir: string, deps: { store: Store; logger: Logger }): Promise<HookPoints> {
+  static async load(config: BatonConfig, baseDir: string, deps: HookPointsDeps): Promise<HookPoints> {
     const clients = new Map<string, Module>();
     for (const client of config.clients) {
       if (!client.hooks) continue;
@@ -52,7 +61,7 @@ export class HookPoints {
       if (misplaced.length > 0) throw new Error(`${config.hooks.module}: ${misplaced.join(', ')} is configured per client (clients[].hooks), not at the top level`);
       provider = { loaded, config: config.hooks };
     }
-    return new HookPoints(clients, provider, deps.store, deps.logger);
+    return new HookPoints(clients, provider, deps);
   }
 
   has(clientId: string | undefined, name: HookName): boolean {
@@ -76,7 +85,10 @@ export class HookPoints {
     return runHook(module.loaded, name, ctx, api, {
       timeoutMs,
       logger: this.#logger,
-      onEvent: (event) => this.#logger.info({ ...event, event: event.type, clientId }, event.type === 'hook.ran' ? 'hook ran' : 'hook failed'),
+      onEvent: (event) => {
+        this.#logger.info({ ...event, event: event.type, clientId }, event.type === 'hook.ran' ? 'hook ran' : 'hook failed');
+        this.#onEvent?.(event);
+      },
     });
   }
 

@@ -8,6 +8,7 @@ import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import type { ScopeDecider } from '../provider/resources.ts';
 import type { Store } from '../storage/store.ts';
 import type { Authorizers } from './authorizers/index.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 const STATE_KEY = 'batonAuthorizerClaims';
 
@@ -26,7 +27,7 @@ interface ScopedEntity {
   readonly authTime?: number;
 }
 
-export function authorizerDecider(authorizers: Authorizers, store: Store): ScopeDecider {
+export function authorizerDecider(authorizers: Authorizers, store: Store, metrics?: Metrics): ScopeDecider {
   return async (ctx, clientId, resource, allowed) => {
     const grantType = String(ctx.oidc.params?.grant_type ?? '');
     const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.DeviceCode ?? ctx.oidc.entities.RefreshToken) as ScopedEntity | undefined;
@@ -45,6 +46,9 @@ export function authorizerDecider(authorizers: Authorizers, store: Store): Scope
       upstream: account?.upstream ? { idp: account.upstream, acr: source?.acr, amr: source?.amr, authTime: source?.authTime } : undefined,
       claims: account?.claims ?? {},
     });
+    for (const trace of result.traces) {
+      metrics?.authorizers.observe({ authorizer: trace.authorizer, outcome: trace.outcome, cached: String(trace.cached) }, trace.latencyMs / 1000);
+    }
     if (result.failed) throw new TemporarilyUnavailable(`the authorizer ${result.failed.authorizer} could not decide; try again later`);
     (ctx.state[STATE_KEY] ??= {} as Record<string, Record<string, unknown>>)[resource] = result.claims;
     // Scopes outside every namespace stay as allowed; namespaced ones only if granted.

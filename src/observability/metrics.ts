@@ -1,0 +1,73 @@
+// Prometheus metrics (prom-client) for operators: tokens issued by grant, client and result,
+// authorizer and hook latency and outcomes, storage latency, and the process's own metrics.
+// Served at /metrics; names follow Prometheus conventions (`_total`, `_seconds`).
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+import type { Store } from '../storage/store.ts';
+
+const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly tokens = new Counter({
+    name: 'baton_token_requests_total',
+    help: 'Token endpoint requests by grant type, client and result (the OAuth error code, or "issued").',
+    labelNames: ['grant_type', 'client_id', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly authorizers = new Histogram({
+    name: 'baton_authorizer_decision_seconds',
+    help: 'Authorizer decisions by authorizer, outcome and whether the decision cache answered.',
+    labelNames: ['authorizer', 'outcome', 'cached'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly hooks = new Histogram({
+    name: 'baton_hook_seconds',
+    help: 'Hook runs by hook name and result (ran, threw, timeout, bad-shape).',
+    labelNames: ['hook', 'result'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly storage = new Histogram({
+    name: 'baton_storage_seconds',
+    help: 'Storage operations by backend, operation and result.',
+    labelNames: ['backend', 'operation', 'result'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
+  }
+}
+
+const STORE_OPERATIONS = ['upsert', 'find', 'findByUid', 'findByUserCode', 'consume', 'destroy', 'revokeByGrantId', 'getRecord', 'putRecord', 'deleteRecord', 'collectExpired', 'ping'] as const;
+
+/** The store with every operation timed into `baton_storage_seconds`; behaviour unchanged. */
+export function measuredStore(store: Store, metrics: Metrics): Store {
+  const measured = Object.create(store) as Store;
+  for (const operation of STORE_OPERATIONS) {
+    const call = (store[operation] as (...args: unknown[]) => Promise<unknown>).bind(store);
+    Object.defineProperty(measured, operation, {
+      value: async (...args: unknown[]) => {
+        const end = metrics.storage.startTimer({ backend: store.kind, operation });
+        try {
+          const result = await call(...args);
+          end({ result: 'ok' });
+          return result;
+        } catch (err) {
+          end({ result: 'error' });
+          throw err;
+        }
+      },
+    });
+  }
+  Object.defineProperty(measured, 'close', { value: () => store.close() });
+  Object.defineProperty(measured, 'kind', { value: store.kind });
+  return measured;
+}
