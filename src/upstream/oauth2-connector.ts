@@ -6,7 +6,7 @@ import * as oauth from 'oauth4webapi';
 import { mapClaims, stableSubject } from './claims.ts';
 import { type Connector, type LoginRequest, type PendingLogin, type RefreshCapable, type RefreshResult, type UpstreamIdentity, UpstreamError } from './connector.ts';
 import { allowsInsecure, requestOptions, translateError } from './http.ts';
-import { tokensFrom } from './oidc-connector.ts';
+import { clientAuthentication, tokensFrom } from './token-endpoint.ts';
 import type { ResolvedUpstream } from './resolve.ts';
 
 interface EmailEntry {
@@ -58,7 +58,7 @@ export class OAuth2Connector implements Connector, RefreshCapable {
       if (err instanceof oauth.AuthorizationResponseError) throw new UpstreamError('authorization_error', err.error_description ?? err.error, err.error);
       throw new UpstreamError('invalid_response', 'the upstream callback failed validation', undefined, { cause: err });
     }
-    const auth = this.#settings.authMethod === 'client_secret_post' ? oauth.ClientSecretPost(this.#settings.clientSecret!) : oauth.ClientSecretBasic(this.#settings.clientSecret!);
+    const auth = await clientAuthentication(this.#settings);
     const response = await translateError(() => oauth.authorizationCodeGrantRequest(this.#server, this.#client, auth, params, redirectUri, pending.codeVerifier, this.#options()), 'token');
     const result = await translateError(() => oauth.processAuthorizationCodeResponse(this.#server, this.#client, response), 'token');
     const profile = await this.#profile(result.access_token);
@@ -71,7 +71,7 @@ export class OAuth2Connector implements Connector, RefreshCapable {
   }
 
   async refresh(refreshToken: string): Promise<RefreshResult> {
-    const auth = this.#settings.authMethod === 'client_secret_post' ? oauth.ClientSecretPost(this.#settings.clientSecret!) : oauth.ClientSecretBasic(this.#settings.clientSecret!);
+    const auth = await clientAuthentication(this.#settings);
     const response = await translateError(() => oauth.refreshTokenGrantRequest(this.#server, this.#client, auth, refreshToken, this.#options()), 'token');
     const result = await translateError(() => oauth.processRefreshTokenResponse(this.#server, this.#client, response), 'token');
     return { tokens: tokensFrom(result) };

@@ -4,25 +4,23 @@
 // and revocation (RFC 7009). Entra ID's `{tenantid}` issuer template is
 // resolved from the token's `tid`, then checked like any other issuer. verifyIdToken checks an
 // id_token presented for token exchange (RFC 8693) with jose against the same JWKS.
-import { createRemoteJWKSet, decodeJwt, errors as joseErrors, importJWK, jwtVerify, type JWTPayload } from 'jose';
 import * as oauth from 'oauth4webapi';
 
 import { mapClaims, stableSubject } from './claims.ts';
 import {
   type Connector, type IdTokenCheck, type IdTokenVerifyCapable, type LoginRequest, type PendingLogin, type RefreshCapable,
-  type RefreshResult, type RevocationCapable, type UpstreamIdentity, type UpstreamTokens, type VerifiedIdToken, UpstreamError,
+  type RefreshResult, type RevocationCapable, type UpstreamIdentity, type VerifiedIdToken, UpstreamError,
 } from './connector.ts';
 import { allowsInsecure, requestOptions, translateError } from './http.ts';
+import { IssuerTemplate } from './issuer-template.ts';
+import { PresentedIdTokens } from './presented-id-token.ts';
+import { clientAuthentication, tokensFrom } from './token-endpoint.ts';
 import type { ResolvedUpstream } from './resolve.ts';
 
-const TENANT = '{tenantid}';
 const DISCOVERY_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 /** At most one forced JWKS refetch (unknown kid) per upstream in this window. */
 const JWKS_REFETCH_COOLDOWN_MS = 30_000;
 const FORWARDED_PROMPTS = new Set(['login', 'none', 'consent', 'select_account']);
-/** id_tokens are signed with the upstream's published keys: never `none` or a shared secret. */
-const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
-const CLOCK_TOLERANCE_SECONDS = 30;
 
 export class OidcConnector implements Connector, RefreshCapable, RevocationCapable, IdTokenVerifyCapable {
   readonly id: string;
@@ -35,9 +33,10 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
   /** One AuthorizationServer object per resolved issuer: oauth4webapi caches JWKS per object. */
   readonly #byIssuer = new Map<string, oauth.AuthorizationServer>();
   #lastJwksRefetch = 0;
-  /** jose's remote key sets (cached, refetched on an unknown kid at most every 30 s), by jwks_uri. */
-  readonly #keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+  /** Id tokens presented for token exchange, verified with jose (its own JWKS cache). */
+  readonly #presented: PresentedIdTokens;
   #auth?: Promise<oauth.ClientAuth>;
+  readonly #template: IssuerTemplate;
 
   constructor(settings: ResolvedUpstream) {
     this.#settings = settings;
@@ -45,7 +44,9 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
     this.name = settings.name;
     this.emailDomains = settings.emailDomains;
     this.#client = { client_id: settings.clientId, [oauth.clockTolerance]: 30 };
-    this.#insecure = allowsInsecure([settings.issuer?.replace(TENANT, 'tenant'), settings.discoveryUrl]);
+    this.#insecure = allowsInsecure([IssuerTemplate.sample(settings.issuer), settings.discoveryUrl]);
+    this.#template = new IssuerTemplate(settings.issuer, settings.tenants);
+    this.#presented = new PresentedIdTokens(settings.id, settings.timeoutMs, this.#insecure);
   }
 
   async begin(request: LoginRequest): Promise<{ url: URL; pending: PendingLogin }> {
@@ -128,32 +129,8 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
    */
   async verifyIdToken(token: string, check: IdTokenCheck): Promise<VerifiedIdToken> {
     const server = await this.#server();
-    let issuer = server.issuer;
-    if (this.#isTemplate()) {
-      let tid: unknown;
-      try {
-        ({ tid } = decodeJwt(token));
-      } catch {
-        throw new UpstreamError('invalid_response', 'the id_token is malformed');
-      }
-      if (typeof tid !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(tid)) throw new UpstreamError('invalid_response', 'the id_token has no valid tid');
-      issuer = this.#tenantIssuer(tid);
-    }
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(token, this.#keySet(server), {
-        issuer,
-        audience: [...check.audiences],
-        maxTokenAge: check.maxAge,
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        algorithms: ASYMMETRIC_ALGS,
-        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
-      }));
-    } catch (err) {
-      if (jwksUnavailable(err)) throw new UpstreamError('unreachable', 'the upstream JWKS could not be fetched', undefined, { cause: err });
-      const reason = err instanceof joseErrors.JWTClaimValidationFailed ? `${err.claim} ${err.reason}` : (err as { code?: string }).code ?? 'invalid';
-      throw new UpstreamError('invalid_response', `the id_token failed validation (${reason})`, undefined, { cause: err });
-    }
+    const issuer = this.#template.isTemplate ? this.#template.issuerOfToken(token) : server.issuer;
+    const payload = await this.#presented.verify(token, server.jwks_uri!, issuer, check);
     const claims = payload as Record<string, unknown>;
     this.#checkRestrictions(this.#forIssuer(server, issuer), claims);
     return {
@@ -164,18 +141,6 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
       amr: Array.isArray(claims.amr) ? claims.amr.filter((v): v is string => typeof v === 'string') : undefined,
       authTime: typeof claims.auth_time === 'number' && claims.auth_time > 0 ? claims.auth_time : undefined,
     };
-  }
-
-  #keySet(server: oauth.AuthorizationServer): ReturnType<typeof createRemoteJWKSet> {
-    const uri = server.jwks_uri!;
-    let keySet = this.#keySets.get(uri);
-    if (!keySet) {
-      const url = new URL(uri);
-      if (url.protocol !== 'https:' && !this.#insecure) throw new UpstreamError('invalid_response', `the jwks_uri of ${this.id} is not https`);
-      keySet = createRemoteJWKSet(url, { timeoutDuration: this.#settings.timeoutMs, cooldownDuration: JWKS_REFETCH_COOLDOWN_MS });
-      this.#keySets.set(uri, keySet);
-    }
-    return keySet;
   }
 
   #options() {
@@ -213,8 +178,8 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
   #validateCallback(server: oauth.AuthorizationServer, callback: URL, state: string): URLSearchParams {
     let checked = server;
     const iss = callback.searchParams.get('iss');
-    if (this.#isTemplate()) {
-      checked = iss ? this.#forIssuer(server, this.#tenantIssuer(tenantOf(this.#settings.issuer!, iss))) : { ...server, authorization_response_iss_parameter_supported: false };
+    if (this.#template.isTemplate) {
+      checked = iss ? this.#forIssuer(server, this.#template.issuerOfCallback(iss)) : { ...server, authorization_response_iss_parameter_supported: false };
     }
     try {
       return oauth.validateAuthResponse(checked, this.#client, callback, state);
@@ -228,23 +193,10 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
 
   /** For a `{tenantid}` issuer, the server object of the tenant named by the (still unverified) id_token. */
   async #serverForResponse(server: oauth.AuthorizationServer, response: Response): Promise<oauth.AuthorizationServer> {
-    if (!this.#isTemplate()) return server;
+    if (!this.#template.isTemplate) return server;
     const body = (await response.clone().json().catch(() => ({}))) as { id_token?: unknown };
     if (typeof body.id_token !== 'string') return server;
-    let tid: unknown;
-    try {
-      ({ tid } = decodeJwt(body.id_token));
-    } catch {
-      throw new UpstreamError('invalid_response', 'the upstream id_token is malformed');
-    }
-    if (typeof tid !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(tid)) throw new UpstreamError('invalid_response', 'the upstream id_token has no valid tid');
-    return this.#forIssuer(server, this.#tenantIssuer(tid));
-  }
-
-  #tenantIssuer(tid: string): string {
-    const { tenants } = this.#settings;
-    if (tenants && !tenants.includes(tid)) throw new UpstreamError('not_allowed', 'this organization (tenant) is not allowed to sign in here');
-    return this.#settings.issuer!.replace(TENANT, tid);
+    return this.#forIssuer(server, this.#template.issuerOfToken(body.id_token));
   }
 
   #forIssuer(server: oauth.AuthorizationServer, issuer: string): oauth.AuthorizationServer {
@@ -254,10 +206,6 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
       this.#byIssuer.set(issuer, resolved);
     }
     return resolved;
-  }
-
-  #isTemplate(): boolean {
-    return this.#settings.issuer?.includes(TENANT) ?? false;
   }
 
   /** Signature against the upstream JWKS; an unknown kid refetches the JWKS once (rate limited). */
@@ -271,7 +219,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
         // oauth4webapi caches the JWKS per server object: a fresh object means a fresh download.
         const fresh = { ...server };
         this.#byIssuer.set(server.issuer, fresh);
-        if (this.#discovered && !this.#isTemplate()) this.#discovered = { at: this.#discovered.at, server: Promise.resolve(fresh) };
+        if (this.#discovered && !this.#template.isTemplate) this.#discovered = { at: this.#discovered.at, server: Promise.resolve(fresh) };
         await translateError(() => oauth.validateApplicationLevelSignature(fresh, response, this.#options()), 'jwks');
         return;
       }
@@ -280,7 +228,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
   }
 
   #checkRestrictions(server: oauth.AuthorizationServer, claims: Record<string, unknown>): void {
-    if (this.#isTemplate() && server.issuer !== this.#settings.issuer!.replace(TENANT, String(claims.tid))) {
+    if (!this.#template.matches(server.issuer, claims)) {
       throw new UpstreamError('invalid_response', 'the id_token tid does not match its issuer');
     }
     const { hostedDomain } = this.#settings;
@@ -303,39 +251,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
   }
 
   #clientAuth(): Promise<oauth.ClientAuth> {
-    this.#auth ??= (async () => {
-      const { authMethod, clientSecret, privateKey } = this.#settings;
-      if (authMethod === 'client_secret_post') return oauth.ClientSecretPost(clientSecret!);
-      if (authMethod === 'private_key_jwt') {
-        const jwk = privateKey as { alg?: string; kid?: string };
-        const key = (await importJWK(privateKey!, jwk.alg ?? 'RS256')) as CryptoKey;
-        return oauth.PrivateKeyJwt({ key, kid: jwk.kid });
-      }
-      return oauth.ClientSecretBasic(clientSecret!);
-    })();
+    this.#auth ??= clientAuthentication(this.#settings);
     return this.#auth;
   }
-}
-
-function tenantOf(template: string, issuer: string): string {
-  const [prefix, suffix] = template.split(TENANT) as [string, string];
-  if (!issuer.startsWith(prefix) || !issuer.endsWith(suffix)) throw new UpstreamError('invalid_response', 'the callback iss is not an issuer of this upstream');
-  const tid = issuer.slice(prefix.length, issuer.length - suffix.length);
-  if (!/^[A-Za-z0-9-]{1,64}$/.test(tid)) throw new UpstreamError('invalid_response', 'the callback iss is not an issuer of this upstream');
-  return tid;
-}
-
-export function tokensFrom(result: oauth.TokenEndpointResponse): UpstreamTokens {
-  return {
-    accessToken: result.access_token,
-    refreshToken: result.refresh_token,
-    idToken: result.id_token,
-    expiresAt: typeof result.expires_in === 'number' ? Math.floor(Date.now() / 1000) + result.expires_in : undefined,
-    scope: result.scope,
-  };
-}
-
-/** The key set could not be fetched (timeout, network, non-200 answer): the issuer, not the token, is at fault. */
-function jwksUnavailable(err: unknown): boolean {
-  return err instanceof joseErrors.JWKSTimeout || err instanceof TypeError || (err as { code?: string } | null)?.code === 'ERR_JOSE_GENERIC';
 }
