@@ -7,12 +7,11 @@ import type { AddressInfo } from 'node:net';
 
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
-import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from './config/schema.ts';
 import { edge } from './http/edge.ts';
 import { attemptLimit } from './http/attempt-limit.ts';
-import { addHealthRoutes } from './http/health.ts';
+import { addHealthRoutes, addMetricsRoute } from './http/health.ts';
 import { pinOrigin } from './http/pin-origin.ts';
 import { addInteractionRoutes } from './interactions/routes.ts';
 import { KeyStore, type LoadedKeySet } from './keys/key-store.ts';
@@ -21,6 +20,7 @@ import { resolveMasterSecret } from './keys/master-secret.ts';
 import { deriveKey } from './keys/seal.ts';
 import { createAccessLogger, createLogger, type Logger } from './observability/logger.ts';
 import { measuredStore, Metrics } from './observability/metrics.ts';
+import { logReuse, subscribeToProviderEvents } from './observability/provider-events.ts';
 import { buildProvider } from './provider/index.ts';
 import { openStore } from './storage/index.ts';
 import { createUpstreams } from './upstream/index.ts';
@@ -32,7 +32,6 @@ import { authorizerDecider } from './orchestration/token-decisions.ts';
 import { HookPoints } from './orchestration/hook-points.ts';
 import { userinfoHook } from './provider/hooked-claims.ts';
 import { devicePolling } from './provider/device-polling.ts';
-import { registerTokenExchange } from './grants/token-exchange.ts';
 import { type Clock, type Store, systemClock } from './storage/store.ts';
 
 /** oidc-provider's default clock tolerance, plus a minute of margin for slow verifiers. */
@@ -118,6 +117,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     let keys = await keyStore.load();
     logger.info({ kids: keys.keys.keys.map((k) => k.kid), storage: store.kind }, 'signing keys loaded');
 
+    const clientIds = new Set(config.clients.map((c) => c.client_id));
     const assemble = (loaded: LoadedKeySet) => {
       const provider = buildProvider({
         config,
@@ -132,11 +132,11 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         logger,
         decideScopes,
         hooks,
+        upstreams,
         now: Math.floor(clock() / 1000),
       });
       pinOrigin(provider, config.issuer);
-      // RFC 8693 token exchange (src/grants/token-exchange.ts), registered on every provider instance.
-      registerTokenExchange(provider, { config, store, upstreams, logger, hooks, keys: loaded.keys, decideScopes });
+      subscribeToProviderEvents(provider, { logger, metrics, clientIds });
       // Whenever a grant ends (logout, revocation, reuse), its upstream refresh token is revoked too.
       provider.on('grant.revoked', (_ctx, grantId: string) => {
         sessions.end(grantId).catch((err) => logger.error({ err }, 'ending the upstream session failed'));
@@ -146,36 +146,11 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         { name: 'storage', check: () => store.ping() },
         { name: 'keys', check: async () => { if (loaded.keys.keys.length === 0) throw new Error('no keys'); } },
       ]);
+      addMetricsRoute(routes, metrics);
       addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, hooks });
-      routes.get('/metrics', async (ctx) => {
-        ctx.set('Cache-Control', 'no-store');
-        ctx.type = metrics.registry.contentType;
-        ctx.body = await metrics.registry.metrics();
-      });
-      const clientIds = new Set(config.clients.map((c) => c.client_id));
-      const countToken = (ctx: KoaContextWithOIDC, result: string) => {
-        const clientId = ctx.oidc?.client?.clientId;
-        metrics.tokens.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown'), client_id: clientId && clientIds.has(clientId) ? clientId : 'unknown', result });
-      };
-      provider.on('grant.success', (ctx) => countToken(ctx, 'issued'));
-      (provider as unknown as NodeJS.EventEmitter).on('grant.error', (ctx: KoaContextWithOIDC, err: { error?: string }) => countToken(ctx, err.error ?? 'error'));
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ path: '/device', max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session' }));
       provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/'], after: [userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode)] }));
-      (provider as unknown as NodeJS.EventEmitter).on('backchannel.error', (ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => {
-        logger.warn({ event: 'backchannel_logout.failed', reqId: ctx.state?.requestId, clientId: client.clientId, reason: err.message }, 'back-channel logout failed');
-      });
-      provider.on('server_error', (ctx, err) => logger.error({ reqId: ctx.state?.requestId, err, path: ctx.path }, 'server_error'));
-      for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'end_session.error', 'authorization.error', 'userinfo.error'] as const) {
-        // Client errors: the OAuth error code and description only, never the request's parameters.
-        (provider as unknown as NodeJS.EventEmitter).on(event, (ctx: KoaContextWithOIDC, err: { error?: string; error_description?: string; error_detail?: string }) => {
-          logger.info({ reqId: ctx.state?.requestId, event, error: err.error, description: err.error_description, detail: err.error_detail }, 'request refused');
-          // oidc-provider found the code or refresh token already consumed and revoked the grant.
-          if (event === 'grant.error' && /already (used|consumed)/.test(err.error_detail ?? '')) {
-            logReuse(logger, { reqId: ctx.state?.requestId, clientId: ctx.oidc?.client?.clientId });
-          }
-        });
-      }
       return { provider, handle: provider.callback() };
     };
 
@@ -236,10 +211,6 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     await store.close();
     throw err;
   }
-}
-
-function logReuse(logger: Logger, fields: Record<string, unknown>): void {
-  logger.warn({ event: 'grant.reuse_detected', ...fields }, 'one-time credential reused; its grant was revoked');
 }
 
 /** Stops accepting, closes idle keep-alive sockets, and cuts the rest when the grace period ends. */

@@ -31,7 +31,7 @@ export function registerPasswordGrant(provider: Provider, deps: PasswordGrantDep
 }
 
 async function passwordGrant(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, failures: Map<string, { start: number; count: number }>): Promise<void> {
-  const { provider, client, params } = ctx.oidc;
+  const { client, params } = ctx.oidc;
   if (!client || !deps.hooks.has(client.clientId, 'authenticateBackchannel')) {
     throw new errors.UnauthorizedClient('the password grant needs an authenticateBackchannel hook for this client');
   }

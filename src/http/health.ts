@@ -1,5 +1,7 @@
 // Liveness and readiness for load balancers and orchestrators.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+
+import type { Metrics } from '../observability/metrics.ts';
 
 export interface ReadinessCheck {
   readonly name: string;
@@ -39,4 +41,14 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error('timed out')), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Prometheus exposition of Baton's metrics (src/observability/metrics.ts). */
+export function addMetricsRoute(router: Router, metrics: Metrics): Router {
+  router.get('/metrics', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
+  return router;
 }

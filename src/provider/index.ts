@@ -17,6 +17,8 @@ import { clientMetadata } from './clients.ts';
 import { ResourcePolicy } from './resources.ts';
 import { tokenClaims } from './token-claims.ts';
 import { registerPasswordGrant } from '../grants/password.ts';
+import { registerTokenExchange } from '../grants/token-exchange.ts';
+import type { Upstreams } from '../upstream/index.ts';
 import { addIdTokenHook, loginPolicy } from './hooked-claims.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
 import type { ScopeDecider } from './resources.ts';
@@ -36,6 +38,7 @@ export interface ProviderDependencies {
   /** The authorizer fan-out, when authorizers are configured. */
   readonly decideScopes?: ScopeDecider;
   readonly hooks: HookPoints;
+  readonly upstreams: Upstreams;
   /** Epoch seconds, for which keys sign now. */
   readonly now: number;
 }
@@ -142,6 +145,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   provider.proxy = config.server.trustProxy;
   acceptHashedClientSecrets(provider);
   registerPasswordGrant(provider, { config, store, hooks: deps.hooks, resources, logger: deps.logger });
+  registerTokenExchange(provider, { config, store, upstreams: deps.upstreams, logger: deps.logger, hooks: deps.hooks, keys: deps.keys, decideScopes: deps.decideScopes });
   addIdTokenHook(provider, deps.hooks, store);
   return provider;
 }
