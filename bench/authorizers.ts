@@ -16,7 +16,8 @@ import type { AuthorizerConfig } from '../src/config/orchestration.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { Authorizers, type DecisionRequest } from '../src/orchestration/authorizers/index.ts';
 import { MemoryStore } from '../src/storage/memory/memory-store.ts';
-import { benchSigner, envNumber, percentile } from './authorizers-support.ts';
+import { benchSigner, percentile } from './authorizers-support.ts';
+import { envNumber } from './support.ts';
 import { Children, choosePinning } from './processes.ts';
 
 const DURATION = envNumber('BENCH_DURATION', 10);

@@ -1,13 +1,13 @@
 // Benchmark: client_credentials grant with an RFC 9068 JWT access token (ES256), Baton vs bare
 // oidc-provider, servers on one CPU and autocannon on the other. See bench/README.md.
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 
 import { RESOURCE, TOKEN_REQUEST } from './fixture.ts';
 import type { LoadResult } from './load.ts';
 import { type Child, Children, choosePinning } from './processes.ts';
 import { printReport, Tally } from './report.ts';
 import type { ServerMessage } from './server-ipc.ts';
+import { envNumber, freePort } from './support.ts';
 
 const WARMUP = envNumber('BENCH_WARMUP', 3);
 const DURATION = envNumber('BENCH_DURATION', 10);
@@ -21,24 +21,7 @@ const LOG_LEVEL = process.env.BENCH_BATON_LOG_LEVEL ?? 'info';
 type Stats = Extract<ServerMessage, { type: 'stats' }>;
 interface Server { tally: Tally; child: Child; url: string }
 
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
-  return value;
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** One real request before any load: a 200 with an RFC 9068 JWT, or the benchmark stops here. */
 async function verify(name: string, url: string): Promise<void> {

@@ -4,7 +4,6 @@
 // Servers on CPU 0, load generator on CPU 1, alternating slices. See bench/README.md.
 //   node --import tsx bench/storage.ts
 import { readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import type { LoadResult } from './load.ts';
@@ -17,6 +16,7 @@ import {
 } from './storage-fixture.ts';
 import type { StorageLoadQueued, StorageLoadResult, StorageLoadRun } from './storage-load.ts';
 import type { SeedReply, SeedRequest } from './storage-server.ts';
+import { envNumber, freePort } from './support.ts';
 
 const WARMUP = envNumber('BENCH_WARMUP', 1);
 const DURATION = envNumber('BENCH_DURATION', 5);
@@ -43,24 +43,7 @@ interface Server {
   samples: string[];
 }
 
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
-  return value;
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function postToken(url: string, body: string): Promise<Record<string, unknown>> {
   const response = await fetch(url + TOKEN_PATH, { method: 'POST', headers: TOKEN_HEADERS, body });

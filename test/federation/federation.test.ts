@@ -2,7 +2,6 @@
 // real upstream OpenID Provider (playing multi-tenant Entra ID, or Google) in real Chromium, and
 // the app receives Baton's tokens. Routing, claim mapping, stable subjects and the error paths.
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import * as client from 'openid-client';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
