@@ -10,7 +10,7 @@ import type { KeySet } from '../keys/keyset.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
 import { addTokenClaims } from '../orchestration/token-decisions.ts';
-import { ResourcePolicy, type ScopeDecider } from '../provider/resources.ts';
+import type { ResourcePolicy } from '../provider/resources.ts';
 import type { Store } from '../storage/store.ts';
 import type { Connector } from '../upstream/connector.ts';
 import type { Upstreams } from '../upstream/index.ts';
@@ -28,15 +28,14 @@ export interface TokenExchangeDeps {
   readonly hooks: HookPoints;
   /** Baton's current signing key set (the provider is rebuilt, and this called again, when it changes). */
   readonly keys: KeySet;
-  /** The authorizer fan-out, when authorizers are configured (the same one the provider uses). */
-  readonly decideScopes?: ScopeDecider;
+  /** The provider's resource policy (RFC 8707 bounds, then the authorizer fan-out). */
+  readonly resources: ResourcePolicy;
 }
 
 type GrantContext = Parameters<Parameters<Provider['registerGrantType']>[1]>[0];
 
 export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
-  const { config, logger } = deps;
-  const resources = new ResourcePolicy(config, deps.decideScopes);
+  const { config, logger, resources } = deps;
   const verifiers = tokenVerifiers(deps);
   const policies = new Map(config.clients.flatMap((c) => (c.tokenExchange ? [[c.client_id, c.tokenExchange] as const] : [])));
 

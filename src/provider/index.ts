@@ -145,7 +145,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   provider.proxy = config.server.trustProxy;
   acceptHashedClientSecrets(provider);
   registerPasswordGrant(provider, { config, store, hooks: deps.hooks, resources, logger: deps.logger });
-  registerTokenExchange(provider, { config, store, upstreams: deps.upstreams, logger: deps.logger, hooks: deps.hooks, keys: deps.keys, decideScopes: deps.decideScopes });
+  registerTokenExchange(provider, { config, store, upstreams: deps.upstreams, logger: deps.logger, hooks: deps.hooks, keys: deps.keys, resources });
   addIdTokenHook(provider, deps.hooks, store);
   return provider;
 }
