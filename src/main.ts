@@ -1,4 +1,6 @@
 // CLI entry: `baton start | check-config | keys rotate | hash-secret`.
+import { dirname, resolve } from 'node:path';
+
 import { Command, Option } from 'commander';
 
 import { loadConfigFile } from './config/load.ts';
@@ -31,16 +33,18 @@ program
   .action(async ({ config: file }: { config: string }) => {
     const config = loadOrExit(file);
     const { createBaton } = await import('./server.ts');
-    const { dirname, resolve } = await import('node:path');
     const baton = await createBaton(config, { configDir: dirname(resolve(file)) });
     const address = await baton.listen().catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
-        baton.logger.fatal(`port ${config.server.port} on ${config.server.host} is already in use; set server.port to a free one`);
+        const metricsPort = config.metrics.port !== undefined && (err as { port?: number }).port === config.metrics.port;
+        const [port, setting] = metricsPort ? [config.metrics.port, 'metrics.port'] : [config.server.port, 'server.port'];
+        baton.logger.fatal(`port ${port} is already in use; set ${setting} to a free one`);
         process.exit(1);
       }
       throw err;
     });
     baton.logger.info({ issuer: config.issuer, address: `${address.address}:${address.port}` }, `Baton is listening; discovery at ${config.issuer}/.well-known/openid-configuration`);
+    if (baton.metricsAddress) baton.logger.info({ address: `${baton.metricsAddress.address}:${baton.metricsAddress.port}` }, 'metrics listening at /metrics');
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -91,7 +95,7 @@ keys
   .action(async ({ config: file }: { config: string }) => {
     const config = loadOrExit(file);
     const { rotateKeys } = await import('./keys/rotate-command.ts');
-    const result = await rotateKeys(config);
+    const result = await rotateKeys(config, dirname(resolve(file)));
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   });
 

@@ -2,6 +2,7 @@
 // The provider is rebuilt when the stored key set changes (e.g. `baton keys rotate` from another
 // process), so a rotation is served without a restart; all state lives in the store, so the swap
 // is invisible to clients.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -11,7 +12,7 @@ import type Provider from 'oidc-provider';
 import type { BatonConfig } from './config/schema.ts';
 import { edge } from './http/edge.ts';
 import { attemptLimit } from './http/attempt-limit.ts';
-import { addHealthRoutes, addMetricsRoute } from './http/health.ts';
+import { addHealthRoutes, addMetricsRoute, metricsListener } from './http/health.ts';
 import { pinOrigin } from './http/pin-origin.ts';
 import { addInteractionRoutes } from './interactions/routes.ts';
 import { KeyStore, type LoadedKeySet } from './keys/key-store.ts';
@@ -20,7 +21,10 @@ import { resolveMasterSecret } from './keys/master-secret.ts';
 import { deriveKey } from './keys/seal.ts';
 import { createAccessLogger, createLogger, type Logger } from './observability/logger.ts';
 import { measuredStore, Metrics } from './observability/metrics.ts';
-import { logReuse, subscribeToProviderEvents } from './observability/provider-events.ts';
+import { reportReuse, subscribeToProviderEvents } from './observability/provider-events.ts';
+import { openAuditLog } from './observability/audit-log.ts';
+import { Events } from './observability/events.ts';
+import { instrumentConnector } from './observability/upstream-calls.ts';
 import { buildProvider } from './provider/index.ts';
 import { openStore } from './storage/index.ts';
 import { createUpstreams } from './upstream/index.ts';
@@ -49,17 +53,22 @@ export interface BatonOptions {
   readonly store?: Store;
   /** Directory that relative paths in the configuration (hook modules) are resolved from. */
   readonly configDir?: string;
+  /** The event bus (tests subscribe to it); one is created when absent. */
+  readonly events?: Events;
 }
 
 export interface Baton {
   readonly config: BatonConfig;
   readonly store: Store;
   readonly logger: Logger;
+  readonly events: Events;
   /** The provider currently serving requests. */
   readonly provider: Provider;
   /** Node request listener; dispatches to the current provider. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
   listen(port?: number, host?: string): Promise<AddressInfo>;
+  /** The separate metrics listener's address, when `metrics.port` is set (after `listen`). */
+  readonly metricsAddress?: AddressInfo;
   /** Rebuilds the provider when the stored key set changed; resolves whether it did. */
   reloadKeys(): Promise<boolean>;
   /** Stops accepting connections, lets in-flight requests finish (up to the grace period), closes the store. */
@@ -84,8 +93,12 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics();
   const store = measuredStore(options.store ?? openStore(config.storage, { clock }), metrics);
+  const events = options.events ?? new Events((err, event) => logger.error({ err, eventType: event.type }, 'an event subscriber failed'));
+  let audit: ReturnType<typeof openAuditLog>;
 
   try {
+    audit = openAuditLog(config.audit, options.configDir ?? process.cwd(), clock);
+    if (audit) events.subscribe(audit.record);
     const masterSecret = resolveMasterSecret(config);
     if (masterSecret.development) {
       logger.warn({ source: masterSecret.source }, 'DEVELOPMENT MODE: using a generated master secret. Keys are protected only by a file next to the database. Never run this in production.');
@@ -99,23 +112,31 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       clock,
     });
     const cookieKeys = [deriveKey(masterSecret.value, 'cookie-signing').toString('base64url')];
-    const upstreams = createUpstreams(config);
+    const upstreams = createUpstreams(config, (connector) => instrumentConnector(connector, metrics));
     const vault = new UpstreamVault(store, deriveKey(masterSecret.value, 'upstream-vault'), config.ttl.grant);
     const sessions = new UpstreamSessions({ config, store, vault, upstreams, logger, now: clock });
     const authorizers = config.authorizers.length === 0 ? undefined : new Authorizers(config.authorizers, {
       sign: requestSigner(config.issuer, config.keys.signing[0]!, () => keys.keys),
       store,
       logger,
+      events,
       clock,
     });
     const decideScopes = authorizers && authorizerDecider(authorizers, store, metrics);
     const hooks = await HookPoints.load(config, options.configDir ?? process.cwd(), {
       store,
       logger,
-      onEvent: (event) => metrics.hooks.observe({ hook: event.hook, result: event.type === 'hook.ran' ? 'ran' : event.kind }, event.latencyMs / 1000),
+      onEvent: (event, clientId) => {
+        metrics.hooks.observe({ hook: event.hook, result: event.type === 'hook.ran' ? 'ran' : event.kind }, event.latencyMs / 1000);
+        if (event.type === 'hook.failed') events.emit('hook.failed', { hook: event.hook, kind: event.kind, latencyMs: event.latencyMs, ...(clientId === undefined ? {} : { clientId }) });
+      },
     });
     let keys = await keyStore.load();
     logger.info({ kids: keys.keys.keys.map((k) => k.kid), storage: store.kind }, 'signing keys loaded');
+    events.emit('config.loaded', {
+      issuer: config.issuer, fingerprint: configFingerprint(config), storage: store.kind,
+      clients: config.clients.length, upstreams: config.upstreams.length, resources: config.resources.length, authorizers: config.authorizers.length,
+    });
 
     const clientIds = new Set(config.clients.map((c) => c.client_id));
     const assemble = (loaded: LoadedKeySet) => {
@@ -125,18 +146,19 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         keys: loaded.keys,
         cookieKeys,
         onReuse: (event) => {
-          logReuse(logger, { model: event.model, clientId: event.clientId });
+          reportReuse(logger, events, { model: event.model, ...(event.clientId ? { clientId: event.clientId } : {}) });
           if (event.grantId) sessions.end(event.grantId).catch((err) => logger.error({ err }, 'ending the upstream session failed'));
         },
         sessions,
         logger,
+        events,
         decideScopes,
         hooks,
         upstreams,
         now: Math.floor(clock() / 1000),
       });
       pinOrigin(provider, config.issuer);
-      subscribeToProviderEvents(provider, { logger, metrics, clientIds });
+      subscribeToProviderEvents(provider, { logger, metrics, events, clientIds });
       // Whenever a grant ends (logout, revocation, reuse), its upstream refresh token is revoked too.
       provider.on('grant.revoked', (_ctx, grantId: string) => {
         sessions.end(grantId).catch((err) => logger.error({ err }, 'ending the upstream session failed'));
@@ -146,8 +168,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         { name: 'storage', check: () => store.ping() },
         { name: 'keys', check: async () => { if (loaded.keys.keys.length === 0) throw new Error('no keys'); } },
       ]);
-      addMetricsRoute(routes, metrics);
-      addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, hooks });
+      if (config.metrics.enabled && config.metrics.port === undefined) addMetricsRoute(routes, metrics);
+      addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, events, hooks });
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ path: '/device', max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session' }));
       provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/'], after: [userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode)] }));
@@ -166,6 +188,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       switchAt = nextSwitch(keys.keys, Math.floor(clock() / 1000));
       current = assemble(keys);
       logger.info({ kids: keys.keys.keys.map((k) => k.kid) }, 'signing keys reloaded');
+      events.emit('keys.reloaded', { kids: keys.keys.keys.map((k) => k.kid) });
       return true;
     };
 
@@ -175,15 +198,24 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     };
     every(options.keyReloadInterval ?? config.keys.reloadInterval * 1000, reloadKeys, 'key reload');
     every(COLLECT_EVERY_MS, () => store.collectExpired(), 'expired record collection');
-    every(1000, async () => accessLogger.flush(), 'access log flush');
+    every(1000, async () => {
+      accessLogger.flush();
+      audit?.flush();
+    }, 'log flush');
 
     let server: Server | undefined;
+    let metricsServer: Server | undefined;
+    let metricsAddress: AddressInfo | undefined;
     let closing: Promise<void> | undefined;
 
     return {
       config,
       store,
       logger,
+      events,
+      get metricsAddress() {
+        return metricsAddress;
+      },
       get provider() {
         return current.provider;
       },
@@ -191,26 +223,43 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       reloadKeys,
       async listen(port = config.server.port, host = config.server.host) {
         server = createServer(handle);
-        await new Promise<void>((resolve, reject) => {
-          server!.once('error', reject);
-          server!.listen(port, host, () => resolve());
-        });
+        await listenOn(server, port, host);
+        if (config.metrics.enabled && config.metrics.port !== undefined) {
+          metricsServer = createServer(metricsListener(metrics));
+          await listenOn(metricsServer, config.metrics.port, config.metrics.host ?? host);
+          metricsAddress = metricsServer.address() as AddressInfo;
+        }
         return server.address() as AddressInfo;
       },
       close() {
         closing ??= (async () => {
           timers.forEach(clearInterval);
           if (server) await drain(server, config.server.shutdownGracePeriod * 1000);
+          if (metricsServer) await drain(metricsServer, 1000);
           await store.close();
           accessLogger.flush();
+          audit?.close();
         })();
         return closing;
       },
     };
   } catch (err) {
+    audit?.close();
     await store.close();
     throw err;
   }
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+}
+
+/** A fingerprint that tells configurations apart in the audit log without revealing any of their values. */
+function configFingerprint(config: BatonConfig): string {
+  return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
 }
 
 /** Stops accepting, closes idle keep-alive sockets, and cuts the rest when the grace period ends. */

@@ -29,6 +29,11 @@ function field(value: unknown, key: string): unknown {
 
 export function crossCheck(raw: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
+  const metricsPort = field(field(raw, 'metrics'), 'port');
+  const serverPort = field(field(raw, 'server'), 'port') ?? 4000;
+  if (typeof metricsPort === 'number' && metricsPort !== 0 && metricsPort === serverPort) {
+    issues.push({ path: ['metrics', 'port'], message: `metrics.port must differ from server.port (${metricsPort}); omit it to serve /metrics on the main port` });
+  }
   const keys = lenientKeys.safeParse(field(raw, 'keys') ?? {});
   const algorithms = keys.success ? new Set<SigningAlgorithm>(keys.data.signing) : undefined;
 

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 
 import { duration } from './duration.ts';
+import { auditSchema, metricsSchema } from './observability.ts';
 import { authorizerSchema, hooksSchema, ruleSchema } from './orchestration.ts';
 import { tokenExchangePolicySchema, tokenExchangeSchema } from './token-exchange.ts';
 import { REFRESH_POLICIES, upstreamSchema } from './upstreams.ts';
@@ -231,6 +232,8 @@ export const configSchema = z
       })
       .prefault({})
       .describe('JSON logs on stdout (pino); tokens, secrets and codes are always redacted.'),
+    metrics: metricsSchema.prefault({}),
+    audit: auditSchema.prefault({}),
   })
   .describe('Baton configuration file (YAML).');
 

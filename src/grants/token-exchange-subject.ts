@@ -6,6 +6,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
 import { TOKEN_EXCHANGE } from '../config/schema.ts';
+import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { safeDescription, type HookPoints } from '../orchestration/hook-points.ts';
 import { evaluateRules } from '../orchestration/rules.ts';
@@ -94,6 +95,7 @@ export interface PipelineDeps {
   readonly store: Store;
   readonly hooks: HookPoints;
   readonly logger: Logger;
+  readonly events: Events;
 }
 
 /**
@@ -102,10 +104,11 @@ export interface PipelineDeps {
  * A refusal is invalid_grant with the reason; a failing hook is a server_error, as elsewhere.
  */
 export async function authorizeSubject(ctx: KoaContextWithOIDC, deps: PipelineDeps, subject: ExchangeSubject, clientId: string, connector?: Connector): Promise<void> {
-  const { config, store, hooks, logger } = deps;
+  const { config, store, hooks, logger, events } = deps;
   const now = Math.floor(Date.now() / 1000);
   const deny = (by: string, reason: string): never => {
     logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: subject.accountId, clientId, by, at: 'token-exchange' }, 'token exchange denied');
+    events.emit('authorization.denied', { reqId: ctx.state?.requestId, sub: subject.accountId, clientId, by, at: 'token-exchange' });
     throw new errors.InvalidGrant(reason);
   };
   if (connector?.emailDomains) {

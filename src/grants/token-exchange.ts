@@ -7,6 +7,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { TOKEN_EXCHANGE, type BatonConfig } from '../config/schema.ts';
 import type { TokenExchangePolicy } from '../config/token-exchange.ts';
 import type { KeySet } from '../keys/keyset.ts';
+import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
 import { addTokenClaims } from '../orchestration/token-decisions.ts';
@@ -24,6 +25,7 @@ export interface TokenExchangeDeps {
   /** The configured upstreams: their connectors verify upstream id_tokens. */
   readonly upstreams: Upstreams;
   readonly logger: Logger;
+  readonly events: Events;
   /** loadAttrs, isAuthorized (here) and buildAccessTokenClaims (extraTokenClaims) run as in the other flows. */
   readonly hooks: HookPoints;
   /** Baton's current signing key set (the provider is rebuilt, and this called again, when it changes). */

@@ -1,4 +1,6 @@
 // Liveness and readiness for load balancers and orchestrators.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import type Router from '@koa/router';
 
 import type { Metrics } from '../observability/metrics.ts';
@@ -51,4 +53,19 @@ export function addMetricsRoute(router: Router, metrics: Metrics): Router {
     ctx.body = await metrics.registry.metrics();
   });
   return router;
+}
+
+/** The listener of the separate metrics port (`metrics.port`): `/metrics`, nothing else. */
+export function metricsListener(metrics: Metrics): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' }).end(text),
+      () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
+    );
+  };
 }

@@ -7,6 +7,7 @@ import type Provider from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
 import { html, page } from '../http/html.ts';
+import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Upstreams } from '../upstream/index.ts';
 import type { UpstreamVault } from '../upstream/vault.ts';
@@ -26,6 +27,7 @@ export interface InteractionDeps {
   readonly upstreams: Upstreams;
   readonly vault: UpstreamVault;
   readonly logger: Logger;
+  readonly events: Events;
   readonly hooks: HookPoints;
 }
 

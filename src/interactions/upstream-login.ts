@@ -121,6 +121,7 @@ export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps)
   const stashId = randomUUID();
   await deps.vault.stash(stashId, { upstream: upstream.id, tokens: identity.tokens, refreshedAt: now }, deps.config.ttl.interaction);
   deps.logger.info({ event: 'upstream.login', reqId: ctx.state.requestId, upstream: upstream.id, sub: accountId, clientId: claimed.clientId }, 'signed in through the upstream');
+  deps.events.emit('user.signed_in', { reqId: ctx.state.requestId, upstream: upstream.id, sub: accountId, clientId: claimed.clientId });
   await finish(ctx, deps, {
     login: { accountId, acr: identity.acr, amr: identity.amr ? [...identity.amr] : undefined, ts: identity.authTime ?? now },
     upstream: { stashId },
@@ -173,6 +174,7 @@ async function authorizeSignIn(ctx: Context, deps: InteractionDeps, details: Det
 
 async function deny(ctx: Context, deps: InteractionDeps, claimed: LoginRecord, accountId: string, by: string, reason: string): Promise<false> {
   deps.logger.info({ event: 'authorization.denied', reqId: ctx.state.requestId, sub: accountId, clientId: claimed.clientId, by }, 'sign-in denied');
+  deps.events.emit('authorization.denied', { reqId: ctx.state.requestId, sub: accountId, clientId: claimed.clientId, by, at: 'sign-in' });
   await showDenial(ctx, deps, claimed.uid, reason);
   return false;
 }

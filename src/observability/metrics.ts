@@ -1,9 +1,11 @@
 // Prometheus metrics (prom-client) for operators: tokens issued by grant, client and result,
-// authorizer and hook latency and outcomes, storage latency, and the process's own metrics.
+// upstream, authorizer and hook latency and outcomes, storage latency, and the process's own metrics.
 // Served at /metrics; names follow Prometheus conventions (`_total`, `_seconds`).
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry, type LabelValues } from 'prom-client';
+import type { Attributes } from '@opentelemetry/api';
 
 import type { Store } from '../storage/store.ts';
+import { SpanKind, traced } from './tracing.ts';
 
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -33,6 +35,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly upstreams = new Histogram({
+    name: 'baton_upstream_request_seconds',
+    help: 'Calls to upstream identity providers by upstream, operation (sign_in, refresh, revoke, verify_id_token, begin) and result ("ok" or the failure kind: unreachable, grant_refused, invalid_response, not_allowed).',
+    labelNames: ['upstream', 'operation', 'result'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
   readonly storage = new Histogram({
     name: 'baton_storage_seconds',
     help: 'Storage operations by backend, operation and result.',
@@ -48,26 +58,37 @@ export class Metrics {
 
 const STORE_OPERATIONS = ['upsert', 'find', 'findByUid', 'findByUserCode', 'consume', 'destroy', 'revokeByGrantId', 'getRecord', 'putRecord', 'deleteRecord', 'collectExpired', 'ping'] as const;
 
-/** The store with every operation timed into `baton_storage_seconds`; behaviour unchanged. */
+/** The store with every operation timed into `baton_storage_seconds` and traced; behaviour unchanged. */
 export function measuredStore(store: Store, metrics: Metrics): Store {
   const measured = Object.create(store) as Store;
   for (const operation of STORE_OPERATIONS) {
     const call = (store[operation] as (...args: unknown[]) => Promise<unknown>).bind(store);
     Object.defineProperty(measured, operation, {
-      value: async (...args: unknown[]) => {
-        const end = metrics.storage.startTimer({ backend: store.kind, operation });
-        try {
-          const result = await call(...args);
-          end({ result: 'ok' });
-          return result;
-        } catch (err) {
-          end({ result: 'error' });
-          throw err;
-        }
-      },
+      value: (...args: unknown[]) => timedCall(metrics.storage, { backend: store.kind, operation }, `storage.${operation}`, { 'db.system': store.kind, 'db.operation': operation }, () => call(...args)),
     });
   }
   Object.defineProperty(measured, 'close', { value: () => store.close() });
   Object.defineProperty(measured, 'kind', { value: store.kind });
   return measured;
+}
+
+/**
+ * Runs a call that leaves Baton (storage, an upstream) as a client span, timed into `histogram`
+ * with `result` = "ok", or `failure(err)` when it rejects; the rejection is rethrown.
+ */
+export function timedCall<L extends string, T>(
+  histogram: Histogram<L>, labels: LabelValues<L>, span: string, attributes: Attributes,
+  call: () => Promise<T>, failure: (err: unknown) => string = () => 'error',
+): Promise<T> {
+  return traced(span, attributes, async () => {
+    const end = histogram.startTimer(labels);
+    try {
+      const result = await call();
+      end({ result: 'ok' } as LabelValues<L>);
+      return result;
+    } catch (err) {
+      end({ result: failure(err) } as LabelValues<L>);
+      throw err;
+    }
+  }, SpanKind.CLIENT);
 }

@@ -1,9 +1,11 @@
 // Subscribers to oidc-provider's events: the log lines operators read (refusals with their OAuth
-// code, server errors with the request id, reuse, back-channel failures) and the token metrics.
-// Handlers never log request parameters, only codes and descriptions.
+// code, server errors with the request id, reuse, back-channel failures), the token metrics, and
+// Baton's typed events for issued tokens and logouts. Never request parameters, only codes and descriptions.
+import { decodeJwt } from 'jose';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
+import { tokenRef, type Events, type TokenRef } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -15,19 +17,31 @@ interface OAuthErrorLike {
   readonly error_detail?: string;
 }
 
-export function logReuse(logger: Logger, fields: Record<string, unknown>): void {
+export function reportReuse(logger: Logger, events: Events, fields: { model: string; clientId?: string; reqId?: string }): void {
   logger.warn({ event: 'grant.reuse_detected', ...fields }, 'one-time credential reused; its grant was revoked');
+  events.emit('token.reuse_detected', fields);
 }
 
-export function subscribeToProviderEvents(provider: Provider, deps: { logger: Logger; metrics: Metrics; clientIds: ReadonlySet<string> }): void {
-  const { logger, metrics, clientIds } = deps;
+export function subscribeToProviderEvents(provider: Provider, deps: { logger: Logger; metrics: Metrics; events: Events; clientIds: ReadonlySet<string> }): void {
+  const { logger, metrics, events: bus, clientIds } = deps;
   const events = provider as unknown as NodeJS.EventEmitter;
 
   const countToken = (ctx: KoaContextWithOIDC, result: string) => {
     const clientId = ctx.oidc?.client?.clientId;
     metrics.tokens.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown'), client_id: clientId && clientIds.has(clientId) ? clientId : 'unknown', result });
   };
-  events.on('grant.success', (ctx: KoaContextWithOIDC) => countToken(ctx, 'issued'));
+  events.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    countToken(ctx, 'issued');
+    announceIssue(ctx, bus);
+  });
+  events.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    const session = ctx.oidc?.session as { accountId?: string } | undefined;
+    bus.emit('user.logged_out', {
+      ...(session?.accountId ? { sub: session.accountId } : {}),
+      ...(ctx.oidc?.client ? { clientId: ctx.oidc.client.clientId } : {}),
+      reqId: ctx.state?.requestId,
+    });
+  });
 
   for (const event of REFUSALS) {
     events.on(event, (ctx: KoaContextWithOIDC, err: OAuthErrorLike) => {
@@ -35,7 +49,7 @@ export function subscribeToProviderEvents(provider: Provider, deps: { logger: Lo
       if (event !== 'grant.error') return;
       countToken(ctx, err.error ?? 'error');
       // oidc-provider found the code or refresh token already consumed and revoked the grant.
-      if (/already (used|consumed)/.test(err.error_detail ?? '')) logReuse(logger, { reqId: ctx.state?.requestId, clientId: ctx.oidc?.client?.clientId });
+      if (/already (used|consumed)/.test(err.error_detail ?? '')) reportReuse(logger, bus, { model: reusedModel(ctx), reqId: ctx.state?.requestId, ...(ctx.oidc?.client ? { clientId: ctx.oidc.client.clientId } : {}) });
     });
   }
 
@@ -43,4 +57,41 @@ export function subscribeToProviderEvents(provider: Provider, deps: { logger: Lo
     logger.warn({ event: 'backchannel_logout.failed', reqId: ctx.state?.requestId, clientId: client.clientId, reason: err.message }, 'back-channel logout failed');
   });
   events.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => logger.error({ reqId: ctx.state?.requestId, err, path: ctx.path }, 'server_error'));
+}
+
+/** 'token.issued' / 'token.refreshed' from the token response, with each token by reference only. */
+function announceIssue(ctx: KoaContextWithOIDC, bus: Events): void {
+  const body = (ctx.body ?? {}) as Record<string, unknown>;
+  const grantType = String(ctx.oidc?.params?.grant_type ?? 'unknown');
+  const access = typeof body.access_token === 'string' ? body.access_token : undefined;
+  const claims = access ? jwtClaims(access) : undefined;
+  const sub = claims?.sub ?? ctx.oidc?.entities?.Grant?.accountId ?? ctx.oidc?.account?.accountId;
+  const tokens: { access?: TokenRef; refresh?: TokenRef; id?: TokenRef } = {};
+  // A JWT's identifier is its jti; an opaque token's identifier is the token itself (hence only its hash).
+  if (access) tokens.access = tokenRef(typeof claims?.jti === 'string' ? claims.jti : access);
+  if (typeof body.refresh_token === 'string') tokens.refresh = tokenRef(body.refresh_token);
+  if (typeof body.id_token === 'string') tokens.id = tokenRef(body.id_token);
+  bus.emit(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', {
+    grantType,
+    clientId: ctx.oidc?.client?.clientId ?? 'unknown',
+    ...(typeof sub === 'string' ? { sub } : {}),
+    ...(typeof claims?.aud === 'string' ? { resource: claims.aud } : {}),
+    ...(typeof body.scope === 'string' ? { scope: body.scope } : {}),
+    tokens,
+    reqId: ctx.state?.requestId,
+  });
+}
+
+function jwtClaims(token: string): Record<string, unknown> | undefined {
+  if (token.split('.').length !== 3) return undefined;
+  try {
+    return decodeJwt(token);
+  } catch {
+    return undefined;
+  }
+}
+
+function reusedModel(ctx: KoaContextWithOIDC): string {
+  const grantType = ctx.oidc?.params?.grant_type;
+  return grantType === 'authorization_code' ? 'AuthorizationCode' : grantType === 'refresh_token' ? 'RefreshToken' : String(grantType ?? 'unknown');
 }

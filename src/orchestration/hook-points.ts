@@ -3,6 +3,7 @@
 // module's deadline, and every run and failure reported as an event.
 import type { BatonConfig, HooksConfig } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
+import { traced } from '../observability/tracing.ts';
 import type { Store } from '../storage/store.ts';
 import {
   createHookApi, hasHook, HookSession, loadHooks, runHook,
@@ -19,8 +20,8 @@ interface Module {
 export interface HookPointsDeps {
   readonly store: Store;
   readonly logger: Logger;
-  /** Every hook run and failure (metrics). */
-  readonly onEvent?: (event: HookEvent) => void;
+  /** Every hook run and failure (metrics, audit), with the client whose hook it was. */
+  readonly onEvent?: (event: HookEvent, clientId: string | undefined) => void;
 }
 
 export interface HookCallParts {
@@ -34,7 +35,7 @@ export class HookPoints {
   readonly #provider?: Module;
   readonly #store: Store;
   readonly #logger: Logger;
-  readonly #onEvent?: (event: HookEvent) => void;
+  readonly #onEvent?: HookPointsDeps['onEvent'];
 
   private constructor(clients: Map<string, Module>, provider: Module | undefined, deps: HookPointsDeps) {
     this.#clients = clients;
@@ -82,14 +83,14 @@ export class HookPoints {
       moduleId: module.loaded.module,
       timeoutMs,
     });
-    return runHook(module.loaded, name, ctx, api, {
+    return traced(`hook.${name}`, { 'baton.hook': name, 'baton.client_id': clientId ?? '' }, () => runHook(module.loaded, name, ctx, api, {
       timeoutMs,
       logger: this.#logger,
       onEvent: (event) => {
         this.#logger.info({ ...event, event: event.type, clientId }, event.type === 'hook.ran' ? 'hook ran' : 'hook failed');
-        this.#onEvent?.(event);
+        this.#onEvent?.(event, clientId);
       },
-    });
+    }));
   }
 
   #module(clientId: string | undefined, name: HookName): Module | undefined {

@@ -22,6 +22,7 @@ import type { Upstreams } from '../upstream/index.ts';
 import { addIdTokenHook, loginPolicy } from './hooked-claims.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
 import type { ScopeDecider } from './resources.ts';
+import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { UpstreamSessions } from '../upstream/session.ts';
 
@@ -35,6 +36,7 @@ export interface ProviderDependencies {
   /** Renews the upstream session before a refresh_token grant issues tokens. */
   readonly sessions: UpstreamSessions;
   readonly logger: Logger;
+  readonly events: Events;
   /** The authorizer fan-out, when authorizers are configured. */
   readonly decideScopes?: ScopeDecider;
   readonly hooks: HookPoints;
@@ -119,7 +121,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     rotateRefreshToken: true,
     // Scope claims (email, profile) also go into the id_token: what applications expect from an IdP.
     conformIdTokenClaims: false,
-    extraTokenClaims: tokenClaims({ config, store, sessions: deps.sessions, logger: deps.logger, hooks: deps.hooks }) as Configuration['extraTokenClaims'],
+    extraTokenClaims: tokenClaims({ config, store, sessions: deps.sessions, logger: deps.logger, events: deps.events, hooks: deps.hooks }) as Configuration['extraTokenClaims'],
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
@@ -145,7 +147,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   provider.proxy = config.server.trustProxy;
   acceptHashedClientSecrets(provider);
   registerPasswordGrant(provider, { config, store, hooks: deps.hooks, resources, logger: deps.logger });
-  registerTokenExchange(provider, { config, store, upstreams: deps.upstreams, logger: deps.logger, hooks: deps.hooks, keys: deps.keys, resources });
+  registerTokenExchange(provider, { config, store, upstreams: deps.upstreams, logger: deps.logger, events: deps.events, hooks: deps.hooks, keys: deps.keys, resources });
   addIdTokenHook(provider, deps.hooks, store);
   return provider;
 }

@@ -7,6 +7,7 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
+import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { evaluateRules } from '../orchestration/rules.ts';
 import { authorizerClaims } from '../orchestration/token-decisions.ts';
@@ -29,10 +30,11 @@ export interface ReauthorizeDeps {
   readonly store: Store;
   readonly sessions: UpstreamSessions;
   readonly logger: Logger;
+  readonly events: Events;
   readonly hooks: HookPoints;
 }
 
-export function tokenClaims({ config, store, sessions, logger, hooks }: ReauthorizeDeps) {
+export function tokenClaims({ config, store, sessions, logger, events, hooks }: ReauthorizeDeps) {
   const rules = new Map(config.clients.map((c) => [c.client_id, c.rules]));
 
   async function end(grantId: string, reason: string): Promise<never> {
@@ -50,6 +52,7 @@ export function tokenClaims({ config, store, sessions, logger, hooks }: Reauthor
     const decision = evaluateRules(rules.get(clientId), { upstream: account?.value.upstream, claims: account?.value.claims ?? {} });
     if (!decision.allowed) {
       logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: accountId, clientId, by: 'rules', at: 'refresh' }, 'refresh denied by rules');
+      events.emit('authorization.denied', { reqId: ctx.state?.requestId, sub: accountId, clientId, by: 'rules', at: 'refresh' });
       await end(grantId, decision.reason);
     }
   }

@@ -14,7 +14,8 @@ export interface Upstreams {
   settings(id: string): ResolvedUpstream | undefined;
 }
 
-export function createUpstreams(config: BatonConfig): Upstreams {
+/** `instrument` wraps each connector (metrics and tracing of its upstream calls). */
+export function createUpstreams(config: BatonConfig, instrument: (connector: Connector) => Connector = (c) => c): Upstreams {
   const settings = new Map<string, ResolvedUpstream>();
   const connectors = new Map<string, Connector>();
   for (const entry of config.upstreams) {
@@ -22,7 +23,7 @@ export function createUpstreams(config: BatonConfig): Upstreams {
     // The loader already refused configurations with problems; nothing unresolved reaches here.
     if (!upstream) throw new Error(`upstream ${entry.id} is not resolvable`);
     settings.set(upstream.id, upstream);
-    connectors.set(upstream.id, upstream.type === 'oauth2' ? new OAuth2Connector(upstream) : new OidcConnector(upstream));
+    connectors.set(upstream.id, instrument(upstream.type === 'oauth2' ? new OAuth2Connector(upstream) : new OidcConnector(upstream)));
   }
   return {
     all: [...connectors.values()],

@@ -2,7 +2,7 @@
 // `baton keys rotate` (the real CLI, beside the running server) adds keys while old tokens keep
 // verifying; a wrong master secret is refused instead of silently generating new keys.
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -90,7 +90,7 @@ describe('restart on the same SQLite file', () => {
     const oldToken = (await client.clientCredentialsGrant(service, { resource: ORDERS_API, scope: 'orders:read' })).access_token;
 
     const configFile = join(dir.path, 'baton.yaml');
-    writeFileSync(configFile, `issuer: ${running.url}\nstorage: { type: sqlite, path: ${dbPath} }\nkeys: { masterSecret: "\${BATON_MASTER_SECRET}" }\n`);
+    writeFileSync(configFile, `issuer: ${running.url}\nstorage: { type: sqlite, path: ${dbPath} }\nkeys: { masterSecret: "\${BATON_MASTER_SECRET}" }\naudit: { output: file, file: audit/keys.jsonl }\n`);
     const { stdout } = await run(process.execPath, [BIN, 'keys', 'rotate', '--config', configFile], { env: { ...process.env, BATON_MASTER_SECRET: TEST_MASTER_SECRET } });
     const result = JSON.parse(stdout) as { current: string[]; retired: Array<{ kid: string }> };
     expect(result.current).toHaveLength(2);
@@ -106,6 +106,11 @@ describe('restart on the same SQLite file', () => {
     const newKid = decodeProtectedHeader(newToken).kid;
     expect(newKid).not.toBe(oldKid);
     expect(result.current.some((entry) => entry.endsWith(newKid!))).toBe(true);
+    // The rotation is in the audit log (relative to the configuration file), kids only.
+    const [rotated, ...rest] = readFileSync(join(dir.path, 'audit', 'keys.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(rest).toEqual([]);
+    expect(rotated).toMatchObject({ type: 'keys.rotated', kids: expect.arrayContaining([newKid]) });
+    expect((rotated!.kids as string[])).toHaveLength(2);
 
     const set = createLocalJWKSet(keys);
     await expect(jwtVerify(oldToken, set, { issuer: running.url, audience: ORDERS_API })).resolves.toBeTruthy();

@@ -44,3 +44,25 @@ describe('/metrics', () => {
     expect(text).not.toContain(TEST_ENV.SERVICE_SECRET);
   });
 });
+
+describe('/metrics on a separate port (metrics.port)', () => {
+  let separate: RunningBaton;
+  let metricsUrl: string;
+  beforeAll(async () => {
+    separate = await startBaton({ ...standardConfig, metrics: { port: 0 } });
+    metricsUrl = `http://127.0.0.1:${separate.baton.metricsAddress!.port}`;
+  });
+  afterAll(() => separate.stop());
+
+  it('serves the exposition there, and nothing else', async () => {
+    await postForm(`${separate.url}/token`, `grant_type=client_credentials&resource=${encodeURIComponent(ORDERS_API)}&scope=orders:read`, { authorization: basic('service', TEST_ENV.SERVICE_SECRET) });
+    const res = await fetch(`${metricsUrl}/metrics`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('baton_token_requests_total{grant_type="client_credentials",client_id="service",result="issued"} 1');
+    expect((await fetch(`${metricsUrl}/jwks`)).status).toBe(404);
+  });
+
+  it('is no longer on the main listener', async () => {
+    expect((await fetch(`${separate.url}/metrics`)).status).toBe(404);
+  });
+});

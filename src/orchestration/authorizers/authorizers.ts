@@ -4,7 +4,9 @@
 import { performance } from 'node:perf_hooks';
 
 import type { AuthorizerConfig } from '../../config/orchestration.ts';
+import type { Events } from '../../observability/events.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { SpanKind, traced } from '../../observability/tracing.ts';
 import type { Store } from '../../storage/store.ts';
 import { DecisionCache, cacheKey } from './cache.ts';
 import { callAuthorizer } from './call.ts';
@@ -19,6 +21,8 @@ export interface AuthorizersDeps {
   /** Decision cache, record kind 'authorizer-decision'. */
   store: Store;
   logger: Logger;
+  /** Receives every decision as an 'authorizer.decision' event (audit log). */
+  events?: Events;
   /** Defaults to globalThis.fetch. */
   fetch?: typeof fetch;
   /** Epoch milliseconds; defaults to Date.now. */
@@ -32,7 +36,7 @@ export class Authorizers {
   readonly #configs: readonly AuthorizerConfig[];
   readonly #index: NamespaceIndex;
   readonly #cache: DecisionCache;
-  readonly #deps: { sign: AuthorizersDeps['sign']; fetch: typeof fetch; logger: Logger };
+  readonly #deps: { sign: AuthorizersDeps['sign']; fetch: typeof fetch; logger: Logger; events?: Events };
 
   /** Throws when the configurations are unusable (duplicate ids or namespaces, http to a remote host, reserved claim namespace). */
   constructor(configs: readonly AuthorizerConfig[], deps: AuthorizersDeps) {
@@ -41,7 +45,7 @@ export class Authorizers {
     this.#configs = [...configs];
     this.#index = new NamespaceIndex(configs);
     this.#cache = new DecisionCache(deps.store, deps.clock ?? Date.now, deps.logger);
-    this.#deps = { sign: deps.sign, fetch: deps.fetch ?? globalThis.fetch, logger: deps.logger };
+    this.#deps = { sign: deps.sign, fetch: deps.fetch ?? globalThis.fetch, logger: deps.logger, ...(deps.events ? { events: deps.events } : {}) };
   }
 
   /** True when some requested scope falls in an authorizer's namespace. */
@@ -57,7 +61,11 @@ export class Authorizers {
   async decide(request: DecisionRequest): Promise<FanoutResult> {
     const groups = this.#index.partition(request.scopes);
     const concerned = this.#configs.filter((config) => groups.has(config));
-    const parts = await Promise.all(concerned.map((config) => this.#ask(config, groups.get(config) ?? [], request)));
+    const parts = await Promise.all(concerned.map((config) => traced('authorizer.decide', { 'baton.authorizer': config.id }, async (span) => {
+      const part = await this.#ask(config, groups.get(config) ?? [], request);
+      span.setAttributes({ 'baton.authorizer.outcome': part.trace.outcome, 'baton.authorizer.cached': part.trace.cached });
+      return part;
+    }, SpanKind.CLIENT)));
 
     const granted = new Set<string>();
     const claims: Record<string, unknown> = {};
@@ -110,6 +118,12 @@ export class Authorizers {
   }
 
   #log(request: DecisionRequest, trace: AuthorizerTrace, droppedClaims: string[]): void {
+    this.#deps.events?.emit('authorizer.decision', {
+      authorizer: trace.authorizer, sub: request.subject, clientId: request.clientId, grantType: request.grantType,
+      ...(request.resource === undefined ? {} : { resource: request.resource }),
+      outcome: trace.outcome, requested: [...trace.requested], granted: [...trace.granted], cached: trace.cached, latencyMs: trace.latencyMs,
+      ...(trace.reason === undefined ? {} : { reason: trace.reason }),
+    });
     const record = {
       event: 'authorizer.decision',
       sub: request.subject,

@@ -1,0 +1,84 @@
+// Baton's typed events (STYLE pattern 8): the flows say what happened, once; subscribers (the audit
+// log, metrics) decide what to record. Token identifiers only ever travel as TokenRefs, one-way
+// hashes, so no subscriber can leak a token even when the identifier is the token itself (opaque).
+import { createHash } from 'node:crypto';
+
+/** A SHA-256 digest of a token's identifier (`jti`, or the opaque value): correlates, never replays. */
+export type TokenRef = string & { readonly __tokenRef: unique symbol };
+
+/** The first 128 bits of SHA-256 over the identifier, base64url: `sha256:<22 chars>`. */
+export function tokenRef(identifier: string): TokenRef {
+  return `sha256:${createHash('sha256').update(identifier).digest('base64url').slice(0, 22)}` as TokenRef;
+}
+
+export interface EventMap {
+  /** Baton started on a configuration (fingerprinted, never its secrets). */
+  'config.loaded': { issuer: string; fingerprint: string; clients: number; upstreams: number; resources: number; authorizers: number; storage: string };
+  /** `baton keys rotate` added a signing key. */
+  'keys.rotated': { kids: string[]; activatesAt: number };
+  /** A running instance loaded a changed key set. */
+  'keys.reloaded': { kids: string[] };
+  /** A user signed in at an upstream and was let in. */
+  'user.signed_in': { sub: string; clientId: string; upstream: string; reqId?: string };
+  /** Sign-in or a token request refused by rules, hooks or authorizers. */
+  'authorization.denied': { sub: string; clientId: string; by: string; at: string; reqId?: string };
+  /** Tokens issued at the token endpoint (any grant but refresh_token). */
+  'token.issued': TokenIssue;
+  /** Tokens issued for a refresh token. */
+  'token.refreshed': TokenIssue;
+  /** A one-time credential (code, rotated refresh token) was presented again; its grant was revoked. */
+  'token.reuse_detected': { model: string; clientId?: string; reqId?: string };
+  /** One authorizer's answer for one token request. */
+  'authorizer.decision': {
+    authorizer: string; sub: string; clientId: string; grantType: string; resource?: string;
+    outcome: string; requested: string[]; granted: string[]; cached: boolean; latencyMs: number; reason?: string;
+  };
+  /** A hook threw, timed out or answered a bad shape. */
+  'hook.failed': { hook: string; clientId?: string; kind: string; latencyMs: number };
+  /** The user's session at Baton ended (RP-initiated logout). */
+  'user.logged_out': { sub?: string; clientId?: string; reqId?: string };
+}
+
+export interface TokenIssue {
+  grantType: string;
+  clientId: string;
+  sub?: string;
+  resource?: string;
+  scope?: string;
+  /** Which tokens were issued, by reference. */
+  tokens: { access?: TokenRef; refresh?: TokenRef; id?: TokenRef };
+  reqId?: string;
+}
+
+export type EventType = keyof EventMap;
+export type BatonEvent = { [K in EventType]: { type: K } & EventMap[K] }[EventType];
+export type Subscriber = (event: BatonEvent) => void;
+
+/** A synchronous, in-process event bus. A failing subscriber never fails the flow that emitted. */
+export class Events {
+  readonly #subscribers: Subscriber[] = [];
+  readonly #onError: (err: unknown, event: BatonEvent) => void;
+
+  constructor(onError: (err: unknown, event: BatonEvent) => void = () => undefined) {
+    this.#onError = onError;
+  }
+
+  subscribe(subscriber: Subscriber): () => void {
+    this.#subscribers.push(subscriber);
+    return () => {
+      const at = this.#subscribers.indexOf(subscriber);
+      if (at >= 0) this.#subscribers.splice(at, 1);
+    };
+  }
+
+  emit<K extends EventType>(type: K, fields: EventMap[K]): void {
+    const event = { type, ...fields } as BatonEvent;
+    for (const subscriber of this.#subscribers) {
+      try {
+        subscriber(event);
+      } catch (err) {
+        this.#onError(err, event);
+      }
+    }
+  }
+}
