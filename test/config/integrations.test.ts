@@ -11,6 +11,7 @@ import { crossCheck } from '../../src/config/cross-checks.ts';
 import { ConfigError } from '../../src/config/issues.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import type { BatonConfig } from '../../src/config/schema.ts';
+import { mapClaims } from '../../src/upstream/claims.ts';
 import { createUpstreams } from '../../src/upstream/index.ts';
 import { resolveUpstream, type ResolvedUpstream } from '../../src/upstream/resolve.ts';
 
@@ -239,5 +240,13 @@ describe('resolved upstream shapes', () => {
       refresh: 'never',
     });
     expect(ghes.name).toBe('GitHub Enterprise');
+  });
+});
+
+describe('what the pages say about claim mapping', () => {
+  it('copies strings, numbers and booleans; a groups array is not copied (hence the loadAttrs example)', () => {
+    const keycloak = resolved(load('keycloak.yaml'), 'keycloak');
+    const upstream = { preferred_username: 'ann', email: 'ann@example.com', email_verified: 'true', groups: ['staff'], address: { country: 'NL' } };
+    expect(mapClaims(upstream, { ...keycloak.claims, groups: 'groups', address: 'address' })).toEqual({ username: 'ann', preferred_username: 'ann', email: 'ann@example.com', email_verified: true });
   });
 });
