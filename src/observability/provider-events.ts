@@ -5,9 +5,12 @@ import { decodeJwt } from 'jose';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
+import { GRANT_TYPES } from '../config/schema.ts';
 import { tokenRef, type Events, type TokenRef } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+
+const KNOWN_GRANTS: ReadonlySet<string> = new Set(GRANT_TYPES);
 
 const REFUSALS = ['grant.error', 'introspection.error', 'revocation.error', 'end_session.error', 'authorization.error', 'userinfo.error'] as const;
 
@@ -26,9 +29,11 @@ export function subscribeToProviderEvents(provider: Provider, deps: { logger: Lo
   const { logger, metrics, events: bus, clientIds } = deps;
   const events = provider as unknown as NodeJS.EventEmitter;
 
+  // Label values are bounded: unknown clients and grant types a caller made up count as one series each.
   const countToken = (ctx: KoaContextWithOIDC, result: string) => {
     const clientId = ctx.oidc?.client?.clientId;
-    metrics.tokens.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown'), client_id: clientId && clientIds.has(clientId) ? clientId : 'unknown', result });
+    const grantType = String(ctx.oidc?.params?.grant_type ?? 'unknown');
+    metrics.tokens.inc({ grant_type: KNOWN_GRANTS.has(grantType) ? grantType : 'other', client_id: clientId && clientIds.has(clientId) ? clientId : 'unknown', result });
   };
   events.on('grant.success', (ctx: KoaContextWithOIDC) => {
     countToken(ctx, 'issued');
@@ -56,7 +61,10 @@ export function subscribeToProviderEvents(provider: Provider, deps: { logger: Lo
   events.on('backchannel.error', (ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => {
     logger.warn({ event: 'backchannel_logout.failed', reqId: ctx.state?.requestId, clientId: client.clientId, reason: err.message }, 'back-channel logout failed');
   });
-  events.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => logger.error({ reqId: ctx.state?.requestId, err, path: ctx.path }, 'server_error'));
+  events.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
+    logger.error({ reqId: ctx.state?.requestId, err, path: ctx.path }, 'server_error');
+    if (ctx.oidc?.route === 'token') countToken(ctx, 'server_error');
+  });
 }
 
 /** 'token.issued' / 'token.refreshed' from the token response, with each token by reference only. */

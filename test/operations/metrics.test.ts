@@ -36,6 +36,17 @@ describe('/metrics', () => {
     expect(value(after, refused) - value(before, refused)).toBe(1);
   });
 
+  it('bounds label values: a made-up grant type or client id is one series, not one per value', async () => {
+    for (const grant of ['made-up-1', 'made-up-2']) {
+      await postForm(`${baton.url}/token`, `grant_type=${grant}`, { authorization: basic(`nobody-${grant}`, 'wrong-secret-0123456789') });
+    }
+    const text = await scrape();
+    expect(text).not.toContain('made-up');
+    expect(text).not.toContain('nobody-');
+    expect(value(text, 'baton_token_requests_total{grant_type="other",client_id="unknown",result="unsupported_grant_type"}')
+      + value(text, 'baton_token_requests_total{grant_type="other",client_id="unknown",result="invalid_client"}')).toBe(2);
+  });
+
   it('times storage operations and exposes process metrics, never secrets', async () => {
     const text = await scrape();
     expect(text).toMatch(/baton_storage_seconds_count\{backend="memory",operation="[a-zA-Z]+",result="ok"\} [1-9]/);

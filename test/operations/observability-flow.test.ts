@@ -140,6 +140,8 @@ describe('one session, as the operator sees it', () => {
     expect(count('baton_upstream_request_seconds_count{upstream="corp",operation="sign_in",result="ok"}')).toBe(1);
     expect(count('baton_authorizer_decision_seconds_count{authorizer="orders",outcome="granted",cached="false"}')).toBeGreaterThanOrEqual(2);
     expect(count('baton_hook_seconds_count{hook="buildAccessTokenClaims",result="threw"}')).toBe(1);
+    // The failing hook answered 500: counted too, as server_error.
+    expect(count('baton_token_requests_total{grant_type="client_credentials",client_id="service",result="server_error"}')).toBe(1);
   });
 
   it('OpenTelemetry spans cover upstream calls, authorizers, hooks and storage', () => {
