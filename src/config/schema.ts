@@ -109,7 +109,7 @@ const storageSchema = z
     z.strictObject({
       type: z.literal('split').describe('Redis for short-lived records, PostgreSQL or SQLite for durable ones.'),
       durable: z.discriminatedUnion('type', [postgresStorage, sqliteStorage]).describe('Grants, refresh tokens, accounts, upstream vault, keys.'),
-      shortLived: redisStorage.describe('Interactions, codes, device codes, sessions, replay and decision caches.'),
+      shortLived: redisStorage.describe('Interactions, authorization and device codes, replay and decision caches (sessions stay durable).'),
     }).describe('Short-lived records in Redis, durable ones in PostgreSQL (or SQLite).'),
   ])
   .describe('Where Baton keeps its state: `sqlite` (embedded, the default), `postgres`, `redis`, `split`, or `memory` (tests).');
@@ -199,7 +199,7 @@ export const clientSchema = z
       .describe('OpenID Connect scopes this client may request.'),
     resources: z.array(clientResourceSchema).default([]).describe('APIs (and their scopes) this client may obtain access tokens for.'),
     requirePkce: z.boolean().default(true).describe('Require PKCE (S256) on authorization requests. Always on for public clients (`false` is an error there).'),
-    requireConsent: z.boolean().default(false).describe('Ask the user to approve the requested scopes (first-party clients usually skip it). Takes effect with sign-in through an upstream identity provider, which is not available yet.'),
+    requireConsent: z.boolean().default(false).describe('Ask the user to approve the requested scopes (first-party clients usually skip it). Shown after sign-in through an upstream identity provider.'),
     upstreams: z.array(z.string().min(1)).optional().describe('Ids of the upstreams this client\'s users may sign in with; omitted: all of them.'),
     rules: z.array(ruleSchema).optional().describe('Declarative authorization after sign-in, before `isAuthorized`; omitted: everyone who signs in is allowed.'),
     tokenExchange: tokenExchangePolicySchema.optional().describe('What this client may exchange (RFC 8693); requires the token-exchange grant type.'),
