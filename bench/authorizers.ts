@@ -17,7 +17,7 @@ import { createLogger } from '../src/observability/logger.ts';
 import { Authorizers, type DecisionRequest } from '../src/orchestration/authorizers/index.ts';
 import { MemoryStore } from '../src/storage/memory/memory-store.ts';
 import { benchSigner, percentile } from './authorizers-support.ts';
-import { envNumber } from './support.ts';
+import { envNumber, recordSummary } from './support.ts';
 import { Children, choosePinning } from './processes.ts';
 
 const DURATION = envNumber('BENCH_DURATION', 10);
@@ -103,6 +103,11 @@ async function main(): Promise<void> {
     const ratio = (p50: number) => (p50 / SLOWEST).toFixed(2);
     console.log(`ratio p50 / ${SLOWEST} ms: ${ratio(fan.p50)}   (ideal ~1.0, sequential ~2.0, target <= 1.1)`);
     console.log(`  at ${light} in flight: fan-out ${ratio(fanLight.p50)}, sequential reference ${ratio(reference.p50)}`);
+    recordSummary([
+      { benchmark: 'authorizers', figure: `fan-out p50 / slowest (${CONCURRENCY} in flight)`, value: ratio(fan.p50), target: '<= 1.1' },
+      { benchmark: 'authorizers', figure: `fan-out p50 / slowest (${light} in flight)`, value: ratio(fanLight.p50), target: '<= 1.1' },
+      { benchmark: 'authorizers', figure: `sequential p50 / slowest (${light} in flight)`, value: ratio(reference.p50) },
+    ]);
     console.log(`CPU of this process at ${CONCURRENCY} in flight: ${(busy * 100).toFixed(0)}% of one core, ${((cpu.user + cpu.system) / 1000 / fan.calls).toFixed(2)} ms per decide()`
       + (busy > 0.85 ? ' (saturated: that latency is CPU-bound, not waiting on authorizers)' : ''));
   } finally {

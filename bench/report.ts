@@ -1,5 +1,6 @@
 // Tallies of the benchmark's measured slices per server, and the printed table and ratios.
 import type { LoadResult } from './load.ts';
+import { recordSummary } from './support.ts';
 
 export class Tally {
   seconds = 0;
@@ -47,6 +48,12 @@ export function printReport(baton: Tally, bare: Tally): void {
   console.log('');
   console.log(`throughput Baton/bare:     ${(baton.requestsPerSecond / bare.requestsPerSecond).toFixed(2)}   Target now: ratio >= 1.0 (throughput Baton/bare). Later: >= 1.3`);
   console.log(`CPU µs/request bare/Baton: ${(bare.cpuMicrosPerRequest / baton.cpuMicrosPerRequest).toFixed(2)}   (above 1: Baton spends less CPU per token)`);
+  recordSummary([
+    { benchmark: 'client_credentials', figure: 'Baton req/s (p50 ms)', value: `${baton.requestsPerSecond.toFixed(0)} (${baton.percentile(50).toFixed(2)})` },
+    { benchmark: 'client_credentials', figure: 'bare oidc-provider req/s (p50 ms)', value: `${bare.requestsPerSecond.toFixed(0)} (${bare.percentile(50).toFixed(2)})` },
+    { benchmark: 'client_credentials', figure: 'throughput Baton/bare', value: (baton.requestsPerSecond / bare.requestsPerSecond).toFixed(2), target: '>= 1.0 (later >= 1.3)' },
+    { benchmark: 'client_credentials', figure: 'CPU per request bare/Baton', value: (bare.cpuMicrosPerRequest / baton.cpuMicrosPerRequest).toFixed(2) },
+  ]);
   const failed = [baton, bare].filter((t) => t.failures.non2xx + t.failures.errors > 0);
   if (failed.length > 0) console.log(`note: non-2xx responses or socket errors during the run (${failed.map((t) => t.name).join(', ')}): those figures include failures`);
 }

@@ -16,7 +16,7 @@ import {
 } from './storage-fixture.ts';
 import type { StorageLoadQueued, StorageLoadResult, StorageLoadRun } from './storage-load.ts';
 import type { SeedReply, SeedRequest } from './storage-server.ts';
-import { envNumber, freePort } from './support.ts';
+import { envNumber, freePort, recordSummary } from './support.ts';
 
 const WARMUP = envNumber('BENCH_WARMUP', 1);
 const DURATION = envNumber('BENCH_DURATION', 5);
@@ -213,6 +213,11 @@ function printReport(servers: Server[], rss: Map<Server, number>): void {
     1,
   );
 
+  recordSummary(servers.flatMap((s) => WORKLOADS.map((w) => ({
+    benchmark: 'storage',
+    figure: `${s.backend.name}, ${WORKLOAD_LABEL[w]}: req/s (vs sqlite)`,
+    value: `${s.tallies[w].requestsPerSecond.toFixed(0)} (${(s.tallies[w].requestsPerSecond / sqlite.tallies[w].requestsPerSecond).toFixed(2)})`,
+  }))));
   const failed = servers.filter((s) => WORKLOADS.some((w) => s.tallies[w].failures.non2xx + s.tallies[w].failures.errors > 0));
   if (failed.length > 0) {
     console.log('');

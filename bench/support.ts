@@ -1,4 +1,5 @@
 // Small helpers every benchmark runner shares: numeric settings from the environment, free ports.
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A positive number from `name`, or `fallback` when unset. */
@@ -20,4 +21,22 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** One line of the combined table `npm run bench` prints. */
+export interface SummaryRow {
+  readonly benchmark: string;
+  readonly figure: string;
+  readonly value: string;
+  /** The ratio this benchmark is judged by, with its target, when the figure is one. */
+  readonly target?: string;
+}
+
+/**
+ * Hands figures to the runner of all benchmarks (bench/all.ts), which sets BENCH_SUMMARY_FILE; a
+ * benchmark run on its own prints its own report and this does nothing.
+ */
+export function recordSummary(rows: readonly SummaryRow[]): void {
+  const file = process.env.BENCH_SUMMARY_FILE;
+  if (file) appendFileSync(file, rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
 }
