@@ -1,6 +1,6 @@
 // examples/hooks/groups.ts: group membership from the upstream id_token (Entra ID, Okta, Keycloak,
-// Auth0 with an Action). The `claims` mapping of an upstream copies strings, numbers and booleans
-// only, so a `groups` array reaches hooks through the id_token Baton has already verified.
+// Auth0 with an Action), read from the id_token Baton has already verified: for upstreams whose
+// `claims` mapping does not carry `groups` (with `groups: groups` mapped, the `group` rule is enough).
 // Tested by test/orchestration/hook-examples.test.ts.
 import type { Hooks } from '../../src/orchestration/hooks/types.ts';
 

@@ -1,5 +1,6 @@
 // Maps upstream claims to Baton's and derives the stable subject. Values are checked for the
-// shapes Baton emits, so an upstream cannot slip an object into `email`.
+// shapes Baton emits (strings, numbers, booleans, bounded lists of strings such as `groups`), so an
+// upstream cannot slip an object into `email`.
 import { UpstreamError } from './connector.ts';
 
 export function mapClaims(source: Readonly<Record<string, unknown>>, mapping: Readonly<Record<string, string>>): Record<string, unknown> {
@@ -13,8 +14,17 @@ export function mapClaims(source: Readonly<Record<string, unknown>>, mapping: Re
       continue;
     }
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[target] = value;
+    else if (isStringList(value)) out[target] = [...value];
   }
   return out;
+}
+
+/** Lists of strings (`groups`, `roles`) are copied, within bounds; any other array or object is not. */
+const MAX_LIST_ENTRIES = 500;
+const MAX_ENTRY_LENGTH = 1024;
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length <= MAX_LIST_ENTRIES && value.every((entry) => typeof entry === 'string' && entry.length <= MAX_ENTRY_LENGTH);
 }
 
 /** Joins the configured subject claims; every one must be a non-empty string or a number. */

@@ -244,9 +244,16 @@ describe('resolved upstream shapes', () => {
 });
 
 describe('what the pages say about claim mapping', () => {
-  it('copies strings, numbers and booleans; a groups array is not copied (hence the loadAttrs example)', () => {
+  it('copies strings, numbers, booleans and lists of strings such as groups; objects and mixed lists are not copied', () => {
     const keycloak = resolved(load('keycloak.yaml'), 'keycloak');
-    const upstream = { preferred_username: 'ann', email: 'ann@example.com', email_verified: 'true', groups: ['staff'], address: { country: 'NL' } };
-    expect(mapClaims(upstream, { ...keycloak.claims, groups: 'groups', address: 'address' })).toEqual({ username: 'ann', preferred_username: 'ann', email: 'ann@example.com', email_verified: true });
+    const upstream = { preferred_username: 'ann', email: 'ann@example.com', email_verified: 'true', groups: ['staff', 'ops'], roles: ['a', 1], address: { country: 'NL' } };
+    expect(mapClaims(upstream, { ...keycloak.claims, groups: 'groups', roles: 'roles', address: 'address' }))
+      .toEqual({ username: 'ann', preferred_username: 'ann', email: 'ann@example.com', email_verified: true, groups: ['staff', 'ops'] });
+  });
+
+  it('bounds lists: more than 500 entries, or an entry over 1024 characters, and the list is not copied', () => {
+    expect(mapClaims({ groups: Array.from({ length: 501 }, (_, i) => `g${i}`) }, { groups: 'groups' })).toEqual({});
+    expect(mapClaims({ groups: ['x'.repeat(1025)] }, { groups: 'groups' })).toEqual({});
+    expect(mapClaims({ groups: Array.from({ length: 500 }, (_, i) => `g${i}`) }, { groups: 'groups' }).groups).toHaveLength(500);
   });
 });
