@@ -75,7 +75,7 @@ const serverSchema = z
     trustProxy: z
       .boolean()
       .default(false)
-      .describe('Trust `X-Forwarded-For` / `X-Forwarded-Proto` from a TLS-terminating proxy in front of Baton (client address in logs, secure cookies).'),
+      .describe('Take the client address (logs, per-address limits) from the left-most `X-Forwarded-For` entry set by a proxy in front of Baton; the proxy must overwrite that header, not append to it. Scheme, host and cookie security always follow `issuer`, never forwarded headers.'),
     shutdownGracePeriod: duration('On SIGTERM: how long in-flight requests may take to finish before the process exits.').prefault(10),
   })
   .describe('The HTTP listener.');
