@@ -1,6 +1,7 @@
 // The configured hook modules (per client, and the provider-level one for userinfo), loaded once at
 // startup, and the one way the flows run a hook: with a frozen context, a per-call api, the
-// module's deadline, and every run and failure reported as an event.
+// module's deadline, every run and failure reported as an event, and `api.session` kept in the
+// store per client and user between hook calls.
 import type { BatonConfig, HooksConfig } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { traced } from '../observability/tracing.ts';
@@ -11,6 +12,8 @@ import {
 } from './hooks/index.ts';
 
 const PROVIDER_LEVEL: ReadonlySet<HookName> = new Set(['buildUserInfoClaims']);
+/** Record kind of `api.session` values, keyed by client id and user subject. */
+export const HOOK_SESSION_KIND = 'hook-session';
 
 interface Module {
   readonly loaded: LoadedHooks;
@@ -26,8 +29,6 @@ export interface HookPointsDeps {
 
 export interface HookCallParts {
   readonly upstream?: HookApi['upstream'];
-  /** Per-user attributes carried between hooks (JSON). */
-  readonly session?: Record<string, unknown>;
 }
 
 export class HookPoints {
@@ -36,10 +37,13 @@ export class HookPoints {
   readonly #store: Store;
   readonly #logger: Logger;
   readonly #onEvent?: HookPointsDeps['onEvent'];
+  /** Seconds `api.session` values live after their last change: as long as a grant. */
+  readonly #sessionTtl: number;
 
-  private constructor(clients: Map<string, Module>, provider: Module | undefined, deps: HookPointsDeps) {
+  private constructor(clients: Map<string, Module>, provider: Module | undefined, sessionTtl: number, deps: HookPointsDeps) {
     this.#clients = clients;
     this.#provider = provider;
+    this.#sessionTtl = sessionTtl;
     this.#store = deps.store;
     this.#logger = deps.logger;
     this.#onEvent = deps.onEvent;
@@ -62,7 +66,7 @@ export class HookPoints {
       if (misplaced.length > 0) throw new Error(`${config.hooks.module}: ${misplaced.join(', ')} is configured per client (clients[].hooks), not at the top level`);
       provider = { loaded, config: config.hooks };
     }
-    return new HookPoints(clients, provider, deps);
+    return new HookPoints(clients, provider, config.ttl.grant, deps);
   }
 
   has(clientId: string | undefined, name: HookName): boolean {
@@ -74,23 +78,34 @@ export class HookPoints {
     const module = this.#module(clientId, name);
     if (!module) throw new Error(`no ${name} hook for ${clientId ?? 'the provider'}`);
     const timeoutMs = module.config.timeout * 1000;
+    const sub = (ctx as { user?: { sub?: unknown } }).user?.sub;
+    const sessionId = typeof sub === 'string' ? `${clientId ?? '*'}:${sub}` : undefined;
+    const stored = sessionId === undefined ? undefined : await this.#store.getRecord<Record<string, unknown>>(HOOK_SESSION_KIND, sessionId);
+    const session = new HookSession(stored?.value ?? {});
     const api = createHookApi({
       store: this.#store,
       logger: this.#logger,
       secrets: module.config.secrets,
       upstream: parts.upstream,
-      session: new HookSession(parts.session ?? {}),
+      session,
       moduleId: module.loaded.module,
       timeoutMs,
     });
-    return traced(`hook.${name}`, { 'baton.hook': name, 'baton.client_id': clientId ?? '' }, () => runHook(module.loaded, name, ctx, api, {
-      timeoutMs,
-      logger: this.#logger,
-      onEvent: (event) => {
-        this.#logger.info({ ...event, event: event.type, clientId }, event.type === 'hook.ran' ? 'hook ran' : 'hook failed');
-        this.#onEvent?.(event, clientId);
-      },
-    }));
+    return traced(`hook.${name}`, { 'baton.hook': name, 'baton.client_id': clientId ?? '' }, async () => {
+      const output = await runHook(module.loaded, name, ctx, api, {
+        timeoutMs,
+        logger: this.#logger,
+        onEvent: (event) => {
+          this.#logger.info({ ...event, event: event.type, clientId }, event.type === 'hook.ran' ? 'hook ran' : 'hook failed');
+          this.#onEvent?.(event, clientId);
+        },
+      });
+      // Only a hook that completed saves what it set; last writer wins between concurrent flows.
+      if (sessionId !== undefined && session.changed) {
+        await this.#store.putRecord(HOOK_SESSION_KIND, sessionId, session.toJSON(), { expiresIn: this.#sessionTtl });
+      }
+      return output;
+    });
   }
 
   #module(clientId: string | undefined, name: HookName): Module | undefined {
