@@ -49,7 +49,8 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
     const outcome = await sessions.renew(grantId, clientId, accountId);
     if (outcome.kind === 'ended') await end(grantId, outcome.reason);
     const account = await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId);
-    const decision = evaluateRules(rules.get(clientId), { upstream: account?.value.upstream, claims: account?.value.claims ?? {} });
+    // As at sign-in: the mapped claims with the loadAttrs attributes stored beside them.
+    const decision = evaluateRules(rules.get(clientId), { upstream: account?.value.upstream, claims: { ...account?.value.claims, ...account?.value.attrs } });
     if (!decision.allowed) {
       logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: accountId, clientId, by: 'rules', at: 'refresh' }, 'refresh denied by rules');
       events.emit('authorization.denied', { reqId: ctx.state?.requestId, sub: accountId, clientId, by: 'rules', at: 'refresh' });

@@ -16,6 +16,9 @@ beforeAll(async () => {
     clients: [{
       client_id: 'back-office', client_secret: '${WEB_SECRET}', redirect_uris: [WEB_REDIRECT],
       rules: [{ allow: { group: ['staff'] } }],
+    }, {
+      client_id: 'finance', client_secret: '${WEB_SECRET}', redirect_uris: [WEB_REDIRECT],
+      rules: [{ allow: { claim: { name: 'department', equals: 'finance' } } }],
     }],
   });
 });
@@ -35,6 +38,19 @@ describe('rules on refresh', () => {
 
     // Back in the group: the ended grant stays ended.
     await baton.baton.store.putRecord(ACCOUNT_KIND, 'entra:dana', { claims, upstream: 'entra' });
+    expect(await rejection(client.refreshTokenGrant(rp, refreshed.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('sees the loadAttrs attributes stored with the account, as the sign-in did', async () => {
+    const rp = await discover(baton.url, 'finance', TEST_ENV.WEB_SECRET);
+    const account = { claims: { email: 'eve@example.com' }, upstream: 'entra', attrs: { department: 'finance' } };
+    const seeded = await seedAuthorizationCode(baton.baton, { clientId: 'finance', redirectUri: WEB_REDIRECT, accountId: 'entra:eve', claims: account.claims });
+    await baton.baton.store.putRecord(ACCOUNT_KIND, 'entra:eve', account);
+    const tokens = await client.authorizationCodeGrant(rp, seeded.callbackUrl(baton.url), { pkceCodeVerifier: seeded.codeVerifier, expectedNonce: seeded.nonce });
+    const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
+
+    // The HR service now says Eve moved department (what loadAttrs stored at her last sign-in).
+    await baton.baton.store.putRecord(ACCOUNT_KIND, 'entra:eve', { ...account, attrs: { department: 'sales' } });
     expect(await rejection(client.refreshTokenGrant(rp, refreshed.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
   });
 });
