@@ -75,7 +75,9 @@ export class UpstreamSessions {
     if (!settings || !connector) return { kind: 'ended', reason: 'the upstream of this session is no longer configured' };
     const policy = this.#policies.get(clientId) ?? settings.refresh;
     const now = this.#now();
-    const expired = entry.tokens.expiresAt === undefined || entry.tokens.expiresAt <= now + EXPIRY_MARGIN_SECONDS;
+    // No expiry and no refresh token: a token that does not expire (GitHub OAuth Apps); no expiry but
+    // a refresh token: unknown, so ask.
+    const expired = entry.tokens.expiresAt === undefined ? entry.tokens.refreshToken !== undefined : entry.tokens.expiresAt <= now + EXPIRY_MARGIN_SECONDS;
     if (policy === 'never' || (policy === 'when-expired' && !expired)) return { kind: 'not-needed' };
     if (!entry.tokens.refreshToken || !canRefresh(connector)) {
       return this.#unconfirmed(entry, settings.refreshGracePeriod, 'the upstream gave no refresh token');
