@@ -19,6 +19,9 @@ const url = z.string().refine((v) => {
   }
 }, 'must be an absolute URL');
 
+/** Authorization request parameters Baton owns: an upstream's `authorizationParams` cannot set them. */
+const PROTOCOL_PARAMS: ReadonlySet<string> = new Set(['client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'request', 'request_uri']);
+
 export const upstreamSchema = z
   .strictObject({
     id: z.string().regex(UPSTREAM_ID, 'must be lowercase letters, digits and hyphens (it appears in /callback/{id} and in subjects)').describe('Stable identifier: part of the callback URL and of every `sub` Baton issues for this upstream. Never change it once users signed in.'),
@@ -38,6 +41,11 @@ export const upstreamSchema = z
     tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).optional().describe('How Baton authenticates at the upstream token endpoint. Some IdPs do not percent-decode Basic credentials: use `client_secret_post` there. Default `client_secret_basic`.'),
     privateKey: z.string().min(1).optional().describe('`private_key_jwt`: the private JWK (JSON), normally `${ENV_VAR}`.'),
     scopes: z.array(z.string().min(1)).optional().describe('Scopes requested upstream; the preset\'s default otherwise (`openid profile email`).'),
+    authorizationParams: z
+      .record(z.string().min(1), z.string())
+      .refine((params) => Object.keys(params).every((name) => !PROTOCOL_PARAMS.has(name)), { message: `may not set ${[...PROTOCOL_PARAMS].join(', ')}: Baton sets those itself` })
+      .optional()
+      .describe('Extra parameters for the upstream authorization request (e.g. Auth0 `audience`, Entra `domain_hint`), merged over the preset\'s. Protocol parameters (client_id, redirect_uri, scope, state, nonce, PKCE, response_type) cannot be set.'),
     subject: z.array(z.string().min(1)).min(1).optional().describe('Upstream claims that together form the stable subject, joined with `:` (Entra: `tid`, `oid`). Default `sub`.'),
     claims: z.record(z.string(), z.string()).optional().describe('Claim mapping, Baton claim -> upstream claim, merged over the preset\'s (e.g. `email: upn`).'),
     emailDomains: z.array(z.string().regex(DOMAIN, 'must be a domain name (lowercase)')).optional().describe('Only users whose verified email is in these domains may sign in; also routes `login_hint` emails to this upstream.'),

@@ -46,6 +46,7 @@ export class OAuth2Connector implements Connector, RefreshCapable {
     url.searchParams.set('state', pending.state);
     url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
     url.searchParams.set('code_challenge_method', 'S256');
+    for (const [key, value] of Object.entries(this.#settings.authorizationParams)) url.searchParams.set(key, value);
     if (request.loginHint) url.searchParams.set('login', request.loginHint);
     return { url, pending };
   }

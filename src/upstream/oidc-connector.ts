@@ -63,12 +63,16 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
       nonce: pending.nonce,
       code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
       code_challenge_method: 'S256',
-      ...this.#settings.authorizationParams,
+    };
+    // What the app asked for wins over the configured extras; absent, the extras stand.
+    const fromRequest: Record<string, string | undefined> = {
       prompt: request.prompt && FORWARDED_PROMPTS.has(request.prompt) ? request.prompt : undefined,
       max_age: request.maxAge === undefined ? undefined : String(request.maxAge),
       login_hint: request.loginHint,
     };
-    for (const [key, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(key, value);
+    for (const source of [params, this.#settings.authorizationParams, fromRequest]) {
+      for (const [key, value] of Object.entries(source)) if (value !== undefined) url.searchParams.set(key, value);
+    }
     return { url, pending };
   }
 

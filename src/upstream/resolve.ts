@@ -84,7 +84,7 @@ export function resolveUpstream(config: UpstreamConfig): { upstream?: ResolvedUp
       scopes: config.scopes ?? preset.scopes,
       subject: config.subject ?? preset.subject,
       claims: { ...preset.claims, ...config.claims },
-      authorizationParams: preset.authorizationParams?.(config) ?? {},
+      authorizationParams: { ...preset.authorizationParams?.(config), ...config.authorizationParams },
       emailDomains: config.emailDomains,
       hostedDomain: config.hostedDomain,
       tenants: config.tenants,
