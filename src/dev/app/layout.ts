@@ -27,7 +27,9 @@ const STYLE = `
   pre { margin: 0; padding: .7rem; background: #f3f5f9; border-radius: 6px; overflow-x: auto; font: 12.5px/1.45 ui-monospace, "Cascadia Mono", Menlo, monospace; white-space: pre-wrap; word-break: break-all; }
   table { border-collapse: collapse; width: 100%; font-size: .92rem; }
   td { padding: .25rem .4rem; border-bottom: 1px solid var(--border); vertical-align: top; }
+  td { overflow-wrap: anywhere; }
   td:first-child { color: var(--muted); white-space: nowrap; width: 1%; }
+  pre.jose-header { background: #eef1f8; color: var(--muted); margin-bottom: .5rem; }
   .actions { display: flex; gap: .6rem; flex-wrap: wrap; margin: .4rem 0 0; }
   form.inline { display: inline; margin: 0; }
   button, .button { font: inherit; padding: .5rem 1rem; border-radius: 7px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; text-decoration: none; display: inline-block; }
@@ -92,7 +94,7 @@ export function decoded(token: string): { header: Record<string, unknown>; paylo
 export function jwtCard(title: string, hint: string, token: string, id: string): Html {
   const { header, payload } = decoded(token);
   return html`<section class="card" id="${id}"><h2>${title}</h2><p class="hint">${hint}</p>
-    <p class="hint">header: <code>${JSON.stringify(header)}</code></p>${json(payload)}</section>`;
+    <pre class="jose-header" title="JOSE header">${JSON.stringify(header)}</pre>${json(payload)}</section>`;
 }
 
 export function apiResult(call: { label: string; status: number; body: unknown } | undefined, id: string): Html {
