@@ -27,7 +27,7 @@ export function resolvePorts(base: number, overrides: Partial<DevPorts> = {}): D
   for (const [name, value] of Object.entries(ports) as Array<[keyof DevPorts, number]>) {
     if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${ROLES[name].flag}: ${value} is not a TCP port (1-65535)`);
     const other = taken.get(value);
-    if (other) throw new Error(`${ROLES[name].flag}: port ${value} is also the ${other}'s`);
+    if (other) throw new Error(`${ROLES[name].flag}: port ${value} is already used for ${other}`);
     taken.set(value, ROLES[name].role);
   }
   return ports;
