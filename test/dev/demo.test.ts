@@ -118,6 +118,7 @@ describe('baton dev', () => {
     expect(await page.locator('#exchange-call-0 h2').innerText()).toMatch(/→ 200$/);
     expect(await page.locator('#exchange-call-1 h2').innerText()).toMatch(/→ 401$/);
     expect(await page.locator('#exchange-call-1').innerText()).toContain('invalid_token');
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-token-exchange.png'), fullPage: true });
   });
 
   it('device flow: the page shows a code and polls; alice approves it at Baton on another tab', async () => {
@@ -130,6 +131,7 @@ describe('baton dev', () => {
     expect(userCode).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
     const verification = await device.locator('#verification-uri').getAttribute('href');
     expect(verification).toBe(`http://localhost:${demo.ports.baton}/device`);
+    await device.screenshot({ path: join(ARTIFACTS, 'demo-device.png') });
 
     const phone = await browser.newPage();
     await phone.goto(verification!);

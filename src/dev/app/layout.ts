@@ -21,7 +21,7 @@ const STYLE = `
   h2 { font-size: 1.05rem; margin: 0 0 .6rem; }
   p.lead { color: var(--muted); margin: 0 0 1.2rem; max-width: 60rem; }
   .card { background: var(--card); border: 1px solid var(--border); border-radius: 10px; padding: 1rem 1.2rem; margin-bottom: 1rem; }
-  .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(330px, 1fr)); gap: 1rem; align-items: start; }
+  .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(330px, 1fr)); gap: 1rem; align-items: start; margin-bottom: 1rem; }
   .grid .card { margin: 0; }
   .hint { color: var(--muted); font-size: .88rem; margin: 0 0 .6rem; }
   pre { margin: 0; padding: .7rem; background: #f3f5f9; border-radius: 6px; overflow-x: auto; font: 12.5px/1.45 ui-monospace, "Cascadia Mono", Menlo, monospace; white-space: pre-wrap; word-break: break-all; }
