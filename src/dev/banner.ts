@@ -16,7 +16,7 @@ export interface BannerInput {
 
 export function banner({ ports, parts, users, policy, configFile, dataDir, logFile }: BannerInput): string {
   const url = (port: number, path = '') => `http://localhost:${port}${path}`;
-  const row = (label: string, value: string, note = '') => `  ${label.padEnd(24)}${value.padEnd(40)}${note}`.trimEnd();
+  const row = (label: string, value: string, note = '') => `  ${label.padEnd(24)}${value.padEnd(42)}${note}`.trimEnd();
   const width = Math.max(...users.map((u) => `${u.username} / ${u.password}`.length)) + 3;
   const access = (user: DemoUser) => {
     const scopes = policy[`${parts.upstream.id}:${user.username}`]?.scopes ?? [];
