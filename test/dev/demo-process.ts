@@ -26,9 +26,9 @@ export interface Exited {
 }
 
 /** Runs the CLI to completion (for the failure paths). */
-export function runCli(args: string[], timeoutMs = 30_000): Promise<Exited> {
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<Exited> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/baton.js', ...args], { cwd: REPO, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    const child = spawn(process.execPath, ['bin/baton.js', ...args], { cwd: REPO, env: { ...process.env, NODE_NO_WARNINGS: '1', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });

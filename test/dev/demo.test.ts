@@ -2,7 +2,7 @@
 // process (free ports, temp data dir), then real Chromium through the demo app: alice signs in at
 // the demo IdP and gets orders:write, calls the API, refreshes, signs out; bob gets read only;
 // the device flow and the token exchange pages; a taken port; SIGTERM stops everything.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 
@@ -158,6 +158,23 @@ describe('baton dev', () => {
     expect(stderr).toContain('--idp-port');
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(stdout).not.toContain('Baton demo is running');
+  });
+
+  it('no token in what it printed or in Baton\'s log', () => {
+    const jwt = /eyJ[\w-]+\.eyJ[\w-]+\./;
+    const log = readFileSync(join(demo.dataDir, 'baton.log'), 'utf8');
+    expect(log).toContain('"event":"authorizer.decision"');
+    expect(log).not.toMatch(jwt);
+    expect(demo.stdout()).not.toMatch(jwt);
+    expect(existsSync(join(demo.dataDir, 'dev-master-secret'))).toBe(true);
+    expect(demo.stdout()).not.toContain(readFileSync(join(demo.dataDir, 'dev-master-secret'), 'utf8').trim());
+  });
+
+  it('its configuration passes check-config', async () => {
+    const ports = { BATON_PORT: '4000', IDP_PORT: '4001', API_PORT: '4002', APP_PORT: '4003', DATA_DIR: './data/dev' };
+    const { code, stdout } = await runCli(['check-config', 'examples/dev/baton.yaml'], ports);
+    expect(stdout).toBe('examples/dev/baton.yaml: valid (2 clients, 2 resources)\n');
+    expect(code).toBe(0);
   });
 
   it('SIGTERM stops every component and exits 0', async () => {
