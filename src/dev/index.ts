@@ -3,7 +3,7 @@
 // URL and credential; stops everything on Ctrl-C or SIGTERM.
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 
 import { pino } from 'pino';
 
@@ -77,7 +77,7 @@ export async function startDemo({ configFile, dataDir, ports, say }: DevOptions)
     });
     await serve(async (req, res) => ((req.url ?? '').startsWith('/authorizer/decide') ? authorizer(req, res) : apis(req, res)), 'api');
 
-    baton = await createBaton(config, { logger, accessLogger: createAccessLogger(config.logging.level, destination), configDir: dataDir });
+    baton = await createBaton(config, { logger, accessLogger: createAccessLogger(config.logging.level, destination), configDir: dirname(configFile) });
     await baton.listen(ports.baton, '127.0.0.1').catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'EADDRINUSE' ? new PortInUseError(ports.baton, ROLES.baton.role, ROLES.baton.flag) : err;
     });
