@@ -1,4 +1,4 @@
-// CLI entry: `baton start | check-config | keys rotate | hash-secret`.
+// CLI entry: `baton start | dev | check-config | keys rotate | hash-secret | migrate`.
 import { dirname, resolve } from 'node:path';
 
 import { Command, Option } from 'commander';
@@ -60,6 +60,21 @@ program
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+program
+  .command('dev')
+  .description('Run the demo on localhost: Baton, a demo IdP, a demo authorizer and APIs, and a demo web app (see docs/demo.md).')
+  .addOption(new Option('--port-base <port>', 'first of four consecutive ports: Baton, IdP, API, app (default 4000)').env('BATON_DEV_PORT_BASE'))
+  .option('--baton-port <port>', 'Baton (the issuer)')
+  .option('--idp-port <port>', 'the demo IdP')
+  .option('--api-port <port>', 'the demo APIs and authorizer')
+  .option('--app-port <port>', 'the demo web app')
+  .addOption(new Option('--data-dir <dir>', 'SQLite database, master secret and log (default ./data/dev)').env('BATON_DEV_DATA_DIR'))
+  .option('-c, --config <file>', 'demo configuration (default examples/dev/baton.yaml)')
+  .action(async (options) => {
+    const { runDevCommand } = await import('./dev/command.ts');
+    await runDevCommand(options);
   });
 
 program

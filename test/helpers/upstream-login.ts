@@ -1,9 +1,11 @@
-// The upstream's sign-in interaction: a server-rendered username/password form (login prompt) and
-// automatic consent (a Grant with whatever the client asked for), as oidc-provider's example does.
+// The test upstream's sign-in page, per profile; the interaction itself (form post, abort,
+// automatic consent) is the demo IdP's (src/dev/idp/interaction.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type Provider from 'oidc-provider';
 
+import { handleInteraction as handleIdpInteraction, type LoginForm } from '../../src/dev/idp/interaction.ts';
+import { escapeHtml as escape } from '../../src/http/html.ts';
 import { accountIdFor } from './upstream-provider.ts';
 import type { UpstreamProfile, UpstreamUser } from './upstream.ts';
 
@@ -13,11 +15,7 @@ const TITLES: Record<UpstreamProfile, { title: string; heading: string }> = {
   generic: { title: 'Sign in', heading: 'Sign in' },
 };
 
-function escape(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-export function loginPage(profile: UpstreamProfile, action: string, clientId: string, error?: string, username = ''): string {
+export function loginPage(profile: UpstreamProfile, { action, clientId, error, username }: LoginForm): string {
   const { title, heading } = TITLES[profile];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
@@ -38,71 +36,16 @@ ${error ? `<p class="error" role="alert">${escape(error)}</p>` : ''}
 </main></body></html>`;
 }
 
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-}
-
-function send(res: ServerResponse, status: number, html: string): void {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(html);
-}
-
-/**
- * Serves `<prefix>/interaction/<uid>` (GET: the form or automatic consent), `.../login` and
- * `.../abort` (POST). `path` is the request path below the prefix.
- */
-export async function handleInteraction(
+/** Serves `<prefix>/interaction/...` with this profile's page and users. */
+export function handleInteraction(
   provider: Provider, profile: UpstreamProfile, users: readonly UpstreamUser[],
   req: IncomingMessage, res: ServerResponse, prefix: string, path: string,
 ): Promise<void> {
-  const [, , uid, action] = path.split('/');
-  let details;
-  try {
-    details = await provider.interactionDetails(req, res);
-  } catch (err) {
-    send(res, 400, `<!doctype html><title>Sign-in error</title><p>${escape((err as Error).message)}</p>`);
-    return;
-  }
-  if (details.uid !== uid) {
-    send(res, 400, '<!doctype html><title>Sign-in error</title><p>interaction mismatch</p>');
-    return;
-  }
-  const clientId = String(details.params.client_id);
-  const base = `${prefix}/interaction/${uid}`;
-
-  if (req.method === 'GET' && action === undefined) {
-    if (details.prompt.name === 'login') return send(res, 200, loginPage(profile, base, clientId));
-    if (details.prompt.name === 'consent') return consent(provider, req, res, details);
-  }
-  if (req.method === 'POST' && action === 'abort') {
-    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
-    return;
-  }
-  if (req.method === 'POST' && action === 'login' && details.prompt.name === 'login') {
-    const form = await readForm(req);
-    const username = form.get('username') ?? '';
-    const user = users.find((u) => u.username === username);
-    if (!user || user.password !== form.get('password')) {
-      return send(res, 200, loginPage(profile, base, clientId, 'Your account or password is incorrect.', username));
-    }
-    await provider.interactionFinished(req, res, { login: { accountId: accountIdFor(profile, user) } }, { mergeWithLastSubmission: false });
-    return;
-  }
-  send(res, 404, '<!doctype html><title>Not found</title><p>Not found</p>');
-}
-
-type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
-
-async function consent(provider: Provider, req: IncomingMessage, res: ServerResponse, details: Details): Promise<void> {
-  const { prompt, params, session, grantId } = details;
-  const grant = (grantId ? await provider.Grant.find(grantId) : undefined)
-    ?? new provider.Grant({ accountId: session!.accountId, clientId: String(params.client_id) });
-  const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
-  const saved = await grant.save();
-  await provider.interactionFinished(req, res, { consent: grantId ? {} : { grantId: saved } }, { mergeWithLastSubmission: true });
+  return handleIdpInteraction(provider, {
+    loginPage: (form) => loginPage(profile, form),
+    authenticate(username, password) {
+      const user = users.find((u) => u.username === username);
+      return user && user.password === password ? accountIdFor(profile, user) : undefined;
+    },
+  }, req, res, prefix, path);
 }

@@ -1,10 +1,15 @@
 // The oidc-provider instance behind a test upstream IdP: per-profile routes and claims, accounts from
-// the configured users, a Map-backed adapter that survives provider rebuilds (key rotation).
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+// the configured users, the demo IdP's Map-backed adapter, which survives provider rebuilds (key rotation).
+import { createHash } from 'node:crypto';
 
-import Provider, { type Adapter, type AdapterPayload, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
+import { memoryAdapter, type AdapterStorage } from '../../src/dev/idp/memory-adapter.ts';
+import type { SigningJwk } from '../../src/dev/idp/signing-key.ts';
 import type { UpstreamOptions, UpstreamProfile, UpstreamUser } from './upstream.ts';
+
+export { generateSigningKey, type SigningJwk } from '../../src/dev/idp/signing-key.ts';
+export type { AdapterStorage } from '../../src/dev/idp/memory-adapter.ts';
 
 export type EndpointRoute = 'authorization' | 'token' | 'jwks' | 'userinfo' | 'revocation' | 'end_session';
 
@@ -48,19 +53,6 @@ const CLAIMS: Record<UpstreamProfile, Record<string, string[]>> = {
   },
 };
 
-export type SigningJwk = JWK & { kid: string; alg: 'RS256'; use: 'sig' };
-
-export function generateSigningKey(): SigningJwk {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = privateKey.export({ format: 'jwk' }) as JWK;
-  return { ...jwk, kid: randomBytes(15).toString('base64url'), alg: 'RS256', use: 'sig' };
-}
-
-export function publicJwk(jwk: SigningJwk): JWK {
-  const { kty, n, e, kid, alg, use } = jwk;
-  return { kty, n, e, kid, alg, use };
-}
-
 /** Stable per-user identifiers derived from the username, so tests can predict them. */
 function digest(...parts: string[]): Buffer {
   return createHash('sha256').update(parts.join('\0')).digest();
@@ -96,61 +88,6 @@ export function userClaims(profile: UpstreamProfile, user: UpstreamUser, tenantI
     Object.assign(claims, { email_verified: true, hd: domain && domain !== 'gmail.com' ? domain : undefined });
   }
   return { ...claims, ...user.claims };
-}
-
-type Stored = { payload: AdapterPayload; expiresAt: number | undefined };
-export type AdapterStorage = Map<string, Stored>;
-
-function memoryAdapter(storage: AdapterStorage) {
-  return class UpstreamAdapter implements Adapter {
-    constructor(private readonly name: string) {}
-
-    #key(id: string): string {
-      return `${this.name}:${id}`;
-    }
-
-    #get(key: string): AdapterPayload | undefined {
-      const entry = storage.get(key);
-      if (!entry) return undefined;
-      if (entry.expiresAt !== undefined && entry.expiresAt <= Date.now()) {
-        storage.delete(key);
-        return undefined;
-      }
-      return entry.payload;
-    }
-
-    async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-      storage.set(this.#key(id), { payload: structuredClone(payload), expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined });
-    }
-
-    async find(id: string): Promise<AdapterPayload | undefined> {
-      const payload = this.#get(this.#key(id));
-      return payload && structuredClone(payload);
-    }
-
-    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      for (const [key, { payload }] of storage) if (key.startsWith(`${this.name}:`) && payload.uid === uid) return this.find(key.slice(this.name.length + 1));
-      return undefined;
-    }
-
-    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      for (const [key, { payload }] of storage) if (key.startsWith(`${this.name}:`) && payload.userCode === userCode) return this.find(key.slice(this.name.length + 1));
-      return undefined;
-    }
-
-    async consume(id: string): Promise<void> {
-      const payload = this.#get(this.#key(id));
-      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
-    }
-
-    async destroy(id: string): Promise<void> {
-      storage.delete(this.#key(id));
-    }
-
-    async revokeByGrantId(grantId: string): Promise<void> {
-      for (const [key, { payload }] of storage) if (payload.grantId === grantId) storage.delete(key);
-    }
-  };
 }
 
 export interface ProviderSetup {

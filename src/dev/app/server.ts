@@ -1,0 +1,140 @@
+// The demo web app (a confidential client of Baton): routes for sign-in, callback, API calls,
+// refresh, sign-out (RP-initiated logout at Baton), the device flow and the token exchange.
+import type { ServerResponse } from 'node:http';
+
+import { sendHtml, sendJson, type Handler } from '../http.ts';
+import type { BatonClient } from './baton-client.ts';
+import { devicePage, errorPage, exchangePage, signedInHome, signedOutHome, type PageContext } from './pages.ts';
+import { Sessions, type ApiCall, type AppSession } from './session.ts';
+
+export interface AppOptions {
+  readonly baton: BatonClient;
+  /** The Orders API endpoint the home page calls. */
+  readonly ordersApiUrl: string;
+  /** Scopes of the Orders API the app asks for at sign-in. */
+  readonly apiScopes: readonly string[];
+  /** The other API the token exchange targets. */
+  readonly exchangeTarget: { readonly name: string; readonly url: string; readonly resource: string; readonly scope: string };
+  readonly idpName: string;
+}
+
+/** An OAuth error from openid-client as one readable line. */
+function describe(err: unknown): string {
+  const e = err as { error?: string; error_description?: string; message?: string };
+  return e.error ? `${e.error}${e.error_description ? `: ${e.error_description}` : ''}` : (e.message ?? 'unexpected error');
+}
+
+async function callApi(label: string, url: string, token: string, method = 'GET'): Promise<ApiCall> {
+  const response = await fetch(url, { method, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: shown as text
+  }
+  const challenge = response.headers.get('www-authenticate');
+  return { label, status: response.status, body: challenge ? { 'WWW-Authenticate': challenge, body } : body };
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(303, { location, 'cache-control': 'no-store' });
+  res.end();
+}
+
+export function demoApp(options: AppOptions): Handler {
+  const { baton } = options;
+  const sessions = new Sessions();
+  const context = (session: AppSession): PageContext => ({ session, apiScopes: options.apiScopes, issuer: baton.options.issuer, idpName: options.idpName });
+  /** Renders and then forgets the one-time notice. */
+  const show = (res: ServerResponse, session: AppSession, render: () => string) => {
+    const body = render();
+    session.notice = undefined;
+    sendHtml(res, 200, body);
+  };
+
+  type Route = (session: AppSession, res: ServerResponse, url: URL) => Promise<void>;
+  const routes: Record<string, Route> = {
+    'GET /': async (session, res, url) => {
+      if (url.searchParams.get('state') === 'signed-out') session.notice = 'You signed out at Baton.';
+      show(res, session, () => (session.tokens ? signedInHome(context(session)) : signedOutHome(context(session))));
+    },
+    'POST /login': async (session, res) => redirect(res, (await baton.authorizationUrl(session)).href),
+    'GET /callback': async (session, res, url) => {
+      if (url.searchParams.has('error')) {
+        return sendHtml(res, 400, errorPage('Sign-in did not complete', `${url.searchParams.get('error')}: ${url.searchParams.get('error_description') ?? ''}`));
+      }
+      try {
+        session.tokens = await baton.finishSignIn(session, url);
+      } catch (err) {
+        return sendHtml(res, 400, errorPage('Sign-in did not complete', describe(err)));
+      }
+      Object.assign(session, { apiCall: undefined, exchange: undefined });
+      redirect(res, '/');
+    },
+    'POST /call-api': async (session, res) => {
+      if (session.tokens) session.apiCall = await callApi(`GET ${options.ordersApiUrl}`, options.ordersApiUrl, session.tokens.accessToken);
+      redirect(res, '/');
+    },
+    'POST /place-order': async (session, res) => {
+      if (session.tokens) session.apiCall = await callApi(`POST ${options.ordersApiUrl}`, options.ordersApiUrl, session.tokens.accessToken, 'POST');
+      redirect(res, '/');
+    },
+    'POST /refresh': async (session, res) => {
+      if (session.tokens) {
+        try {
+          session.tokens = await baton.refresh(session.tokens);
+          session.notice = 'Tokens refreshed: Baton rotated the refresh token and asked the authorizer again.';
+        } catch (err) {
+          session.notice = `Refresh failed (${describe(err)}): sign in again.`;
+          session.tokens = undefined;
+        }
+      }
+      redirect(res, '/');
+    },
+    'POST /logout': async (session, res) => {
+      const idToken = session.tokens?.idToken;
+      Object.assign(session, { tokens: undefined, apiCall: undefined, exchange: undefined });
+      redirect(res, idToken ? baton.endSessionUrl(idToken).href : '/');
+    },
+    'GET /device': async (session, res) => sendHtml(res, 200, devicePage(session.device)),
+    'POST /device/start': async (session, res) => {
+      session.device = await baton.startDevice();
+      redirect(res, '/device');
+    },
+    'GET /device/status': async (session, res) => {
+      const device = session.device;
+      if (!device) return sendJson(res, 404, { status: 'none', message: 'No device sign-in in progress.' });
+      await baton.pollDevice(device);
+      sendJson(res, 200, { status: device.status, message: device.message });
+    },
+    'GET /exchange': async (session, res) => sendHtml(res, 200, exchangePage(context(session), options.exchangeTarget)),
+    'POST /exchange': async (session, res) => {
+      const tokens = session.tokens;
+      if (!tokens) return redirect(res, '/exchange');
+      const target = options.exchangeTarget;
+      try {
+        const { access_token: accessToken, ...response } = await baton.exchange(tokens.accessToken, target.resource, target.scope);
+        session.exchange = {
+          response: { ...response, access_token: '(left out)' },
+          accessToken,
+          calls: [
+            await callApi(`GET ${target.url} with the exchanged token`, target.url, accessToken),
+            await callApi(`GET ${target.url} with the Orders token (wrong audience)`, target.url, tokens.accessToken),
+          ],
+        };
+      } catch (err) {
+        session.exchange = { response: { error: describe(err) }, calls: [] };
+      }
+      redirect(res, '/exchange');
+    },
+  };
+
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', baton.options.appUrl);
+    const route = routes[`${req.method} ${url.pathname}`];
+    if (!route) return sendHtml(res, 404, errorPage('Not found', 'There is no such page in this demo app.'));
+    const session = sessions.of(req, res);
+    await route(session, res, url);
+  };
+}

@@ -1,0 +1,13 @@
+// RS256 signing keys for the demo IdP (and the test upstreams), as JWKs oidc-provider accepts.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+
+import type { JWK } from 'oidc-provider';
+
+export type SigningJwk = JWK & { kid: string; alg: 'RS256'; use: 'sig' };
+
+export function generateSigningKey(): SigningJwk {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: 'jwk' }) as JWK;
+  return { ...jwk, kid: randomBytes(15).toString('base64url'), alg: 'RS256', use: 'sig' };
+}
+
