@@ -12,9 +12,10 @@ export interface BannerInput {
   readonly configFile: string;
   readonly dataDir: string;
   readonly logFile: string;
+  readonly auditFile?: string;
 }
 
-export function banner({ ports, parts, users, policy, configFile, dataDir, logFile }: BannerInput): string {
+export function banner({ ports, parts, users, policy, configFile, dataDir, logFile, auditFile }: BannerInput): string {
   const url = (port: number, path = '') => `http://localhost:${port}${path}`;
   const row = (label: string, value: string, note = '') => `  ${label.padEnd(24)}${value.padEnd(42)}${note}`.trimEnd();
   const width = Math.max(...users.map((u) => `${u.username} / ${u.password}`.length)) + 3;
@@ -30,6 +31,7 @@ export function banner({ ports, parts, users, policy, configFile, dataDir, logFi
     row('  device flow', url(ports.app, '/device'), `client ${parts.device.client_id} (public)`),
     row('  token exchange', url(ports.app, '/exchange')),
     row('Baton (issuer)', url(ports.baton), `discovery: ${url(ports.baton, '/.well-known/openid-configuration')}`),
+    row('  metrics', url(ports.baton, '/metrics'), '(Prometheus)'),
     row('Contoso (demo IdP)', url(ports.idp), `Baton's client there: ${parts.upstream.clientId} / ${parts.upstream.clientSecret}`),
     row('Orders API', url(ports.api, '/orders'), `aud ${parts.orders.audience ?? parts.orders.id}`),
     row('Shipping API', url(ports.api, '/shipping'), `aud ${parts.shipping.audience ?? parts.shipping.id}`),
@@ -41,6 +43,7 @@ export function banner({ ports, parts, users, policy, configFile, dataDir, logFi
     row('Configuration', configFile),
     row('Data', dataDir, '(SQLite; development master secret generated here once)'),
     row('Baton log', logFile, '(JSON lines, authorizer decisions included)'),
+    ...(auditFile ? [row('Audit log', auditFile, '(JSON lines: sign-ins, tokens by hashed id, decisions, logouts)')] : []),
     '',
     'Press Ctrl-C to stop.',
     '',

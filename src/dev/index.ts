@@ -3,7 +3,7 @@
 // URL and credential; stops everything on Ctrl-C or SIGTERM.
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 import { pino } from 'pino';
 
@@ -103,6 +103,7 @@ export async function startDemo({ configFile, dataDir, ports, say }: DevOptions)
     const rel = relative(process.cwd(), path);
     return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
   };
-  say(banner({ ports, parts, users: DEMO_USERS, policy: ORDERS_POLICY, configFile: shown(configFile), dataDir: shown(dataDir), logFile: shown(logFile) }));
+  say(banner({ ports, parts, users: DEMO_USERS, policy: ORDERS_POLICY, configFile: shown(configFile), dataDir: shown(dataDir), logFile: shown(logFile),
+    ...(config.audit.output === 'file' ? { auditFile: shown(resolve(dirname(configFile), config.audit.file!)) } : {}) }));
   return { stop };
 }

@@ -170,6 +170,18 @@ describe('baton dev', () => {
     expect(demo.stdout()).not.toContain(readFileSync(join(demo.dataDir, 'dev-master-secret'), 'utf8').trim());
   });
 
+  it('the audit log has the session\'s events and no token; /metrics counted them', async () => {
+    const events = readFileSync(join(demo.dataDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const types = new Set(events.map((e) => e.type));
+    for (const type of ['config.loaded', 'user.signed_in', 'token.issued', 'token.refreshed', 'authorizer.decision', 'user.logged_out']) expect(types).toContain(type);
+    expect(events.find((e) => e.type === 'user.signed_in')).toMatchObject({ sub: 'contoso:alice', clientId: 'demo-app', upstream: 'contoso' });
+    expect(readFileSync(join(demo.dataDir, 'audit.jsonl'), 'utf8')).not.toMatch(/eyJ[\w-]+\.eyJ/);
+    expect(demo.stdout()).toContain(`http://localhost:${demo.ports.baton}/metrics`);
+    const metrics = await (await fetch(`http://localhost:${demo.ports.baton}/metrics`)).text();
+    expect(metrics).toMatch(/baton_token_requests_total\{grant_type="authorization_code",client_id="demo-app",result="issued"\} [1-9]/);
+    expect(metrics).toMatch(/baton_upstream_request_seconds_count\{upstream="contoso",operation="sign_in",result="ok"\} [1-9]/);
+  });
+
   it('its configuration passes check-config', async () => {
     const ports = { BATON_PORT: '4000', IDP_PORT: '4001', API_PORT: '4002', APP_PORT: '4003', DATA_DIR: './data/dev' };
     const { code, stdout } = await runCli(['check-config', 'examples/dev/baton.yaml'], ports);
