@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 import { duration } from './duration.ts';
 import { authorizerSchema, hooksSchema, ruleSchema } from './orchestration.ts';
+import { passthroughSchema } from './passthrough.ts';
 import { tokenExchangePolicySchema, tokenExchangeSchema } from './token-exchange.ts';
 import { REFRESH_POLICIES, upstreamSchema } from './upstreams.ts';
 
@@ -225,6 +226,7 @@ export const configSchema = z
     hooks: hooksSchema.optional().describe('Provider-level hook module: `buildUserInfoClaims`.'),
     tokenExchange: tokenExchangeSchema.prefault({}).describe('Token exchange (RFC 8693): issuers whose JWTs Baton trusts as subject tokens.'),
     clients: z.array(clientSchema).default([]).describe('Registered applications.'),
+    passthrough: z.array(passthroughSchema).default([]).describe('Apps registered at an upstream IdP, served through Baton under `{issuer}/passthrough/{id}` without re-registration (see docs/passthrough.md).'),
     logging: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Minimum log level.'),
@@ -240,3 +242,4 @@ export type ResourceConfig = BatonConfig['resources'][number];
 export type TtlConfig = BatonConfig['ttl'];
 export type { UpstreamConfig, RefreshPolicy } from './upstreams.ts';
 export type { AuthorizerConfig, RuleConfig, HooksConfig } from './orchestration.ts';
+export type { PassthroughConfig } from './passthrough.ts';

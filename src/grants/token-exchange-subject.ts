@@ -7,8 +7,8 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { BatonConfig } from '../config/schema.ts';
 import { TOKEN_EXCHANGE } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
-import { safeDescription, type HookPoints } from '../orchestration/hook-points.ts';
-import { evaluateRules } from '../orchestration/rules.ts';
+import type { HookPoints } from '../orchestration/hook-points.ts';
+import { authorizeUser } from '../orchestration/pipeline.ts';
 import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
 import type { Store } from '../storage/store.ts';
 import type { Connector } from '../upstream/connector.ts';
@@ -103,39 +103,21 @@ export interface PipelineDeps {
  */
 export async function authorizeSubject(ctx: KoaContextWithOIDC, deps: PipelineDeps, subject: ExchangeSubject, clientId: string, connector?: Connector): Promise<void> {
   const { config, store, hooks, logger } = deps;
-  const now = Math.floor(Date.now() / 1000);
-  const deny = (by: string, reason: string): never => {
-    logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: subject.accountId, clientId, by, at: 'token-exchange' }, 'token exchange denied');
-    throw new errors.InvalidGrant(reason);
-  };
-  if (connector?.emailDomains) {
-    const email = typeof subject.claims.email === 'string' ? subject.claims.email.toLowerCase() : '';
-    const domain = email.slice(email.lastIndexOf('@') + 1);
-    if (subject.claims.email_verified !== true || !email.includes('@') || !connector.emailDomains.includes(domain)) deny('emailDomains', 'this account may not sign in through this upstream');
-  }
-  const record = (attrs?: Record<string, unknown>): AccountRecord => ({ claims: subject.claims, upstream: subject.upstream, upstreamSubject: subject.upstreamSubject, updatedAt: now, ...(attrs ? { attrs } : {}) });
-  if (subject.writeAccount) await store.putRecord<AccountRecord>(ACCOUNT_KIND, subject.accountId, record());
-
   const client = config.clients.find((c) => c.client_id === clientId);
-  const base = {
+  const outcome = await authorizeUser({ store, hooks }, {
+    hookKey: clientId,
     client: { id: clientId, name: client?.client_name },
-    flow: 'token' as const,
+    rules: client?.rules,
     grantType: TOKEN_EXCHANGE,
     scopes: typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope.split(' ').filter(Boolean) : [],
-    params: {},
     requestId: String(ctx.state?.requestId ?? ''),
-  };
-  let attrs: Record<string, unknown> = { ...subject.attrs };
-  const user = () => ({ sub: subject.accountId, upstream: subject.upstream, upstreamSubject: subject.upstreamSubject, claims: subject.claims, attrs });
-  if (subject.writeAccount && hooks.has(clientId, 'loadAttrs')) {
-    attrs = await hooks.run(clientId, 'loadAttrs', { ...base, user: user() });
-    await store.putRecord<AccountRecord>(ACCOUNT_KIND, subject.accountId, record(attrs));
-  }
-  const decision = evaluateRules(client?.rules, { upstream: subject.upstream, claims: { ...subject.claims, ...attrs } });
-  if (!decision.allowed) deny('rules', decision.reason);
-  if (hooks.has(clientId, 'isAuthorized')) {
-    const verdict = await hooks.run(clientId, 'isAuthorized', { ...base, user: user() });
-    if (!verdict.allow) deny('isAuthorized', safeDescription(verdict.reason ?? 'this account is not allowed to use this application'));
+    user: subject,
+    signIn: subject.writeAccount,
+    emailDomains: connector?.emailDomains,
+  });
+  if (!outcome.allowed) {
+    logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: subject.accountId, clientId, by: outcome.by, at: 'token-exchange' }, 'token exchange denied');
+    throw new errors.InvalidGrant(outcome.reason);
   }
 }
 
