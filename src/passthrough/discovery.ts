@@ -44,6 +44,9 @@ export function rewriteDiscovery(upstream: Readonly<Record<string, unknown>>, ba
   // A JWT assertion names the upstream as its audience and could not be forwarded; secrets can.
   doc.token_endpoint_auth_methods_supported = intersect(upstream.token_endpoint_auth_methods_supported, FORWARDABLE_AUTH) ?? ['client_secret_basic'];
   doc.revocation_endpoint_auth_methods_supported = doc.token_endpoint_auth_methods_supported;
+  // RFC 9207: the authorization response comes from the upstream, whose `iss` is not this issuer;
+  // advertising support would make clients demand an `iss` only the upstream can send.
+  doc.authorization_response_iss_parameter_supported = false;
   return doc;
 }
 
