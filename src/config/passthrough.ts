@@ -3,13 +3,12 @@
 // Cross-field rules (references, duplicates) are checked by checkPassthrough below.
 import { z } from 'zod';
 
+import { SIGNING_ALGORITHMS } from './algorithms.ts';
 import type { ConfigIssue } from './issues.ts';
 import { duration } from './duration.ts';
 import { hooksSchema, ruleSchema } from './orchestration.ts';
 
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
-/** Algorithms Baton can sign with (mirrors schema.ts SIGNING_ALGORITHMS, which imports this file). */
-const ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const;
 
 export const REFRESH_TOKEN_MODES = ['jwe', 'handle'] as const;
 export type RefreshTokenMode = (typeof REFRESH_TOKEN_MODES)[number];
@@ -28,7 +27,7 @@ export const passthroughSchema = z
       .describe('The API Baton\'s access tokens are for. Omitted: access tokens are only good for this passthrough\'s userinfo endpoint.'),
     rules: z.array(ruleSchema).optional().describe('Declarative authorization after the code exchange and on every refresh; omitted: everyone the upstream signs in is allowed.'),
     hooks: hooksSchema.optional().describe('Hook module for this passthrough: loadAttrs, isAuthorized, buildIDTokenClaims, buildAccessTokenClaims (Baton does not see the authorization request, so isAuthenticated and authenticate do not apply).'),
-    signingAlg: z.enum(ALGORITHMS).optional().describe('Signing algorithm of the id_tokens and access tokens: one of `keys.signing`. Default RS256 when Baton holds an RS256 key (what apps registered at Entra ID or Google expect), else the first of `keys.signing`.'),
+    signingAlg: z.enum(SIGNING_ALGORITHMS).optional().describe('Signing algorithm of the id_tokens and access tokens: one of `keys.signing`. Default RS256 when Baton holds an RS256 key (what apps registered at Entra ID or Google expect), else the first of `keys.signing`.'),
     refreshTokens: z
       .enum(REFRESH_TOKEN_MODES)
       .default('jwe')

@@ -2,14 +2,14 @@
 // (docs/configuration.md is generated from it by `npm run docs:config`).
 import { z } from 'zod';
 
+import { SIGNING_ALGORITHMS } from './algorithms.ts';
 import { duration } from './duration.ts';
 import { authorizerSchema, hooksSchema, ruleSchema } from './orchestration.ts';
 import { passthroughSchema } from './passthrough.ts';
 import { tokenExchangePolicySchema, tokenExchangeSchema } from './token-exchange.ts';
 import { REFRESH_POLICIES, upstreamSchema } from './upstreams.ts';
 
-export const SIGNING_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const;
-export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+export { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.ts';
 
 /** OpenID Connect scopes Baton serves itself; API scopes belong to `resources`. */
 export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;

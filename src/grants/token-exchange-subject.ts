@@ -8,7 +8,7 @@ import type { BatonConfig } from '../config/schema.ts';
 import { TOKEN_EXCHANGE } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
-import { authorizeUser } from '../orchestration/pipeline.ts';
+import { authorizeUser, type PipelineUser } from '../orchestration/pipeline.ts';
 import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
 import type { Store } from '../storage/store.ts';
 import type { Connector } from '../upstream/connector.ts';
@@ -21,14 +21,8 @@ export interface Act {
   readonly act?: Act;
 }
 
-export interface ExchangeSubject {
-  /** Baton's `sub` for the user. */
-  readonly accountId: string;
-  readonly upstream?: string;
-  readonly upstreamSubject?: string;
-  readonly claims: Readonly<Record<string, unknown>>;
-  /** Attributes loadAttrs stored on an existing account. */
-  readonly attrs?: Readonly<Record<string, unknown>>;
+/** The user (Baton's `sub`, upstream identity, claims, stored attributes), as the pipeline takes it. */
+export interface ExchangeSubject extends PipelineUser {
   /** The delegation chain the subject token already carries. */
   readonly act?: Act;
   readonly mayAct?: unknown;
