@@ -204,6 +204,23 @@ describe('refresh tokens wrapping the upstream\'s', () => {
   });
 });
 
+describe('logs', () => {
+  it('never hold a secret, a code or a token, whatever the flow', async () => {
+    const rp = await mail('mail-jwe');
+    const auth = await authorize(page, env, rp, BOB);
+    const tokens = await redeem(rp, auth);
+    await client.refreshTokenGrant(rp, tokens.refresh_token!);
+    await postForm(`${env.issuer('mail')}/token`, 'grant_type=refresh_token&refresh_token=forged', { authorization: basic('mail-app', SECRETS.mail) });
+    const text = env.logs.join('\n');
+    expect(text).toContain('passthrough.token');
+    for (const secret of [SECRETS.crm, SECRETS.other, SECRETS.mail, auth.callback.searchParams.get('code')!, tokens.refresh_token!, tokens.access_token, tokens.id_token!]) {
+      expect(text).not.toContain(secret);
+    }
+    // No JWT (Baton's or the upstream's) and no JWE anywhere.
+    expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
+  });
+});
+
 describe('revocation (RFC 7009)', () => {
   it('handle: deleted, the wrapped upstream token revoked upstream; answers 200 for unknown tokens too', async () => {
     const rp = await mail('mail');

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
+import { pino } from 'pino';
 import type { Page } from 'playwright-core';
 
 import { launchBrowser, signInAtUpstream, startRedirectTarget, type LaunchedBrowser, type RedirectTarget } from '../helpers/browser.ts';
@@ -23,6 +24,8 @@ export interface Environment {
   app: RedirectTarget;
   /** The subjects the authorizer was asked about. */
   authorized: string[];
+  /** Every line Baton logged (no redaction: handlers must not pass secrets in the first place). */
+  logs: string[];
   issuer(id: string): string;
   stop(): Promise<void>;
 }
@@ -52,6 +55,8 @@ export async function startEnvironment(): Promise<Environment> {
   });
 
   const authorized: string[] = [];
+  const logs: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => { logs.push(line); } });
   const authorizer = await startAuthorizer(batonUrl, authorized);
   const baton = await startBaton({
     upstreams: [
@@ -69,10 +74,10 @@ export async function startEnvironment(): Promise<Environment> {
       { id: 'mail', upstream: 'google', clients: ['mail-app'], refreshTokens: 'handle' },
       { id: 'mail-jwe', upstream: 'google', clients: ['mail-app'], refreshTokens: 'jwe' },
     ],
-  }, { port, configDir: new URL('.', import.meta.url).pathname, logger: (await import('pino')).pino({ level: process.env.BATON_TEST_LOG ?? 'silent' }) });
+  }, { port, configDir: new URL('.', import.meta.url).pathname, logger });
 
   return {
-    baton, entra, google, browser, app, authorized,
+    baton, entra, google, browser, app, authorized, logs,
     issuer: (id) => `${baton.url}/passthrough/${id}`,
     async stop() {
       await Promise.all([browser.close(), app.stop()]);
