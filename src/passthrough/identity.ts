@@ -31,9 +31,9 @@ export async function verifyUpstreamIdToken(entry: PassthroughEntry, idToken: st
     throw invalidGrant(`the upstream id_token was refused: ${err.message}`);
   }
   const { payload } = verified;
-  // OIDC Core section 3.1.3.7 step 4/5: with several audiences, the token must be meant for this client.
-  if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp !== clientId) throw invalidGrant('the upstream id_token was refused: azp is not this client');
-  if (payload.azp !== undefined && payload.azp !== clientId) throw invalidGrant('the upstream id_token was refused: azp is not this client');
+  // OIDC Core section 3.1.3.7 steps 4 and 5: with several audiences, or an azp, it must name this client.
+  const several = Array.isArray(payload.aud) && payload.aud.length > 1;
+  if ((several || payload.azp !== undefined) && payload.azp !== clientId) throw invalidGrant('the upstream id_token was refused: azp is not this client');
   return {
     accountId: accountIdFor(entry.settings.id, verified.subject),
     upstreamSubject: verified.subject,
