@@ -37,6 +37,7 @@ import { HookPoints } from './orchestration/hook-points.ts';
 import { userinfoHook } from './provider/hooked-claims.ts';
 import { devicePolling } from './provider/device-polling.ts';
 import { type Clock, type Store, systemClock } from './storage/store.ts';
+import { addPassthroughRoutes, createPassthroughs, PASSTHROUGH_PREFIX } from './passthrough/index.ts';
 
 /** oidc-provider's default clock tolerance, plus a minute of margin for slow verifiers. */
 const CLOCK_SLACK_SECONDS = 15 + 60;
@@ -137,6 +138,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       issuer: config.issuer, fingerprint: configFingerprint(config), storage: store.kind,
       clients: config.clients.length, upstreams: config.upstreams.length, resources: config.resources.length, authorizers: config.authorizers.length,
     });
+    const passthroughs = createPassthroughs({ config, store, logger, upstreams, hooks, authorizers, metrics, keys: () => keys.keys, secret: deriveKey(masterSecret.value, 'passthrough-refresh'), clock });
 
     const clientIds = new Set(config.clients.map((c) => c.client_id));
     const assemble = (loaded: LoadedKeySet) => {
@@ -170,9 +172,10 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       ]);
       if (config.metrics.enabled && config.metrics.port === undefined) addMetricsRoute(routes, metrics);
       addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, events, hooks });
+      addPassthroughRoutes(routes, passthroughs);
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ path: '/device', max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session' }));
-      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/'], after: [userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode)] }));
+      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX], after: [userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode)] }));
       return { provider, handle: provider.callback() };
     };
 

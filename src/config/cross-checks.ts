@@ -7,6 +7,7 @@ import type { ConfigIssue } from './issues.ts';
 import { clientSchema, keysSchema, resourceSchema, type SigningAlgorithm } from './schema.ts';
 import { upstreamSchema } from './upstreams.ts';
 import { authorizerSchema } from './orchestration.ts';
+import { checkPassthrough } from './passthrough.ts';
 import { checkAuthorizerConfigs } from '../orchestration/authorizers/namespaces.ts';
 import { resolveUpstream } from '../upstream/resolve.ts';
 
@@ -78,16 +79,22 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
   }
 
   const upstreamIds = new Set<string>();
+  const upstreamTypes = new Map<unknown, 'oidc' | 'oauth2' | undefined>();
   entries(field(raw, 'upstreams')).forEach((rawUpstream, i) => {
+    upstreamTypes.set(field(rawUpstream, 'id'), undefined);
     const parsed = z.object(upstreamSchema.shape).safeParse(rawUpstream);
     if (!parsed.success) return;
     if (upstreamIds.has(parsed.data.id)) issues.push({ path: ['upstreams', i, 'id'], message: 'duplicate upstream id' });
     upstreamIds.add(parsed.data.id);
-    for (const issue of resolveUpstream(parsed.data).issues) {
+    const resolved = resolveUpstream(parsed.data);
+    upstreamTypes.set(parsed.data.id, resolved.upstream?.type);
+    for (const issue of resolved.issues) {
       issues.push({ path: ['upstreams', i, ...(issue.key ? [issue.key] : [])], message: issue.message });
     }
   });
   const declaredUpstreams = new Set(entries(field(raw, 'upstreams')).map((u) => field(u, 'id')));
+  const resourceScopes = new Map<unknown, readonly string[] | undefined>([...declaredIds].map((id) => [id, resources.get(id as string)?.scopes]));
+  issues.push(...checkPassthrough(field(raw, 'passthrough'), { upstreams: upstreamTypes, resources: resourceScopes, algorithms }));
 
   const clientIds = new Set<string>();
   entries(field(raw, 'clients')).forEach((rawClient, i) => {

@@ -2,14 +2,15 @@
 // (docs/configuration.md is generated from it by `npm run docs:config`).
 import { z } from 'zod';
 
+import { SIGNING_ALGORITHMS } from './algorithms.ts';
 import { duration } from './duration.ts';
 import { auditSchema, metricsSchema } from './observability.ts';
 import { authorizerSchema, hooksSchema, ruleSchema } from './orchestration.ts';
+import { passthroughSchema } from './passthrough.ts';
 import { tokenExchangePolicySchema, tokenExchangeSchema } from './token-exchange.ts';
 import { REFRESH_POLICIES, upstreamSchema } from './upstreams.ts';
 
-export const SIGNING_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const;
-export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+export { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.ts';
 
 /** OpenID Connect scopes Baton serves itself; API scopes belong to `resources`. */
 export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
@@ -226,6 +227,7 @@ export const configSchema = z
     hooks: hooksSchema.optional().describe('Provider-level hook module: `buildUserInfoClaims`.'),
     tokenExchange: tokenExchangeSchema.prefault({}).describe('Token exchange (RFC 8693): issuers whose JWTs Baton trusts as subject tokens.'),
     clients: z.array(clientSchema).default([]).describe('Registered applications.'),
+    passthrough: z.array(passthroughSchema).default([]).describe('Apps registered at an upstream IdP, served through Baton under `{issuer}/passthrough/{id}` without re-registration (see docs/passthrough.md).'),
     logging: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Minimum log level.'),
@@ -243,3 +245,4 @@ export type ResourceConfig = BatonConfig['resources'][number];
 export type TtlConfig = BatonConfig['ttl'];
 export type { UpstreamConfig, RefreshPolicy } from './upstreams.ts';
 export type { AuthorizerConfig, RuleConfig, HooksConfig } from './orchestration.ts';
+export type { PassthroughConfig } from './passthrough.ts';

@@ -8,8 +8,8 @@ import type { BatonConfig } from '../config/schema.ts';
 import { TOKEN_EXCHANGE } from '../config/schema.ts';
 import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
-import { safeDescription, type HookPoints } from '../orchestration/hook-points.ts';
-import { evaluateRules } from '../orchestration/rules.ts';
+import type { HookPoints } from '../orchestration/hook-points.ts';
+import { authorizeUser, type PipelineUser } from '../orchestration/pipeline.ts';
 import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
 import type { Store } from '../storage/store.ts';
 import type { Connector } from '../upstream/connector.ts';
@@ -22,14 +22,8 @@ export interface Act {
   readonly act?: Act;
 }
 
-export interface ExchangeSubject {
-  /** Baton's `sub` for the user. */
-  readonly accountId: string;
-  readonly upstream?: string;
-  readonly upstreamSubject?: string;
-  readonly claims: Readonly<Record<string, unknown>>;
-  /** Attributes loadAttrs stored on an existing account. */
-  readonly attrs?: Readonly<Record<string, unknown>>;
+/** The user (Baton's `sub`, upstream identity, claims, stored attributes), as the pipeline takes it. */
+export interface ExchangeSubject extends PipelineUser {
   /** The delegation chain the subject token already carries. */
   readonly act?: Act;
   readonly mayAct?: unknown;
@@ -105,40 +99,22 @@ export interface PipelineDeps {
  */
 export async function authorizeSubject(ctx: KoaContextWithOIDC, deps: PipelineDeps, subject: ExchangeSubject, clientId: string, connector?: Connector): Promise<void> {
   const { config, store, hooks, logger, events } = deps;
-  const now = Math.floor(Date.now() / 1000);
-  const deny = (by: string, reason: string): never => {
-    logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: subject.accountId, clientId, by, at: 'token-exchange' }, 'token exchange denied');
-    events.emit('authorization.denied', { reqId: ctx.state?.requestId, sub: subject.accountId, clientId, by, at: 'token-exchange' });
-    throw new errors.InvalidGrant(reason);
-  };
-  if (connector?.emailDomains) {
-    const email = typeof subject.claims.email === 'string' ? subject.claims.email.toLowerCase() : '';
-    const domain = email.slice(email.lastIndexOf('@') + 1);
-    if (subject.claims.email_verified !== true || !email.includes('@') || !connector.emailDomains.includes(domain)) deny('emailDomains', 'this account may not sign in through this upstream');
-  }
-  const record = (attrs?: Record<string, unknown>): AccountRecord => ({ claims: subject.claims, upstream: subject.upstream, upstreamSubject: subject.upstreamSubject, updatedAt: now, ...(attrs ? { attrs } : {}) });
-  if (subject.writeAccount) await store.putRecord<AccountRecord>(ACCOUNT_KIND, subject.accountId, record());
-
   const client = config.clients.find((c) => c.client_id === clientId);
-  const base = {
+  const outcome = await authorizeUser({ store, hooks }, {
+    hookKey: clientId,
     client: { id: clientId, name: client?.client_name },
-    flow: 'token' as const,
+    rules: client?.rules,
     grantType: TOKEN_EXCHANGE,
     scopes: typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope.split(' ').filter(Boolean) : [],
-    params: {},
     requestId: String(ctx.state?.requestId ?? ''),
-  };
-  let attrs: Record<string, unknown> = { ...subject.attrs };
-  const user = () => ({ sub: subject.accountId, upstream: subject.upstream, upstreamSubject: subject.upstreamSubject, claims: subject.claims, attrs });
-  if (subject.writeAccount && hooks.has(clientId, 'loadAttrs')) {
-    attrs = await hooks.run(clientId, 'loadAttrs', { ...base, user: user() });
-    await store.putRecord<AccountRecord>(ACCOUNT_KIND, subject.accountId, record(attrs));
-  }
-  const decision = evaluateRules(client?.rules, { upstream: subject.upstream, claims: { ...subject.claims, ...attrs } });
-  if (!decision.allowed) deny('rules', decision.reason);
-  if (hooks.has(clientId, 'isAuthorized')) {
-    const verdict = await hooks.run(clientId, 'isAuthorized', { ...base, user: user() });
-    if (!verdict.allow) deny('isAuthorized', safeDescription(verdict.reason ?? 'this account is not allowed to use this application'));
+    user: subject,
+    signIn: subject.writeAccount,
+    emailDomains: connector?.emailDomains,
+  });
+  if (!outcome.allowed) {
+    logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: subject.accountId, clientId, by: outcome.by, at: 'token-exchange' }, 'token exchange denied');
+    events.emit('authorization.denied', { reqId: ctx.state?.requestId, sub: subject.accountId, clientId, by: outcome.by, at: 'token-exchange' });
+    throw new errors.InvalidGrant(outcome.reason);
   }
 }
 

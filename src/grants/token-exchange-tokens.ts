@@ -4,12 +4,12 @@
 // or by a SHA-256 of the token when there is none (several IdPs issue id_tokens without `jti`).
 import { createHash } from 'node:crypto';
 
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
 import type { TokenExchangePolicy } from '../config/token-exchange.ts';
-import { providerJwks, type KeySet } from '../keys/keyset.ts';
+import { publicJwks, type KeySet } from '../keys/keyset.ts';
 import type { Store } from '../storage/store.ts';
 import { canVerify, UpstreamError, type VerifiedIdToken } from '../upstream/connector.ts';
 import type { Upstreams } from '../upstream/index.ts';
@@ -17,7 +17,6 @@ import type { Upstreams } from '../upstream/index.ts';
 const REPLAY_KIND = 'token-exchange-replay';
 const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 const CLOCK_TOLERANCE_SECONDS = 30;
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 
 /** An upstream the dependency, not the request, is at fault: 503 rather than invalid_grant. */
 export class TemporarilyUnavailable extends errors.CustomOIDCProviderError {
@@ -51,8 +50,7 @@ export interface VerifierDeps {
 }
 
 export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps): TokenVerifiers {
-  const publicKeys = providerJwks(keys).keys.map((jwk) => Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k))) as JWK);
-  const batonKeys = createLocalJWKSet({ keys: publicKeys });
+  const batonKeys = createLocalJWKSet(publicJwks(keys));
   const trustedKeys = new Map(config.tokenExchange.trustedIssuers.map((t) => [t.issuer, { ...t, keys: createRemoteJWKSet(new URL(t.jwksUri), { cooldownDuration: 30_000 }) }]));
 
   return {

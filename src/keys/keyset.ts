@@ -73,3 +73,18 @@ export function providerJwks(set: KeySet, now = Math.floor(Date.now() / 1000)): 
   const published = set.keys.filter((k) => !signs(k)).sort(newestFirst);
   return { keys: [...signing, ...published].map((k) => ({ ...k.jwk })) };
 }
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+
+/** The published key set without private members: what verifiers of Baton's JWTs use. */
+export function publicJwks(set: KeySet, now = Math.floor(Date.now() / 1000)): { keys: JWK[] } {
+  return { keys: providerJwks(set, now).keys.map((jwk) => Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k))) as JWK) };
+}
+
+/** The key that signs with `alg` now (the provider's choice too: the first of its algorithm in providerJwks). */
+export function activeSigningKey(set: KeySet, alg: SigningAlgorithm, now = Math.floor(Date.now() / 1000)): SigningKey | undefined {
+  const kid = providerJwks(set, now).keys.find((jwk) => jwk.alg === alg)?.kid;
+  const key = set.keys.find((k) => k.kid === kid);
+  const signs = key && (key.activatesAt ?? 0) <= now && (key.retiredAt === undefined || key.retiredAt > now);
+  return signs ? key : undefined;
+}

@@ -14,6 +14,13 @@ import {
 const PROVIDER_LEVEL: ReadonlySet<HookName> = new Set(['buildUserInfoClaims']);
 /** Record kind of `api.session` values, keyed by client id and user subject. */
 export const HOOK_SESSION_KIND = 'hook-session';
+/** Passthrough mints tokens but never sees the authorization request (it goes to the upstream). */
+const PASSTHROUGH_HOOKS: ReadonlySet<HookName> = new Set(['loadAttrs', 'isAuthorized', 'buildIDTokenClaims', 'buildAccessTokenClaims']);
+
+/** Whose hooks run for passthrough `id`: a key with a space, which no client id can be. */
+export function passthroughHookKey(id: string): string {
+  return `passthrough ${id}`;
+}
 
 interface Module {
   readonly loaded: LoadedHooks;
@@ -58,6 +65,13 @@ export class HookPoints {
       const misplaced = Object.keys(loaded.hooks).filter((name) => PROVIDER_LEVEL.has(name as HookName));
       if (misplaced.length > 0) throw new Error(`${client.hooks.module}: ${misplaced.join(', ')} is configured at the top level (hooks), not per client`);
       clients.set(client.client_id, { loaded, config: client.hooks });
+    }
+    for (const entry of config.passthrough) {
+      if (!entry.hooks) continue;
+      const loaded = await loadHooks(entry.hooks.module, baseDir);
+      const misplaced = Object.keys(loaded.hooks).filter((name) => !PASSTHROUGH_HOOKS.has(name as HookName));
+      if (misplaced.length > 0) throw new Error(`${entry.hooks.module}: ${misplaced.join(', ')} cannot run for passthrough ${entry.id} (only ${[...PASSTHROUGH_HOOKS].join(', ')})`);
+      clients.set(passthroughHookKey(entry.id), { loaded, config: entry.hooks });
     }
     let provider: Module | undefined;
     if (config.hooks) {

@@ -7,7 +7,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import type { ScopeDecider } from '../provider/resources.ts';
 import type { Store } from '../storage/store.ts';
-import type { Authorizers } from './authorizers/index.ts';
+import type { Authorizers, DecisionRequest } from './authorizers/index.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 const STATE_KEY = 'batonAuthorizerClaims';
@@ -37,7 +37,7 @@ export function authorizerDecider(authorizers: Authorizers, store: Store, metric
 
     const accountId = ctx.oidc.entities.Account?.accountId;
     const account = accountId ? (await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId))?.value : undefined;
-    const result = await authorizers.decide({
+    const result = await fanOut(authorizers, {
       subject: accountId ?? clientId,
       clientId,
       grantType,
@@ -45,16 +45,31 @@ export function authorizerDecider(authorizers: Authorizers, store: Store, metric
       scopes: requested,
       upstream: account?.upstream ? { idp: account.upstream, acr: source?.acr, amr: source?.amr, authTime: source?.authTime } : undefined,
       claims: account?.claims ?? {},
-    });
-    for (const trace of result.traces) {
-      metrics?.authorizers.observe({ authorizer: trace.authorizer, outcome: trace.outcome, cached: String(trace.cached) }, trace.latencyMs / 1000);
-    }
-    if (result.failed) throw new TemporarilyUnavailable(`the authorizer ${result.failed.authorizer} could not decide; try again later`);
+    }, allowed, metrics);
+    if (result.failed) throw new TemporarilyUnavailable(`the authorizer ${result.failed} could not decide; try again later`);
     (ctx.state[STATE_KEY] ??= {} as Record<string, Record<string, unknown>>)[resource] = result.claims;
-    // Scopes outside every namespace stay as allowed; namespaced ones only if granted.
-    const decided = new Set(result.scopes);
-    return allowed.filter((scope) => !requested.includes(scope) || decided.has(scope));
+    return result.scopes;
   };
+}
+
+export interface FanOutOutcome {
+  /** The allowed scopes this token keeps: those outside every namespace, and the namespaced ones granted. */
+  readonly scopes: string[];
+  /** Claims the authorizers add to the access token (namespaced). */
+  readonly claims: Record<string, unknown>;
+  /** An authorizer that could not decide under `onFailure: deny`: the whole request must fail. */
+  readonly failed?: string;
+}
+
+/** Asks the authorizers concerned by `request.scopes` and bounds `allowed` by their answer; metrics per authorizer. */
+export async function fanOut(authorizers: Authorizers, request: DecisionRequest, allowed: readonly string[], metrics?: Metrics): Promise<FanOutOutcome> {
+  const result = await authorizers.decide(request);
+  for (const trace of result.traces) {
+    metrics?.authorizers.observe({ authorizer: trace.authorizer, outcome: trace.outcome, cached: String(trace.cached) }, trace.latencyMs / 1000);
+  }
+  if (result.failed) return { scopes: [], claims: {}, failed: result.failed.authorizer };
+  const decided = new Set(result.scopes);
+  return { scopes: allowed.filter((scope) => !request.scopes.includes(scope) || decided.has(scope)), claims: result.claims };
 }
 
 /** Claims the authorizers added for the resource of this access token (see authorizerDecider). */

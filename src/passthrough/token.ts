@@ -1,0 +1,104 @@
+// The passthrough token endpoint, `{issuer}/passthrough/{id}/token` (RFC 6749 section 3.2). The
+// client authenticates exactly as it would at the upstream, which checks it when Baton forwards
+// the request; Baton verifies what comes back, orchestrates, and answers with its own tokens.
+//   authorization_code (section 4.1.3): forward, verify the id_token, orchestrate, issue.
+//   refresh_token (section 6): unwrap, forward, re-verify, orchestrate again, issue.
+import type { Context } from 'koa';
+
+import { authorizeUser, type PipelineUser } from '../orchestration/pipeline.ts';
+import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
+import type { PassthroughDeps, PassthroughEntry } from './entries.ts';
+import { answering, invalidGrant, PassthroughError } from './errors.ts';
+import { verifyUpstreamIdToken } from './identity.ts';
+import { issueTokens } from './issue.ts';
+import type { SignIn } from './mint.ts';
+import { clientCredentials, param, readForm, required, type ClientCredentials } from './request.ts';
+import { upstreamGrant, type UpstreamEndpoints } from './upstream-token.ts';
+
+export async function token(ctx: Context, deps: PassthroughDeps, entry: PassthroughEntry): Promise<void> {
+  await answering(ctx, async () => {
+    const form = await readForm(ctx);
+    const grantType = required(form, 'grant_type');
+    const client = clientCredentials(ctx, form, entry.issuer, entry.clients);
+    const step = { deps, entry, client, form, requestId: String(ctx.state.requestId ?? '') };
+    if (grantType === 'authorization_code') ctx.body = await authorizationCode(step);
+    else if (grantType === 'refresh_token') ctx.body = await refreshToken(step);
+    else throw new PassthroughError(400, 'unsupported_grant_type', `${grantType} is not supported here (authorization_code, refresh_token)`);
+  });
+}
+
+interface Step {
+  readonly deps: PassthroughDeps;
+  readonly entry: PassthroughEntry;
+  readonly client: ClientCredentials;
+  readonly form: URLSearchParams;
+  readonly requestId: string;
+}
+
+async function authorizationCode({ deps, entry, client, form, requestId }: Step) {
+  const code = required(form, 'code');
+  const upstream = await upstreamGrant(await endpoints(entry), client, 'authorization_code', {
+    code, redirect_uri: param(form, 'redirect_uri'), code_verifier: param(form, 'code_verifier'),
+  });
+  if (!upstream.idToken) throw invalidGrant('the upstream issued no id_token: the authorization request must include the openid scope');
+  const identity = await verifyUpstreamIdToken(entry, upstream.idToken, client.clientId);
+  const user = { accountId: identity.accountId, upstream: entry.settings.id, upstreamSubject: identity.upstreamSubject, claims: identity.claims };
+  const attrs = await orchestrate(deps, entry, client, 'authorization_code', user, true, requestId, { id: entry.settings.id, claims: identity.claims, tokens: { accessToken: upstream.accessToken, idToken: upstream.idToken } });
+  return issueTokens(deps, {
+    entry, client, grantType: 'authorization_code', requestId,
+    user: { sub: user.accountId, upstream: user.upstream, upstreamSubject: user.upstreamSubject, claims: user.claims, attrs },
+    signIn: { sub: identity.accountId, authTime: identity.authTime, acr: identity.acr, amr: identity.amr },
+    upstreamScope: upstream.scope, nonce: identity.nonce,
+    upstreamRefreshToken: upstream.refreshToken, upstreamRefreshExpiresIn: upstream.refreshTokenExpiresIn,
+  });
+}
+
+async function refreshToken({ deps, entry, client, form, requestId }: Step) {
+  const { grant, release } = await entry.refreshTokens.unwrap(required(form, 'refresh_token'), client.clientId);
+  let upstream: Awaited<ReturnType<typeof upstreamGrant>>;
+  try {
+    upstream = await upstreamGrant(await endpoints(entry), client, 'refresh_token', { refresh_token: grant.upstreamRefreshToken });
+  } catch (err) {
+    // The upstream did not answer: the client may try again with the same token.
+    if (err instanceof PassthroughError && err.status >= 500) await release();
+    throw err;
+  }
+  const account = (await deps.store.getRecord<AccountRecord>(ACCOUNT_KIND, grant.sub))?.value;
+  let claims = account?.claims ?? {};
+  if (upstream.idToken) {
+    const identity = await verifyUpstreamIdToken(entry, upstream.idToken, client.clientId);
+    if (identity.accountId !== grant.sub) throw invalidGrant('the upstream refreshed another user');
+    claims = identity.claims;
+    await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, grant.sub, { ...account, claims, upstream: entry.settings.id, updatedAt: Math.floor(deps.clock() / 1000) });
+  }
+  const user = { accountId: grant.sub, upstream: entry.settings.id, upstreamSubject: account?.upstreamSubject, claims, attrs: account?.attrs };
+  const attrs = await orchestrate(deps, entry, client, 'refresh_token', user, false, requestId, { id: entry.settings.id, claims, tokens: { accessToken: upstream.accessToken, idToken: upstream.idToken } });
+  const signIn: SignIn = { sub: grant.sub, authTime: grant.authTime, acr: grant.acr, amr: grant.amr };
+  return issueTokens(deps, {
+    entry, client, grantType: 'refresh_token', requestId,
+    user: { sub: grant.sub, upstream: user.upstream, upstreamSubject: user.upstreamSubject, claims, attrs },
+    signIn, upstreamScope: grant.scope,
+    // Upstreams that do not rotate (Google) answer without a refresh_token: the old one stays valid.
+    upstreamRefreshToken: upstream.refreshToken ?? grant.upstreamRefreshToken,
+    upstreamRefreshExpiresIn: upstream.refreshTokenExpiresIn,
+  });
+}
+
+async function endpoints(entry: PassthroughEntry): Promise<UpstreamEndpoints> {
+  return { metadata: await entry.discovery.get(), timeoutMs: entry.settings.timeoutMs, realm: entry.issuer };
+}
+
+/** The same pipeline as every other flow; a refusal is invalid_grant with its reason. Resolves the user's attributes. */
+async function orchestrate(
+  deps: PassthroughDeps, entry: PassthroughEntry, client: ClientCredentials, grantType: string, user: PipelineUser, signIn: boolean, requestId: string,
+  upstream: { id: string; claims: Readonly<Record<string, unknown>>; tokens: { accessToken?: string; idToken?: string } },
+): Promise<Readonly<Record<string, unknown>>> {
+  const outcome = await authorizeUser(deps, {
+    hookKey: entry.hookKey, client: { id: client.clientId }, rules: entry.config.rules, grantType,
+    scopes: entry.resource?.scopes ?? [], requestId, user, signIn, emailDomains: entry.connector.emailDomains, parts: { upstream },
+  });
+  if (outcome.allowed) return outcome.attrs;
+  deps.logger.info({ event: 'authorization.denied', reqId: requestId, sub: user.accountId, clientId: client.clientId, by: outcome.by, at: `passthrough ${entry.config.id}` }, 'passthrough denied');
+  throw invalidGrant(outcome.reason);
+}
+

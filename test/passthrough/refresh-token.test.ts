@@ -1,0 +1,70 @@
+// Wrapped refresh tokens on their own, with a controlled clock: JWE keys rotate daily and stay
+// readable for the token's lifetime, expiry is capped by the upstream's, the binding to client and
+// issuer holds; a handle is spent by exactly one of concurrent refreshes and can be released.
+import { decodeProtectedHeader } from 'jose';
+import { describe, expect, it } from 'vitest';
+
+import { deriveKey } from '../../src/keys/seal.ts';
+import { refreshTokens } from '../../src/passthrough/refresh-token.ts';
+import { MemoryStore } from '../../src/storage/memory/memory-store.ts';
+
+const DAY = 24 * 3600 * 1000;
+const secret = deriveKey('test-master-secret-0123456789abcdefghij', 'passthrough-refresh');
+const grant = { upstreamRefreshToken: 'upstream-rt', sub: 'idp:alice', authTime: 1_700_000_000, scope: 'openid email' };
+
+function clocked(mode: 'jwe' | 'handle', issuer = 'https://id.example.com/passthrough/app') {
+  const time = { now: Date.UTC(2025, 0, 1) };
+  const store = new MemoryStore({ clock: () => time.now });
+  return { time, tokens: refreshTokens({ mode, issuer, ttl: 14 * 24 * 3600, secret, store, clock: () => time.now }), store };
+}
+
+describe('JWE refresh tokens', () => {
+  it('stay readable across key rotations for their lifetime, then expire', async () => {
+    const { time, tokens } = clocked('jwe');
+    const token = await tokens.wrap(grant, 'app');
+    const firstKid = decodeProtectedHeader(token).kid;
+    time.now += 10 * DAY;
+    expect(decodeProtectedHeader(await tokens.wrap(grant, 'app')).kid).not.toBe(firstKid);
+    expect((await tokens.unwrap(token, 'app')).grant).toMatchObject(grant);
+    time.now += 5 * DAY;
+    await expect(tokens.unwrap(token, 'app')).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('expire no later than the upstream token', async () => {
+    const { time, tokens } = clocked('jwe');
+    const token = await tokens.wrap(grant, 'app', 3600);
+    time.now += 3601 * 1000;
+    await expect(tokens.unwrap(token, 'app')).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('are bound to the client and the passthrough issuer', async () => {
+    const { tokens } = clocked('jwe');
+    const token = await tokens.wrap(grant, 'app');
+    await expect(tokens.unwrap(token, 'other-app')).rejects.toMatchObject({ error: 'invalid_grant' });
+    const elsewhere = clocked('jwe', 'https://id.example.com/passthrough/other').tokens;
+    await expect(elsewhere.unwrap(token, 'app')).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect(await tokens.revoke(token, 'other-app')).toBeUndefined();
+  });
+});
+
+describe('handle refresh tokens', () => {
+  it('are spent by exactly one of concurrent refreshes; a released one can be used again', async () => {
+    const { tokens } = clocked('handle');
+    const token = await tokens.wrap(grant, 'app');
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => tokens.unwrap(token, 'app')));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof tokens.unwrap>>>).value.release();
+    expect((await tokens.unwrap(token, 'app')).grant).toMatchObject(grant);
+    await expect(tokens.unwrap(token, 'app')).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('are bound to the client, never store the handle itself, and end on revocation', async () => {
+    const { tokens, store } = clocked('handle');
+    const token = await tokens.wrap(grant, 'app');
+    await expect(tokens.unwrap(token, 'other-app')).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect(await store.getRecord('passthrough-refresh', token)).toBeUndefined();
+    expect(await tokens.revoke(token, 'app')).toMatchObject(grant);
+    await expect(tokens.unwrap(token, 'app')).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+});
