@@ -138,7 +138,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       issuer: config.issuer, fingerprint: configFingerprint(config), storage: store.kind,
       clients: config.clients.length, upstreams: config.upstreams.length, resources: config.resources.length, authorizers: config.authorizers.length,
     });
-    const passthroughs = createPassthroughs({ config, store, logger, upstreams, hooks, authorizers, metrics, keys: () => keys.keys, secret: deriveKey(masterSecret.value, 'passthrough-refresh'), clock });
+    const passthroughs = createPassthroughs({ config, store, logger, events, upstreams, hooks, authorizers, metrics, keys: () => keys.keys, secret: deriveKey(masterSecret.value, 'passthrough-refresh'), clock });
 
     const clientIds = new Set(config.clients.map((c) => c.client_id));
     const assemble = (loaded: LoadedKeySet) => {

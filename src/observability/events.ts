@@ -50,6 +50,30 @@ export interface TokenIssue {
   reqId?: string;
 }
 
+/** References to the tokens of a token endpoint response: a JWT by its `jti`, anything else by its value. */
+export function tokenRefs(body: Readonly<Record<string, unknown>>): TokenIssue['tokens'] {
+  const tokens: { access?: TokenRef; refresh?: TokenRef; id?: TokenRef } = {};
+  const access = body.access_token;
+  if (typeof access === 'string') {
+    const jti = jwtClaim(access, 'jti');
+    tokens.access = tokenRef(typeof jti === 'string' ? jti : access);
+  }
+  if (typeof body.refresh_token === 'string') tokens.refresh = tokenRef(body.refresh_token);
+  if (typeof body.id_token === 'string') tokens.id = tokenRef(body.id_token);
+  return tokens;
+}
+
+/** One claim of an (unverified: Baton minted it) JWT's payload; undefined for anything else. */
+export function jwtClaim(token: string, name: string): unknown {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    return (JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>)[name];
+  } catch {
+    return undefined;
+  }
+}
+
 export type EventType = keyof EventMap;
 export type BatonEvent = { [K in EventType]: { type: K } & EventMap[K] }[EventType];
 export type Subscriber = (event: BatonEvent) => void;

@@ -1,12 +1,11 @@
 // Subscribers to oidc-provider's events: the log lines operators read (refusals with their OAuth
 // code, server errors with the request id, reuse, back-channel failures), the token metrics, and
 // Baton's typed events for issued tokens and logouts. Never request parameters, only codes and descriptions.
-import { decodeJwt } from 'jose';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import { GRANT_TYPES } from '../config/schema.ts';
-import { tokenRef, type Events, type TokenRef } from './events.ts';
+import { jwtClaim, tokenRefs, type Events } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -72,31 +71,17 @@ function announceIssue(ctx: KoaContextWithOIDC, bus: Events): void {
   const body = (ctx.body ?? {}) as Record<string, unknown>;
   const grantType = String(ctx.oidc?.params?.grant_type ?? 'unknown');
   const access = typeof body.access_token === 'string' ? body.access_token : undefined;
-  const claims = access ? jwtClaims(access) : undefined;
-  const sub = claims?.sub ?? ctx.oidc?.entities?.Grant?.accountId ?? ctx.oidc?.account?.accountId;
-  const tokens: { access?: TokenRef; refresh?: TokenRef; id?: TokenRef } = {};
-  // A JWT's identifier is its jti; an opaque token's identifier is the token itself (hence only its hash).
-  if (access) tokens.access = tokenRef(typeof claims?.jti === 'string' ? claims.jti : access);
-  if (typeof body.refresh_token === 'string') tokens.refresh = tokenRef(body.refresh_token);
-  if (typeof body.id_token === 'string') tokens.id = tokenRef(body.id_token);
+  const sub = (access && jwtClaim(access, 'sub')) ?? ctx.oidc?.entities?.Grant?.accountId ?? ctx.oidc?.account?.accountId;
+  const aud = access && jwtClaim(access, 'aud');
   bus.emit(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', {
     grantType,
     clientId: ctx.oidc?.client?.clientId ?? 'unknown',
     ...(typeof sub === 'string' ? { sub } : {}),
-    ...(typeof claims?.aud === 'string' ? { resource: claims.aud } : {}),
+    ...(typeof aud === 'string' ? { resource: aud } : {}),
     ...(typeof body.scope === 'string' ? { scope: body.scope } : {}),
-    tokens,
+    tokens: tokenRefs(body),
     reqId: ctx.state?.requestId,
   });
-}
-
-function jwtClaims(token: string): Record<string, unknown> | undefined {
-  if (token.split('.').length !== 3) return undefined;
-  try {
-    return decodeJwt(token);
-  } catch {
-    return undefined;
-  }
 }
 
 function reusedModel(ctx: KoaContextWithOIDC): string {

@@ -4,6 +4,7 @@
 import type { BatonConfig, PassthroughConfig, SigningAlgorithm } from '../config/schema.ts';
 import type { KeySet } from '../keys/keyset.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { Events } from '../observability/events.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Authorizers } from '../orchestration/authorizers/index.ts';
 import { passthroughHookKey, type HookPoints } from '../orchestration/hook-points.ts';
@@ -23,6 +24,8 @@ export interface PassthroughDeps {
   readonly hooks: HookPoints;
   readonly authorizers?: Authorizers;
   readonly metrics?: Metrics;
+  /** Sign-ins, issued tokens and refusals (audit log). */
+  readonly events?: Events;
   /** Baton's current signing keys (they rotate under a running server). */
   readonly keys: () => KeySet;
   /** Derived from the master secret for passthrough refresh tokens only. */

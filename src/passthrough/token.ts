@@ -5,25 +5,53 @@
 //   refresh_token (section 6): unwrap, forward, re-verify, orchestrate again, issue.
 import type { Context } from 'koa';
 
+import { jwtClaim, tokenRefs } from '../observability/events.ts';
+import { timedCall } from '../observability/metrics.ts';
 import { authorizeUser, type PipelineUser } from '../orchestration/pipeline.ts';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import type { PassthroughDeps, PassthroughEntry } from './entries.ts';
 import { answering, invalidGrant, PassthroughError } from './errors.ts';
 import { verifyUpstreamIdToken } from './identity.ts';
-import { issueTokens } from './issue.ts';
+import { issueTokens, type TokenResponse } from './issue.ts';
 import type { SignIn } from './mint.ts';
 import { clientCredentials, param, readForm, required, type ClientCredentials } from './request.ts';
 import { upstreamGrant, type UpstreamEndpoints } from './upstream-token.ts';
 
 export async function token(ctx: Context, deps: PassthroughDeps, entry: PassthroughEntry): Promise<void> {
+  let grantType = 'unknown';
+  let clientId: string | undefined;
   await answering(ctx, async () => {
     const form = await readForm(ctx);
-    const grantType = required(form, 'grant_type');
+    grantType = required(form, 'grant_type');
     const client = clientCredentials(ctx, form, entry.issuer, entry.clients);
+    clientId = client.clientId;
     const step = { deps, entry, client, form, requestId: String(ctx.state.requestId ?? '') };
-    if (grantType === 'authorization_code') ctx.body = await authorizationCode(step);
-    else if (grantType === 'refresh_token') ctx.body = await refreshToken(step);
+    let body: TokenResponse;
+    if (grantType === 'authorization_code') body = await authorizationCode(step);
+    else if (grantType === 'refresh_token') body = await refreshToken(step);
     else throw new PassthroughError(400, 'unsupported_grant_type', `${grantType} is not supported here (authorization_code, refresh_token)`);
+    ctx.body = body;
+    announce(deps, entry, client.clientId, grantType, { ...body }, step.requestId);
+  });
+  const error = (ctx.body as { error?: unknown } | undefined)?.error;
+  deps.metrics?.tokens.inc({
+    grant_type: grantType === 'authorization_code' || grantType === 'refresh_token' ? grantType : 'other',
+    client_id: clientId !== undefined && entry.clients.has(clientId) ? clientId : 'unknown',
+    result: typeof error === 'string' ? error : 'issued',
+  });
+}
+
+/** The audit trail of a passthrough token response: a code redeemed is a sign-in, then tokens by reference. */
+function announce(deps: PassthroughDeps, entry: PassthroughEntry, clientId: string, grantType: string, body: Record<string, unknown>, reqId: string): void {
+  if (!deps.events) return;
+  const sub = jwtClaim(String(body.access_token), 'sub');
+  const who = typeof sub === 'string' ? { sub } : undefined;
+  if (grantType === 'authorization_code' && who) deps.events.emit('user.signed_in', { ...who, clientId, upstream: entry.settings.id, reqId });
+  deps.events.emit(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', {
+    grantType, clientId, ...who, reqId,
+    ...(entry.resource ? { resource: entry.resource.audience } : {}),
+    ...(typeof body.scope === 'string' ? { scope: body.scope } : {}),
+    tokens: tokenRefs(body),
   });
 }
 
@@ -37,9 +65,9 @@ interface Step {
 
 async function authorizationCode({ deps, entry, client, form, requestId }: Step) {
   const code = required(form, 'code');
-  const upstream = await upstreamGrant(await endpoints(entry), client, 'authorization_code', {
+  const upstream = await measured(deps, entry, 'passthrough_code', async () => upstreamGrant(await endpoints(entry), client, 'authorization_code', {
     code, redirect_uri: param(form, 'redirect_uri'), code_verifier: param(form, 'code_verifier'),
-  });
+  }));
   if (!upstream.idToken) throw invalidGrant('the upstream issued no id_token: the authorization request must include the openid scope');
   const identity = await verifyUpstreamIdToken(entry, upstream.idToken, client.clientId);
   const user = { accountId: identity.accountId, upstream: entry.settings.id, upstreamSubject: identity.upstreamSubject, claims: identity.claims };
@@ -57,7 +85,7 @@ async function refreshToken({ deps, entry, client, form, requestId }: Step) {
   const { grant, release } = await entry.refreshTokens.unwrap(required(form, 'refresh_token'), client.clientId);
   let upstream: Awaited<ReturnType<typeof upstreamGrant>>;
   try {
-    upstream = await upstreamGrant(await endpoints(entry), client, 'refresh_token', { refresh_token: grant.upstreamRefreshToken });
+    upstream = await measured(deps, entry, 'passthrough_refresh', async () => upstreamGrant(await endpoints(entry), client, 'refresh_token', { refresh_token: grant.upstreamRefreshToken }));
   } catch (err) {
     // The upstream did not answer: the client may try again with the same token.
     if (err instanceof PassthroughError && err.status >= 500) await release();
@@ -84,6 +112,13 @@ async function refreshToken({ deps, entry, client, form, requestId }: Step) {
   });
 }
 
+/** An upstream token request, timed into baton_upstream_request_seconds and traced like the connectors' calls. */
+function measured<T>(deps: PassthroughDeps, entry: PassthroughEntry, operation: string, call: () => Promise<T>): Promise<T> {
+  if (!deps.metrics) return call();
+  return timedCall(deps.metrics.upstreams, { upstream: entry.settings.id, operation }, `upstream.${operation}`, { 'baton.upstream': entry.settings.id }, call,
+    (err) => (err instanceof PassthroughError ? (err.status >= 500 ? 'unreachable' : 'grant_refused') : 'error'));
+}
+
 async function endpoints(entry: PassthroughEntry): Promise<UpstreamEndpoints> {
   return { metadata: await entry.discovery.get(), timeoutMs: entry.settings.timeoutMs, realm: entry.issuer };
 }
@@ -99,6 +134,7 @@ async function orchestrate(
   });
   if (outcome.allowed) return outcome.attrs;
   deps.logger.info({ event: 'authorization.denied', reqId: requestId, sub: user.accountId, clientId: client.clientId, by: outcome.by, at: `passthrough ${entry.config.id}` }, 'passthrough denied');
+  deps.events?.emit('authorization.denied', { reqId: requestId, sub: user.accountId, clientId: client.clientId, by: outcome.by, at: `passthrough ${entry.config.id}` });
   throw invalidGrant(outcome.reason);
 }
 

@@ -4,11 +4,12 @@
 // id_token; the access token carries what the authorizer decided; refresh tokens wrap the upstream's.
 import { createHash } from 'node:crypto';
 
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { tokenRef, type BatonEvent } from '../../src/observability/events.ts';
 import { basic, postForm, rejection } from '../helpers/rp.ts';
 import { app, authorize, ORDERS_API, redeem, SECRETS, startEnvironment, TENANT, type Environment } from './environment.ts';
 
@@ -201,6 +202,32 @@ describe('refresh tokens wrapping the upstream\'s', () => {
       env.google.fail('none');
     }
     expect((await client.refreshTokenGrant(rp, tokens.refresh_token!)).access_token).toBeTruthy();
+  });
+});
+
+describe('what operators see', () => {
+  it('the audit events of a passthrough sign-in and refresh (tokens by reference), and the token and upstream metrics', async () => {
+    const seen: BatonEvent[] = [];
+    const unsubscribe = env.baton.baton.events.subscribe((event) => void seen.push(event));
+    try {
+      const rp = await mail('mail-jwe');
+      const tokens = await redeem(rp, await authorize(page, env, rp, BOB));
+      const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
+      const sub = tokens.claims()!.sub;
+      expect(seen.find((e) => e.type === 'user.signed_in')).toMatchObject({ sub, clientId: 'mail-app', upstream: 'google' });
+      const issued = seen.find((e) => e.type === 'token.issued');
+      expect(issued).toMatchObject({ grantType: 'authorization_code', clientId: 'mail-app', sub });
+      const jti = String(decodeJwt(tokens.access_token).jti);
+      expect(issued && 'tokens' in issued ? issued.tokens : undefined).toEqual({ access: tokenRef(jti), refresh: tokenRef(tokens.refresh_token!), id: tokenRef(tokens.id_token!) });
+      expect(seen.find((e) => e.type === 'token.refreshed')).toMatchObject({ grantType: 'refresh_token', clientId: 'mail-app', sub });
+      expect(JSON.stringify(seen)).not.toContain(refreshed.access_token);
+    } finally {
+      unsubscribe();
+    }
+    const metrics = await (await fetch(`${env.baton.url}/metrics`)).text();
+    expect(metrics).toMatch(/baton_token_requests_total\{grant_type="refresh_token",client_id="mail-app",result="issued"\} [1-9]/);
+    expect(metrics).toMatch(/baton_upstream_request_seconds_count\{upstream="google",operation="passthrough_code",result="ok"\} [1-9]/);
+    expect(metrics).toMatch(/baton_upstream_request_seconds_count\{upstream="google",operation="passthrough_refresh",result="ok"\} [1-9]/);
   });
 });
 
