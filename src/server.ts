@@ -117,7 +117,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     const vault = new UpstreamVault(store, deriveKey(masterSecret.value, 'upstream-vault'), config.ttl.grant);
     const sessions = new UpstreamSessions({ config, store, vault, upstreams, logger, now: clock });
     const authorizers = config.authorizers.length === 0 ? undefined : new Authorizers(config.authorizers, {
-      sign: requestSigner(config.issuer, config.keys.signing[0]!, () => keys.keys),
+      sign: requestSigner(config.issuer, config.keys.signing[0]!, () => keys.keys, clock),
       store,
       logger,
       events,

@@ -6,16 +6,18 @@ import { randomUUID } from 'node:crypto';
 import { importJWK, SignJWT, type JWK } from 'jose';
 
 import type { SigningAlgorithm } from '../config/schema.ts';
-import type { KeySet } from '../keys/keyset.ts';
+import { activeSigningKey, type KeySet } from '../keys/keyset.ts';
 
 const LIFETIME_SECONDS = 60;
 
 export type RequestSigner = (audience: string, payload: Record<string, unknown>) => Promise<string>;
 
-export function requestSigner(issuer: string, alg: SigningAlgorithm, currentKeys: () => KeySet): RequestSigner {
+export function requestSigner(issuer: string, alg: SigningAlgorithm, currentKeys: () => KeySet, now: () => number = Date.now): RequestSigner {
   const imported = new Map<string, Promise<CryptoKey | Uint8Array>>();
   return async (audience, payload) => {
-    const key = currentKeys().keys.find((k) => k.alg === alg && k.retiredAt === undefined);
+    // The key that signs tokens now: a rotated-in key still inside its activation delay is not yet
+    // published by every instance, so an authorizer fetching another instance's JWKS would miss it.
+    const key = activeSigningKey(currentKeys(), alg, Math.floor(now() / 1000));
     if (!key) throw new Error(`no current ${alg} signing key`);
     let privateKey = imported.get(key.kid);
     if (!privateKey) {
