@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
-import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
+import { accountIdFor } from '../provider/accounts.ts';
 import { type Connector, type PendingLogin, type UpstreamIdentity, UpstreamError } from '../upstream/connector.ts';
-import { evaluateRules } from '../orchestration/rules.ts';
-import { safeDescription, stringParams } from '../orchestration/hook-points.ts';
+import { authorizeUser } from '../orchestration/pipeline.ts';
+import { stringParams } from '../orchestration/hook-points.ts';
 import { HookError } from '../orchestration/hooks/index.ts';
 import { deniedPage, signInErrorPage } from './pages.ts';
 import type { InteractionDeps } from './routes.ts';
@@ -113,9 +113,7 @@ export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps)
 
   const accountId = accountIdFor(upstream.id, identity.subject);
   const now = Math.floor(Date.now() / 1000);
-  await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, { claims: identity.claims, upstream: upstream.id, upstreamSubject: identity.subject, updatedAt: now });
-
-  const allowed = await authorizeSignIn(ctx, deps, details, claimed, upstream, identity, accountId, now);
+  const allowed = await authorizeSignIn(ctx, deps, details, claimed, upstream, identity, accountId);
   if (!allowed) return;
 
   const stashId = randomUUID();
@@ -138,33 +136,26 @@ function callbackTarget(ctx: Context, deps: InteractionDeps): { upstream: Connec
 }
 
 /**
- * After the upstream sign-in: loadAttrs, the client's rules, then isAuthorized. Resolves false when
- * the response was already written (a denial page or an error page).
+ * After the upstream sign-in: the account record, loadAttrs, the client's rules, then isAuthorized
+ * (the pipeline every flow runs). Resolves false when the response was already written (a denial
+ * page or an error page).
  */
-async function authorizeSignIn(ctx: Context, deps: InteractionDeps, details: Details, claimed: LoginRecord, upstream: Connector, identity: UpstreamIdentity, accountId: string, now: number): Promise<boolean> {
+async function authorizeSignIn(ctx: Context, deps: InteractionDeps, details: Details, claimed: LoginRecord, upstream: Connector, identity: UpstreamIdentity, accountId: string): Promise<boolean> {
   const client = deps.config.clients.find((c) => c.client_id === claimed.clientId);
-  const base = {
-    client: { id: claimed.clientId, name: client?.client_name },
-    flow: 'authorization' as const,
-    scopes: typeof details.params.scope === 'string' ? details.params.scope.split(' ') : [],
-    params: stringParams(details.params),
-    requestId: String(ctx.state.requestId ?? ''),
-  };
-  const parts = { upstream: { id: upstream.id, claims: identity.claims, tokens: { accessToken: identity.tokens.accessToken, idToken: identity.tokens.idToken } } };
-  let attrs: Record<string, unknown> = {};
   try {
-    const user = { sub: accountId, upstream: upstream.id, upstreamSubject: identity.subject, claims: identity.claims, attrs };
-    if (deps.hooks.has(claimed.clientId, 'loadAttrs')) {
-      attrs = await deps.hooks.run(claimed.clientId, 'loadAttrs', { ...base, user }, parts);
-      await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, { claims: identity.claims, upstream: upstream.id, upstreamSubject: identity.subject, updatedAt: now, attrs });
-    }
-    const decision = evaluateRules(client?.rules, { upstream: upstream.id, claims: { ...identity.claims, ...attrs } });
-    if (!decision.allowed) return deny(ctx, deps, claimed, accountId, 'rules', decision.reason);
-    if (deps.hooks.has(claimed.clientId, 'isAuthorized')) {
-      const verdict = await deps.hooks.run(claimed.clientId, 'isAuthorized', { ...base, user: { ...user, attrs } }, parts);
-      if (!verdict.allow) return deny(ctx, deps, claimed, accountId, 'isAuthorized', safeDescription(verdict.reason ?? 'your account is not allowed to use this application'));
-    }
-    return true;
+    const outcome = await authorizeUser(deps, {
+      hookKey: claimed.clientId,
+      client: { id: claimed.clientId, name: client?.client_name },
+      rules: client?.rules,
+      flow: 'authorization',
+      params: stringParams(details.params),
+      scopes: typeof details.params.scope === 'string' ? details.params.scope.split(' ') : [],
+      requestId: String(ctx.state.requestId ?? ''),
+      user: { accountId, upstream: upstream.id, upstreamSubject: identity.subject, claims: identity.claims },
+      signIn: true,
+      parts: { upstream: { id: upstream.id, claims: identity.claims, tokens: { accessToken: identity.tokens.accessToken, idToken: identity.tokens.idToken } } },
+    });
+    return outcome.allowed || deny(ctx, deps, claimed, accountId, outcome.by, outcome.reason);
   } catch (err) {
     if (!(err instanceof HookError)) throw err;
     refuse(ctx, deps, 500, 'Sign-in failed', err.message, { upstream: upstream.id, reason: `hook ${err.hook} ${err.kind}` });

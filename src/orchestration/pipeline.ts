@@ -1,6 +1,7 @@
 // The orchestration pipeline after a verified identity, outside any HTTP framework: the upstream's
 // email-domain rule, the account record, loadAttrs, the declarative rules, then isAuthorized.
-// Token exchange and passthrough run it as it is; the caller turns a refusal into its own error.
+// Brokered sign-in, token exchange and passthrough run it as it is; the caller turns a refusal into
+// its own error (a denial page, invalid_grant).
 import type { RuleConfig } from '../config/schema.ts';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import type { Store } from '../storage/store.ts';
@@ -22,7 +23,11 @@ export interface PipelineRequest {
   readonly hookKey: string;
   readonly client: { readonly id: string; readonly name?: string };
   readonly rules: readonly RuleConfig[] | undefined;
-  readonly grantType: string;
+  /** Absent at the authorization endpoint (a sign-in, no grant yet). */
+  readonly grantType?: string;
+  /** Where the hooks run: `authorization` (brokered sign-in, with the request's parameters) or `token`. */
+  readonly flow?: 'authorization' | 'token';
+  readonly params?: Readonly<Record<string, string | undefined>>;
   readonly scopes: readonly string[];
   readonly requestId: string;
   readonly user: PipelineUser;
@@ -55,7 +60,10 @@ export async function authorizeUser(deps: { readonly store: Store; readonly hook
   const record = (attrs?: Record<string, unknown>): AccountRecord => ({ claims: user.claims, upstream: user.upstream, upstreamSubject: user.upstreamSubject, updatedAt: now, ...(attrs ? { attrs } : {}) });
   if (request.signIn) await store.putRecord<AccountRecord>(ACCOUNT_KIND, user.accountId, record());
 
-  const base = { client: request.client, flow: 'token' as const, grantType: request.grantType, scopes: [...request.scopes], params: {}, requestId: request.requestId };
+  const base = {
+    client: request.client, flow: request.flow ?? 'token', scopes: [...request.scopes], params: { ...request.params }, requestId: request.requestId,
+    ...(request.grantType === undefined ? {} : { grantType: request.grantType }),
+  };
   let attrs: Record<string, unknown> = { ...user.attrs };
   const hookUser = () => ({ sub: user.accountId, upstream: user.upstream, upstreamSubject: user.upstreamSubject, claims: user.claims, attrs });
   if (request.signIn && hooks.has(hookKey, 'loadAttrs')) {
