@@ -51,11 +51,11 @@ export interface TokenIssue {
 }
 
 /** References to the tokens of a token endpoint response: a JWT by its `jti`, anything else by its value. */
-export function tokenRefs(body: Readonly<Record<string, unknown>>): TokenIssue['tokens'] {
+export function tokenRefs(body: Readonly<Record<string, unknown>>, accessClaims = typeof body.access_token === 'string' ? jwtPayload(body.access_token) : undefined): TokenIssue['tokens'] {
   const tokens: { access?: TokenRef; refresh?: TokenRef; id?: TokenRef } = {};
   const access = body.access_token;
   if (typeof access === 'string') {
-    const jti = jwtClaim(access, 'jti');
+    const jti = accessClaims?.jti;
     tokens.access = tokenRef(typeof jti === 'string' ? jti : access);
   }
   if (typeof body.refresh_token === 'string') tokens.refresh = tokenRef(body.refresh_token);
@@ -63,12 +63,12 @@ export function tokenRefs(body: Readonly<Record<string, unknown>>): TokenIssue['
   return tokens;
 }
 
-/** One claim of an (unverified: Baton minted it) JWT's payload; undefined for anything else. */
-export function jwtClaim(token: string, name: string): unknown {
+/** The payload of a JWT Baton minted (not verified: it never left Baton); undefined for an opaque token. */
+export function jwtPayload(token: string): Readonly<Record<string, unknown>> | undefined {
   const parts = token.split('.');
   if (parts.length !== 3) return undefined;
   try {
-    return (JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>)[name];
+    return JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
   } catch {
     return undefined;
   }
@@ -85,6 +85,11 @@ export class Events {
 
   constructor(onError: (err: unknown, event: BatonEvent) => void = () => undefined) {
     this.#onError = onError;
+  }
+
+  /** Whether anyone listens: emitters skip building events nobody records. */
+  get active(): boolean {
+    return this.#subscribers.length > 0;
   }
 
   subscribe(subscriber: Subscriber): () => void {

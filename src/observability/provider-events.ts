@@ -5,7 +5,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import { GRANT_TYPES } from '../config/schema.ts';
-import { jwtClaim, tokenRefs, type Events } from './events.ts';
+import { jwtPayload, tokenRefs, type Events } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -68,18 +68,19 @@ export function subscribeToProviderEvents(provider: Provider, deps: { logger: Lo
 
 /** 'token.issued' / 'token.refreshed' from the token response, with each token by reference only. */
 function announceIssue(ctx: KoaContextWithOIDC, bus: Events): void {
+  if (!bus.active) return;
   const body = (ctx.body ?? {}) as Record<string, unknown>;
   const grantType = String(ctx.oidc?.params?.grant_type ?? 'unknown');
-  const access = typeof body.access_token === 'string' ? body.access_token : undefined;
-  const sub = (access && jwtClaim(access, 'sub')) ?? ctx.oidc?.entities?.Grant?.accountId ?? ctx.oidc?.account?.accountId;
-  const aud = access && jwtClaim(access, 'aud');
+  const claims = typeof body.access_token === 'string' ? jwtPayload(body.access_token) : undefined;
+  const sub = claims?.sub ?? ctx.oidc?.entities?.Grant?.accountId ?? ctx.oidc?.account?.accountId;
+  const aud = claims?.aud;
   bus.emit(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', {
     grantType,
     clientId: ctx.oidc?.client?.clientId ?? 'unknown',
     ...(typeof sub === 'string' ? { sub } : {}),
     ...(typeof aud === 'string' ? { resource: aud } : {}),
     ...(typeof body.scope === 'string' ? { scope: body.scope } : {}),
-    tokens: tokenRefs(body),
+    tokens: tokenRefs(body, claims),
     reqId: ctx.state?.requestId,
   });
 }

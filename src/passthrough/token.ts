@@ -5,7 +5,7 @@
 //   refresh_token (section 6): unwrap, forward, re-verify, orchestrate again, issue.
 import type { Context } from 'koa';
 
-import { jwtClaim, tokenRefs } from '../observability/events.ts';
+import { jwtPayload, tokenRefs } from '../observability/events.ts';
 import { timedCall } from '../observability/metrics.ts';
 import { authorizeUser, type PipelineUser } from '../orchestration/pipeline.ts';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
@@ -43,15 +43,16 @@ export async function token(ctx: Context, deps: PassthroughDeps, entry: Passthro
 
 /** The audit trail of a passthrough token response: a code redeemed is a sign-in, then tokens by reference. */
 function announce(deps: PassthroughDeps, entry: PassthroughEntry, clientId: string, grantType: string, body: Record<string, unknown>, reqId: string): void {
-  if (!deps.events) return;
-  const sub = jwtClaim(String(body.access_token), 'sub');
+  if (!deps.events?.active) return;
+  const claims = jwtPayload(String(body.access_token));
+  const sub = claims?.sub;
   const who = typeof sub === 'string' ? { sub } : undefined;
   if (grantType === 'authorization_code' && who) deps.events.emit('user.signed_in', { ...who, clientId, upstream: entry.settings.id, reqId });
   deps.events.emit(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', {
     grantType, clientId, ...who, reqId,
     ...(entry.resource ? { resource: entry.resource.audience } : {}),
     ...(typeof body.scope === 'string' ? { scope: body.scope } : {}),
-    tokens: tokenRefs(body),
+    tokens: tokenRefs(body, claims),
   });
 }
 
