@@ -13,6 +13,7 @@ import { publicJwks, type KeySet } from '../keys/keyset.ts';
 import type { Store } from '../storage/store.ts';
 import { canVerify, UpstreamError, type VerifiedIdToken } from '../upstream/connector.ts';
 import type { Upstreams } from '../upstream/index.ts';
+import { IssuerTemplate } from '../upstream/issuer-template.ts';
 
 const REPLAY_KIND = 'token-exchange-replay';
 const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
@@ -56,7 +57,7 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
   return {
     async upstreamIdToken(token, policy) {
       const iss = unverifiedIssuer(token, 'subject_token');
-      const upstream = policy.upstreams.find((id) => issuerMatches(upstreams.settings(id)?.issuer, iss));
+      const upstream = policy.upstreams.find((id) => IssuerTemplate.names(upstreams.settings(id)?.issuer, iss));
       const connector = upstream ? upstreams.get(upstream) : undefined;
       if (!upstream || !connector || !canVerify(connector)) throw new errors.InvalidGrant('subject_token is not issued by an upstream this client may exchange');
       const audiences = [upstreams.settings(upstream)!.clientId, ...policy.upstreamAudiences];
@@ -128,13 +129,6 @@ function unverifiedIssuer(token: string, what: TokenName): string | undefined {
 }
 
 /** An upstream's issuer, or its `{tenantid}` template, names this `iss` (the connector then verifies it fully). */
-function issuerMatches(configured: string | undefined, iss: string | undefined): boolean {
-  if (!configured || !iss) return false;
-  if (!configured.includes('{tenantid}')) return configured === iss;
-  const [prefix, suffix] = configured.split('{tenantid}') as [string, string];
-  return iss.startsWith(prefix) && iss.endsWith(suffix) && /^[A-Za-z0-9-]{1,64}$/.test(iss.slice(prefix.length, iss.length - suffix.length));
-}
-
 function sha256(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
 }

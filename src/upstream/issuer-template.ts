@@ -21,6 +21,12 @@ export class IssuerTemplate {
     return this.#template !== undefined;
   }
 
+  /** Whether `iss` is `issuer` itself or, for a template, one of its tenants' issuers (tenant lists aside). */
+  static names(issuer: string | undefined, iss: string | undefined): boolean {
+    if (!issuer || !iss) return false;
+    return issuer.includes(TENANT) ? tenantIn(issuer, iss) !== undefined : issuer === iss;
+  }
+
   /** The template with a placeholder tenant, for URL checks. */
   static sample(issuer: string | undefined): string | undefined {
     return issuer?.replace(TENANT, 'tenant');
@@ -46,9 +52,8 @@ export class IssuerTemplate {
 
   /** RFC 9207: the issuer named by a callback's `iss`, which must be one of this template's. */
   issuerOfCallback(iss: string): string {
-    const [prefix, suffix] = this.#template!.split(TENANT) as [string, string];
-    const tid = iss.startsWith(prefix) && iss.endsWith(suffix) ? iss.slice(prefix.length, iss.length - suffix.length) : '';
-    if (!TENANT_ID.test(tid)) throw new UpstreamError('invalid_response', 'the callback iss is not an issuer of this upstream');
+    const tid = tenantIn(this.#template!, iss);
+    if (tid === undefined) throw new UpstreamError('invalid_response', 'the callback iss is not an issuer of this upstream');
     return this.issuerFor(tid);
   }
 
@@ -56,4 +61,12 @@ export class IssuerTemplate {
   matches(issuer: string, claims: Readonly<Record<string, unknown>>): boolean {
     return !this.isTemplate || issuer === this.#template!.replace(TENANT, String(claims.tid));
   }
+}
+
+/** The tenant id `iss` names in `template`, when it is one of the template's issuers. */
+function tenantIn(template: string, iss: string): string | undefined {
+  const [prefix, suffix] = template.split(TENANT) as [string, string];
+  if (!iss.startsWith(prefix) || !iss.endsWith(suffix) || iss.length < prefix.length + suffix.length) return undefined;
+  const tid = iss.slice(prefix.length, iss.length - suffix.length);
+  return TENANT_ID.test(tid) ? tid : undefined;
 }
