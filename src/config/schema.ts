@@ -76,7 +76,14 @@ const serverSchema = z
     trustProxy: z
       .boolean()
       .default(false)
-      .describe('Take the client address (logs, per-address limits) from the left-most `X-Forwarded-For` entry set by a proxy in front of Baton; the proxy must overwrite that header, not append to it. Scheme, host and cookie security always follow `issuer`, never forwarded headers.'),
+      .describe('Take the client address (logs, per-address limits) from `X-Forwarded-For`, as set by the proxies in front of Baton (see `proxyHops`). Scheme, host and cookie security always follow `issuer`, never forwarded headers.'),
+    proxyHops: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(1)
+      .describe('With `trustProxy`: how many proxies in front of Baton append to `X-Forwarded-For` (a load balancer: 1; a CDN then a load balancer: 2). The client address is the entry that many places from the right; entries further left were sent by the client and are ignored.'),
     shutdownGracePeriod: duration('On SIGTERM: how long in-flight requests may take to finish before the process exits.').prefault(10),
   })
   .describe('The HTTP listener.');

@@ -145,6 +145,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.server.trustProxy;
+  // Only the entries our own proxies appended: the rest of X-Forwarded-For is whatever the client sent.
+  provider.maxIpsCount = config.server.proxyHops;
   acceptHashedClientSecrets(provider);
   registerPasswordGrant(provider, { config, store, hooks: deps.hooks, resources, logger: deps.logger });
   registerTokenExchange(provider, { config, store, upstreams: deps.upstreams, logger: deps.logger, events: deps.events, hooks: deps.hooks, keys: deps.keys, resources });
