@@ -173,9 +173,9 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       if (config.metrics.enabled && config.metrics.port === undefined) addMetricsRoute(routes, metrics);
       addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, events, hooks });
       addPassthroughRoutes(routes, passthroughs);
-      // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
-      provider.use(attemptLimit({ path: '/device', max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session' }));
       provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX], after: [userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode)] }));
+      // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
+      provider.use(attemptLimit({ path: '/device', max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session', store, logger, now: clock }));
       return { provider, handle: provider.callback() };
     };
 

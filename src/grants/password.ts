@@ -1,7 +1,8 @@
 // Resource owner password credentials (RFC 6749 section 4.3), as a legacy bridge only: registered
 // when a client is configured for it, and answered only for clients with an
-// `authenticateBackchannel` hook, which checks the credentials. Failed attempts are limited per
-// client and username. Rules and isAuthorized apply as after any sign-in.
+// `authenticateBackchannel` hook, which checks the credentials. Failed attempts are limited in the
+// store, per client, username and client address, under a higher ceiling per client and username.
+// Rules and isAuthorized apply as after any sign-in.
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type Provider from 'oidc-provider';
 
@@ -11,9 +12,16 @@ import { safeDescription, type HookPoints } from '../orchestration/hook-points.t
 import { evaluateRules } from '../orchestration/rules.ts';
 import { ACCOUNT_KIND, accountFinder, type AccountRecord } from '../provider/accounts.ts';
 import type { ResourcePolicy } from '../provider/resources.ts';
+import { AttemptCounter } from '../storage/attempt-counter.ts';
 import type { Store } from '../storage/store.ts';
 
+/** Failures from one address before that address is locked out of the username. */
 const MAX_FAILURES = 5;
+/**
+ * Failures from all addresses together before the username is locked for everyone: high enough
+ * that one attacker cannot lock a user out, low enough to stop guessing spread over many addresses.
+ */
+const MAX_FAILURES_PER_USERNAME = 10 * MAX_FAILURES;
 const FAILURE_WINDOW_MS = 15 * 60_000;
 
 export interface PasswordGrantDeps {
@@ -24,13 +32,23 @@ export interface PasswordGrantDeps {
   readonly logger: Logger;
 }
 
-export function registerPasswordGrant(provider: Provider, deps: PasswordGrantDeps): void {
-  if (!deps.config.clients.some((c) => c.grant_types.includes('password'))) return;
-  const failures = new Map<string, { start: number; count: number }>();
-  provider.registerGrantType('password', (ctx: KoaContextWithOIDC) => passwordGrant(ctx, deps, failures), ['username', 'password', 'scope', 'resource']);
+interface FailureCounters {
+  /** Attempts per (client, username, address) since the last success there; see passwordGrant. */
+  readonly perAddress: AttemptCounter;
+  /** Failures per (client, username) from every address. */
+  readonly perUsername: AttemptCounter;
 }
 
-async function passwordGrant(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, failures: Map<string, { start: number; count: number }>): Promise<void> {
+export function registerPasswordGrant(provider: Provider, deps: PasswordGrantDeps): void {
+  if (!deps.config.clients.some((c) => c.grant_types.includes('password'))) return;
+  const counters: FailureCounters = {
+    perAddress: new AttemptCounter({ store: deps.store, kind: 'attempts:password', windowMs: FAILURE_WINDOW_MS }),
+    perUsername: new AttemptCounter({ store: deps.store, kind: 'attempts:password-username', windowMs: FAILURE_WINDOW_MS }),
+  };
+  provider.registerGrantType('password', (ctx: KoaContextWithOIDC) => passwordGrant(ctx, deps, counters), ['username', 'password', 'scope', 'resource']);
+}
+
+async function passwordGrant(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, counters: FailureCounters): Promise<void> {
   const { client, params } = ctx.oidc;
   if (!client || !deps.hooks.has(client.clientId, 'authenticateBackchannel')) {
     throw new errors.UnauthorizedClient('the password grant needs an authenticateBackchannel hook for this client');
@@ -39,9 +57,11 @@ async function passwordGrant(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, f
   const password = params?.password;
   if (typeof username !== 'string' || typeof password !== 'string' || !username || !password) throw new errors.InvalidRequest('username and password are required');
 
-  const key = `${client.clientId}\u0000${username.toLowerCase()}`;
-  const window = failures.get(key);
-  if (window && Date.now() - window.start < FAILURE_WINDOW_MS && window.count >= MAX_FAILURES) {
+  // The per-address count is taken before the hook runs, so concurrent guesses from one address
+  // cannot all pass the check; a success resets it, which leaves exactly the failures counted.
+  const user = [client.clientId, username.toLowerCase()];
+  const attempt = await counters.perAddress.increment([...user, ctx.ip]);
+  if (!attempt.recorded || attempt.count > MAX_FAILURES || (await counters.perUsername.count(user)) >= MAX_FAILURES_PER_USERNAME) {
     deps.logger.warn({ event: 'password.locked', reqId: ctx.state?.requestId, clientId: client.clientId }, 'too many failed password attempts');
     throw new errors.InvalidGrant('too many failed attempts; try again later');
   }
@@ -49,12 +69,14 @@ async function passwordGrant(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, f
   const base = { client: { id: client.clientId, name: client.clientName }, flow: 'token' as const, grantType: 'password', scopes: requested, params: {}, requestId: String(ctx.state?.requestId ?? '') };
   const outcome = await deps.hooks.run(client.clientId, 'authenticateBackchannel', { ...base, username, password });
   if ('deny' in outcome) {
-    const current = window && Date.now() - window.start < FAILURE_WINDOW_MS ? window : { start: Date.now(), count: 0 };
-    failures.set(key, { ...current, count: current.count + 1 });
+    // Under a burst of concurrent failures for one username a few may go unstored (AttemptWindow.recorded):
+    // the ceiling is approximate there, while the per-address limit above stays exact.
+    await counters.perUsername.increment(user);
     deps.logger.info({ event: 'password.refused', reqId: ctx.state?.requestId, clientId: client.clientId, reason: outcome.deny }, 'password sign-in refused');
     throw new errors.InvalidGrant('the username or password is not correct');
   }
-  failures.delete(key);
+  // Only this address's count: failures elsewhere still count toward the username's ceiling.
+  await counters.perAddress.reset([...user, ctx.ip]);
 
   const accountId = outcome.sub;
   const claims = outcome.claims;

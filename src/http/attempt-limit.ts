@@ -1,9 +1,13 @@
 // The device verification form (RFC 8628 section 3.3): submissions need the page's session (a
 // cookie-less POST is sent to the form instead), and how often one client address may submit user
 // codes is bounded (section 5.1: user codes are short, so guessing must be rate limited). Fixed
-// window per address, in memory.
+// window per address, counted in the store so every instance sharing it enforces one limit.
 import type { Context, Next } from 'koa';
 
+import type { Logger } from '../observability/logger.ts';
+import { AttemptCounter, type AttemptWindow } from '../storage/attempt-counter.ts';
+import type { Store } from '../storage/store.ts';
+import { errorBoundary } from './errors.ts';
 import { html, page } from './html.ts';
 
 export interface AttemptLimitOptions {
@@ -12,24 +16,27 @@ export interface AttemptLimitOptions {
   readonly windowMs: number;
   /** Cookie that proves the form was loaded first. */
   readonly sessionCookie: string;
+  readonly store: Store;
+  readonly logger: Logger;
   readonly now?: () => number;
 }
 
-export function attemptLimit({ path, max, windowMs, sessionCookie, now = Date.now }: AttemptLimitOptions) {
-  const windows = new Map<string, { start: number; count: number }>();
+export function attemptLimit({ path, max, windowMs, sessionCookie, store, logger, now = Date.now }: AttemptLimitOptions) {
+  const submissions = new AttemptCounter({ store, kind: 'attempts:device-code', windowMs, clock: now });
+  const boundary = errorBoundary(logger);
   return async function limitAttempts(ctx: Context, next: Next): Promise<void> {
     if (ctx.method !== 'POST' || ctx.path !== path) return next();
-    const at = now();
-    if (windows.size > 10_000) for (const [ip, w] of windows) if (at - w.start >= windowMs) windows.delete(ip);
-    let window = windows.get(ctx.ip);
-    if (!window || at - window.start >= windowMs) {
-      window = { start: at, count: 0 };
-      windows.set(ctx.ip, window);
-    }
-    window.count += 1;
-    if (window.count > max) {
+    // A failing store answers server_error: closed, guessing is never left unlimited.
+    let window: AttemptWindow | undefined;
+    await boundary(ctx, async () => {
+      window = await submissions.increment([ctx.ip]);
+    });
+    if (!window) return;
+    // An increment that lost every compare-and-set try counts as over the limit: it only happens
+    // when one address submits many codes at the same instant.
+    if (!window.recorded || window.count > max) {
       ctx.status = 429;
-      ctx.set('Retry-After', String(Math.ceil((window.start + windowMs - at) / 1000)));
+      ctx.set('Retry-After', String(Math.max(1, Math.ceil((window.resetAt - now()) / 1000))));
       ctx.type = 'html';
       ctx.body = page('Too many attempts', html`<h1>Too many attempts</h1><p>Wait a few minutes before entering a code again.</p>`);
       return;
