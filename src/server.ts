@@ -3,7 +3,7 @@
 // process), so a rotation is served without a restart; all state lives in the store, so the swap
 // is invisible to clients.
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import Router from '@koa/router';
@@ -11,12 +11,14 @@ import type Provider from 'oidc-provider';
 
 import type { BatonConfig } from './config/schema.ts';
 import { edge } from './http/edge.ts';
+import { Listeners } from './http/listeners.ts';
 import { attemptLimit } from './http/attempt-limit.ts';
 import { addHealthRoutes, addMetricsRoute, metricsListener } from './http/health.ts';
 import { pinOrigin } from './http/pin-origin.ts';
 import { addInteractionRoutes } from './interactions/routes.ts';
 import { KeyStore, type LoadedKeySet } from './keys/key-store.ts';
 import { nextSwitch } from './keys/keyset.ts';
+import { keyActivationDelay, keyRetention } from './keys/policy.ts';
 import { resolveMasterSecret } from './keys/master-secret.ts';
 import { deriveKey } from './keys/seal.ts';
 import { createAccessLogger, createLogger, type Logger } from './observability/logger.ts';
@@ -39,8 +41,6 @@ import { devicePolling } from './provider/device-polling.ts';
 import { type Clock, type Store, systemClock } from './storage/store.ts';
 import { addPassthroughRoutes, createPassthroughs, PASSTHROUGH_PREFIX } from './passthrough/index.ts';
 
-/** oidc-provider's default clock tolerance, plus a minute of margin for slow verifiers. */
-const CLOCK_SLACK_SECONDS = 15 + 60;
 const COLLECT_EVERY_MS = 10 * 60 * 1000;
 
 export interface BatonOptions {
@@ -74,18 +74,6 @@ export interface Baton {
   reloadKeys(): Promise<boolean>;
   /** Stops accepting connections, lets in-flight requests finish (up to the grace period), closes the store. */
   close(): Promise<void>;
-}
-
-/** Seconds a rotated-in key is only published before it signs: long enough for every instance to reload. */
-export function keyActivationDelay(config: BatonConfig): number {
-  if (config.keys.activationDelay !== undefined) return config.keys.activationDelay;
-  return config.storage.type === 'sqlite' || config.storage.type === 'memory' ? 0 : 3 * config.keys.reloadInterval;
-}
-
-/** Seconds a retired signing key stays published: every JWT it signed has expired by then. */
-export function keyRetention(config: BatonConfig): number {
-  const lifetimes = [config.ttl.accessToken, config.ttl.clientCredentials, config.ttl.idToken, ...config.resources.map((r) => r.accessTokenTTL ?? 0)];
-  return Math.max(...lifetimes) + CLOCK_SLACK_SECONDS;
 }
 
 export async function createBaton(config: BatonConfig, options: BatonOptions = {}): Promise<Baton> {
@@ -206,9 +194,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       audit?.flush();
     }, 'log flush');
 
-    let server: Server | undefined;
-    let metricsServer: Server | undefined;
-    let metricsAddress: AddressInfo | undefined;
+    const listeners = new Listeners();
     let closing: Promise<void> | undefined;
 
     return {
@@ -217,28 +203,21 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       logger,
       events,
       get metricsAddress() {
-        return metricsAddress;
+        return listeners.metricsAddress;
       },
       get provider() {
         return current.provider;
       },
       handle,
       reloadKeys,
-      async listen(port = config.server.port, host = config.server.host) {
-        server = createServer(handle);
-        await listenOn(server, port, host);
-        if (config.metrics.enabled && config.metrics.port !== undefined) {
-          metricsServer = createServer(metricsListener(metrics));
-          await listenOn(metricsServer, config.metrics.port, config.metrics.host ?? host);
-          metricsAddress = metricsServer.address() as AddressInfo;
-        }
-        return server.address() as AddressInfo;
+      listen(port = config.server.port, host = config.server.host) {
+        const separate = config.metrics.enabled && config.metrics.port !== undefined;
+        return listeners.open(handle, port, host, separate ? { handle: metricsListener(metrics), port: config.metrics.port!, host: config.metrics.host ?? host } : undefined);
       },
       close() {
         closing ??= (async () => {
           timers.forEach(clearInterval);
-          if (server) await drain(server, config.server.shutdownGracePeriod * 1000);
-          if (metricsServer) await drain(metricsServer, 1000);
+          await listeners.close(config.server.shutdownGracePeriod * 1000);
           await store.close();
           accessLogger.flush();
           audit?.close();
@@ -253,26 +232,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
   }
 }
 
-function listenOn(server: Server, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-}
-
 /** A fingerprint that tells configurations apart in the audit log without revealing any of their values. */
 function configFingerprint(config: BatonConfig): string {
   return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
-}
-
-/** Stops accepting, closes idle keep-alive sockets, and cuts the rest when the grace period ends. */
-function drain(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const deadline = setTimeout(() => server.closeAllConnections(), graceMs).unref();
-    server.close(() => {
-      clearTimeout(deadline);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }

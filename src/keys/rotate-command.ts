@@ -2,7 +2,7 @@
 // set up on their next key reload (every 30 s) or restart.
 import type { BatonConfig } from '../config/schema.ts';
 import { openAuditLog } from '../observability/audit-log.ts';
-import { keyActivationDelay, keyRetention } from '../server.ts';
+import { keyActivationDelay, keyRetention } from './policy.ts';
 import { openStore } from '../storage/index.ts';
 import { systemClock } from '../storage/store.ts';
 import { KeyStore } from './key-store.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { KeyStore } from '../../src/keys/key-store.ts';
 import { deriveKey } from '../../src/keys/seal.ts';
-import { keyRetention } from '../../src/server.ts';
+import { keyRetention } from '../../src/keys/policy.ts';
 import { ORDERS_API, standardConfig } from '../fixtures/standard.ts';
 import { startBaton, TEST_ENV, TEST_MASTER_SECRET, type RunningBaton } from '../helpers/baton.ts';
 import { discover } from '../helpers/rp.ts';
