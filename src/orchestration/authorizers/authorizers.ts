@@ -10,6 +10,7 @@ import { SpanKind, traced } from '../../observability/tracing.ts';
 import type { Store } from '../../storage/store.ts';
 import { DecisionCache, cacheKey } from './cache.ts';
 import { callAuthorizer } from './call.ts';
+import { undiciPost, type AuthorizerPost } from './transport.ts';
 import { placeClaims } from './claims.ts';
 import { NamespaceIndex, checkAuthorizerConfigs } from './namespaces.ts';
 import { AuthorizerFailure, type AuthorizerTrace, type Decision, type DecisionRequest, type FanoutResult } from './types.ts';
@@ -23,8 +24,8 @@ export interface AuthorizersDeps {
   logger: Logger;
   /** Receives every decision as an 'authorizer.decision' event (audit log). */
   events?: Events;
-  /** Defaults to globalThis.fetch. */
-  fetch?: typeof fetch;
+  /** How requests reach authorizers; defaults to undici (transport.ts). */
+  post?: AuthorizerPost;
   /** Epoch milliseconds; defaults to Date.now. */
   clock?: () => number;
 }
@@ -36,7 +37,7 @@ export class Authorizers {
   readonly #configs: readonly AuthorizerConfig[];
   readonly #index: NamespaceIndex;
   readonly #cache: DecisionCache;
-  readonly #deps: { sign: AuthorizersDeps['sign']; fetch: typeof fetch; logger: Logger; events?: Events };
+  readonly #deps: { sign: AuthorizersDeps['sign']; post: AuthorizerPost; logger: Logger; events?: Events };
 
   /** Throws when the configurations are unusable (duplicate ids or namespaces, http to a remote host, reserved claim namespace). */
   constructor(configs: readonly AuthorizerConfig[], deps: AuthorizersDeps) {
@@ -45,7 +46,7 @@ export class Authorizers {
     this.#configs = [...configs];
     this.#index = new NamespaceIndex(configs);
     this.#cache = new DecisionCache(deps.store, deps.clock ?? Date.now, deps.logger);
-    this.#deps = { sign: deps.sign, fetch: deps.fetch ?? globalThis.fetch, logger: deps.logger, ...(deps.events ? { events: deps.events } : {}) };
+    this.#deps = { sign: deps.sign, post: deps.post ?? undiciPost, logger: deps.logger, ...(deps.events ? { events: deps.events } : {}) };
   }
 
   /** True when some requested scope falls in an authorizer's namespace. */

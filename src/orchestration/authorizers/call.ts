@@ -2,12 +2,13 @@
 // within the authorizer's deadline. Every failure becomes an AuthorizerFailure with a loggable reason.
 import type { AuthorizerConfig } from '../../config/orchestration.ts';
 import { parseAnswer, readBounded, requestBody } from './protocol.ts';
+import type { AuthorizerPost } from './transport.ts';
 import { AuthorizerFailure, type Decision, type DecisionRequest } from './types.ts';
 
-/** What a call needs from the outside: Baton's signer and a fetch. */
+/** What a call needs from the outside: Baton's signer and an HTTP POST. */
 export interface CallDeps {
   sign: (audience: string, payload: Record<string, unknown>) => Promise<string>;
-  fetch: typeof fetch;
+  post: AuthorizerPost;
 }
 
 /** Asks one authorizer about `scopes` (all in its namespace); resolves its Decision or throws AuthorizerFailure. */
@@ -20,18 +21,16 @@ export async function callAuthorizer(config: AuthorizerConfig, request: Decision
     throw new AuthorizerFailure('could not sign the request JWT', { cause: err });
   }
   try {
-    const response = await deps.fetch(config.url, {
-      method: 'POST',
+    const answer = await deps.post(config.url, {
       headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${jwt}` },
       body: JSON.stringify(requestBody(request, scopes)),
       signal,
-      redirect: 'manual', // a redirect is a non-200 answer, never followed with the JWT
     });
-    if (response.status !== 200) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new AuthorizerFailure(`answered HTTP ${response.status}`);
+    if (answer.status !== 200) {
+      await answer.discard();
+      throw new AuthorizerFailure(`answered HTTP ${answer.status}`);
     }
-    return parseAnswer(await readBounded(response), scopes);
+    return parseAnswer(await readBounded(answer), scopes);
   } catch (err) {
     throw classify(err, config);
   }
@@ -43,7 +42,9 @@ function classify(err: unknown, config: AuthorizerConfig): AuthorizerFailure {
   if (name === 'TimeoutError' || name === 'AbortError') {
     return new AuthorizerFailure(`no answer within ${config.timeout}s`, { cause: err });
   }
-  const code = ((err as { cause?: { code?: unknown } } | null)?.cause)?.code;
+  // ECONNREFUSED and friends, or undici's own codes (UND_ERR_SOCKET...), on the error or its cause.
+  const failure = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = failure?.code ?? failure?.cause?.code;
   const detail = typeof code === 'string' ? ` (${code})` : '';
   return new AuthorizerFailure(`unreachable${detail}`, { cause: err });
 }

@@ -1,5 +1,6 @@
 // The wire format between Baton and an authorizer: the JSON body Baton POSTs, a bounded read of
 // the answer, and the strict check that turns the answer into a Decision (or an invalid answer).
+import type { RawAnswer } from './transport.ts';
 import { AuthorizerFailure, type Decision, type DecisionRequest } from './types.ts';
 
 /** Answers larger than this are invalid (a decision is a few hundred bytes). */
@@ -21,35 +22,21 @@ export function requestBody(request: DecisionRequest, scopes: readonly string[])
 }
 
 /** Reads at most `limit` bytes of UTF-8; a larger or non-UTF-8 body is an invalid answer. */
-export async function readBounded(response: Response, limit = MAX_ANSWER_BYTES): Promise<string> {
-  const tooLarge = () => new AuthorizerFailure(`invalid answer: larger than ${limit} bytes`);
-  const declared = response.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) {
-    await response.body?.cancel();
-    throw tooLarge();
-  }
-  let bytes: Uint8Array;
-  if (declared !== null || !response.body) {
-    // The HTTP client stops at the declared length: reading it whole is bounded.
-    bytes = new Uint8Array(await response.arrayBuffer());
-  } else {
-    const reader = response.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel();
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-    bytes = Buffer.concat(chunks);
+export async function readBounded(answer: RawAnswer, limit = MAX_ANSWER_BYTES): Promise<string> {
+  const tooLarge = async () => {
+    await answer.discard();
+    return new AuthorizerFailure(`invalid answer: larger than ${limit} bytes`);
+  };
+  if (answer.contentLength !== undefined && answer.contentLength > limit) throw await tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of answer.body) {
+    size += chunk.byteLength;
+    if (size > limit) throw await tooLarge();
+    chunks.push(chunk);
   }
   try {
-    return UTF8.decode(bytes);
+    return UTF8.decode(Buffer.concat(chunks));
   } catch {
     throw new AuthorizerFailure('invalid answer: not UTF-8');
   }

@@ -3,23 +3,32 @@
 import { describe, expect, it } from 'vitest';
 
 import { MAX_ANSWER_BYTES, parseAnswer, readBounded, requestBody } from '../../../src/orchestration/authorizers/protocol.ts';
+import type { RawAnswer } from '../../../src/orchestration/authorizers/transport.ts';
 
-/** A response whose body arrives in chunks, with no content-length (chunked transfer). */
-function chunked(chunks: Uint8Array[]): Response {
-  const body = new ReadableStream<Uint8Array>({ pull(controller) { const next = chunks.shift(); if (next) controller.enqueue(next); else controller.close(); } });
-  return new Response(body, { status: 200 });
+/** An answer whose body arrives in chunks, with no content-length (chunked transfer). */
+function chunked(chunks: Uint8Array[], contentLength?: number): RawAnswer & { discarded: boolean } {
+  const answer = {
+    status: 200,
+    ...(contentLength === undefined ? {} : { contentLength }),
+    discarded: false,
+    body: (async function* () { yield* chunks; })(),
+    discard: async () => { answer.discarded = true; },
+  };
+  return answer;
 }
 
 describe('readBounded', () => {
   it('reads a chunked body under the limit and refuses one over it', async () => {
     expect(await readBounded(chunked([Buffer.from('{"decision":'), Buffer.from('"grant"}')]))).toBe('{"decision":"grant"}');
-    const big = Array.from({ length: 5 }, () => new Uint8Array(64 * 1024).fill(0x20));
-    await expect(readBounded(chunked(big))).rejects.toMatchObject({ reason: `invalid answer: larger than ${MAX_ANSWER_BYTES} bytes` });
+    const big = chunked(Array.from({ length: 5 }, () => new Uint8Array(64 * 1024).fill(0x20)));
+    await expect(readBounded(big)).rejects.toMatchObject({ reason: `invalid answer: larger than ${MAX_ANSWER_BYTES} bytes` });
+    expect(big.discarded).toBe(true);
   });
 
   it('refuses a declared length over the limit and bytes that are not UTF-8', async () => {
-    const declared = new Response('{}', { headers: { 'content-length': String(MAX_ANSWER_BYTES + 1) } });
+    const declared = chunked([Buffer.from('{}')], MAX_ANSWER_BYTES + 1);
     await expect(readBounded(declared)).rejects.toMatchObject({ reason: `invalid answer: larger than ${MAX_ANSWER_BYTES} bytes` });
+    expect(declared.discarded).toBe(true);
     await expect(readBounded(chunked([new Uint8Array([0x7b, 0xff, 0x7d])]))).rejects.toMatchObject({ reason: 'invalid answer: not UTF-8' });
   });
 });
