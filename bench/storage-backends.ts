@@ -1,13 +1,13 @@
 // The four storage backends of bench/storage.ts, each with a throwaway place of its own: a temp
-// SQLite file, a unique PostgreSQL schema, a unique Redis key prefix. `cleanup()` removes them
-// (DROP SCHEMA ... CASCADE, SCAN + DEL, rm) once the Baton children are stopped.
+// SQLite file, a unique PostgreSQL schema, a unique Redis key prefix. `cleanup()` removes them once the
+// Baton children are stopped, with the same schema and key-prefix clean-up the conformance tests use.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Redis } from 'ioredis';
-import pg from 'pg';
+import { dropSchema, withClient } from '../test/conformance/postgres-fixture.ts';
+import { dropPrefix, withRedis } from '../test/conformance/redis-fixture.ts';
 
 export const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -50,10 +50,10 @@ export class BackendPlaces {
 
   /** Fails loudly, before any child starts, when PostgreSQL or Redis is not reachable. */
   async check(): Promise<void> {
-    await withPostgres((client) => client.query('SELECT 1')).catch((err: unknown) => {
+    await withClient((client) => client.query('SELECT 1'), POSTGRES_URL).catch((err: unknown) => {
       throw new Error(`PostgreSQL is not reachable at ${POSTGRES_URL}: ${err instanceof Error ? err.message : String(err)}`);
     });
-    await withRedis((redis) => redis.ping()).catch((err: unknown) => {
+    await withRedis((redis) => redis.ping(), REDIS_URL).catch((err: unknown) => {
       throw new Error(`Redis is not reachable at ${REDIS_URL}: ${err instanceof Error ? err.message : String(err)}`);
     });
   }
@@ -68,57 +68,12 @@ export class BackendPlaces {
         problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
       }
     };
-    if (this.#schemas.length > 0) {
-      await attempt(`dropping schemas ${this.#schemas.join(', ')}`, () => withPostgres(async (client) => {
-        for (const schema of this.#schemas) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      }));
-    }
-    if (this.#prefixes.length > 0) {
-      await attempt(`deleting keys under ${this.#prefixes.join(', ')}`, () => withRedis(async (redis) => {
-        for (const prefix of this.#prefixes) await deletePrefix(redis, prefix);
-      }));
-    }
+    for (const schema of this.#schemas) await attempt(`dropping schema ${schema}`, () => dropSchema(schema, POSTGRES_URL));
+    for (const prefix of this.#prefixes) await attempt(`deleting keys under ${prefix}`, () => dropPrefix(prefix, REDIS_URL));
     for (const dir of this.#tempDirs) await attempt(`removing ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
     this.#schemas.length = 0;
     this.#prefixes.length = 0;
     this.#tempDirs.length = 0;
     return problems;
   }
-}
-
-async function withPostgres<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 5000 });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-async function withRedis<T>(run: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 3000, commandTimeout: 10_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  let cause: Error | undefined;
-  redis.on('error', (err: Error) => {
-    cause ??= err;
-  });
-  try {
-    await redis.connect().catch((err: unknown) => {
-      throw cause ?? err;
-    });
-    return await run(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** SCAN + DEL (never KEYS or FLUSHDB: the server is shared). The prefix has no glob characters. */
-async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }

@@ -34,9 +34,9 @@ export function uniqueSchema(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString('hex')}`;
 }
 
-/** Runs statements on a short-lived connection of its own. */
-export async function withClient<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 5000 });
+/** Runs statements on a short-lived connection of its own (to the test server unless `url` says otherwise). */
+export async function withClient<T>(run: (client: pg.Client) => Promise<T>, url = POSTGRES_URL): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   client.on('error', () => undefined);
   await client.connect();
   try {
@@ -46,6 +46,7 @@ export async function withClient<T>(run: (client: pg.Client) => Promise<T>): Pro
   }
 }
 
-export async function dropSchema(schema: string): Promise<void> {
-  await withClient((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+/** Drops `schema` and everything in it; the one clean-up of PostgreSQL schemas for tests and benchmarks. */
+export async function dropSchema(schema: string, url = POSTGRES_URL): Promise<void> {
+  await withClient((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`), url);
 }

@@ -46,8 +46,11 @@ export async function withRedis<T>(run: (redis: Redis) => Promise<T>, url = REDI
   }
 }
 
-/** Deletes every key under `prefix` (SCAN + DEL, never KEYS or FLUSHDB: the server may be shared). */
-export async function dropPrefix(prefix: string): Promise<void> {
+/**
+ * Deletes every key under `prefix` (SCAN + DEL, never KEYS or FLUSHDB: the server may be shared); the one
+ * clean-up of Redis key prefixes for tests and benchmarks.
+ */
+export async function dropPrefix(prefix: string, url = REDIS_URL): Promise<void> {
   await withRedis(async (redis) => {
     let cursor = '0';
     do {
@@ -55,7 +58,7 @@ export async function dropPrefix(prefix: string): Promise<void> {
       if (keys.length > 0) await redis.del(...keys);
       cursor = next;
     } while (cursor !== '0');
-  });
+  }, url);
 }
 
 /** How many keys exist under `prefix`. */
