@@ -3,7 +3,7 @@
 // only when there never was one). Rewritten (OpenID Connect Discovery 1.0 section 3) so that what
 // Baton now answers points at Baton, what stays at the upstream (the browser legs) stays there.
 import type { Logger } from '../observability/logger.ts';
-import { isLoopbackHost } from '../config/schema.ts';
+import { DEVICE_CODE, isLoopbackHost } from '../config/schema.ts';
 import { unavailable } from './errors.ts';
 
 /** Baton's endpoints under the passthrough issuer. */
@@ -39,8 +39,9 @@ export function rewriteDiscovery(upstream: Readonly<Record<string, unknown>>, ba
   doc.id_token_signing_alg_values_supported = [baton.idTokenSigningAlg];
   // Baton's `sub` is its own stable subject, the same for every app.
   doc.subject_types_supported = ['public'];
-  // Only what Baton's token endpoint implements (the device grant is not relayed).
-  doc.grant_types_supported = intersect(upstream.grant_types_supported, GRANTS) ?? GRANTS;
+  // Only what Baton's token endpoint relays; the device grant when the upstream has a device endpoint.
+  const grants = typeof upstream.device_authorization_endpoint === 'string' ? [...GRANTS, DEVICE_CODE] : GRANTS;
+  doc.grant_types_supported = intersect(upstream.grant_types_supported, grants) ?? grants;
   // A JWT assertion names the upstream as its audience and could not be forwarded; secrets can.
   doc.token_endpoint_auth_methods_supported = intersect(upstream.token_endpoint_auth_methods_supported, FORWARDABLE_AUTH) ?? ['client_secret_basic'];
   doc.revocation_endpoint_auth_methods_supported = doc.token_endpoint_auth_methods_supported;

@@ -2,6 +2,7 @@
 // and claims (the authorizer fan-out, then buildAccessTokenClaims), the id_token's claims (by the
 // OpenID scopes granted upstream, then buildIDTokenClaims), the tokens signed, and the upstream
 // refresh token wrapped. RFC 6749 section 5.1 response.
+import type { PassthroughGrant } from './upstream-token.ts';
 import { OIDC_SCOPES } from '../config/schema.ts';
 import { fanOut } from '../orchestration/token-decisions.ts';
 import type { HookUser } from '../orchestration/hooks/index.ts';
@@ -14,7 +15,7 @@ import type { ClientCredentials } from './request.ts';
 export interface Issuance {
   readonly entry: PassthroughEntry;
   readonly client: ClientCredentials;
-  readonly grantType: 'authorization_code' | 'refresh_token';
+  readonly grantType: PassthroughGrant;
   readonly user: HookUser;
   readonly signIn: SignIn;
   /** OpenID scopes the upstream granted (its `scope`), when it said. */

@@ -5,6 +5,8 @@
 //   refresh_token (section 6): unwrap, forward, re-verify, orchestrate again, issue.
 import type { Context } from 'koa';
 
+import { DEVICE_CODE } from '../config/schema.ts';
+
 import { jwtPayload, tokenRefs } from '../observability/events.ts';
 import { timedCall } from '../observability/metrics.ts';
 import { authorizeUser, type PipelineUser } from '../orchestration/pipeline.ts';
@@ -29,13 +31,14 @@ export async function token(ctx: Context, deps: PassthroughDeps, entry: Passthro
     let body: TokenResponse;
     if (grantType === 'authorization_code') body = await authorizationCode(step);
     else if (grantType === 'refresh_token') body = await refreshToken(step);
-    else throw new PassthroughError(400, 'unsupported_grant_type', `${grantType} is not supported here (authorization_code, refresh_token)`);
+    else if (grantType === DEVICE_CODE) body = await deviceCode(step);
+    else throw new PassthroughError(400, 'unsupported_grant_type', `${grantType} is not supported here (authorization_code, refresh_token, device_code)`);
     ctx.body = body;
     announce(deps, entry, client.clientId, grantType, { ...body }, step.requestId);
   });
   const error = (ctx.body as { error?: unknown } | undefined)?.error;
   deps.metrics?.tokens.inc({
-    grant_type: grantType === 'authorization_code' || grantType === 'refresh_token' ? grantType : 'other',
+    grant_type: grantType === 'authorization_code' || grantType === 'refresh_token' || grantType === DEVICE_CODE ? grantType : 'other',
     client_id: clientId !== undefined && entry.clients.has(clientId) ? clientId : 'unknown',
     result: typeof error === 'string' ? error : 'issued',
   });
@@ -47,7 +50,7 @@ function announce(deps: PassthroughDeps, entry: PassthroughEntry, clientId: stri
   const claims = jwtPayload(String(body.access_token));
   const sub = claims?.sub;
   const who = typeof sub === 'string' ? { sub } : undefined;
-  if (grantType === 'authorization_code' && who) deps.events.emit('user.signed_in', { ...who, clientId, upstream: entry.settings.id, reqId });
+  if (grantType !== 'refresh_token' && who) deps.events.emit('user.signed_in', { ...who, clientId, upstream: entry.settings.id, reqId });
   deps.events.emit(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', {
     grantType, clientId, ...who, reqId,
     ...(entry.resource ? { resource: entry.resource.audience } : {}),
@@ -64,17 +67,36 @@ interface Step {
   readonly requestId: string;
 }
 
-async function authorizationCode({ deps, entry, client, form, requestId }: Step) {
+async function authorizationCode(step: Step) {
+  const { deps, entry, client, form } = step;
   const code = required(form, 'code');
   const upstream = await measured(deps, entry, 'passthrough_code', async () => upstreamGrant(await endpoints(entry), client, 'authorization_code', {
     code, redirect_uri: param(form, 'redirect_uri'), code_verifier: param(form, 'code_verifier'),
   }));
+  return signIn(step, 'authorization_code', upstream);
+}
+
+/**
+ * RFC 8628 section 3.4: the device polls here with the device_code the upstream's device
+ * authorization endpoint gave it; the upstream's authorization_pending / slow_down / expired_token
+ * answers are relayed as they are, its tokens are verified and re-minted like a code's.
+ */
+async function deviceCode(step: Step) {
+  const { deps, entry, client, form } = step;
+  const upstream = await measured(deps, entry, 'passthrough_device', async () => upstreamGrant(await endpoints(entry), client, DEVICE_CODE, {
+    device_code: required(form, 'device_code'),
+  }));
+  return signIn(step, DEVICE_CODE, upstream);
+}
+
+/** A fresh upstream identity (code or device grant): verified, orchestrated, re-minted. */
+async function signIn({ deps, entry, client, requestId }: Step, grantType: 'authorization_code' | typeof DEVICE_CODE, upstream: Awaited<ReturnType<typeof upstreamGrant>>) {
   if (!upstream.idToken) throw invalidGrant('the upstream issued no id_token: the authorization request must include the openid scope');
   const identity = await verifyUpstreamIdToken(entry, upstream.idToken, client.clientId);
   const user = { accountId: identity.accountId, upstream: entry.settings.id, upstreamSubject: identity.upstreamSubject, claims: identity.claims };
-  const attrs = await orchestrate(deps, entry, client, 'authorization_code', user, true, requestId, { id: entry.settings.id, claims: identity.claims, tokens: { accessToken: upstream.accessToken, idToken: upstream.idToken } });
+  const attrs = await orchestrate(deps, entry, client, grantType, user, true, requestId, { id: entry.settings.id, claims: identity.claims, tokens: { accessToken: upstream.accessToken, idToken: upstream.idToken } });
   return issueTokens(deps, {
-    entry, client, grantType: 'authorization_code', requestId,
+    entry, client, grantType, requestId,
     user: { sub: user.accountId, upstream: user.upstream, upstreamSubject: user.upstreamSubject, claims: user.claims, attrs },
     signIn: { sub: identity.accountId, authTime: identity.authTime, acr: identity.acr, amr: identity.amr },
     upstreamScope: upstream.scope, nonce: identity.nonce,

@@ -10,6 +10,9 @@ import { PassthroughError, unavailable } from './errors.ts';
 import type { ClientCredentials } from './request.ts';
 
 /** The fields of a successful upstream token response Baton uses (RFC 6749 section 5.1). */
+/** The grants the passthrough token endpoint relays to the upstream. */
+export type PassthroughGrant = 'authorization_code' | 'refresh_token' | 'urn:ietf:params:oauth:grant-type:device_code';
+
 export interface UpstreamTokenResponse {
   readonly accessToken: string;
   readonly idToken?: string;
@@ -27,7 +30,7 @@ export interface UpstreamEndpoints {
 }
 
 export async function upstreamGrant(
-  endpoints: UpstreamEndpoints, client: ClientCredentials, grantType: 'authorization_code' | 'refresh_token', parameters: Record<string, string | undefined>,
+  endpoints: UpstreamEndpoints, client: ClientCredentials, grantType: PassthroughGrant, parameters: Record<string, string | undefined>,
 ): Promise<UpstreamTokenResponse> {
   const body = new URLSearchParams(Object.entries(parameters).filter((e): e is [string, string] => e[1] !== undefined));
   const response = await reach(() => oauth.genericTokenEndpointRequest(server(endpoints), { client_id: client.clientId }, client.forward, grantType, body, options(endpoints)));

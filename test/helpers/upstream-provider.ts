@@ -114,7 +114,7 @@ export function buildUpstreamProvider(setup: ProviderSetup): Provider {
       post_logout_redirect_uris: c.post_logout_redirect_uris ?? [],
       token_endpoint_auth_method: c.token_endpoint_auth_method ?? (c.client_secret ? 'client_secret_basic' : 'none'),
       subject_type: profile === 'entra' ? 'pairwise' : 'public',
-      grant_types: ['authorization_code', 'refresh_token'],
+      grant_types: ['authorization_code', 'refresh_token', ...(c.device ? ['urn:ietf:params:oauth:grant-type:device_code'] : [])],
       response_types: ['code'],
     })),
     jwks: { keys: setup.keys },
@@ -138,6 +138,8 @@ export function buildUpstreamProvider(setup: ProviderSetup): Provider {
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       introspection: { enabled: false },
+      // RFC 8628, with oidc-provider's own user-code and confirmation pages, for device clients.
+      deviceFlow: { enabled: options.clients.some((c) => c.device === true) },
     },
     routes: ROUTES[profile],
     interactions: { url: (_ctx, interaction) => `${prefix}/interaction/${interaction.uid}` },

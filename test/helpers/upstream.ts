@@ -21,6 +21,8 @@ export interface UpstreamClient {
   /** Defaults to client_secret_basic with a secret, none without. */
   token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'none';
   post_logout_redirect_uris?: string[];
+  /** Also a device-flow client (RFC 8628) at the upstream's device authorization endpoint. */
+  device?: boolean;
 }
 
 export interface UpstreamUser {

@@ -79,7 +79,7 @@ describe('discovery rewriting', () => {
       end_session_endpoint: `${rich.issuer}/logout`,
       id_token_signing_alg_values_supported: ['RS256'],
       subject_types_supported: ['public'],
-      grant_types_supported: ['authorization_code', 'refresh_token'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       authorization_response_iss_parameter_supported: false,
     });

@@ -50,7 +50,11 @@ export async function startEnvironment(): Promise<Environment> {
   });
   const google = await startUpstream({
     profile: 'google',
-    clients: [{ client_id: 'mail-app', client_secret: SECRETS.mail, redirect_uris: [app.redirectUri] }],
+    clients: [
+      { client_id: 'mail-app', client_secret: SECRETS.mail, redirect_uris: [app.redirectUri] },
+      // A TV app: public, device flow only (its redirect URI is never used).
+      { client_id: 'tv-app', redirect_uris: [app.redirectUri], device: true },
+    ],
     users: [{ username: 'bob@example.org', password: 'bob-pw', claims: { email: 'bob@example.org', name: 'Bob Example' } }],
   });
 
@@ -71,7 +75,7 @@ export async function startEnvironment(): Promise<Environment> {
         rules: [{ deny: { emailDomain: ['fabrikam.com'] }, reason: 'Fabrikam accounts are not accepted here' }, { allow: {} }],
         hooks: { module: './fixtures/hooks.ts' },
       },
-      { id: 'mail', upstream: 'google', clients: ['mail-app'], refreshTokens: 'handle' },
+      { id: 'mail', upstream: 'google', clients: ['mail-app', 'tv-app'], refreshTokens: 'handle' },
       { id: 'mail-jwe', upstream: 'google', clients: ['mail-app'], refreshTokens: 'jwe' },
     ],
   }, { port, configDir: new URL('.', import.meta.url).pathname, logger });
