@@ -16,6 +16,7 @@ import { attemptLimit } from './http/attempt-limit.ts';
 import { addHealthRoutes, addMetricsRoute, metricsListener } from './http/health.ts';
 import { pinOrigin } from './http/pin-origin.ts';
 import { addInteractionRoutes } from './interactions/routes.ts';
+import { UPSTREAM_LOGOUT_RETURN, UpstreamLogout } from './interactions/upstream-logout.ts';
 import { KeyStore, type LoadedKeySet } from './keys/key-store.ts';
 import { nextSwitch } from './keys/keyset.ts';
 import { keyActivationDelay, keyRetention } from './keys/policy.ts';
@@ -104,6 +105,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     const upstreams = createUpstreams(config, (connector) => instrumentConnector(connector, metrics));
     const vault = new UpstreamVault(store, deriveKey(masterSecret.value, 'upstream-vault'), config.ttl.grant);
     const sessions = new UpstreamSessions({ config, store, vault, upstreams, logger, now: clock });
+    const upstreamLogout = new UpstreamLogout({ config, store, vault, upstreams, logger });
     const authorizers = config.authorizers.length === 0 ? undefined : new Authorizers(config.authorizers, {
       sign: requestSigner(config.issuer, config.keys.signing[0]!, () => keys.keys, clock),
       store,
@@ -146,6 +148,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         hooks,
         upstreams,
         now: Math.floor(clock() / 1000),
+        onLogoutPage: (ctx) => upstreamLogout.prepare(ctx),
       });
       pinOrigin(provider, config.issuer);
       subscribeToProviderEvents(provider, { logger, metrics, events, clientIds });
@@ -161,7 +164,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       if (config.metrics.enabled && config.metrics.port === undefined) addMetricsRoute(routes, metrics);
       addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, events, hooks });
       addPassthroughRoutes(routes, passthroughs);
-      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX], after: [userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode)] }));
+      upstreamLogout.addRoute(routes);
+      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, UPSTREAM_LOGOUT_RETURN], after: [userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue] }));
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ path: '/device', max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session', store, logger, now: clock }));
       return { provider, handle: provider.callback() };

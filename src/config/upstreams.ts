@@ -53,6 +53,7 @@ export const upstreamSchema = z
     refresh: z.enum(REFRESH_POLICIES).optional().describe('Upstream refresh when a client refreshes at Baton: `never`, `when-expired` (the upstream access token has expired) or `always`. Default `when-expired`.'),
     refreshGracePeriod: duration('When the upstream cannot be reached during a refresh: how long after the last successful upstream refresh Baton still refreshes on its own. Omitted: strict, the refresh fails with invalid_grant.').optional(),
     timeout: duration('Bound on every call to the upstream (discovery, token, userinfo, revocation).').prefault('10s'),
+    continueLogout: z.boolean().default(false).describe('When a user signs out of Baton entirely (RP-initiated logout, "Sign out"), send the browser on to this upstream\'s `end_session_endpoint` (OpenID Connect RP-Initiated Logout 1.0) so the IdP session ends too, then back to the app. Register `{issuer}/logout/upstream` as a post-logout redirect URI at the IdP. `oidc` upstreams that advertise an end_session_endpoint only.'),
     revokeOnLogout: z.boolean().default(true).describe('On logout, revoke the upstream refresh token at the upstream (RFC 7009), when it advertises revocation.'),
   })
   .describe('An upstream identity provider users sign in with.');

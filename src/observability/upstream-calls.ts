@@ -4,7 +4,9 @@ import { UpstreamError, type Connector } from '../upstream/connector.ts';
 import { timedCall, type Metrics } from './metrics.ts';
 
 /** Connector methods that reach the upstream, and the operation each is reported as. */
-const OPERATIONS = { begin: 'begin', complete: 'sign_in', refresh: 'refresh', revoke: 'revoke', verifyIdToken: 'verify_id_token' } as const;
+// Every method of a connector must be listed: a method reached through the prototype would run with
+// the wrapper as `this`, without the connector's private fields.
+const OPERATIONS = { begin: 'begin', complete: 'sign_in', refresh: 'refresh', revoke: 'revoke', verifyIdToken: 'verify_id_token', endSessionEndpoint: 'end_session' } as const;
 
 /** The connector with its upstream calls measured; optional capabilities stay optional. */
 export function instrumentConnector<C extends Connector>(connector: C, metrics: Metrics): C {

@@ -43,6 +43,8 @@ export interface ProviderDependencies {
   readonly upstreams: Upstreams;
   /** Epoch seconds, for which keys sign now. */
   readonly now: number;
+  /** Runs before the logout confirmation page is shown (the upstream logout remembers what it needs). */
+  readonly onLogoutPage?: (ctx: KoaContextWithOIDC) => Promise<void>;
 }
 
 type SigningJwk = ConstructorParameters<typeof NodeSigningKey>[0];
@@ -87,7 +89,14 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       introspection: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: true },
-      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {
+          await deps.onLogoutPage?.(ctx);
+          await logoutSource(ctx, form);
+        },
+        postLogoutSuccessSource,
+      },
       backchannelLogout: { enabled: true },
       deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****', userCodeInputSource, userCodeConfirmSource, successSource },
       resourceIndicators: {

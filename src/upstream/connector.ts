@@ -59,6 +59,15 @@ export interface RefreshCapable {
   refresh(refreshToken: string): Promise<RefreshResult>;
 }
 
+export interface EndSessionCapable {
+  /** The upstream's end_session_endpoint (from discovery); undefined when it has none. */
+  endSessionEndpoint(): Promise<string | undefined>;
+}
+
+export function canEndSession(c: Connector): c is Connector & EndSessionCapable {
+  return typeof (c as Partial<EndSessionCapable>).endSessionEndpoint === 'function';
+}
+
 export interface RevocationCapable {
   /** RFC 7009; resolves false when the upstream does not advertise revocation. */
   revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean>;

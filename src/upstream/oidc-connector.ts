@@ -117,6 +117,11 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
     return { tokens: tokensFrom(result), claims: idClaims ? mapClaims(idClaims, this.#settings.claims) : undefined };
   }
 
+  /** OpenID Connect RP-Initiated Logout 1.0: the upstream's end_session_endpoint, when it has one. */
+  async endSessionEndpoint(): Promise<string | undefined> {
+    return (await this.#server()).end_session_endpoint;
+  }
+
   async revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean> {
     const server = await this.#server();
     if (!server.revocation_endpoint) return false;

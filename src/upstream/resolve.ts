@@ -31,6 +31,7 @@ export interface ResolvedUpstream {
   /** Milliseconds. */
   readonly timeoutMs: number;
   readonly revokeOnLogout: boolean;
+  readonly continueLogout: boolean;
 }
 
 export function resolveUpstream(config: UpstreamConfig): { upstream?: ResolvedUpstream; issues: Array<Omit<ConfigIssue, 'path'> & { key?: string }> } {
@@ -92,6 +93,7 @@ export function resolveUpstream(config: UpstreamConfig): { upstream?: ResolvedUp
       refreshGracePeriod: config.refreshGracePeriod,
       timeoutMs: config.timeout * 1000,
       revokeOnLogout: config.revokeOnLogout,
+      continueLogout: config.continueLogout,
     },
   };
 }

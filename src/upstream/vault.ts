@@ -44,6 +44,14 @@ export class UpstreamVault {
     await this.store.putRecord<SealedEntry>(STASH, id, { sealed: seal(this.key, JSON.stringify(entry), `${STASH}:${id}`) }, { expiresIn });
   }
 
+  /** Takes stashed tokens out (once): the entry, or undefined when there is none (any more). */
+  async unstash(id: string): Promise<VaultEntry | undefined> {
+    const record = await this.store.getRecord<SealedEntry>(STASH, id);
+    if (!record) return undefined;
+    await this.store.deleteRecord(STASH, id);
+    return JSON.parse(unseal(this.key, record.value.sealed, `${STASH}:${id}`)) as VaultEntry;
+  }
+
   /** Moves stashed tokens under a grant; resolves whether there were any. */
   async claim(stashId: string, grantId: string): Promise<boolean> {
     const record = await this.store.getRecord<SealedEntry>(STASH, stashId);

@@ -46,7 +46,7 @@ describe('claims', () => {
 
 describe('presets', () => {
   it('entra multi-tenant uses the {tenantid} template, the tenant-specific discovery, and tid+oid', () => {
-    const { upstream } = resolveUpstream({ id: 'e', preset: 'entra', tenant: 'organizations', clientId: 'c', clientSecret: 's', timeout: 10, revokeOnLogout: true });
+    const { upstream } = resolveUpstream({ id: 'e', preset: 'entra', tenant: 'organizations', clientId: 'c', clientSecret: 's', timeout: 10, revokeOnLogout: true, continueLogout: false });
     expect(upstream).toMatchObject({
       issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0',
       discoveryUrl: 'https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration',
@@ -56,17 +56,17 @@ describe('presets', () => {
   });
 
   it('entra single-tenant uses the tenant issuer', () => {
-    const { upstream } = resolveUpstream({ id: 'e', preset: 'entra', tenant: '72f988bf-86f1-41af-91ab-2d7cd011db47', clientId: 'c', clientSecret: 's', timeout: 10, revokeOnLogout: true });
+    const { upstream } = resolveUpstream({ id: 'e', preset: 'entra', tenant: '72f988bf-86f1-41af-91ab-2d7cd011db47', clientId: 'c', clientSecret: 's', timeout: 10, revokeOnLogout: true, continueLogout: false });
     expect(upstream?.issuer).toBe('https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0');
   });
 
   it('google asks for offline access and passes the hosted domain', () => {
-    const { upstream } = resolveUpstream({ id: 'g', preset: 'google', hostedDomain: 'example.com', clientId: 'c', clientSecret: 's', timeout: 10, revokeOnLogout: true });
+    const { upstream } = resolveUpstream({ id: 'g', preset: 'google', hostedDomain: 'example.com', clientId: 'c', clientSecret: 's', timeout: 10, revokeOnLogout: true, continueLogout: false });
     expect(upstream).toMatchObject({ issuer: 'https://accounts.google.com', authorizationParams: { access_type: 'offline', hd: 'example.com' } });
   });
 
   it('github is plain OAuth 2 with its profile and emails endpoints; config overrides the preset', () => {
-    const { upstream } = resolveUpstream({ id: 'gh', preset: 'github', clientId: 'c', clientSecret: 's', claims: { email: 'notification_email' }, timeout: 10, revokeOnLogout: true });
+    const { upstream } = resolveUpstream({ id: 'gh', preset: 'github', clientId: 'c', clientSecret: 's', claims: { email: 'notification_email' }, timeout: 10, revokeOnLogout: true, continueLogout: false });
     expect(upstream).toMatchObject({ type: 'oauth2', userinfoEndpoint: 'https://api.github.com/user', subject: ['id'] });
     expect(upstream?.claims.email).toBe('notification_email');
     expect(upstream?.claims.preferred_username).toBe('login');
