@@ -162,7 +162,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         { name: 'keys', check: async () => { if (loaded.keys.keys.length === 0) throw new Error('no keys'); } },
       ]);
       if (config.metrics.enabled && config.metrics.port === undefined) addMetricsRoute(routes, metrics);
-      addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, events, hooks });
+      addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, events, hooks, sessions });
       addPassthroughRoutes(routes, passthroughs);
       upstreamLogout.addRoute(routes);
       provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, UPSTREAM_LOGOUT_RETURN], after: [userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue] }));

@@ -10,6 +10,7 @@ import { html, page } from '../http/html.ts';
 import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Upstreams } from '../upstream/index.ts';
+import type { UpstreamSessions } from '../upstream/session.ts';
 import type { UpstreamVault } from '../upstream/vault.ts';
 import type { Store } from '../storage/store.ts';
 import { safeDescription, stringParams, type HookPoints } from '../orchestration/hook-points.ts';
@@ -29,6 +30,7 @@ export interface InteractionDeps {
   readonly logger: Logger;
   readonly events: Events;
   readonly hooks: HookPoints;
+  readonly sessions: UpstreamSessions;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -129,6 +131,12 @@ async function finishConsent(ctx: Context, deps: InteractionDeps, details: Detai
   const grantId = await (await grantMissing(deps.provider, details)).save();
   const stashId = (details.lastSubmission as { upstream?: { stashId?: string } } | undefined)?.upstream?.stashId;
   if (stashId) await deps.vault.claim(stashId, grantId);
+  else if (details.session?.uid) {
+    // Signed in through the existing Baton session: this grant relies on a sibling's upstream sign-in.
+    const session = await deps.provider.Session.findByUid(details.session.uid);
+    const siblings = Object.values(session?.authorizations ?? {}).map((a) => a.grantId).filter((id): id is string => typeof id === 'string');
+    await deps.sessions.link(grantId, siblings);
+  }
   await deps.provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   ctx.respond = false;
 }

@@ -1,7 +1,8 @@
 // Keeps a Baton grant's upstream session alive: the refresh policy (never / when-expired /
-// always), single-flight per grant, keeping the old upstream refresh token when the upstream does
-// not rotate it, claim updates, the grace period when the upstream is unreachable, and revocation
-// at the upstream when the grant ends.
+// always), single-flight per vaulted upstream session, keeping the old upstream refresh token when
+// the upstream does not rotate it, claim updates, the grace period when the upstream is unreachable,
+// and revocation at the upstream when the grant ends. A grant made from an existing Baton session
+// (a second app, no new upstream sign-in) is linked to the grant whose upstream tokens it relies on.
 import type { BatonConfig, RefreshPolicy } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
@@ -9,6 +10,16 @@ import type { Store } from '../storage/store.ts';
 import { canRefresh, canRevoke, UpstreamError } from './connector.ts';
 import type { Upstreams } from './index.ts';
 import type { UpstreamVault, VaultEntry } from './vault.ts';
+
+/** Record kind: a grant made from an existing Baton session -> the sibling grant holding the upstream tokens. */
+const LINK_KIND = 'upstream-vault-link';
+
+interface VaultLink {
+  readonly source: string;
+  readonly upstream: string;
+  /** Epoch seconds: when the link was made (the grace period counts from it once the source is gone). */
+  readonly linkedAt: number;
+}
 
 /** Refresh this long before the upstream access token expires, so it is valid when used. */
 const EXPIRY_MARGIN_SECONDS = 30;
@@ -41,19 +52,59 @@ export class UpstreamSessions {
    * Called before a Baton refresh of `grantId` by `clientId`. Concurrent calls for one grant share
    * one upstream call and its outcome.
    */
-  renew(grantId: string, clientId: string, accountId: string): Promise<RenewOutcome> {
-    let flight = this.#inFlight.get(grantId);
+  async renew(grantId: string, clientId: string, accountId: string): Promise<RenewOutcome> {
+    const holder = await this.#holder(grantId);
+    if (holder.kind !== 'vaulted') return holder.outcome;
+    // Keyed by the grant holding the tokens: two apps sharing one upstream session refresh it once.
+    let flight = this.#inFlight.get(holder.grantId);
     if (!flight) {
-      flight = this.#renew(grantId, clientId, accountId).finally(() => this.#inFlight.delete(grantId));
-      this.#inFlight.set(grantId, flight);
+      flight = this.#renew(holder.grantId, holder.entry, clientId, accountId).finally(() => this.#inFlight.delete(holder.grantId));
+      this.#inFlight.set(holder.grantId, flight);
     }
     return flight;
   }
 
+  /**
+   * A grant made from an existing Baton session relies on that session's upstream sign-in: link it
+   * to the first sibling grant (same session) that holds vaulted upstream tokens. Resolves whether
+   * one did.
+   */
+  async link(grantId: string, siblingGrantIds: readonly string[]): Promise<boolean> {
+    if (await this.#deps.vault.get(grantId)) return true;
+    for (const sibling of siblingGrantIds) {
+      if (sibling === grantId) continue;
+      const source = (await this.#deps.store.getRecord<VaultLink>(LINK_KIND, sibling))?.value.source ?? sibling;
+      const entry = await this.#deps.vault.get(source);
+      if (!entry) continue;
+      await this.#deps.store.putRecord<VaultLink>(LINK_KIND, grantId, { source, upstream: entry.upstream, linkedAt: this.#now() }, { expiresIn: this.#deps.config.ttl.grant });
+      return true;
+    }
+    return false;
+  }
+
+  /** Which grant's vault entry speaks for `grantId`: its own, a linked sibling's, or none. */
+  async #holder(grantId: string): Promise<{ kind: 'vaulted'; grantId: string; entry: VaultEntry } | { kind: 'none'; outcome: RenewOutcome }> {
+    const own = await this.#deps.vault.get(grantId);
+    if (own) return { kind: 'vaulted', grantId, entry: own };
+    const link = await this.#deps.store.getRecord<VaultLink>(LINK_KIND, grantId);
+    if (!link) return { kind: 'none', outcome: { kind: 'not-needed' } };
+    const shared = await this.#deps.vault.get(link.value.source);
+    if (shared) return { kind: 'vaulted', grantId: link.value.source, entry: shared };
+    // The sign-in this grant relied on has ended (its app signed out or was revoked).
+    const grace = this.#deps.upstreams.settings(link.value.upstream)?.refreshGracePeriod;
+    if (grace !== undefined && this.#now() - link.value.linkedAt <= grace) return { kind: 'none', outcome: { kind: 'grace' } };
+    return { kind: 'none', outcome: { kind: 'ended', reason: 'the upstream sign-in this session relied on has ended; sign in again' } };
+  }
+
+
   /** The grant ended (logout, revocation, reuse): revoke its upstream refresh token and forget it. */
   async end(grantId: string): Promise<void> {
     const entry = await this.#deps.vault.get(grantId);
-    if (!entry) return;
+    if (!entry) {
+      // A linked grant holds no tokens of its own: the upstream session belongs to its sibling.
+      await this.#deps.store.deleteRecord(LINK_KIND, grantId);
+      return;
+    }
     await this.#deps.vault.delete(grantId);
     const connector = this.#deps.upstreams.get(entry.upstream);
     const settings = this.#deps.upstreams.settings(entry.upstream);
@@ -66,10 +117,8 @@ export class UpstreamSessions {
     }
   }
 
-  async #renew(grantId: string, clientId: string, accountId: string): Promise<RenewOutcome> {
+  async #renew(grantId: string, entry: VaultEntry, clientId: string, accountId: string): Promise<RenewOutcome> {
     const { vault, upstreams, logger } = this.#deps;
-    const entry = await vault.get(grantId);
-    if (!entry) return { kind: 'not-needed' };
     const settings = upstreams.settings(entry.upstream);
     const connector = upstreams.get(entry.upstream);
     if (!settings || !connector) return { kind: 'ended', reason: 'the upstream of this session is no longer configured' };

@@ -13,7 +13,7 @@ import { backAtApp, openAuthorize, redeem } from '../helpers/sign-in.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 const UPSTREAM_SECRET = 'upstream-client-secret-0123456789';
-const APPS = { always: 'always-app', lenient: 'lenient-app', never: 'never-app', whenExpired: 'when-expired-app' } as const;
+const APPS = { always: 'always-app', lenient: 'lenient-app', never: 'never-app', whenExpired: 'when-expired-app', second: 'second-app' } as const;
 
 let baton: RunningBaton;
 let google: Upstream;
@@ -66,6 +66,7 @@ beforeAll(async () => {
       appClient(APPS.lenient, 'google-lenient'),
       { ...appClient(APPS.never, 'google', 'never'), backchannel_logout_uri: backchannel.uri, backchannel_logout_session_required: true },
       appClient(APPS.whenExpired, 'google', 'when-expired'),
+      appClient(APPS.second, 'google'),
     ],
   }, { port, logger: (await import('pino')).pino({ level: process.env.BATON_TEST_LOG ?? 'silent' }) });
 });
@@ -124,6 +125,34 @@ describe('upstream refresh policy', () => {
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(results.filter((r) => r.status === 400 && r.json.error === 'invalid_grant')).toHaveLength(4);
     expect(google.counters.refresh - before).toBe(1);
+  });
+});
+
+describe('a second app signed in through the existing Baton session (no new upstream sign-in)', () => {
+  /** App one signs in at the upstream; app two, in the same browser, gets its tokens from the Baton session. */
+  async function twoApps() {
+    const one = await signIn(APPS.always);
+    const started = await openAuthorize(page, baton.url, app, APPS.second, TEST_ENV.WEB_SECRET);
+    const two = await redeem(started, await backAtApp(page, app));
+    expect(two.refresh_token).toBeDefined();
+    return { one, two: { rp: started.rp, tokens: two } };
+  }
+
+  it('its refreshes consult the upstream session the first sign-in opened', async () => {
+    const logins = google.counters.authorize;
+    const { two } = await twoApps();
+    expect(google.counters.authorize - logins).toBe(1);
+    const before = google.counters.refresh;
+    await client.refreshTokenGrant(two.rp, two.tokens.refresh_token!);
+    expect(google.counters.refresh - before).toBe(1);
+  });
+
+  it('it ends when the upstream sign-in it relied on ends (the first app\'s grant revoked)', async () => {
+    const { one, two } = await twoApps();
+    const revoked = await postForm(`${baton.url}/revoke`, new URLSearchParams({ token: one.tokens.refresh_token!, token_type_hint: 'refresh_token' }), { authorization: basic(APPS.always, TEST_ENV.WEB_SECRET) });
+    expect(revoked.status).toBe(200);
+    await expect.poll(() => google.revoked.length > 0).toBe(true);
+    expect(await rejection(client.refreshTokenGrant(two.rp, two.tokens.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
   });
 });
 
