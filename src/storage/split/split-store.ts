@@ -33,6 +33,7 @@ export const SHORT_LIVED_KINDS: ReadonlySet<string> = new Set([
   'hook-cache',
   'device-poll',
   'token-exchange-replay',
+  'upstream-logout-return',
   // Abuse-limit windows (minutes): a Redis restart only resets the counting.
   'attempts:password',
   'attempts:password-username',
