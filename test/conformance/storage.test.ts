@@ -45,13 +45,14 @@ describeStoreConformance('sqlite', async (clock) => {
   };
 });
 
-// A schema of its own per opened store, dropped afterwards. Fails (never skips) without a server.
-describeStoreConformance('postgres', async (clock) => {
-  await requirePostgres();
-  const config = { type: 'postgres', url: POSTGRES_URL, schema: uniqueSchema('conf'), poolSize: 4, timeout: 5 } as const;
-  const opened: PostgresStore[] = [];
+/**
+ * A store on a shared server: every opened connection is closed afterwards and the store's own
+ * namespace (schema, key prefix) dropped. Reopening and a second connection are new connections.
+ */
+async function sharedServerStore<C>(config: C, open: (config: C) => Store, drop: () => Promise<void>) {
+  const opened: Store[] = [];
   const openOne = async () => {
-    const store = new PostgresStore({ ...config, clock });
+    const store = open(config);
     opened.push(store);
     return store;
   };
@@ -62,31 +63,23 @@ describeStoreConformance('postgres', async (clock) => {
     processConfig: config,
     cleanup: async () => {
       for (const store of opened) await store.close();
-      await dropSchema(config.schema);
+      await drop();
     },
   };
+}
+
+// A schema of its own per opened store, dropped afterwards. Fails (never skips) without a server.
+describeStoreConformance('postgres', async (clock) => {
+  await requirePostgres();
+  const config = { type: 'postgres', url: POSTGRES_URL, schema: uniqueSchema('conf'), poolSize: 4, timeout: 5 } as const;
+  return sharedServerStore(config, (c) => new PostgresStore({ ...c, clock }), () => dropSchema(config.schema));
 });
 
 // A key prefix of its own per opened store, deleted afterwards (SCAN + DEL). Fails (never skips) without a server.
 describeStoreConformance('redis', async (clock) => {
   await requireRedis();
   const config = { type: 'redis', url: REDIS_URL, keyPrefix: uniquePrefix(), timeout: 5 } as const;
-  const opened: RedisStore[] = [];
-  const openOne = async () => {
-    const store = new RedisStore({ ...config, clock });
-    opened.push(store);
-    return store;
-  };
-  return {
-    store: await openOne(),
-    reopen: openOne,
-    connect: openOne,
-    processConfig: config,
-    cleanup: async () => {
-      for (const store of opened) await store.close();
-      await dropPrefix(config.keyPrefix);
-    },
-  };
+  return sharedServerStore(config, (c) => new RedisStore({ ...c, clock }), () => dropPrefix(config.keyPrefix));
 });
 
 /** A split store over a fresh Redis prefix and the given durable side, opened through openStore() as in production. */
