@@ -4,21 +4,27 @@ import { UpstreamError, type Connector } from '../upstream/connector.ts';
 import { timedCall, type Metrics } from './metrics.ts';
 
 /** Connector methods that reach the upstream, and the operation each is reported as. */
-// Every method of a connector must be listed: a method reached through the prototype would run with
-// the wrapper as `this`, without the connector's private fields.
-const OPERATIONS = { begin: 'begin', complete: 'sign_in', refresh: 'refresh', revoke: 'revoke', verifyIdToken: 'verify_id_token', endSessionEndpoint: 'end_session' } as const;
+const OPERATIONS: Readonly<Record<string, string>> = { begin: 'begin', complete: 'sign_in', refresh: 'refresh', revoke: 'revoke', verifyIdToken: 'verify_id_token', endSessionEndpoint: 'end_session' };
 
-/** The connector with its upstream calls measured; optional capabilities stay optional. */
+/**
+ * The connector with its upstream calls measured. Every other method still runs on the connector
+ * itself (its private fields), and optional capabilities stay exactly as present or absent.
+ */
 export function instrumentConnector<C extends Connector>(connector: C, metrics: Metrics): C {
-  const measured = Object.create(connector) as C;
-  for (const [method, operation] of Object.entries(OPERATIONS)) {
-    const original = (connector as unknown as Record<string, unknown>)[method];
-    if (typeof original !== 'function') continue;
-    const call = (original as (...args: unknown[]) => Promise<unknown>).bind(connector);
-    Object.defineProperty(measured, method, {
-      value: (...args: unknown[]) => timedCall(metrics.upstreams, { upstream: connector.id, operation }, `upstream.${operation}`, { 'baton.upstream': connector.id },
-        () => call(...args), (err) => (err instanceof UpstreamError ? err.kind : 'error')),
-    });
-  }
-  return measured;
+  const measure = (operation: string, call: (...args: unknown[]) => Promise<unknown>) => (...args: unknown[]) =>
+    timedCall(metrics.upstreams, { upstream: connector.id, operation }, `upstream.${operation}`, { 'baton.upstream': connector.id },
+      () => call.apply(connector, args), (err) => (err instanceof UpstreamError ? err.kind : 'error'));
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(connector, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (!wrapped.has(property)) {
+        const operation = typeof property === 'string' && Object.hasOwn(OPERATIONS, property) ? OPERATIONS[property] : undefined;
+        const fn = value as (...args: unknown[]) => Promise<unknown>;
+        wrapped.set(property, operation ? measure(operation, fn) : fn.bind(target));
+      }
+      return wrapped.get(property);
+    },
+  });
 }
