@@ -4,9 +4,11 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry, type LabelValues } from 'prom-client';
 import type { Attributes } from '@opentelemetry/api';
 
+import { GRANT_TYPES } from '../config/schema.ts';
 import type { Store } from '../storage/store.ts';
 import { SpanKind, traced } from './tracing.ts';
 
+const KNOWN_GRANTS: ReadonlySet<string> = new Set(GRANT_TYPES);
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export class Metrics {
@@ -50,6 +52,18 @@ export class Metrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+
+  /**
+   * One token request. Label values stay bounded: a grant type Baton does not know counts as
+   * `other`, a client id outside `knownClients` as `unknown`.
+   */
+  countTokenRequest(grantType: string | undefined, clientId: string | undefined, knownClients: ReadonlySet<string>, result: string): void {
+    this.tokens.inc({
+      grant_type: grantType !== undefined && KNOWN_GRANTS.has(grantType) ? grantType : grantType === undefined ? 'unknown' : 'other',
+      client_id: clientId !== undefined && knownClients.has(clientId) ? clientId : 'unknown',
+      result,
+    });
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });

@@ -4,12 +4,9 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
-import { GRANT_TYPES } from '../config/schema.ts';
 import { jwtPayload, tokenRefs, type Events } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
-
-const KNOWN_GRANTS: ReadonlySet<string> = new Set(GRANT_TYPES);
 
 const REFUSALS = ['grant.error', 'introspection.error', 'revocation.error', 'end_session.error', 'authorization.error', 'userinfo.error'] as const;
 
@@ -30,9 +27,8 @@ export function subscribeToProviderEvents(provider: Provider, deps: { logger: Lo
 
   // Label values are bounded: unknown clients and grant types a caller made up count as one series each.
   const countToken = (ctx: KoaContextWithOIDC, result: string) => {
-    const clientId = ctx.oidc?.client?.clientId;
-    const grantType = String(ctx.oidc?.params?.grant_type ?? 'unknown');
-    metrics.tokens.inc({ grant_type: KNOWN_GRANTS.has(grantType) ? grantType : 'other', client_id: clientId && clientIds.has(clientId) ? clientId : 'unknown', result });
+    const grantType = ctx.oidc?.params?.grant_type;
+    metrics.countTokenRequest(typeof grantType === 'string' ? grantType : undefined, ctx.oidc?.client?.clientId, clientIds, result);
   };
   events.on('grant.success', (ctx: KoaContextWithOIDC) => {
     countToken(ctx, 'issued');

@@ -20,7 +20,7 @@ import { clientCredentials, param, readForm, required, type ClientCredentials } 
 import { upstreamGrant, type UpstreamEndpoints } from './upstream-token.ts';
 
 export async function token(ctx: Context, deps: PassthroughDeps, entry: PassthroughEntry): Promise<void> {
-  let grantType = 'unknown';
+  let grantType: string | undefined;
   let clientId: string | undefined;
   await answering(ctx, async () => {
     const form = await readForm(ctx);
@@ -37,11 +37,7 @@ export async function token(ctx: Context, deps: PassthroughDeps, entry: Passthro
     announce(deps, entry, client.clientId, grantType, { ...body }, step.requestId);
   });
   const error = (ctx.body as { error?: unknown } | undefined)?.error;
-  deps.metrics?.tokens.inc({
-    grant_type: grantType === 'authorization_code' || grantType === 'refresh_token' || grantType === DEVICE_CODE ? grantType : 'other',
-    client_id: clientId !== undefined && entry.clients.has(clientId) ? clientId : 'unknown',
-    result: typeof error === 'string' ? error : 'issued',
-  });
+  deps.metrics?.countTokenRequest(grantType, clientId, entry.clients, typeof error === 'string' ? error : 'issued');
 }
 
 /** The audit trail of a passthrough token response: a code redeemed is a sign-in, then tokens by reference. */
