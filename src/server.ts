@@ -148,6 +148,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         hooks,
         upstreams,
         now: Math.floor(clock() / 1000),
+        metrics,
+        clock,
         onLogoutPage: (ctx) => upstreamLogout.prepare(ctx),
       });
       pinOrigin(provider, config.issuer);

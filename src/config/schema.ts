@@ -212,6 +212,10 @@ export const clientSchema = z
     rules: z.array(ruleSchema).optional().describe('Declarative authorization after sign-in, before `isAuthorized`; omitted: everyone who signs in is allowed.'),
     tokenExchange: tokenExchangePolicySchema.optional().describe('What this client may exchange (RFC 8693); requires the token-exchange grant type.'),
     hooks: hooksSchema.optional().describe('Hook module for this client (isAuthenticated, authenticate, isAuthorized, loadAttrs, buildIDTokenClaims, buildAccessTokenClaims).'),
+    refreshTokenReuseGrace: z
+      .union([z.literal(0), duration('x')])
+      .prefault(10)
+      .describe('Reuse grace: for this long after a refresh token was rotated, the same client presenting it again (a retry, a second tab, another instance) gets the same successor and a fresh access token instead of a reuse revocation. 0: strict (any second presentation revokes the family). Another client, a presentation after the window, or one after the successor itself was used is still reuse.'),
     upstreamRefresh: z.enum(REFRESH_POLICIES).optional().describe('Overrides the upstream\'s `refresh` policy for this client.'),
     id_token_signed_response_alg: signingAlgorithm.optional().describe('id_token signing algorithm: one of `keys.signing`, defaults to the first.'),
   })

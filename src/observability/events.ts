@@ -26,6 +26,11 @@ export interface EventMap {
   'token.issued': TokenIssue;
   /** Tokens issued for a refresh token. */
   'token.refreshed': TokenIssue;
+  /**
+   * A rotated refresh token presented again by its client inside the reuse grace window (a retry,
+   * a second tab): answered with the same successor, nothing revoked. Not theft.
+   */
+  'token.grace_replay': { clientId: string; sub?: string; reqId?: string };
   /** A one-time credential (code, rotated refresh token) was presented again; its grant was revoked. */
   'token.reuse_detected': { model: string; clientId?: string; reqId?: string };
   /** One authorizer's answer for one token request. */

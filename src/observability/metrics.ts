@@ -11,6 +11,16 @@ import { SpanKind, traced } from './tracing.ts';
 const KNOWN_GRANTS: ReadonlySet<string> = new Set(GRANT_TYPES);
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/**
+ * What became of a refresh (`baton_refresh_total{outcome}`): `rotated` (new refresh token issued),
+ * `grace_replay` (a rotated token presented again inside the window got the same successor),
+ * `reuse_revoked` (reuse: the family was revoked), `given_back` (the request failed after the token
+ * was validated; it stays unspent for the retry), `upstream_refreshed` / `upstream_failed` (the
+ * upstream session was renewed / could not be), `ended` (the upstream session, hence the grant, ended).
+ */
+export const REFRESH_OUTCOMES = ['rotated', 'grace_replay', 'reuse_revoked', 'given_back', 'upstream_refreshed', 'upstream_failed', 'ended'] as const;
+export type RefreshOutcome = (typeof REFRESH_OUTCOMES)[number];
+
 export class Metrics {
   readonly registry = new Registry();
 
@@ -18,6 +28,13 @@ export class Metrics {
     name: 'baton_token_requests_total',
     help: 'Token endpoint requests by grant type, client and result (the OAuth error code, or "issued").',
     labelNames: ['grant_type', 'client_id', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly refreshes = new Counter({
+    name: 'baton_refresh_total',
+    help: `Refreshes by outcome: ${REFRESH_OUTCOMES.join(', ')}.`,
+    labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
 
@@ -65,8 +82,15 @@ export class Metrics {
     });
   }
 
+  /** One refresh outcome (see REFRESH_OUTCOMES). */
+  countRefresh(outcome: RefreshOutcome): void {
+    this.refreshes.inc({ outcome });
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
+    // Every outcome is a series from the start, so rates and alerts see zero rather than nothing.
+    for (const outcome of REFRESH_OUTCOMES) this.refreshes.inc({ outcome }, 0);
   }
 }
 

@@ -4,6 +4,7 @@
 import { errors } from 'oidc-provider';
 
 import type { ModelPayload, Store } from '../storage/store.ts';
+import { deferConsumption } from '../grants/spend-on-success.ts';
 
 /** Models that hang off a grant and die with it. */
 const GRANT_BOUND_MODELS = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest'];
@@ -50,6 +51,8 @@ export function createAdapter(store: Store, onReuse: (event: ReuseEvent) => void
     }
 
     async consume(id: string): Promise<void> {
+      // Spend on success (grants/spend-on-success.ts): in a token request this commits once the response is decided.
+      if (deferConsumption(this.name, () => this.consume(id))) return;
       if (await store.consume(this.name, id)) return;
       // Lost a race against another redemption of the same artifact: treat it as reuse.
       const payload = await store.find(this.name, id);

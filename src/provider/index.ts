@@ -18,6 +18,10 @@ import { ResourcePolicy } from './resources.ts';
 import { tokenClaims } from './token-claims.ts';
 import { registerPasswordGrant } from '../grants/password.ts';
 import { registerTokenExchange } from '../grants/token-exchange.ts';
+import { wrapAuthorizationCodeGrant } from '../grants/authorization-code.ts';
+import { isGraceReplay, wrapRefreshTokenGrant } from '../grants/refresh-token.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { systemClock, type Clock } from '../storage/store.ts';
 import type { Upstreams } from '../upstream/index.ts';
 import { addIdTokenHook, loginPolicy } from './hooked-claims.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
@@ -43,6 +47,10 @@ export interface ProviderDependencies {
   readonly upstreams: Upstreams;
   /** Epoch seconds, for which keys sign now. */
   readonly now: number;
+  /** Counts refresh outcomes (`baton_refresh_total`). */
+  readonly metrics?: Metrics;
+  /** Epoch ms, for the reuse grace window. */
+  readonly clock?: Clock;
   /** Runs before the logout confirmation page is shown (the upstream logout remembers what it needs). */
   readonly onLogoutPage?: (ctx: KoaContextWithOIDC) => Promise<void>;
 }
@@ -127,7 +135,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     },
     // Every authorization_code grant of a client allowed refresh_token gets one (rotated on use).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    rotateRefreshToken: true,
+    // Every refresh rotates, except a grace replay, which answers with the successor already issued.
+    rotateRefreshToken: (ctx) => !isGraceReplay(ctx),
     // Scope claims (email, profile) also go into the id_token: what applications expect from an IdP.
     conformIdTokenClaims: false,
     extraTokenClaims: tokenClaims({ config, store, sessions: deps.sessions, logger: deps.logger, events: deps.events, hooks: deps.hooks }) as Configuration['extraTokenClaims'],
@@ -160,6 +169,16 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   registerPasswordGrant(provider, { config, store, hooks: deps.hooks, resources, logger: deps.logger });
   registerTokenExchange(provider, { config, store, upstreams: deps.upstreams, logger: deps.logger, events: deps.events, hooks: deps.hooks, keys: deps.keys, resources });
   addIdTokenHook(provider, deps.hooks, store);
+  wrapAuthorizationCodeGrant(provider);
+  const grace = new Map(config.clients.map((c) => [c.client_id, c.refreshTokenReuseGrace]));
+  wrapRefreshTokenGrant(provider, {
+    store,
+    clock: deps.clock ?? systemClock,
+    graceFor: (clientId) => grace.get(clientId) ?? 0,
+    logger: deps.logger,
+    events: deps.events,
+    ...(deps.metrics ? { count: (outcome) => deps.metrics!.countRefresh(outcome) } : {}),
+  });
   return provider;
 }
 

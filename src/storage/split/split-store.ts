@@ -7,7 +7,7 @@ import type { ModelPayload, PutRecordOptions, Store, StoredRecord } from '../sto
  *  - models: Interaction, AuthorizationCode, DeviceCode, ReplayDetection,
  *    PushedAuthorizationRequest, BackchannelAuthenticationRequest, AccessToken, ClientCredentials;
  *  - record kinds: upstream-login, interaction-denial, upstream-stash, authorizer-decision,
- *    hook-cache, device-poll, token-exchange-replay.
+ *    hook-cache, device-poll, token-exchange-replay, refresh-rotation.
  * Durable (`durable`, PostgreSQL or SQLite): Grant, RefreshToken, Session (browser sessions live
  * for days and must survive a Redis restart) and every other model (Client,
  * InitialAccessToken, RegistrationAccessToken, ...); record kinds account, keyset, upstream-vault.
@@ -34,6 +34,8 @@ export const SHORT_LIVED_KINDS: ReadonlySet<string> = new Set([
   'device-poll',
   'token-exchange-replay',
   'upstream-logout-return',
+  // A refresh token's rotation lease (a minute) and reuse grace record (seconds).
+  'refresh-rotation',
   // Abuse-limit windows (minutes): a Redis restart only resets the counting.
   'attempts:password',
   'attempts:password-username',

@@ -1,0 +1,94 @@
+// The shared record of one refresh token's rotation (RFC 9700 section 4.14.2): who is rotating it
+// now (a lease, so concurrent presentations wait for one rotation across instances), then, for the
+// reuse grace window, its successor sealed under a key only the old token's value yields.
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+
+import type { Clock, Store } from '../storage/store.ts';
+
+export const ROTATION_KIND = 'refresh-rotation';
+
+/** Longest a rotation may hold its lease: far beyond any token request's deadlines. */
+const LEASE_SECONDS = 60;
+
+export type Rotation =
+  | { readonly state: 'pending'; readonly clientId: string; readonly owner: string }
+  /** `at`: epoch ms of the rotation; `sealed`: the successor, AES-256-GCM under HKDF(old value). */
+  | { readonly state: 'rotated'; readonly clientId: string; readonly at: number; readonly sealed: string };
+
+/** How the store addresses a token by value (the same digest as the adapter's at-rest keys). */
+export function tokenKey(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
+
+export class RotationRecords {
+  readonly #store: Store;
+  readonly #clock: Clock;
+
+  constructor(store: Store, clock: Clock) {
+    this.#store = store;
+    this.#clock = clock;
+  }
+
+  async read(value: string): Promise<Rotation | undefined> {
+    return (await this.#store.getRecord<Rotation>(ROTATION_KIND, tokenKey(value)))?.value;
+  }
+
+  /** Takes the lease on rotating `value` when nobody holds it: resolves the owner tag, or undefined. */
+  async claim(value: string, clientId: string): Promise<string | undefined> {
+    const owner = randomUUID();
+    const claimed = await this.#store.putRecord<Rotation>(ROTATION_KIND, tokenKey(value), { state: 'pending', clientId, owner }, { expectedVersion: 0, expiresIn: LEASE_SECONDS });
+    return claimed ? owner : undefined;
+  }
+
+  /** The owner's rotation succeeded: `successor` is replayable by the same client for `grace` seconds. */
+  async rotated(value: string, owner: string, clientId: string, successor: string, grace: number): Promise<void> {
+    if (grace <= 0) return this.release(value, owner);
+    const sealed = sealSuccessor(value, successor);
+    await this.#whileOwned(value, owner, (version) => this.#store.putRecord<Rotation>(ROTATION_KIND, tokenKey(value), { state: 'rotated', clientId, at: this.#clock(), sealed }, { expectedVersion: version, expiresIn: grace }));
+  }
+
+  /** The owner's request failed or needs no grace: the next presentation starts afresh. */
+  async release(value: string, owner: string): Promise<void> {
+    await this.#whileOwned(value, owner, () => this.#store.deleteRecord(ROTATION_KIND, tokenKey(value)));
+  }
+
+  /** Whether a rotated record is still inside the window for the client presenting it. */
+  withinGrace(rotation: Rotation & { state: 'rotated' }, grace: number): boolean {
+    return grace > 0 && this.#clock() - rotation.at <= grace * 1000;
+  }
+
+  // A lease that ran out may have been taken by another request: only its owner settles it.
+  async #whileOwned(value: string, owner: string, write: (version: number) => Promise<unknown>): Promise<void> {
+    const current = await this.#store.getRecord<Rotation>(ROTATION_KIND, tokenKey(value));
+    if (current?.value.state === 'pending' && current.value.owner === owner) await write(current.version);
+  }
+}
+
+const SALT = Buffer.from('baton/v1 refresh-grace');
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+function keyFrom(oldValue: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(oldValue, 'utf8'), SALT, Buffer.from('successor'), 32));
+}
+
+/** The successor, readable only by whoever presents the old token (the store never holds a usable value). */
+export function sealSuccessor(oldValue: string, successor: string): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', keyFrom(oldValue), iv);
+  const body = Buffer.concat([cipher.update(successor, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+}
+
+/** Undefined when the sealed value does not open under this old value (corrupted or not its own). */
+export function openSuccessor(oldValue: string, sealed: string): string | undefined {
+  const raw = Buffer.from(sealed, 'base64url');
+  if (raw.length < IV_BYTES + TAG_BYTES) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', keyFrom(oldValue), raw.subarray(0, IV_BYTES));
+    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,64 @@
+// Spend on success: inside a token request, oidc-provider's consumption of the code or refresh token
+// (RFC 6749 sections 4.1.2 and 6) is deferred until the grant handler has decided the whole response
+// (rules, upstream renewal, authorizers, hooks), then committed atomically; a failed request spends nothing.
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+import type { KoaContextWithOIDC } from 'oidc-provider';
+
+interface Spending {
+  /** Models whose consumption waits for the response (AuthorizationCode, RefreshToken). */
+  readonly models: ReadonlySet<string>;
+  readonly pending: Array<() => Promise<void>>;
+  committing: boolean;
+}
+
+const spending = new AsyncLocalStorage<Spending>();
+
+/**
+ * Called by the model adapter's `consume`: inside `spendOnSuccess` for this model, keeps `commit`
+ * for later and answers true (the adapter returns without consuming); otherwise false.
+ */
+export function deferConsumption(model: string, commit: () => Promise<void>): boolean {
+  const current = spending.getStore();
+  if (!current || current.committing || !current.models.has(model)) return false;
+  current.pending.push(commit);
+  return true;
+}
+
+export interface Spent {
+  /** Whether the handler reached the consumption (the artifact was valid and about to be spent). */
+  readonly reached: boolean;
+}
+
+/**
+ * Runs a grant handler with the consumption of `models` deferred. On success the consumption commits
+ * (the adapter's atomic consume: of concurrent redemptions exactly one commits, the others fail as
+ * reuse); on failure, before or at the commit, the tokens this request saved are destroyed and the
+ * error is rethrown, so the code or refresh token stays as it was for the retry.
+ */
+export async function spendOnSuccess(ctx: KoaContextWithOIDC, models: readonly string[], handler: () => Promise<void>, onFailure?: (spent: Spent) => void): Promise<void> {
+  const state: Spending = { models: new Set(models), pending: [], committing: false };
+  await spending.run(state, async () => {
+    try {
+      await handler();
+      state.committing = true;
+      for (const commit of state.pending) await commit();
+    } catch (err) {
+      if (state.pending.length > 0) await discardIssued(ctx);
+      onFailure?.({ reached: state.pending.length > 0 });
+      throw err;
+    }
+  });
+}
+
+interface Destroyable {
+  destroy(): Promise<void>;
+}
+
+/** The tokens a handler saved before it failed: a rotated or new refresh token, an opaque access token. */
+async function discardIssued(ctx: KoaContextWithOIDC): Promise<void> {
+  const entities = ctx.oidc.entities as Record<string, Destroyable | undefined>;
+  // In the refresh_token grant, RefreshToken is the presented token unless it was rotated.
+  const issuedRefresh = entities.AuthorizationCode || entities.RotatedRefreshToken ? entities.RefreshToken : undefined;
+  await Promise.all([issuedRefresh, entities.AccessToken].map((token) => token?.destroy().catch(() => undefined)));
+}
