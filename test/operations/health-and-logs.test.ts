@@ -114,13 +114,15 @@ describe('logs', () => {
     const web = await discover(baton.url, 'web', TEST_ENV.WEB_SECRET);
     const seeded = await seedAuthorizationCode(baton.baton, { clientId: 'web', redirectUri: WEB_REDIRECT });
     const tokens = await client.authorizationCodeGrant(web, seeded.callbackUrl(baton.url), { pkceCodeVerifier: seeded.codeVerifier, expectedNonce: seeded.nonce });
-    await client.refreshTokenGrant(web, tokens.refresh_token!);
-    await client.refreshTokenGrant(web, tokens.refresh_token!).catch(() => undefined); // reuse: logged as an event
+    const rotated = await client.refreshTokenGrant(web, tokens.refresh_token!);
+    await client.refreshTokenGrant(web, tokens.refresh_token!); // inside the reuse grace window: the same successor
+    await client.refreshTokenGrant(web, rotated.refresh_token!);
+    await client.refreshTokenGrant(web, tokens.refresh_token!).catch(() => undefined); // its successor was used: reuse, logged as an event
     await fetch(`${baton.url}/interaction/abc?code=${seeded.code}&token=${jwt}`);
 
     const log = lines.join('\n');
     expect(lines.length).toBeGreaterThan(10);
-    for (const secret of [TEST_ENV.SERVICE_SECRET, TEST_ENV.WEB_SECRET, 'wrong-secret-value-999', jwt, opaque, tokens.access_token, tokens.refresh_token!, tokens.id_token!, seeded.code, seeded.codeVerifier]) {
+    for (const secret of [TEST_ENV.SERVICE_SECRET, TEST_ENV.WEB_SECRET, 'wrong-secret-value-999', jwt, opaque, tokens.access_token, tokens.refresh_token!, tokens.id_token!, rotated.refresh_token!, rotated.access_token, seeded.code, seeded.codeVerifier]) {
       expect(log).not.toContain(secret);
     }
     expect(log).toContain('"path":"/interaction/abc"');

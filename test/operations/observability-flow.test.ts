@@ -89,7 +89,13 @@ describe('one session, as the operator sees it', () => {
 
     const refreshed = await client.refreshTokenGrant(started.rp, tokens.refresh_token!, { resource: ORDERS });
     secrets.push(refreshed.access_token, refreshed.refresh_token!);
-    // The first refresh token was rotated: presenting it again is reuse.
+    // Presented again at once (a retry): inside the reuse grace window, the same successor.
+    const retried = await client.refreshTokenGrant(started.rp, tokens.refresh_token!, { resource: ORDERS });
+    expect(retried.refresh_token).toBe(refreshed.refresh_token);
+    secrets.push(retried.access_token);
+    // Once the successor was used, presenting the first refresh token again is reuse.
+    const next = await client.refreshTokenGrant(started.rp, refreshed.refresh_token!, { resource: ORDERS });
+    secrets.push(next.access_token, next.refresh_token!);
     expect(await rejection(client.refreshTokenGrant(started.rp, tokens.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
 
     const failed = await postForm(`${baton.url}/token`, `grant_type=client_credentials&resource=${encodeURIComponent(ORDERS)}`, { authorization: basic('service', TEST_ENV.SERVICE_SECRET) });
@@ -119,6 +125,9 @@ describe('one session, as the operator sees it', () => {
     expect((issued.tokens as Record<string, string>).access).toBe(tokenRef(session.accessJti));
     expect(Object.keys(issued.tokens as object).sort()).toEqual(['access', 'id', 'refresh']);
     expect(ofType('token.refreshed')[0]).toMatchObject({ grantType: 'refresh_token', clientId: 'web', sub: session.subject });
+    // A retry and a theft read differently: one grace replay, then one reuse.
+    expect(ofType('token.grace_replay')).toHaveLength(1);
+    expect(ofType('token.grace_replay')[0]).toMatchObject({ clientId: 'web', sub: session.subject });
     expect(ofType('token.reuse_detected')[0]).toMatchObject({ model: 'RefreshToken', clientId: 'web' });
     expect(ofType('hook.failed')[0]).toMatchObject({ hook: 'buildAccessTokenClaims', clientId: 'service', kind: 'threw' });
     expect(ofType('user.logged_out')[0]).toMatchObject({ sub: session.subject, clientId: 'web' });
@@ -135,7 +144,12 @@ describe('one session, as the operator sees it', () => {
     const text = await (await fetch(`${baton.url}/metrics`)).text();
     const count = (series: string) => Number(text.split('\n').find((l) => l.startsWith(series))?.slice(series.length).trim() ?? 0);
     expect(count('baton_token_requests_total{grant_type="authorization_code",client_id="web",result="issued"}')).toBe(2);
-    expect(count('baton_token_requests_total{grant_type="refresh_token",client_id="web",result="issued"}')).toBe(1);
+    // A rotation, its grace replay, and the successor's own rotation.
+    expect(count('baton_token_requests_total{grant_type="refresh_token",client_id="web",result="issued"}')).toBe(3);
+    expect(count('baton_refresh_total{outcome="rotated"}')).toBe(2);
+    expect(count('baton_refresh_total{outcome="grace_replay"}')).toBe(1);
+    expect(count('baton_refresh_total{outcome="reuse_revoked"}')).toBe(1);
+    expect(count('baton_refresh_total{outcome="given_back"}')).toBe(0);
     expect(count('baton_token_requests_total{grant_type="refresh_token",client_id="web",result="invalid_grant"}')).toBe(1);
     expect(count('baton_upstream_request_seconds_count{upstream="corp",operation="sign_in",result="ok"}')).toBe(1);
     expect(count('baton_authorizer_decision_seconds_count{authorizer="orders",outcome="granted",cached="false"}')).toBeGreaterThanOrEqual(2);

@@ -80,6 +80,9 @@ describe('two instances sharing PostgreSQL and Redis', () => {
     expect(redeemed.json).toMatchObject({ token_type: 'Bearer' });
     const refreshed = await token(A(), new URLSearchParams({ grant_type: 'refresh_token', refresh_token: String(redeemed.json.refresh_token) }));
     expect(refreshed.json).toMatchObject({ token_type: 'Bearer' });
+    // Reuse is a presentation after the successor was used (inside the grace window the same client would get the successor again).
+    const next = await token(B(), new URLSearchParams({ grant_type: 'refresh_token', refresh_token: String(refreshed.json.refresh_token) }));
+    expect(next.json).toMatchObject({ token_type: 'Bearer' });
     const reused = await token(B(), new URLSearchParams({ grant_type: 'refresh_token', refresh_token: String(redeemed.json.refresh_token) }));
     expect(reused.json.error).toBe('invalid_grant');
 
