@@ -40,6 +40,8 @@ export interface StoreUnderTest {
   readonly store: Store;
   /** What the backend's open function returned for the current test: which extras it offers. */
   readonly opened: OpenedStore;
+  /** The injected clock the store runs on (for helpers that take one). */
+  readonly clock: Clock;
   /** Moves the injected clock; nothing in this suite sleeps for expiry. */
   advance(seconds: number): void;
   /** Winds the clock back to the start, to show data was deleted rather than hidden by an expiry filter. */
@@ -74,6 +76,7 @@ export function storeUnderTest(name: string, open: OpenStore): StoreUnderTest {
 
   return {
     name,
+    clock,
     get store() {
       return store;
     },
