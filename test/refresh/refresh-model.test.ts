@@ -115,24 +115,26 @@ describe.each(BACKENDS)('refresh model on %s', (backend) => {
     const alarms = reuseAlarms();
     await authorizer.stop();
     try {
-      const refused = await refresh(pair.b, first);
+      const refused = await refresh(pair.a, first);
       expect(refused.status).toBe(503);
       expect(refused.json.error).toBe('temporarily_unavailable');
-      const refusedCode = await redeem(pair.a, pending);
+      const refusedCode = await redeem(pair.b, pending);
       expect(refusedCode.status).toBe(503);
       expect(refusedCode.json.error).toBe('temporarily_unavailable');
     } finally {
       await authorizer.start();
     }
-    const retried = await refresh(pair.a, first);
+    const retried = await refresh(pair.b, first);
     expect(retried.status).toBe(200);
     expect(retried.json.scope).toBe('orders:read');
-    const retriedCode = await redeem(pair.b, pending);
+    const retriedCode = await redeem(pair.a, pending);
     expect(retriedCode.status).toBe(200);
     // Both families are alive.
     expect((await refresh(pair.b, String(retried.json.refresh_token))).status).toBe(200);
     expect((await refresh(pair.a, String(retriedCode.json.refresh_token))).status).toBe(200);
     expect(reuseAlarms()).toBe(alarms);
+    const metrics = await (await fetch(`${pair.a.url}/metrics`)).text();
+    expect(Number(/^baton_refresh_total\{outcome="given_back"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
   });
 
   it('10 concurrent redemptions of one code over both instances: exactly one succeeds', async () => {
