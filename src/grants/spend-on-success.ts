@@ -58,7 +58,8 @@ interface Destroyable {
 /** The tokens a handler saved before it failed: a rotated or new refresh token, an opaque access token. */
 async function discardIssued(ctx: KoaContextWithOIDC): Promise<void> {
   const entities = ctx.oidc.entities as Record<string, Destroyable | undefined>;
-  // In the refresh_token grant, RefreshToken is the presented token unless it was rotated.
-  const issuedRefresh = entities.AuthorizationCode || entities.RotatedRefreshToken ? entities.RefreshToken : undefined;
+  // In the refresh_token grant, RefreshToken is the presented token until the rotation replaced it.
+  const rotating = ctx.oidc.params?.grant_type === 'refresh_token';
+  const issuedRefresh = !rotating || (entities.RotatedRefreshToken && entities.RefreshToken !== entities.RotatedRefreshToken) ? entities.RefreshToken : undefined;
   await Promise.all([issuedRefresh, entities.AccessToken].map((token) => token?.destroy().catch(() => undefined)));
 }

@@ -18,7 +18,7 @@ import { ResourcePolicy } from './resources.ts';
 import { tokenClaims } from './token-claims.ts';
 import { registerPasswordGrant } from '../grants/password.ts';
 import { registerTokenExchange } from '../grants/token-exchange.ts';
-import { wrapAuthorizationCodeGrant } from '../grants/authorization-code.ts';
+import { wrapCodeGrants } from '../grants/code-grants.ts';
 import { isGraceReplay, wrapRefreshTokenGrant } from '../grants/refresh-token.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { systemClock, type Clock } from '../storage/store.ts';
@@ -169,7 +169,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   registerPasswordGrant(provider, { config, store, hooks: deps.hooks, resources, logger: deps.logger });
   registerTokenExchange(provider, { config, store, upstreams: deps.upstreams, logger: deps.logger, events: deps.events, hooks: deps.hooks, keys: deps.keys, resources });
   addIdTokenHook(provider, deps.hooks, store);
-  wrapAuthorizationCodeGrant(provider);
+  wrapCodeGrants(provider);
   const grace = new Map(config.clients.map((c) => [c.client_id, c.refreshTokenReuseGrace]));
   wrapRefreshTokenGrant(provider, {
     store,

@@ -8,6 +8,8 @@ import { ORDERS_API, WEB_REDIRECT } from '../fixtures/standard.ts';
 import { TEST_ENV } from '../helpers/baton.ts';
 import { basic, postForm } from '../helpers/rp.ts';
 import { seedAuthorizationCode } from '../helpers/seed.ts';
+import { DEVICE_CODE_GRANT } from '../../src/provider/device-polling.ts';
+import { ACCOUNT_KIND } from '../../src/provider/accounts.ts';
 import { startAuthorizer, startPair, type Authorizer, type Backend, type Instance, type Pair } from './pair.ts';
 
 const BRIEF_GRACE = 1;
@@ -19,6 +21,7 @@ const raw = (authorizer: Authorizer) => ({
     { client_id: 'web', client_secret: '${WEB_SECRET}', redirect_uris: [WEB_REDIRECT], resources: [{ id: ORDERS_API }] },
     { client_id: 'brief', client_secret: '${WEB_SECRET}', redirect_uris: [WEB_REDIRECT], resources: [{ id: ORDERS_API }], refreshTokenReuseGrace: BRIEF_GRACE },
     { client_id: 'other', client_secret: '${WEB_SECRET}', redirect_uris: [WEB_REDIRECT], resources: [{ id: ORDERS_API }] },
+    { client_id: 'tv', token_endpoint_auth_method: 'none', grant_types: [DEVICE_CODE_GRANT, 'refresh_token'], resources: [{ id: ORDERS_API }] },
   ],
 });
 
@@ -135,6 +138,40 @@ describe.each(BACKENDS)('refresh model on %s', (backend) => {
     expect(reuseAlarms()).toBe(alarms);
     const metrics = await (await fetch(`${pair.a.url}/metrics`)).text();
     expect(Number(/^baton_refresh_total\{outcome="given_back"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+  });
+
+  /** A device code the user approved (what the verification page leaves behind). */
+  const approvedDeviceCode = async () => {
+    const { provider, store } = pair.a.baton;
+    await store.putRecord(ACCOUNT_KIND, 'alice', { claims: { email: 'alice@example.com' } });
+    const grant = new provider.Grant({ accountId: 'alice', clientId: 'tv' });
+    grant.addOIDCScope('openid offline_access');
+    grant.addResourceScope(ORDERS_API, 'orders:read');
+    const grantId = await grant.save();
+    const code = new provider.DeviceCode({
+      client: (await provider.Client.find('tv'))!, accountId: 'alice', grantId, scope: 'openid offline_access orders:read', resource: ORDERS_API,
+      params: { client_id: 'tv', scope: 'openid offline_access orders:read', resource: ORDERS_API }, userCode: `U${Date.now()}`, authTime: Math.floor(Date.now() / 1000), deviceInfo: {},
+    });
+    return code.save();
+  };
+
+  it('an authorizer outage while a device polls spends nothing: the next poll gets the tokens', async () => {
+    const deviceCode = await approvedDeviceCode();
+    const poll = (at: Instance) => postForm(`${at.url}/token`, new URLSearchParams({ grant_type: DEVICE_CODE_GRANT, device_code: deviceCode, client_id: 'tv' }));
+    const alarms = reuseAlarms();
+    await authorizer.stop();
+    try {
+      const refused = await poll(pair.a);
+      expect(refused.status).toBe(503);
+      expect(refused.json.error).toBe('temporarily_unavailable');
+    } finally {
+      await authorizer.start();
+    }
+    const issued = await poll(pair.b);
+    expect(issued.status).toBe(200);
+    expect(issued.json.scope).toContain('orders:read');
+    expect((await poll(pair.a)).json.error).toBe('invalid_grant');
+    await expect.poll(reuseAlarms, { timeout: 5000 }).toBeGreaterThan(alarms);
   });
 
   it('10 concurrent redemptions of one code over both instances: exactly one succeeds', async () => {
