@@ -16,6 +16,7 @@ import type { Store } from '../storage/store.ts';
 import type { UpstreamSessions } from '../upstream/session.ts';
 import { ACCOUNT_KIND, type AccountRecord } from './accounts.ts';
 import { revokeGrant } from './adapter.ts';
+import { isGraceReplay } from '../grants/refresh-token.ts';
 
 interface TokenLike {
   readonly grantId?: string;
@@ -46,8 +47,12 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
   async function reauthorize(ctx: KoaContextWithOIDC, token: TokenLike): Promise<void> {
     const { grantId, accountId, clientId } = token;
     if (!grantId || !accountId || !clientId) return;
-    const outcome = await sessions.renew(grantId, clientId, accountId);
-    if (outcome.kind === 'ended') await end(grantId, outcome.reason);
+    // A grace replay answers a rotation that renewed the upstream session moments ago: renewing it
+    // again per replay would multiply upstream refreshes (and rotations) by the number of tabs.
+    if (!isGraceReplay(ctx)) {
+      const outcome = await sessions.renew(grantId, clientId, accountId);
+      if (outcome.kind === 'ended') await end(grantId, outcome.reason);
+    }
     const account = await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId);
     // As at sign-in: the mapped claims with the loadAttrs attributes stored beside them.
     const decision = evaluateRules(rules.get(clientId), { upstream: account?.value.upstream, claims: { ...account?.value.claims, ...account?.value.attrs } });

@@ -117,13 +117,14 @@ describe('upstream refresh policy', () => {
     expect(google.counters.refresh).toBe(before);
   });
 
-  it('concurrent refreshes of one grant: one upstream call, one success, clean invalid_grant for the rest', async () => {
+  it('concurrent refreshes of one grant: all succeed with one successor, and one upstream call', async () => {
     const { tokens } = await signIn(APPS.always);
     const before = google.counters.refresh;
     const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
     const results = await Promise.all(Array.from({ length: 5 }, () => postForm(`${baton.url}/token`, body, { authorization: basic(APPS.always, TEST_ENV.WEB_SECRET) })));
-    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
-    expect(results.filter((r) => r.status === 400 && r.json.error === 'invalid_grant')).toHaveLength(4);
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(new Set(results.map((r) => r.json.refresh_token)).size).toBe(1);
+    // One rotation renews the upstream session (policy always); the grace replays answer that same rotation.
     expect(google.counters.refresh - before).toBe(1);
   });
 });
