@@ -21,6 +21,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly refreshes = new Counter({
+    name: 'baton_refresh_total',
+    help: 'Refresh outcomes: upstream_refreshed (this instance refreshed the upstream session), upstream_failed (its upstream refresh call failed), upstream_grace (a refresh let through by the grace period), ended (a grant ended because its upstream session did).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly authorizers = new Histogram({
     name: 'baton_authorizer_decision_seconds',
     help: 'Authorizer decisions by authorizer, outcome and whether the decision cache answered.',
@@ -63,6 +70,14 @@ export class Metrics {
       client_id: clientId !== undefined && knownClients.has(clientId) ? clientId : 'unknown',
       result,
     });
+  }
+
+  /** `baton_refresh_total` from the `upstream.refresh` events. */
+  countUpstreamRefresh(event: { outcome: string; upstreamCall: string }): void {
+    if (event.upstreamCall === 'ok') this.refreshes.inc({ outcome: 'upstream_refreshed' });
+    if (event.upstreamCall === 'failed') this.refreshes.inc({ outcome: 'upstream_failed' });
+    if (event.outcome === 'grace') this.refreshes.inc({ outcome: 'upstream_grace' });
+    if (event.outcome === 'ended') this.refreshes.inc({ outcome: 'ended' });
   }
 
   constructor() {
