@@ -1,7 +1,7 @@
 // A real `baton start` in a separate OS process (bin/baton.js) on 127.0.0.1, from a config object
 // written as YAML into a scratch directory: what several instances behind one load balancer are.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,7 +23,8 @@ export async function spawnBaton(raw: Record<string, unknown>, port: number, dir
   writeFileSync(file, stringify({ logging: { level: process.env.BATON_TEST_LOG ?? 'warn' }, ...raw, server: { host: '127.0.0.1', port, shutdownGracePeriod: 1 } }));
   const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/baton.js', import.meta.url)), 'start', '--config', file], {
     env: { ...process.env, ...TEST_ENV },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // Its log lines (stdout) go to `<dir>/<name>.log` when BATON_TEST_LOG is set, else nowhere.
+    stdio: ['ignore', process.env.BATON_TEST_LOG ? openSync(join(dir, `${name}.log`), 'a') : 'ignore', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const running = () => child.exitCode === null && child.signalCode === null;
