@@ -187,7 +187,10 @@ async function main(): Promise<void> {
     console.log(`upstream refresh calls per expiry        ${perExpiry.toFixed(2)}  (target 1: ${upstreamCalls} calls for ${tally.userRoundsServed} user-rounds that found the upstream token expired and were served)`);
     console.log(`false reuse alarms                       ${alarms}  (target 0: token.reuse_detected in the audit logs; nobody stole anything here)`);
     console.log(`upstream revocations (its reuse detection) ${upstreamRevocations}`);
-    if (lost > 0 || alarms > 0) console.log('\nnote: concurrent tabs present one Baton refresh token; without a reuse grace window (issue 13 item 1) all but one are reuse, which revokes the family.');
+    if (lost > 0 || alarms > 0) {
+      console.log('\nnote: tabs of one app present one Baton refresh token at once: without a reuse grace window (issue 13 item 1) all but one are reuse, which revokes the family.');
+      console.log('      a 5xx (the authorizer outage) after the refresh token was spent makes the retry reuse too, unless tokens are spent only on success (issue 13 item 2).');
+    }
 
     recordSummary([
       { benchmark: 'refresh_storm', figure: 'refreshes per second', value: (tally.ok / elapsed).toFixed(1) },
