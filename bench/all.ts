@@ -12,6 +12,7 @@ const BENCHMARKS = [
   { name: 'client_credentials', file: 'client-credentials.ts' },
   { name: 'storage', file: 'storage.ts' },
   { name: 'authorizers', file: 'authorizers.ts' },
+  { name: 'refresh_storm', file: 'refresh-storm.ts' },
 ] as const;
 
 function run(file: string, summaryFile: string): Promise<number> {

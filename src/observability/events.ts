@@ -40,6 +40,16 @@ export interface EventMap {
   };
   /** A hook threw, timed out or answered a bad shape. */
   'hook.failed': { hook: string; clientId?: string; kind: string; latencyMs: number };
+  /**
+   * A Baton refresh needed the upstream session renewed. `role`: `holder` (this instance held the
+   * lease and called the upstream) or `waiter` (it took another holder's result); `outcome`:
+   * `refreshed`, `grace` (the upstream could not confirm; the grace period decided) or `ended`;
+   * `upstreamCall`: whether this instance's upstream call succeeded (`ok`), failed, or none was made.
+   */
+  'upstream.refresh': {
+    upstream: string; sub: string; clientId: string; role: 'holder' | 'waiter'; outcome: 'refreshed' | 'grace' | 'ended';
+    upstreamCall: 'ok' | 'failed' | 'none'; failure?: string;
+  };
   /** The user's session at Baton ended (RP-initiated logout). */
   'user.logged_out': { sub?: string; clientId?: string; reqId?: string };
 }

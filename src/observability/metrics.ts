@@ -16,9 +16,10 @@ const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
  * `grace_replay` (a rotated token presented again inside the window got the same successor),
  * `reuse_revoked` (reuse: the family was revoked), `given_back` (the request failed after the token
  * was validated; it stays unspent for the retry), `upstream_refreshed` / `upstream_failed` (the
- * upstream session was renewed / could not be), `ended` (the upstream session, hence the grant, ended).
+ * upstream session was renewed / could not be), `upstream_grace` (let through by the
+ * upstream's grace period while it could not confirm), `ended` (the upstream session, hence the grant, ended).
  */
-export const REFRESH_OUTCOMES = ['rotated', 'grace_replay', 'reuse_revoked', 'given_back', 'upstream_refreshed', 'upstream_failed', 'ended'] as const;
+export const REFRESH_OUTCOMES = ['rotated', 'grace_replay', 'reuse_revoked', 'given_back', 'upstream_refreshed', 'upstream_failed', 'upstream_grace', 'ended'] as const;
 export type RefreshOutcome = (typeof REFRESH_OUTCOMES)[number];
 
 export class Metrics {
@@ -85,6 +86,14 @@ export class Metrics {
   /** One refresh outcome (see REFRESH_OUTCOMES). */
   countRefresh(outcome: RefreshOutcome): void {
     this.refreshes.inc({ outcome });
+  }
+
+  /** `baton_refresh_total` from the `upstream.refresh` events. */
+  countUpstreamRefresh(event: { outcome: string; upstreamCall: string }): void {
+    if (event.upstreamCall === 'ok') this.refreshes.inc({ outcome: 'upstream_refreshed' });
+    if (event.upstreamCall === 'failed') this.refreshes.inc({ outcome: 'upstream_failed' });
+    if (event.outcome === 'grace') this.refreshes.inc({ outcome: 'upstream_grace' });
+    if (event.outcome === 'ended') this.refreshes.inc({ outcome: 'ended' });
   }
 
   constructor() {

@@ -2,7 +2,8 @@
 // adds (the authorizers' for this token's resource), and, for refresh_token (RFC 6749 section 6),
 // re-authorization first: the grant's upstream session is renewed per policy
 // (upstream/session.ts) and the client's rules are evaluated again on the account's current
-// claims. A session the upstream ended, or a user the rules no longer allow, fails the refresh
+// claims. Hooks get the grant's upstream tokens (api.upstream), never with an expired access token.
+// A session the upstream ended, or a user the rules no longer allow, fails the refresh
 // with invalid_grant and ends the grant, so revoked access stops at the next refresh.
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
@@ -70,6 +71,8 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
     const decided = authorizerClaims(ctx, resource);
     if (!token.clientId || !hooks.has(token.clientId, 'buildAccessTokenClaims')) return decided;
     const account = token.accountId ? (await store.getRecord<AccountRecord>(ACCOUNT_KIND, token.accountId))?.value : undefined;
+    // api.upstream: the vaulted tokens of the sign-in, renewed first when about to expire (never handed out expired).
+    const upstream = token.grantId && token.accountId ? await sessions.view(token.grantId, token.clientId, token.accountId) : undefined;
     const built = await hooks.run(token.clientId, 'buildAccessTokenClaims', {
       client: { id: token.clientId, name: config.clients.find((c) => c.client_id === token.clientId)?.client_name },
       flow: 'token',
@@ -79,7 +82,7 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
       params: {},
       user: token.accountId ? { sub: token.accountId, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, attrs: account?.attrs ?? {} } : undefined,
       requestId: String(ctx.state?.requestId ?? ''),
-    });
+    }, upstream ? { upstream: { ...upstream, claims: account?.claims ?? {} } } : {});
     return { ...decided, ...built };
   };
 }

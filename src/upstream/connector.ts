@@ -53,6 +53,8 @@ export interface RefreshResult {
   readonly tokens: UpstreamTokens;
   /** Claims refreshed with the tokens (new id_token or userinfo), when the upstream gave any. */
   readonly claims?: Readonly<Record<string, unknown>>;
+  /** The `iss` and `sub` of the id_token the refresh returned, if any (OIDC Core 12.2: they must not change). */
+  readonly idToken?: { readonly issuer: string; readonly subject: string };
 }
 
 export interface RefreshCapable {

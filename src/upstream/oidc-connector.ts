@@ -114,7 +114,8 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
       await this.#verifySignature(issuerServer, response);
       this.#checkRestrictions(issuerServer, idClaims);
     }
-    return { tokens: tokensFrom(result), claims: idClaims ? mapClaims(idClaims, this.#settings.claims) : undefined };
+    if (!idClaims) return { tokens: tokensFrom(result) };
+    return { tokens: tokensFrom(result), claims: mapClaims(idClaims, this.#settings.claims), idToken: { issuer: String(idClaims.iss), subject: String(idClaims.sub) } };
   }
 
   /** OpenID Connect RP-Initiated Logout 1.0: the upstream's end_session_endpoint, when it has one. */

@@ -1,14 +1,18 @@
 // Keeps a Baton grant's upstream session alive: the refresh policy (never / when-expired /
-// always), single-flight per vaulted upstream session, keeping the old upstream refresh token when
+// always), single flight per vaulted upstream session (per process, and across instances through a
+// lease in the shared store: renewal.ts), fresh upstream tokens for hooks, keeping the old upstream refresh token when
 // the upstream does not rotate it, claim updates, the grace period when the upstream is unreachable,
 // and revocation at the upstream when the grant ends. A grant made from an existing Baton session
 // (a second app, no new upstream sign-in) is linked to the grant whose upstream tokens it relies on.
 import type { BatonConfig, RefreshPolicy } from '../config/schema.ts';
+import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import type { Store } from '../storage/store.ts';
-import { canRefresh, canRevoke, UpstreamError } from './connector.ts';
+import { canRevoke } from './connector.ts';
 import type { Upstreams } from './index.ts';
+import { RefreshLeases } from './refresh-lease.ts';
+import { endsSession, renewLeased } from './renewal.ts';
 import type { UpstreamVault, VaultEntry } from './vault.ts';
 
 /** Record kind: a grant made from an existing Baton session -> the sibling grant holding the upstream tokens. */
@@ -24,10 +28,24 @@ interface VaultLink {
 /** Refresh this long before the upstream access token expires, so it is valid when used. */
 const EXPIRY_MARGIN_SECONDS = 30;
 
+/**
+ * Whether the vaulted access token is expired or inside the margin. No expiry and no refresh token:
+ * a token that does not expire (GitHub OAuth Apps); no expiry but a refresh token: unknown, so ask.
+ */
+function expiring(entry: VaultEntry, now: number): boolean {
+  return entry.tokens.expiresAt === undefined ? entry.tokens.refreshToken !== undefined : entry.tokens.expiresAt <= now + EXPIRY_MARGIN_SECONDS;
+}
+
 export type RenewOutcome =
   | { readonly kind: 'not-needed' | 'refreshed' | 'grace' }
   /** The upstream ended the user's session, or could not confirm it: the Baton refresh must fail. */
   | { readonly kind: 'ended'; readonly reason: string };
+
+/** What a hook sees of the upstream sign-in (`api.upstream`): never an expired access token. */
+export interface UpstreamView {
+  readonly id: string;
+  readonly tokens: { readonly accessToken?: string; readonly idToken?: string };
+}
 
 export interface SessionDeps {
   readonly config: BatonConfig;
@@ -35,30 +53,59 @@ export interface SessionDeps {
   readonly vault: UpstreamVault;
   readonly upstreams: Upstreams;
   readonly logger: Logger;
+  /** Receives `upstream.refresh` (audit log, `baton_refresh_total`). */
+  readonly events?: Events;
   readonly now?: () => number;
 }
+
+type Holder = { kind: 'vaulted'; grantId: string; entry: VaultEntry; version: number } | { kind: 'none'; outcome: RenewOutcome };
 
 export class UpstreamSessions {
   readonly #deps: SessionDeps;
   readonly #inFlight = new Map<string, Promise<RenewOutcome>>();
   readonly #policies: ReadonlyMap<string, RefreshPolicy | undefined>;
+  readonly #leases: RefreshLeases;
 
   constructor(deps: SessionDeps) {
     this.#deps = deps;
     this.#policies = new Map(deps.config.clients.map((c) => [c.client_id, c.upstreamRefresh]));
+    this.#leases = new RefreshLeases(deps.store);
   }
 
   /**
-   * Called before a Baton refresh of `grantId` by `clientId`. Concurrent calls for one grant share
-   * one upstream call and its outcome.
+   * Called before a Baton refresh of `grantId` by `clientId`. Concurrent calls for one upstream
+   * session share one upstream call and its outcome: in this process through one promise, across
+   * instances through the lease in the shared store (renewal.ts).
    */
   async renew(grantId: string, clientId: string, accountId: string): Promise<RenewOutcome> {
     const holder = await this.#holder(grantId);
     if (holder.kind !== 'vaulted') return holder.outcome;
+    return this.#flight(holder, this.#policies.get(clientId) ?? this.#deps.upstreams.settings(holder.entry.upstream)?.refresh ?? 'when-expired', clientId, accountId);
+  }
+
+  /**
+   * The upstream tokens of `grantId`'s sign-in for a hook, renewed first (same single flight and
+   * lease) when the access token is inside the expiry margin, whatever the refresh policy. An
+   * access token that could not be renewed is left out rather than handed out expired.
+   */
+  async view(grantId: string, clientId: string, accountId: string): Promise<UpstreamView | undefined> {
+    let holder = await this.#holder(grantId);
+    if (holder.kind !== 'vaulted') return undefined;
+    if (expiring(holder.entry, this.#now())) {
+      await this.#flight(holder, 'when-expired', clientId, accountId);
+      holder = await this.#holder(grantId);
+      if (holder.kind !== 'vaulted') return undefined;
+    }
+    const { entry } = holder;
+    const fresh = entry.tokens.accessToken !== undefined && (entry.tokens.expiresAt === undefined || entry.tokens.expiresAt > this.#now());
+    return { id: entry.upstream, tokens: { ...(fresh ? { accessToken: entry.tokens.accessToken } : {}), ...(entry.tokens.idToken ? { idToken: entry.tokens.idToken } : {}) } };
+  }
+
+  #flight(holder: Extract<Holder, { kind: 'vaulted' }>, policy: RefreshPolicy, clientId: string, accountId: string): Promise<RenewOutcome> {
     // Keyed by the grant holding the tokens: two apps sharing one upstream session refresh it once.
     let flight = this.#inFlight.get(holder.grantId);
     if (!flight) {
-      flight = this.#renew(holder.grantId, holder.entry, clientId, accountId).finally(() => this.#inFlight.delete(holder.grantId));
+      flight = this.#renew(holder, policy, clientId, accountId).finally(() => this.#inFlight.delete(holder.grantId));
       this.#inFlight.set(holder.grantId, flight);
     }
     return flight;
@@ -83,13 +130,13 @@ export class UpstreamSessions {
   }
 
   /** Which grant's vault entry speaks for `grantId`: its own, a linked sibling's, or none. */
-  async #holder(grantId: string): Promise<{ kind: 'vaulted'; grantId: string; entry: VaultEntry } | { kind: 'none'; outcome: RenewOutcome }> {
-    const own = await this.#deps.vault.get(grantId);
-    if (own) return { kind: 'vaulted', grantId, entry: own };
+  async #holder(grantId: string): Promise<Holder> {
+    const own = await this.#deps.vault.read(grantId);
+    if (own) return { kind: 'vaulted', grantId, ...own };
     const link = await this.#deps.store.getRecord<VaultLink>(LINK_KIND, grantId);
     if (!link) return { kind: 'none', outcome: { kind: 'not-needed' } };
-    const shared = await this.#deps.vault.get(link.value.source);
-    if (shared) return { kind: 'vaulted', grantId: link.value.source, entry: shared };
+    const shared = await this.#deps.vault.read(link.value.source);
+    if (shared) return { kind: 'vaulted', grantId: link.value.source, ...shared };
     // The sign-in this grant relied on has ended (its app signed out or was revoked).
     const grace = this.#deps.upstreams.settings(link.value.upstream)?.refreshGracePeriod;
     if (grace !== undefined && this.#now() - link.value.linkedAt <= grace) return { kind: 'none', outcome: { kind: 'grace' } };
@@ -117,41 +164,25 @@ export class UpstreamSessions {
     }
   }
 
-  async #renew(grantId: string, entry: VaultEntry, clientId: string, accountId: string): Promise<RenewOutcome> {
-    const { vault, upstreams, logger } = this.#deps;
+  async #renew(holder: Extract<Holder, { kind: 'vaulted' }>, policy: RefreshPolicy, clientId: string, accountId: string): Promise<RenewOutcome> {
+    const { upstreams, logger } = this.#deps;
+    const { grantId, entry, version } = holder;
     const settings = upstreams.settings(entry.upstream);
     const connector = upstreams.get(entry.upstream);
     if (!settings || !connector) return { kind: 'ended', reason: 'the upstream of this session is no longer configured' };
-    const policy = this.#policies.get(clientId) ?? settings.refresh;
-    const now = this.#now();
-    // No expiry and no refresh token: a token that does not expire (GitHub OAuth Apps); no expiry but
-    // a refresh token: unknown, so ask.
-    const expired = entry.tokens.expiresAt === undefined ? entry.tokens.refreshToken !== undefined : entry.tokens.expiresAt <= now + EXPIRY_MARGIN_SECONDS;
-    if (policy === 'never' || (policy === 'when-expired' && !expired)) return { kind: 'not-needed' };
-    if (!entry.tokens.refreshToken || !canRefresh(connector)) {
-      return this.#unconfirmed(entry, settings.refreshGracePeriod, 'the upstream gave no refresh token');
-    }
-    try {
-      const result = await connector.refresh(entry.tokens.refreshToken);
-      const tokens = {
-        ...result.tokens,
-        // Google and others do not rotate: keep the refresh token (and id_token) we have.
-        refreshToken: result.tokens.refreshToken ?? entry.tokens.refreshToken,
-        idToken: result.tokens.idToken ?? entry.tokens.idToken,
-      };
-      await vault.put(grantId, { upstream: entry.upstream, tokens, refreshedAt: now });
-      if (result.claims) await this.#updateClaims(accountId, result.claims, now);
-      logger.info({ event: 'upstream.refresh', upstream: entry.upstream, rotated: result.tokens.refreshToken !== undefined }, 'upstream session refreshed');
+    if (policy === 'never' || (policy === 'when-expired' && !expiring(entry, this.#now()))) return { kind: 'not-needed' };
+    const renewed = await renewLeased({ vault: this.#deps.vault, leases: this.#leases, logger, now: () => this.#now() }, grantId, version, connector, settings);
+    const report = { upstream: entry.upstream, sub: accountId, clientId, role: renewed.role, upstreamCall: renewed.called ? (renewed.kind === 'refreshed' ? 'ok' : 'failed') : 'none' } as const;
+    if (renewed.kind === 'refreshed') {
+      if (renewed.claims) await this.#updateClaims(accountId, renewed.claims, this.#now());
+      this.#deps.events?.emit('upstream.refresh', { ...report, outcome: 'refreshed' });
       return { kind: 'refreshed' };
-    } catch (err) {
-      if (!(err instanceof UpstreamError)) throw err;
-      logger.warn({ event: 'upstream.refresh_failed', upstream: entry.upstream, kind: err.kind, reason: err.message }, 'upstream refresh failed');
-      if (err.kind === 'grant_refused' || err.kind === 'not_allowed') {
-        await vault.delete(grantId);
-        return { kind: 'ended', reason: 'the upstream identity provider ended the session' };
-      }
-      return this.#unconfirmed(entry, settings.refreshGracePeriod, 'the upstream identity provider could not confirm the session');
     }
+    const outcome = endsSession(renewed.failure)
+      ? { kind: 'ended' as const, reason: renewed.failure === 'subject_changed' ? 'the upstream identity provider answered for another user' : 'the upstream identity provider ended the session' }
+      : this.#unconfirmed(entry, settings.refreshGracePeriod, renewed.failure === 'no_refresh_token' ? 'the upstream gave no refresh token' : 'the upstream identity provider could not confirm the session');
+    this.#deps.events?.emit('upstream.refresh', { ...report, outcome: outcome.kind === 'grace' ? 'grace' : 'ended', failure: renewed.failure });
+    return outcome;
   }
 
   /** Without a confirmation from the upstream, only the grace period keeps the session going. */

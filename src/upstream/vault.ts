@@ -27,12 +27,22 @@ export class UpstreamVault {
   ) {}
 
   async get(grantId: string): Promise<VaultEntry | undefined> {
-    const record = await this.store.getRecord<SealedEntry>(VAULT, grantId);
-    return record && (JSON.parse(unseal(this.key, record.value.sealed, `${VAULT}:${grantId}`)) as VaultEntry);
+    return (await this.read(grantId))?.entry;
   }
 
-  async put(grantId: string, entry: VaultEntry): Promise<void> {
-    await this.store.putRecord<SealedEntry>(VAULT, grantId, { sealed: seal(this.key, JSON.stringify(entry), `${VAULT}:${grantId}`) }, { expiresIn: this.lifetime });
+  /** The entry with its store version: the fence a later `put` compares against. */
+  async read(grantId: string): Promise<{ entry: VaultEntry; version: number } | undefined> {
+    const record = await this.store.getRecord<SealedEntry>(VAULT, grantId);
+    return record && { entry: JSON.parse(unseal(this.key, record.value.sealed, `${VAULT}:${grantId}`)) as VaultEntry, version: record.version };
+  }
+
+  /**
+   * Writes the entry. With `expectedVersion` (the version `read` returned) the write is a
+   * compare-and-set: it resolves false, writing nothing, when a newer entry was written since, so a
+   * refresh that stalled cannot overwrite a newer upstream token.
+   */
+  async put(grantId: string, entry: VaultEntry, expectedVersion?: number): Promise<boolean> {
+    return this.store.putRecord<SealedEntry>(VAULT, grantId, { sealed: seal(this.key, JSON.stringify(entry), `${VAULT}:${grantId}`) }, { expiresIn: this.lifetime, ...(expectedVersion === undefined ? {} : { expectedVersion }) });
   }
 
   async delete(grantId: string): Promise<void> {

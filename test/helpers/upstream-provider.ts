@@ -160,7 +160,18 @@ export function buildUpstreamProvider(setup: ProviderSetup): Provider {
   };
   const provider = new Provider(setup.issuer, configuration);
   if (profile === 'google') provider.use(googleRefreshResponse(options.omitIdTokenOnRefresh ?? false));
+  if (options.refreshResponse) provider.use(rewriteRefreshResponse(options.refreshResponse));
   return provider;
+}
+
+/** The test's own rewrite of successful refresh responses. */
+function rewriteRefreshResponse(rewrite: NonNullable<UpstreamOptions['refreshResponse']>) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => {
+    await next();
+    if (ctx.oidc?.route !== 'token' || ctx.status !== 200) return;
+    if ((ctx.oidc.params as { grant_type?: unknown } | undefined)?.grant_type !== 'refresh_token') return;
+    await rewrite(ctx.body as Record<string, unknown>);
+  };
 }
 
 /** Google answers a refresh with no refresh_token (the old one stays valid), optionally no id_token. */

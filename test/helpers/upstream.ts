@@ -12,7 +12,7 @@ import { buildUpstreamProvider, generateSigningKey, ROUTES, type ProviderSetup, 
 
 export type UpstreamProfile = 'entra' | 'google' | 'generic';
 export type UpstreamEndpoint = 'token' | 'discovery' | 'jwks' | 'userinfo' | 'revocation' | 'authorize';
-export type FailureMode = 'none' | 'down' | 'slow' | 'error';
+export type FailureMode = 'none' | 'down' | 'slow' | 'error' | 'hold';
 
 export interface UpstreamClient {
   client_id: string;
@@ -43,6 +43,8 @@ export interface UpstreamOptions {
   idTokenTTL?: number;
   /** google only: also drop the id_token from refresh responses (oidc-provider issues one). */
   omitIdTokenOnRefresh?: boolean;
+  /** Rewrites each successful refresh response body (e.g. an id_token for another user). */
+  refreshResponse?: (body: Record<string, unknown>) => Promise<void> | void;
 }
 
 export interface UpstreamCounters {
@@ -79,9 +81,14 @@ export interface Upstream {
   readonly provider: Provider;
   /**
    * 'down' destroys the socket, 'slow' answers 504 after `delayMs` (35 s by default), 'error' answers
-   * 500 `{"error":"server_error"}`, 'none' restores. Applies to `endpoints` (default: all).
+   * 500 `{"error":"server_error"}`, 'hold' answers normally after `delayMs`, 'none' restores.
+   * Applies to `endpoints` (default: all).
    */
   fail(mode: FailureMode, endpoints?: UpstreamEndpoint[], options?: { delayMs?: number }): void;
+  /** Stops listening (connections refused, as when the IdP is down); its state is kept. */
+  stopServing(): Promise<void>;
+  /** Listens again on the same port, with the same state (sessions, grants, refresh tokens). */
+  serveAgain(): Promise<void>;
   /** Publishes a new signing key first in the JWKS; every token issued afterwards carries its kid. */
   rotateKeys(): Promise<void>;
   /** Kid of the key new tokens are signed with. */
@@ -111,7 +118,8 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
     [routes.token, 'token'], [routes.authorization, 'authorize'], [routes.jwks, 'jwks'], [routes.userinfo, 'userinfo'],
     [routes.revocation, 'revocation'], ['/.well-known/openid-configuration', 'discovery'],
   ]);
-  const failures = new Map<UpstreamEndpoint, { mode: Exclude<FailureMode, 'none'>; delayMs: number }>();
+  const failures = new Map<UpstreamEndpoint, { mode: Exclude<FailureMode, 'none' | 'hold'>; delayMs: number }>();
+  const holds = new Map<UpstreamEndpoint, number>();
   const counters: UpstreamCounters = { token: 0, refresh: 0, revocation: 0, authorize: 0 };
   const revoked: string[] = [];
   const held = new Set<NodeJS.Timeout>();
@@ -161,6 +169,8 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
     }
     const failure = endpoint && failures.get(endpoint);
     if (failure) return inject(failure.mode, failure.delayMs, res);
+    const hold = endpoint && holds.get(endpoint);
+    if (hold) await new Promise((resolve) => setTimeout(resolve, hold));
 
     if (profile === 'entra' && pathname === COMMON_DISCOVERY) return json(res, 200, JSON.parse(commonDiscovery));
     if (prefix && pathname !== prefix && !pathname.startsWith(`${prefix}/`)) return json(res, 404, { error: 'not_found' });
@@ -209,9 +219,23 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
     },
     fail(mode, endpoints = ALL_ENDPOINTS, { delayMs = 35_000 } = {}) {
       for (const endpoint of endpoints) {
-        if (mode === 'none') failures.delete(endpoint);
-        else failures.set(endpoint, { mode, delayMs });
+        failures.delete(endpoint);
+        holds.delete(endpoint);
+        if (mode === 'hold') holds.set(endpoint, delayMs);
+        else if (mode !== 'none') failures.set(endpoint, { mode, delayMs });
       }
+    },
+    async stopServing() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+    async serveAgain() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => resolve());
+      });
     },
     async rotateKeys() {
       // Same adapter storage and cookie keys: sessions, grants and tokens survive the rebuild.
