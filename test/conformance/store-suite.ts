@@ -10,6 +10,8 @@ import { type OpenStore, storeUnderTest } from './store-suite/harness.ts';
 import { describeLifecycle } from './store-suite/lifecycle.ts';
 import { describeModels, describeRevocation } from './store-suite/models.ts';
 import { describeRecords } from './store-suite/records.ts';
+import { describeRekey } from './store-suite/rekey.ts';
+import { describeTokensAtRest } from './store-suite/tokens-at-rest.ts';
 
 export type { OpenStore, OpenedStore } from './store-suite/harness.ts';
 export { PROCESS_RACE_TIMEOUT } from './store-suite/harness.ts';
@@ -24,5 +26,7 @@ export function describeStoreConformance(name: string, open: OpenStore): void {
     describeRecords(suite);
     describeLifecycle(suite);
     describeAdapter(suite);
+    describeRekey(suite);
+    describeTokensAtRest(suite);
   });
 }
