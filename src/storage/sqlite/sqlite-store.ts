@@ -1,11 +1,11 @@
 // Embedded SQLite backend (better-sqlite3, WAL). One-time operations are single conditional
 // statements or IMMEDIATE transactions, so they stay atomic across connections and processes.
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 import Database from 'better-sqlite3';
 
+import { privateDirectory, privateFile, withoutWorldAccess } from '../data-files.ts';
 import { type Clock, type ModelPayload, type PutRecordOptions, type Store, type StoredRecord, expiresAt, systemClock } from '../store.ts';
 import { migrate } from './migrations.ts';
 
@@ -36,7 +36,13 @@ export class SqliteStore implements Store {
 
   constructor(options: SqliteStoreOptions) {
     this.#clock = options.clock ?? systemClock;
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    if (options.path !== ':memory:') {
+      // The database holds hashed tokens, sealed keys and accounts: Baton's user only. SQLite
+      // creates the -wal and -shm files with the database file's mode.
+      privateDirectory(dirname(options.path));
+      privateFile(options.path);
+      for (const companion of ['-wal', '-shm']) withoutWorldAccess(`${options.path}${companion}`);
+    }
     this.#db = new Database(options.path);
     try {
       this.#db.pragma('journal_mode = WAL');
