@@ -2,9 +2,13 @@
 // payload's `jti`) to their hashed id and stored payload (tokens-at-rest.ts), in place, one atomic
 // Store.rekey each. Runs at every start: idempotent, and safe with several instances starting at once
 // (a record another instance already moved is simply not moved twice).
+import type { BatonConfig } from '../config/schema.ts';
+import { resolveMasterSecret } from '../keys/master-secret.ts';
+import { deriveKey } from '../keys/seal.ts';
+import { openStore } from '../storage/index.ts';
 import type { Store } from '../storage/store.ts';
 import { storedTokenId } from '../storage/token-ids.ts';
-import { SECRET_ID_MODELS, storedPayload } from './tokens-at-rest.ts';
+import { SECRET_ID_MODELS, TOKEN_IDS_PURPOSE, storedPayload } from './tokens-at-rest.ts';
 
 export interface TokenIdMigration {
   /** Instances moved to their hashed id, per model (models with none are left out). */
@@ -24,4 +28,14 @@ export async function migrateTokenIds(store: Store, key: Buffer): Promise<TokenI
     }
   }
   return { moved };
+}
+
+/** `baton migrate`: the same pass on the configured store, for after the last instance of an older Baton stopped. */
+export async function migrateStoredTokens(config: BatonConfig): Promise<TokenIdMigration['moved']> {
+  const store = openStore(config.storage);
+  try {
+    return (await migrateTokenIds(store, deriveKey(resolveMasterSecret(config).value, TOKEN_IDS_PURPOSE))).moved;
+  } finally {
+    await store.close();
+  }
 }
