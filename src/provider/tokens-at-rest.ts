@@ -2,6 +2,7 @@
 // an opaque access token, a session cookie...) is stored under a one-way hash of the id, and its payload
 // never holds the value, so reading the database or a backup yields no working token. A Store layer
 // at the model adapter's boundary: every backend gets it, and the backends stay unaware of it.
+// RFC 6819 section 5.1.4.1.3 (no cleartext storage of credentials).
 import { type Purpose, UnsealError, seal, unseal } from '../keys/seal.ts';
 import type { ModelPayload, PutRecordOptions, Store, StoredRecord } from '../storage/store.ts';
 import { storedTokenId } from '../storage/token-ids.ts';
