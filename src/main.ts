@@ -88,18 +88,24 @@ program
 
 program
   .command('migrate')
-  .description('Apply pending database migrations (PostgreSQL; `baton start` also applies them).')
+  .description('Apply pending database migrations (PostgreSQL) and move tokens stored under their value to hashed ids; `baton start` also does both.')
   .addOption(configOption())
   .action(async ({ config: file }: { config: string }) => {
     const config = loadOrExit(file);
     const storage = config.storage.type === 'split' ? config.storage.durable : config.storage;
-    if (storage.type !== 'postgres') {
-      process.stdout.write(`nothing to migrate by hand: ${storage.type} storage migrates itself when Baton starts\n`);
+    if (storage.type === 'postgres') {
+      const { migratePostgres } = await import('./storage/postgres/migrations.ts');
+      const applied = await migratePostgres(storage.url, storage.schema, { timeout: storage.timeout });
+      process.stdout.write(applied.length === 0 ? 'the database schema is up to date\n' : `applied migrations ${applied.join(', ')}\n`);
+    }
+    if (config.storage.type === 'memory') {
+      process.stdout.write('nothing to migrate: memory storage starts empty\n');
       return;
     }
-    const { migratePostgres } = await import('./storage/postgres/migrations.ts');
-    const applied = await migratePostgres(storage.url, storage.schema, { timeout: storage.timeout });
-    process.stdout.write(applied.length === 0 ? 'the database schema is up to date\n' : `applied migrations ${applied.join(', ')}\n`);
+    const { migrateStoredTokens } = await import('./provider/token-ids-migration.ts');
+    const moved = await migrateStoredTokens(config);
+    const total = Object.values(moved).reduce((sum, n) => sum + n, 0);
+    process.stdout.write(total === 0 ? 'stored tokens: none left under their own value\n' : `stored tokens moved to hashed ids: ${JSON.stringify(moved)}\n`);
   });
 
 const keys = program.command('keys').description('Manage signing keys.');

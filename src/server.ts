@@ -21,6 +21,8 @@ import { KeyStore, type LoadedKeySet } from './keys/key-store.ts';
 import { nextSwitch } from './keys/keyset.ts';
 import { keyActivationDelay, keyRetention } from './keys/policy.ts';
 import { resolveMasterSecret } from './keys/master-secret.ts';
+import { migrateTokenIds } from './provider/token-ids-migration.ts';
+import { TOKEN_IDS_PURPOSE } from './provider/tokens-at-rest.ts';
 import { deriveKey } from './keys/seal.ts';
 import { createAccessLogger, createLogger, type Logger } from './observability/logger.ts';
 import { measuredStore, Metrics } from './observability/metrics.ts';
@@ -102,6 +104,9 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       clock,
     });
     const cookieKeys = [deriveKey(masterSecret.value, 'cookie-signing').toString('base64url')];
+    const tokenIdsKey = deriveKey(masterSecret.value, TOKEN_IDS_PURPOSE);
+    const tokenIds = await migrateTokenIds(store, tokenIdsKey);
+    if (Object.keys(tokenIds.moved).length > 0) logger.info({ moved: tokenIds.moved }, 'stored tokens moved to hashed ids');
     const upstreams = createUpstreams(config, (connector) => instrumentConnector(connector, metrics));
     const vault = new UpstreamVault(store, deriveKey(masterSecret.value, 'upstream-vault'), config.ttl.grant);
     const sessions = new UpstreamSessions({ config, store, vault, upstreams, logger, events, now: clock });
@@ -138,6 +143,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         store,
         keys: loaded.keys,
         cookieKeys,
+        tokenIdsKey,
         onReuse: (event) => {
           reportReuse(logger, events, { model: event.model, ...(event.clientId ? { clientId: event.clientId } : {}) });
           if (event.grantId) sessions.end(event.grantId).catch((err) => logger.error({ err }, 'ending the upstream session failed'));

@@ -1,7 +1,6 @@
 // `baton dev`: the one-command demo. Starts, in this process, a demo IdP (Contoso), the demo APIs
 // with the orders authorizer, Baton on examples/dev/baton.yaml, and the demo web app; prints every
 // URL and credential; stops everything on Ctrl-C or SIGTERM.
-import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
@@ -10,6 +9,7 @@ import { pino } from 'pino';
 import { loadConfigFile } from '../config/load.ts';
 import { createAccessLogger, createLogger } from '../observability/logger.ts';
 import { createBaton, type Baton } from '../server.ts';
+import { privateDirectory, privateFile } from '../storage/data-files.ts';
 import { demoApis } from './api.ts';
 import { BatonClient } from './app/baton-client.ts';
 import { demoApp } from './app/server.ts';
@@ -37,11 +37,12 @@ export { PortInUseError };
 
 export async function startDemo({ configFile, dataDir, ports, say }: DevOptions): Promise<RunningDemo> {
   await checkPortsFree(ports);
-  mkdirSync(dataDir, { recursive: true });
+  privateDirectory(dataDir);
   const env = { ...process.env, BATON_PORT: String(ports.baton), IDP_PORT: String(ports.idp), API_PORT: String(ports.api), APP_PORT: String(ports.app), DATA_DIR: dataDir };
   const config = loadConfigFile(configFile, { env });
   const parts = demoParts(config);
   const logFile = join(dataDir, 'baton.log');
+  privateFile(logFile);
   const destination = pino.destination({ dest: logFile, mkdir: true, sync: true });
   const logger = createLogger(config.logging.level, destination);
   const onError = (err: unknown) => logger.error({ err }, 'demo component failed');

@@ -1,10 +1,11 @@
 // Where the master secret comes from: the config (usually `${BATON_MASTER_SECRET}`), a file, or, in
 // explicit development mode only, a random one kept next to the database.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import type { BatonConfig } from '../config/schema.ts';
+import { privateDirectory } from '../storage/data-files.ts';
 
 export interface MasterSecret {
   readonly value: string;
@@ -32,7 +33,7 @@ export function resolveMasterSecret(config: BatonConfig): MasterSecret {
   try {
     return { value: readFileSync(file, 'utf8').trim(), development: true, source: file };
   } catch {
-    mkdirSync(dirname(file), { recursive: true });
+    privateDirectory(dirname(file));
     const value = randomBytes(32).toString('base64url');
     writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
     return { value, development: true, source: file };

@@ -1,11 +1,12 @@
 // The audit log: every Baton event as one JSON line (`time`, `type`, then the event's fields) on
 // stdout or appended to a file. Events carry only TokenRefs, never tokens, codes or secrets.
-import { mkdirSync, openSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 import { pino } from 'pino';
 
 import type { AuditConfig } from '../config/observability.ts';
+import { privateDirectory } from '../storage/data-files.ts';
 import type { BatonEvent, Subscriber } from './events.ts';
 
 export interface AuditLog {
@@ -21,7 +22,7 @@ export function openAuditLog(config: AuditConfig, baseDir: string, now: () => nu
   let dest = 1;
   if (config.output === 'file') {
     const path = resolve(baseDir, config.file!);
-    mkdirSync(dirname(path), { recursive: true });
+    privateDirectory(dirname(path));
     // Opened here, synchronously: a file Baton cannot write stops the start, and the stream is ready at once.
     dest = openSync(path, 'a', 0o600);
   }

@@ -2,6 +2,8 @@
 // 5 seconds to its interval from then on. oidc-provider answers `authorization_pending` to every
 // early poll; Baton tracks each device code's last poll in the store and turns an early pending
 // answer into slow_down (nothing is issued either way, so the rewrite cannot lose a token).
+// Only a pending answer is recorded: it proves the client authenticated and the device code is its
+// own, so unauthenticated or unknown-code polls cannot make the store grow.
 import { createHash } from 'node:crypto';
 
 import type { Context } from 'koa';
@@ -26,11 +28,12 @@ export function devicePolling(store: Store, lifetime: number, now: () => number 
     const deviceCode = oidc?.params?.device_code;
     if (oidc?.route !== 'token' || oidc.params?.grant_type !== DEVICE_CODE_GRANT || typeof deviceCode !== 'string') return;
     const body = ctx.body as { error?: string; error_description?: string } | undefined;
+    if (body?.error !== 'authorization_pending') return;
     const key = createHash('sha256').update(deviceCode).digest('base64url');
     const previous = (await store.getRecord<PollRecord>(KIND, key))?.value;
     const at = now();
     let interval = previous?.interval ?? INITIAL_INTERVAL;
-    if (body?.error === 'authorization_pending' && previous && at - previous.last < previous.interval * 1000) {
+    if (previous && at - previous.last < previous.interval * 1000) {
       interval += SLOW_DOWN_STEP;
       ctx.body = { error: 'slow_down', error_description: `polling too fast: wait at least ${interval} seconds between requests` };
     }

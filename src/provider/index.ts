@@ -11,6 +11,7 @@ import { EXTERNAL_SIGNING_ACK, NodeSigningKey } from '../keys/node-signing-key.t
 import type { Store } from '../storage/store.ts';
 import { accountFinder } from './accounts.ts';
 import { createAdapter, type ReuseEvent } from './adapter.ts';
+import { TokensAtRest } from './tokens-at-rest.ts';
 import { SCOPE_CLAIMS, STATIC_SCOPES } from './claims.ts';
 import { isSecretHash, SecretVerifier } from './client-secret.ts';
 import { clientMetadata } from './clients.ts';
@@ -37,6 +38,8 @@ export interface ProviderDependencies {
   /** Keys for signing cookies (derived from the master secret). */
   readonly cookieKeys: string[];
   readonly onReuse: (event: ReuseEvent) => void;
+  /** Seals the few secret ids read back by secondary lookups (derived from the master secret; tokens-at-rest.ts). */
+  readonly tokenIdsKey: Buffer;
   /** Renews the upstream session before a refresh_token grant issues tokens. */
   readonly sessions: UpstreamSessions;
   readonly logger: Logger;
@@ -74,7 +77,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       if (trustedOutgoing.has(target)) delete options.dispatcher;
       return globalThis.fetch(input, options);
     },
-    adapter: createAdapter(store, deps.onReuse),
+    adapter: createAdapter(new TokensAtRest(store, deps.tokenIdsKey), deps.onReuse),
     clients: config.clients.map((c) => clientMetadata(c, config)),
     jwks: { keys: providerJwks(deps.keys, deps.now).keys.map((jwk) => new NodeSigningKey(jwk as SigningJwk)) },
     findAccount: accountFinder(store),

@@ -67,6 +67,21 @@ export interface Store {
    */
   revokeByGrantId(model: string, grantId: string): Promise<void>;
 
+  /**
+   * The ids of the live instances of `model`, in no particular order. For maintenance (the
+   * token-id migration), never for request paths: it reads every instance of the model.
+   */
+  listModelIds(model: string): Promise<string[]>;
+
+  /**
+   * Moves one instance to another id with a new payload (indexes follow the new payload), keeping
+   * its expiry and consumed state. MUST be atomic: when `from` holds a live instance and nothing is
+   * stored under `to` (not even an expired, uncollected instance), the instance then exists only
+   * under `to` and the call resolves `true`; otherwise nothing changes and it resolves `false`. Of
+   * concurrent calls with the same `from`, from any number of processes, at most one wins.
+   */
+  rekey(model: string, from: string, to: string, payload: ModelPayload): Promise<boolean>;
+
   /** Reads one of Baton's own records; undefined when absent or expired. Values are JSON (no Dates, no undefined). */
   getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined>;
 

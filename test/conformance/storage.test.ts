@@ -16,6 +16,7 @@ import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import type { Clock, Store } from '../../src/storage/store.ts';
 import { POSTGRES_URL, dropSchema, requirePostgres, uniqueSchema } from './postgres-fixture.ts';
 import { type StorageConfig, raceAcrossProcesses } from './process-race.ts';
+import { postgresContents, redisContents, sqliteContents } from './raw-contents.ts';
 import { REDIS_URL, dropPrefix, requireRedis, uniquePrefix } from './redis-fixture.ts';
 import { PROCESS_RACE_TIMEOUT, describeStoreConformance } from './store-suite.ts';
 
@@ -38,6 +39,7 @@ describeStoreConformance('sqlite', async (clock) => {
     reopen: openOne,
     connect: openOne,
     processConfig: { type: 'sqlite', path },
+    raw: () => sqliteContents(path),
     cleanup: async () => {
       for (const store of opened) await store.close();
       rmSync(dir, { recursive: true, force: true });
@@ -49,7 +51,7 @@ describeStoreConformance('sqlite', async (clock) => {
  * A store on a shared server: every opened connection is closed afterwards and the store's own
  * namespace (schema, key prefix) dropped. Reopening and a second connection are new connections.
  */
-async function sharedServerStore<C>(config: C, open: (config: C) => Store, drop: () => Promise<void>) {
+async function sharedServerStore<C>(config: C, open: (config: C) => Store, drop: () => Promise<void>, raw: () => Promise<string>) {
   const opened: Store[] = [];
   const openOne = async () => {
     const store = open(config);
@@ -61,6 +63,7 @@ async function sharedServerStore<C>(config: C, open: (config: C) => Store, drop:
     reopen: openOne,
     connect: openOne,
     processConfig: config,
+    raw,
     cleanup: async () => {
       for (const store of opened) await store.close();
       await drop();
@@ -72,18 +75,18 @@ async function sharedServerStore<C>(config: C, open: (config: C) => Store, drop:
 describeStoreConformance('postgres', async (clock) => {
   await requirePostgres();
   const config = { type: 'postgres', url: POSTGRES_URL, schema: uniqueSchema('conf'), poolSize: 4, timeout: 5 } as const;
-  return sharedServerStore(config, (c) => new PostgresStore({ ...c, clock }), () => dropSchema(config.schema));
+  return sharedServerStore(config, (c) => new PostgresStore({ ...c, clock }), () => dropSchema(config.schema), () => postgresContents(config.schema));
 });
 
 // A key prefix of its own per opened store, deleted afterwards (SCAN + DEL). Fails (never skips) without a server.
 describeStoreConformance('redis', async (clock) => {
   await requireRedis();
   const config = { type: 'redis', url: REDIS_URL, keyPrefix: uniquePrefix(), timeout: 5 } as const;
-  return sharedServerStore(config, (c) => new RedisStore({ ...c, clock }), () => dropPrefix(config.keyPrefix));
+  return sharedServerStore(config, (c) => new RedisStore({ ...c, clock }), () => dropPrefix(config.keyPrefix), () => redisContents(config.keyPrefix));
 });
 
 /** A split store over a fresh Redis prefix and the given durable side, opened through openStore() as in production. */
-async function openSplit(clock: Clock, durable: Extract<StorageConfig, { type: 'split' }>['durable'], dropDurable: () => Promise<void>) {
+async function openSplit(clock: Clock, durable: Extract<StorageConfig, { type: 'split' }>['durable'], dropDurable: () => Promise<void>, durableContents: () => Promise<string>) {
   await requireRedis();
   const config: StorageConfig = { type: 'split', durable, shortLived: { type: 'redis', url: REDIS_URL, keyPrefix: uniquePrefix(), timeout: 5 } };
   const opened: Store[] = [];
@@ -97,6 +100,7 @@ async function openSplit(clock: Clock, durable: Extract<StorageConfig, { type: '
     reopen: openOne,
     connect: openOne,
     processConfig: config,
+    raw: async () => `${await redisContents(config.shortLived.keyPrefix)}\n${await durableContents()}`,
     cleanup: async () => {
       for (const store of opened) await store.close();
       await dropPrefix(config.shortLived.keyPrefix);
@@ -107,13 +111,14 @@ async function openSplit(clock: Clock, durable: Extract<StorageConfig, { type: '
 
 describeStoreConformance('split (redis + sqlite)', async (clock) => {
   const dir = mkdtempSync(join(tmpdir(), 'baton-conformance-'));
-  return openSplit(clock, { type: 'sqlite', path: join(dir, 'baton.db') }, async () => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'baton.db');
+  return openSplit(clock, { type: 'sqlite', path }, async () => rmSync(dir, { recursive: true, force: true }), () => sqliteContents(path));
 });
 
 describeStoreConformance('split (redis + postgres)', async (clock) => {
   await requirePostgres();
   const schema = uniqueSchema('split');
-  return openSplit(clock, { type: 'postgres', url: POSTGRES_URL, schema, poolSize: 4, timeout: 5 }, () => dropSchema(schema));
+  return openSplit(clock, { type: 'postgres', url: POSTGRES_URL, schema, poolSize: 4, timeout: 5 }, () => dropSchema(schema), () => postgresContents(schema));
 });
 
 describe('SQLite schema', () => {

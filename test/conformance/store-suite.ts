@@ -11,6 +11,8 @@ import { describeLifecycle } from './store-suite/lifecycle.ts';
 import { describeModels, describeRevocation } from './store-suite/models.ts';
 import { describeRecords } from './store-suite/records.ts';
 import { describeRefreshRotation } from './store-suite/refresh-rotation.ts';
+import { describeRekey } from './store-suite/rekey.ts';
+import { describeTokensAtRest } from './store-suite/tokens-at-rest.ts';
 
 export type { OpenStore, OpenedStore } from './store-suite/harness.ts';
 export { PROCESS_RACE_TIMEOUT } from './store-suite/harness.ts';
@@ -26,5 +28,7 @@ export function describeStoreConformance(name: string, open: OpenStore): void {
     describeLifecycle(suite);
     describeAdapter(suite);
     describeRefreshRotation(suite);
+    describeRekey(suite);
+    describeTokensAtRest(suite);
   });
 }

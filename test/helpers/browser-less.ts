@@ -18,6 +18,11 @@ export class CookieAgent {
     return response;
   }
 
+  /** The values of the cookies held now. */
+  cookieValues(): string[] {
+    return [...this.#cookies.values()];
+  }
+
   async follow(url: string | URL, base: string): Promise<Response> {
     let response = await this.request(url);
     for (let hops = 0; hops < 10 && response.status >= 300 && response.status < 400; hops += 1) {

@@ -69,6 +69,21 @@ export class MemoryStore implements Store {
     }
   }
 
+  async listModelIds(model: string): Promise<string[]> {
+    this.#open();
+    const prefix = `${model}\u0000`;
+    return [...this.#models].filter(([k, entry]) => k.startsWith(prefix) && !this.#expired(entry.expiresAt)).map(([k]) => k.slice(prefix.length));
+  }
+
+  async rekey(model: string, from: string, to: string, payload: ModelPayload): Promise<boolean> {
+    this.#open();
+    const entry = this.#live(key(model, from));
+    if (!entry || this.#models.has(key(model, to))) return false;
+    this.#models.delete(key(model, from));
+    this.#models.set(key(model, to), { payload: structuredClone(withoutConsumed(payload)), expiresAt: entry.expiresAt, consumed: entry.consumed });
+    return true;
+  }
+
   async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
     this.#open();
     const entry = this.#liveRecord(key(kind, id));
@@ -151,6 +166,12 @@ function jsonCopy(value: unknown): unknown {
 
 function key(namespace: string, id: string): string {
   return `${namespace}\u0000${id}`;
+}
+
+/** The consumed state lives beside the payload (see present), so a moved payload does not carry its own. */
+function withoutConsumed(payload: ModelPayload): ModelPayload {
+  const { consumed: _consumed, ...rest } = payload;
+  return rest;
 }
 
 function present(entry: ModelEntry): ModelPayload {

@@ -94,6 +94,25 @@ export class PostgresStore implements Store {
     await this.#query(this.#sql.revokeByGrantId, [model, grantId]);
   }
 
+  async listModelIds(model: string): Promise<string[]> {
+    return (await this.#query<{ id: string }>(this.#sql.listModelIds, [model, this.#now()])).rows.map((row) => row.id);
+  }
+
+  /** One statement: the DELETE locks the source row, so a concurrent move of it finds nothing to move. */
+  async rekey(model: string, from: string, to: string, payload: ModelPayload): Promise<boolean> {
+    const { consumed: _consumed, ...rest } = payload;
+    try {
+      const result = await this.#query(this.#sql.rekey, [
+        model, from, this.#now(), to, JSON.stringify(rest), stringOrNull(payload.grantId), stringOrNull(payload.uid), stringOrNull(payload.userCode),
+      ]);
+      return result.rowCount === 1;
+    } catch (error) {
+      // Something was written under `to` meanwhile: the whole statement rolled back, nothing moved.
+      if ((error as { code?: string }).code === '23505') return false;
+      throw error;
+    }
+  }
+
   async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
     const row = (await this.#query<RecordRow>(this.#sql.getRecord, [kind, id, this.#now()])).rows[0];
     return row && { value: JSON.parse(row.value) as T, version: row.version };
@@ -204,6 +223,13 @@ function statements(s: string) {
       AND (expires_at IS NULL OR expires_at > $4) RETURNING 1`,
     destroy: `DELETE FROM ${models} WHERE model = $1 AND id = $2`,
     revokeByGrantId: `DELETE FROM ${models} WHERE model = $1 AND grant_id = $2`,
+    listModelIds: `SELECT id FROM ${models} WHERE model = $1 AND (expires_at IS NULL OR expires_at > $2)`,
+    rekey: `WITH moved AS (
+        DELETE FROM ${models} WHERE model = $1 AND id = $2 AND ${live}
+          AND NOT EXISTS (SELECT 1 FROM ${models} WHERE model = $1 AND id = $4)
+        RETURNING consumed_at, expires_at)
+      INSERT INTO ${models} (model, id, payload, grant_id, uid, user_code, consumed_at, expires_at)
+        SELECT $1, $4, $5, $6, $7, $8, consumed_at, expires_at FROM moved RETURNING 1`,
     getRecord: `SELECT value, version FROM ${records} WHERE kind = $1 AND id = $2 AND ${live}`,
     // Unconditional: always writes; an expired row counts as absent and restarts at version 1.
     putAlways: `${insertRecord}, version = CASE WHEN ${expired} THEN 1 ELSE r.version + 1 END RETURNING 1`,

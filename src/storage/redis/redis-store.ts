@@ -5,7 +5,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 
 import { type Clock, type ModelPayload, type PutRecordOptions, type Store, type StoredRecord, expiresAt, systemClock } from '../store.ts';
-import { COLLECT, CONSUME, DESTROY, FIND_BY, type LuaScript, PUT_RECORD, REVOKE, UPSERT } from './scripts.ts';
+import { COLLECT, CONSUME, DESTROY, FIND_BY, type LuaScript, PUT_RECORD, REKEY, REVOKE, UPSERT } from './scripts.ts';
 
 /** Native TTLs outlive the logical expiry by this much, so Redis never drops a key the clock still sees. */
 const TTL_MARGIN_MS = 10_000;
@@ -92,6 +92,38 @@ export class RedisStore implements Store {
 
   async revokeByGrantId(model: string, grantId: string): Promise<void> {
     await this.#eval(REVOKE, [`${this.#prefix}g:${model}:${grantId}`, this.#zset()], [this.#prefix, model, grantId]);
+  }
+
+  /** SCAN over the model's keys (never KEYS), so Redis keeps serving while the ids are listed. */
+  async listModelIds(model: string): Promise<string[]> {
+    const redis = await this.#client();
+    const start = this.#modelKey(model, '');
+    const ids: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${globEscape(start)}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const read = redis.pipeline();
+      for (const key of keys) read.hmget(key, 'p', 'e');
+      const rows = (await read.exec()) ?? [];
+      keys.forEach((key, i) => {
+        const [error, fields] = rows[i] ?? [];
+        if (error) throw error;
+        const [payload, at] = fields as [string | null, string | null];
+        if (payload !== null && !this.#expired(at)) ids.push(key.slice(start.length));
+      });
+    } while (cursor !== '0');
+    // SCAN may return a key twice.
+    return [...new Set(ids)];
+  }
+
+  async rekey(model: string, from: string, to: string, payload: ModelPayload): Promise<boolean> {
+    const { consumed: _consumed, ...rest } = payload;
+    return (await this.#eval(REKEY, [this.#modelKey(model, from), this.#modelKey(model, to), this.#zset()], [
+      this.#prefix, model, from, to, JSON.stringify(rest), String(this.#clock()), String(TTL_MARGIN_MS),
+      text(payload.uid), text(payload.userCode), text(payload.grantId),
+    ])) === 1;
   }
 
   async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
@@ -216,6 +248,11 @@ export class RedisStore implements Store {
   #zset(): string {
     return `${this.#prefix}x`;
   }
+}
+
+/** A literal for a SCAN MATCH pattern: glob metacharacters escaped. */
+function globEscape(literal: string): string {
+  return literal.replace(/[\\*?[\]]/g, '\\$&');
 }
 
 function text(value: unknown): string {

@@ -133,3 +133,50 @@ for _, member in ipairs(members) do
   else redis.call('ZREM', KEYS[1], member) end
 end
 return { deleted, #members }`);
+
+/**
+ * KEYS: source model key, target model key, zset. ARGV: prefix, model, from, to, payload, now (ms),
+ * TTL margin (ms), uid|'', userCode|'', grantId|''. Moves a live instance to an id nothing is stored
+ * under, keeping expiry and consumed state, with indexes from the new payload. 1 when moved.
+ */
+export const REKEY = lua(3, `${DROP_MODEL}
+local prefix, model, from, to = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local r = redis.call('HMGET', KEYS[1], 'p', 'e', 'c')
+if not r[1] then return 0 end
+if r[2] and tonumber(r[2]) <= tonumber(ARGV[6]) then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+dropModel(prefix, model, from, KEYS[3])
+local fields = { 'p', ARGV[5], 'm', model, 'i', to }
+if r[2] then table.insert(fields, 'e'); table.insert(fields, r[2]) end
+if r[3] then table.insert(fields, 'c'); table.insert(fields, r[3]) end
+local names = { [8] = 'u', [9] = 'k', [10] = 'g' }
+for i = 8, 10 do
+  if ARGV[i] ~= '' then table.insert(fields, names[i]); table.insert(fields, ARGV[i]) end
+end
+redis.call('HSET', KEYS[2], unpack(fields))
+local ttl = nil
+if r[2] then
+  ttl = math.max(1, tonumber(r[2]) - tonumber(ARGV[6])) + tonumber(ARGV[7])
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('ZADD', KEYS[3], r[2], 'm:' .. model .. ':' .. to)
+end
+local function index(name, value)
+  if value == '' then return end
+  local k = prefix .. name .. ':' .. model .. ':' .. value
+  redis.call('SET', k, to)
+  if ttl then redis.call('PEXPIRE', k, ttl) end
+end
+index('u', ARGV[8])
+index('c', ARGV[9])
+if ARGV[10] ~= '' then
+  local g = prefix .. 'g:' .. model .. ':' .. ARGV[10]
+  local existed = redis.call('EXISTS', g)
+  redis.call('SADD', g, to)
+  if not ttl then redis.call('PERSIST', g)
+  elseif existed == 0 then redis.call('PEXPIRE', g, ttl)
+  else
+    local current = redis.call('PTTL', g)
+    if current >= 0 and current < ttl then redis.call('PEXPIRE', g, ttl) end
+  end
+end
+return 1`);

@@ -96,6 +96,14 @@ export class SplitStore implements Store {
     return this.storeForModel(model).revokeByGrantId(model, grantId);
   }
 
+  listModelIds(model: string): Promise<string[]> {
+    return this.storeForModel(model).listModelIds(model);
+  }
+
+  rekey(model: string, from: string, to: string, payload: ModelPayload): Promise<boolean> {
+    return this.storeForModel(model).rekey(model, from, to, payload);
+  }
+
   getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
     return this.storeForKind(kind).getRecord<T>(kind, id);
   }

@@ -1,11 +1,11 @@
 // Embedded SQLite backend (better-sqlite3, WAL). One-time operations are single conditional
 // statements or IMMEDIATE transactions, so they stay atomic across connections and processes.
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 import Database from 'better-sqlite3';
 
+import { privateDirectory, privateFile, withoutWorldAccess } from '../data-files.ts';
 import { type Clock, type ModelPayload, type PutRecordOptions, type Store, type StoredRecord, expiresAt, systemClock } from '../store.ts';
 import { migrate } from './migrations.ts';
 
@@ -36,7 +36,13 @@ export class SqliteStore implements Store {
 
   constructor(options: SqliteStoreOptions) {
     this.#clock = options.clock ?? systemClock;
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    if (options.path !== ':memory:') {
+      // The database holds hashed tokens, sealed keys and accounts: Baton's user only. SQLite
+      // creates the -wal and -shm files with the database file's mode.
+      privateDirectory(dirname(options.path));
+      privateFile(options.path);
+      for (const companion of ['-wal', '-shm']) withoutWorldAccess(`${options.path}${companion}`);
+    }
     this.#db = new Database(options.path);
     try {
       this.#db.pragma('journal_mode = WAL');
@@ -65,6 +71,9 @@ export class SqliteStore implements Store {
       consume: db.prepare(`UPDATE oidc_models SET consumed_at = @consumed WHERE model = @model AND id = @id AND consumed_at IS NULL AND ${live}`),
       destroy: db.prepare('DELETE FROM oidc_models WHERE model = @model AND id = @id'),
       revokeByGrantId: db.prepare('DELETE FROM oidc_models WHERE model = @model AND grant_id = @grantId'),
+      listModelIds: db.prepare(`SELECT id FROM oidc_models WHERE model = @model AND ${live}`).pluck(),
+      rekeySource: db.prepare(`SELECT consumed_at, expires_at FROM oidc_models WHERE model = @model AND id = @id AND ${live}`),
+      exists: db.prepare('SELECT 1 FROM oidc_models WHERE model = @model AND id = @id'),
       getRecord: db.prepare(`SELECT value, version FROM baton_records WHERE kind = @kind AND id = @id AND ${live}`),
       putRecord: db.prepare(`INSERT INTO baton_records (kind, id, value, version, expires_at) VALUES (@kind, @id, @value, @version, @expiresAt)
         ON CONFLICT (kind, id) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at`),
@@ -111,6 +120,31 @@ export class SqliteStore implements Store {
 
   async revokeByGrantId(model: string, grantId: string): Promise<void> {
     this.#sql.revokeByGrantId.run({ model, grantId });
+  }
+
+  async listModelIds(model: string): Promise<string[]> {
+    return this.#sql.listModelIds.all({ model, now: this.#clock() }) as string[];
+  }
+
+  async rekey(model: string, from: string, to: string, payload: ModelPayload): Promise<boolean> {
+    const move = this.#db.transaction(() => {
+      const source = this.#sql.rekeySource.get({ model, id: from, now: this.#clock() }) as { consumed_at: number | null; expires_at: number | null } | undefined;
+      if (!source || this.#sql.exists.get({ model, id: to })) return false;
+      this.#sql.destroy.run({ model, id: from });
+      const { consumed: _consumed, ...rest } = payload;
+      this.#sql.upsert.run({
+        model,
+        id: to,
+        payload: JSON.stringify(rest),
+        grantId: stringOrNull(payload.grantId),
+        uid: stringOrNull(payload.uid),
+        userCode: stringOrNull(payload.userCode),
+        consumed: source.consumed_at,
+        expiresAt: source.expires_at,
+      });
+      return true;
+    });
+    return move.immediate();
   }
 
   async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {

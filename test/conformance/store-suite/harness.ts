@@ -17,6 +17,11 @@ export interface OpenedStore {
   readonly connect?: () => Promise<Store>;
   /** The storage config a child process passes to openStore() to reach the same data; cross-process races are skipped without it. */
   readonly processConfig?: StorageConfig;
+  /**
+   * Everything the backend holds, as text read around the Store (SQL rows, Redis keys and values),
+   * sorted: what a stolen copy of the data would show. The at-rest tests fall back to the Store API without it.
+   */
+  readonly raw?: () => Promise<string>;
   /** Closes whatever is still open and removes the backend's data (files, schemas, keys). */
   readonly cleanup: () => Promise<void>;
 }
