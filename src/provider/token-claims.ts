@@ -16,6 +16,7 @@ import type { Store } from '../storage/store.ts';
 import type { UpstreamSessions } from '../upstream/session.ts';
 import { ACCOUNT_KIND, type AccountRecord } from './accounts.ts';
 import { revokeGrant } from './adapter.ts';
+import { originEnded } from './grant-lineage.ts';
 
 interface TokenLike {
   readonly grantId?: string;
@@ -46,6 +47,8 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
   async function reauthorize(ctx: KoaContextWithOIDC, token: TokenLike): Promise<void> {
     const { grantId, accountId, clientId } = token;
     if (!grantId || !accountId || !clientId) return;
+    // A grant made by exchanging another grant's token ends with that grant (grant-lineage.ts).
+    if (await originEnded(store, grantId, async (id) => Boolean(await ctx.oidc.provider.Grant.find(id)))) await end(grantId, 'the grant this token was exchanged from has ended');
     const outcome = await sessions.renew(grantId, clientId, accountId);
     if (outcome.kind === 'ended') await end(grantId, outcome.reason);
     const account = await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId);

@@ -1,13 +1,14 @@
-// RFC 8693 section 2.2.2 errors with their exact codes: malformed requests (invalid_request), targets
-// (invalid_target), scopes (invalid_scope), clients (unauthorized_client); the caller can neither
-// set `iss` nor widen scopes; and a refused request does not spend a single-use subject token.
+// RFC 8693 section 2.2.2 errors with their exact codes: malformed requests and subject or actor
+// tokens that are invalid or unacceptable by policy (invalid_request), targets (invalid_target),
+// scopes (invalid_scope), clients (unauthorized_client); the caller can neither set `iss` nor widen
+// scopes; and a refused request does not spend a single-use subject token.
 import { randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TEST_ENV } from '../helpers/baton.ts';
 import { basic, postForm, rejection } from '../helpers/rp.ts';
-import { BILLING, exchange, ORDERS, startEnvironment, TE, TYPE, verifyAccessToken, type Environment } from './environment.ts';
+import { BILLING, exchange, ORDERS, refusal, startEnvironment, TE, TYPE, verifyAccessToken, type Environment } from './environment.ts';
 
 let env: Environment;
 
@@ -91,11 +92,11 @@ describe('token exchange: targets and scopes', () => {
 describe('token exchange: what a refusal costs', () => {
   it('a bad actor_token does not spend the subject id_token', async () => {
     const params = { subject_token: await idToken(), subject_token_type: TYPE.id_token, resource: ORDERS, scope: 'orders:read' };
-    expect(await rejection(exchange(env.baton, 'gateway', { ...params, actor_token: 'not-a-token', actor_token_type: TYPE.access_token }))).toMatchObject({ error: 'invalid_grant' });
+    expect(await rejection(exchange(env.baton, 'gateway', { ...params, actor_token: 'not-a-token', actor_token_type: TYPE.access_token }))).toMatchObject({ error: 'invalid_request' });
     expect((await exchange(env.baton, 'gateway', params)).scope).toBe('orders:read');
   });
 
-  it('an upstream whose keys cannot be fetched: 503 temporarily_unavailable, not invalid_grant', async () => {
+  it('an upstream whose keys cannot be fetched: 503 temporarily_unavailable, not invalid_request', async () => {
     const token = await env.entra.issueIdToken({ aud: 'baton-at-entra', oid: randomUUID(), nonce: randomUUID() });
     env.entra.fail('error', ['jwks']);
     try {
@@ -111,12 +112,16 @@ describe('token exchange: what a refusal costs', () => {
 });
 
 describe('token exchange: unauthorized_client', () => {
-  it('a client without the grant, without a policy, or whose policy lacks the token type', async () => {
+  it('a client without the grant or without a policy', async () => {
     const params = { subject_token: await idToken(), subject_token_type: TYPE.id_token, resource: ORDERS };
     expect(await rejection(exchange(env.baton, 'no-grant', params))).toMatchObject({ error: 'unauthorized_client' });
     expect(await rejection(exchange(env.baton, 'no-policy', params))).toMatchObject({ error: 'unauthorized_client' });
-    expect(await rejection(exchange(env.baton, 'id-only', { ...params, subject_token_type: TYPE.access_token }))).toMatchObject({ error: 'unauthorized_client' });
-    expect(await rejection(exchange(env.baton, 'id-only', { ...params, subject_token_type: TYPE.jwt }))).toMatchObject({ error: 'unauthorized_client' });
+  });
+
+  it('a subject token type the client\'s policy lacks is unacceptable by policy: invalid_request (RFC 8693 section 2.2.2)', async () => {
+    const params = { subject_token: await idToken(), subject_token_type: TYPE.id_token, resource: ORDERS };
+    expect(await refusal(exchange(env.baton, 'id-only', { ...params, subject_token_type: TYPE.access_token }))).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('may not exchange') });
+    expect(await refusal(exchange(env.baton, 'id-only', { ...params, subject_token_type: TYPE.jwt }))).toMatchObject({ error: 'invalid_request' });
   });
 
   it('discovery advertises the grant', async () => {
