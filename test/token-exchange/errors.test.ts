@@ -89,6 +89,39 @@ describe('token exchange: targets and scopes', () => {
   });
 });
 
+describe('token exchange: downscoping (the result is bounded by the subject token\'s scopes)', () => {
+  /** A user's Baton access token for ORDERS carrying only orders:read. */
+  const readerToken = async (sub: string) =>
+    (await exchange(env.baton, 'gateway', { subject_token: await env.google.issueIdToken({ sub, nonce: randomUUID() }), subject_token_type: TYPE.id_token, resource: ORDERS, scope: 'orders:read' })).access_token;
+  const relay = (token: string, target: Record<string, string>) => exchange(env.baton, 'relay', { subject_token: token, subject_token_type: TYPE.access_token, ...target });
+
+  it('a scope the subject token does not carry is invalid_scope, even when the client and the authorizer would allow it', async () => {
+    const token = await readerToken('g-downscoped');
+    env.authorizer.writers.add('google:g-downscoped');
+    try {
+      expect(await refusal(relay(token, { resource: ORDERS, scope: 'orders:read orders:write' }))).toMatchObject({ error: 'invalid_scope' });
+      // Without `scope`: the client's scopes the subject token has, not every scope the client may have.
+      const result = await relay(token, { resource: ORDERS });
+      expect(result.scope).toBe('orders:read');
+      expect((await verifyAccessToken(env.baton, result.access_token, ORDERS)).payload.scope).toBe('orders:read');
+    } finally {
+      env.authorizer.writers.clear();
+    }
+  });
+
+  it('another API whose scopes the subject token does not carry: invalid_scope', async () => {
+    const token = await readerToken('g-downscoped-api');
+    expect(await refusal(relay(token, { audience: 'audit' }))).toMatchObject({ error: 'invalid_scope' });
+    expect(await refusal(relay(token, { audience: 'audit', scope: 'audit:read' }))).toMatchObject({ error: 'invalid_scope' });
+  });
+
+  it('a client with beyondSubjectScopes may obtain scopes of another API, up to its own resources', async () => {
+    const token = await readerToken('g-beyond');
+    const result = await exchange(env.baton, 'gateway', { subject_token: token, subject_token_type: TYPE.access_token, resource: BILLING });
+    expect(result.scope).toBe('billing:read');
+  });
+});
+
 describe('token exchange: what a refusal costs', () => {
   it('a bad actor_token does not spend the subject id_token', async () => {
     const params = { subject_token: await idToken(), subject_token_type: TYPE.id_token, resource: ORDERS, scope: 'orders:read' };
