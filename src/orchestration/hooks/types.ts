@@ -15,7 +15,7 @@ export type HookName = (typeof HOOK_NAMES)[number];
 
 /** The signed-in user, as the hooks see it. */
 export interface HookUser {
-  /** Baton's subject: `{upstream}:{stable subject}`. */
+  /** Baton's subject: `{upstream}:{stable subject}` (`~password/...`, `~issuer/...` for other sources: provider/accounts.ts). */
   readonly sub: string;
   /** Id of the upstream the user signed in with. */
   readonly upstream?: string;
