@@ -31,6 +31,8 @@ import { openAuditLog } from './observability/audit-log.ts';
 import { Events } from './observability/events.ts';
 import { instrumentConnector } from './observability/upstream-calls.ts';
 import { buildProvider } from './provider/index.ts';
+import { revokeGrant } from './provider/adapter.ts';
+import { revokeDerivedGrants } from './provider/grant-lineage.ts';
 import { openStore } from './storage/index.ts';
 import { createUpstreams } from './upstream/index.ts';
 import { UpstreamVault } from './upstream/vault.ts';
@@ -164,6 +166,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       // Whenever a grant ends (logout, revocation, reuse), its upstream refresh token is revoked too.
       provider.on('grant.revoked', (_ctx, grantId: string) => {
         sessions.end(grantId).catch((err) => logger.error({ err }, 'ending the upstream session failed'));
+        // ...and every grant a token exchange derived from it (provider/grant-lineage.ts).
+        revokeDerivedGrants(store, grantId, (derived) => revokeGrant(store, derived)).catch((err) => logger.error({ err }, 'revoking the exchanged grants failed'));
       });
       const routes = new Router();
       addHealthRoutes(routes, [

@@ -28,6 +28,7 @@ export const tokenExchangePolicySchema = z
     maxAge: duration('Oldest subject token accepted (by its `iat`).').prefault('5m'),
     actors: z.boolean().default(false).describe('Accept an actor_token (delegation): the result carries a nested `act` claim.'),
     refreshToken: z.boolean().default(false).describe('Also issue a refresh token for the exchanged grant.'),
+    beyondSubjectScopes: z.boolean().default(false).describe('Let a Baton access token be exchanged for scopes it does not carry itself (e.g. for another API), up to this client\'s `resources`. Off (downscoping): the result\'s scopes are a subset of the subject token\'s.'),
   })
   .describe('What a client may exchange.');
 

@@ -1,8 +1,10 @@
 // Resource owner password credentials (RFC 6749 section 4.3), as a legacy bridge only: registered
 // when a client is configured for it, and answered only for clients with an
 // `authenticateBackchannel` hook, which checks the credentials. Failed attempts are limited in the
-// store, per client, username and client address, under a higher ceiling per client and username.
-// Rules and isAuthorized apply as after any sign-in.
+// store, per client, username and client address, under a higher ceiling per client and username,
+// and the same again per identity the hook names, so spellings it normalises share one limit.
+// The subject is namespaced by the client (`~password/{client_id}:{sub}`). Rules and isAuthorized
+// apply as after any sign-in.
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type Provider from 'oidc-provider';
 
@@ -10,7 +12,7 @@ import type { BatonConfig } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { safeDescription, type HookPoints } from '../orchestration/hook-points.ts';
 import { evaluateRules } from '../orchestration/rules.ts';
-import { ACCOUNT_KIND, accountFinder, type AccountRecord } from '../provider/accounts.ts';
+import { ACCOUNT_KIND, accountFinder, passwordAccountId, type AccountRecord } from '../provider/accounts.ts';
 import type { ResourcePolicy } from '../provider/resources.ts';
 import { AttemptCounter } from '../storage/attempt-counter.ts';
 import type { Store } from '../storage/store.ts';
@@ -37,6 +39,10 @@ interface FailureCounters {
   readonly perAddress: AttemptCounter;
   /** Failures per (client, username) from every address. */
   readonly perUsername: AttemptCounter;
+  /** Failures per (client, identity the hook named, address): what a variant spelling of the username cannot escape. */
+  readonly perIdentityAddress: AttemptCounter;
+  /** Failures per (client, identity the hook named) from every address. */
+  readonly perIdentity: AttemptCounter;
 }
 
 export function registerPasswordGrant(provider: Provider, deps: PasswordGrantDeps): void {
@@ -44,6 +50,8 @@ export function registerPasswordGrant(provider: Provider, deps: PasswordGrantDep
   const counters: FailureCounters = {
     perAddress: new AttemptCounter({ store: deps.store, kind: 'attempts:password', windowMs: FAILURE_WINDOW_MS }),
     perUsername: new AttemptCounter({ store: deps.store, kind: 'attempts:password-username', windowMs: FAILURE_WINDOW_MS }),
+    perIdentityAddress: new AttemptCounter({ store: deps.store, kind: 'attempts:password-identity', windowMs: FAILURE_WINDOW_MS }),
+    perIdentity: new AttemptCounter({ store: deps.store, kind: 'attempts:password-identity-all', windowMs: FAILURE_WINDOW_MS }),
   };
   provider.registerGrantType('password', (ctx: KoaContextWithOIDC) => passwordGrant(ctx, deps, counters), ['username', 'password', 'scope', 'resource']);
 }
@@ -72,13 +80,24 @@ async function passwordGrant(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, c
     // Under a burst of concurrent failures for one username a few may go unstored (AttemptWindow.recorded):
     // the ceiling is approximate there, while the per-address limit above stays exact.
     await counters.perUsername.increment(user);
+    if (outcome.sub !== undefined) {
+      const identity = [client.clientId, outcome.sub];
+      await Promise.all([counters.perIdentityAddress.increment([...identity, ctx.ip]), counters.perIdentity.increment(identity)]);
+    }
     deps.logger.info({ event: 'password.refused', reqId: ctx.state?.requestId, clientId: client.clientId, reason: outcome.deny }, 'password sign-in refused');
     throw new errors.InvalidGrant('the username or password is not correct');
   }
+  // The identity's own failures, whatever spelling of the username they were sent under.
+  const identity = [client.clientId, outcome.sub];
+  if ((await counters.perIdentityAddress.count([...identity, ctx.ip])) >= MAX_FAILURES || (await counters.perIdentity.count(identity)) >= MAX_FAILURES_PER_USERNAME) {
+    deps.logger.warn({ event: 'password.locked', reqId: ctx.state?.requestId, clientId: client.clientId }, 'too many failed password attempts');
+    throw new errors.InvalidGrant('too many failed attempts; try again later');
+  }
   // Only this address's count: failures elsewhere still count toward the username's ceiling.
-  await counters.perAddress.reset([...user, ctx.ip]);
+  await Promise.all([counters.perAddress.reset([...user, ctx.ip]), counters.perIdentityAddress.reset([...identity, ctx.ip])]);
 
-  const accountId = outcome.sub;
+  // Namespaced by source: a hook's `sub` can never name a federated account, nor another client's user.
+  const accountId = passwordAccountId(client.clientId, outcome.sub);
   const claims = outcome.claims;
   await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, { claims, updatedAt: Math.floor(Date.now() / 1000) });
   const clientConfig = deps.config.clients.find((c) => c.client_id === client.clientId);

@@ -108,6 +108,24 @@ export function boundScopes(request: ExchangeRequest, allowed: readonly string[]
   return request.scopes;
 }
 
+/**
+ * Section 1.1 downscoping: the result of exchanging a Baton access token carries no scope the
+ * subject token lacks. Requested ones beyond it are invalid_scope; without `scope`, the client's
+ * scopes the subject token has (invalid_scope when that leaves none of a resource that has scopes).
+ */
+export function boundBySubject(request: ExchangeRequest, allowed: readonly string[], subjectScopes: readonly string[]): readonly string[] {
+  const requested = boundScopes(request, allowed);
+  const held = new Set(subjectScopes);
+  if (request.scopes !== undefined) {
+    const beyond = requested.filter((scope) => !held.has(scope));
+    if (beyond.length > 0) throw new errors.InvalidScope('requested scope exceeds the scopes of the subject_token', beyond.join(' '));
+    return requested;
+  }
+  const within = requested.filter((scope) => held.has(scope));
+  if (within.length === 0 && requested.length > 0) throw new errors.InvalidScope('the subject_token carries none of the scopes this client may have at the resource', requested.join(' '));
+  return within;
+}
+
 function isResourceIndicator(value: string): boolean {
   if (value.includes('#')) return false;
   try {

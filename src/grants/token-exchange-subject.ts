@@ -1,6 +1,7 @@
 // Who the exchanged token is for (RFC 8693 section 1.1: impersonation) and who acts (section 1.1:
 // delegation, section 4.1 `act`, section 4.4 `may_act`), then the orchestration a sign-in gets:
-// the account record, loadAttrs, the client's rules, isAuthorized.
+// the account record, loadAttrs, the client's rules, isAuthorized. A party is an issuer and a
+// subject together (section 4.4): a bare `sub` belongs to the issuer of the token it is in.
 import type { JWTPayload } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
@@ -10,23 +11,34 @@ import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
 import { authorizeUser, type PipelineUser } from '../orchestration/pipeline.ts';
-import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
+import { ACCOUNT_KIND, accountIdFor, issuerAccountId, type AccountRecord } from '../provider/accounts.ts';
 import type { Store } from '../storage/store.ts';
 import type { Connector } from '../upstream/connector.ts';
-import type { VerifiedUpstreamToken } from './token-exchange-tokens.ts';
+import type { VerifiedAccessToken, VerifiedUpstreamToken } from './token-exchange-tokens.ts';
 
-/** Section 4.1: the current actor, and the chain of prior ones. */
+/** Section 4.1: the current actor, and the chain of prior ones. Without `iss`: one of Baton's own subjects. */
 export interface Act {
   readonly sub: string;
   readonly iss?: string;
   readonly act?: Act;
 }
 
+/** Section 4.4: who a party is. Two parties are the same only when both issuer and subject are. */
+export interface Party {
+  readonly iss: string;
+  readonly sub: string;
+}
+
 /** The user (Baton's `sub`, upstream identity, claims, stored attributes), as the pipeline takes it. */
 export interface ExchangeSubject extends PipelineUser {
-  /** The delegation chain the subject token already carries. */
+  /** The delegation chain the subject token already carries (`iss` set for every non-Baton actor). */
   readonly act?: Act;
-  readonly mayAct?: unknown;
+  /** Section 4.4 `may_act` of the subject token, its `iss` filled in; null when malformed (nobody matches). */
+  readonly mayAct?: Party | null;
+  /** The Baton grant the subject token belongs to (a Baton access token from a sign-in or an exchange). */
+  readonly grantId?: string;
+  /** Baton's subjects only: the scopes the subject token carries (section 1.1 downscoping). */
+  readonly scopes?: readonly string[];
   /** Written before the rules run (upstream id_tokens and trusted JWTs; Baton's own subjects exist already). */
   readonly writeAccount: boolean;
 }
@@ -41,13 +53,13 @@ export function fromUpstream(token: VerifiedUpstreamToken): ExchangeSubject {
     upstream: token.upstream,
     upstreamSubject: token.subject,
     claims: token.claims,
-    mayAct: token.payload.may_act,
+    ...mayActOf(token.payload, String(token.payload.iss)),
     writeAccount: true,
   };
 }
 
-export async function fromBaton(payload: JWTPayload, store: Store): Promise<ExchangeSubject> {
-  if (typeof payload.sub !== 'string' || payload.sub === payload.client_id) throw new errors.InvalidGrant('subject_token was issued to a client, not for a user');
+export async function fromBaton({ payload, grantId }: VerifiedAccessToken, store: Store, issuer: string): Promise<ExchangeSubject> {
+  if (payload.sub === payload.client_id) throw new errors.InvalidRequest('subject_token was issued to a client, not for a user');
   const account = (await store.getRecord<AccountRecord>(ACCOUNT_KIND, payload.sub))?.value;
   return {
     accountId: payload.sub,
@@ -55,33 +67,45 @@ export async function fromBaton(payload: JWTPayload, store: Store): Promise<Exch
     upstreamSubject: account?.upstreamSubject,
     claims: account?.claims ?? {},
     attrs: account?.attrs,
-    act: actOf(payload.act),
-    mayAct: payload.may_act,
+    act: actOf(payload.act, issuer, issuer),
+    ...mayActOf(payload, issuer),
+    grantId,
+    scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
     writeAccount: false,
   };
 }
 
-/** A trusted issuer's subject is namespaced by the issuer's host: `{host}:{sub}`. */
-export function fromTrusted(payload: JWTPayload & { iss: string; sub: string }): ExchangeSubject {
+/** A trusted issuer's subject is namespaced by the issuer (provider/accounts.ts); so are its actors. */
+export function fromTrusted(payload: JWTPayload & { iss: string; sub: string }, issuer: string): ExchangeSubject {
   const claims = Object.fromEntries(TRUSTED_CLAIMS.filter((c) => ['string', 'boolean'].includes(typeof payload[c])).map((c) => [c, payload[c]]));
-  return { accountId: `${new URL(payload.iss).host}:${payload.sub}`, claims, act: actOf(payload.act), mayAct: payload.may_act, writeAccount: true };
+  return { accountId: issuerAccountId(payload.iss, payload.sub), claims, act: actOf(payload.act, payload.iss, issuer), ...mayActOf(payload, payload.iss), writeAccount: true };
 }
 
 /**
- * Section 4.4: with `may_act` in the subject token, the actor (the actor token's subject, or the
- * calling client when there is none) must be the one it names. Section 4.1: the result's `act` is
- * the actor, with the subject token's chain nested under it; without an actor the chain is kept.
+ * Section 4.4: with `may_act` in the subject token, the actor (the actor token's issuer and
+ * subject, or the calling client when there is none) must be the party it names. Section 4.1: the
+ * result's `act` is the actor, with the subject token's chain nested under it; without an actor
+ * the chain is kept. `issuer` is Baton's: its own parties are written without `iss`.
  */
-export function delegation(subject: ExchangeSubject, actor: Act | undefined, clientId: string, issuer: string): Act | undefined {
+export function delegation(subject: ExchangeSubject, actor: Party | undefined, clientId: string, issuer: string): Act | undefined {
   if (subject.mayAct !== undefined) {
-    const allowed = subject.mayAct as { sub?: unknown; iss?: unknown } | null;
     const who = actor ?? { sub: clientId, iss: issuer };
-    const matches = typeof allowed === 'object' && allowed !== null && allowed.sub === who.sub && (allowed.iss === undefined || allowed.iss === (who.iss ?? issuer));
-    if (!matches) throw new errors.InvalidGrant('the actor is not allowed to act for this subject (may_act)');
+    const named = subject.mayAct;
+    if (!named || named.sub !== who.sub || named.iss !== who.iss) throw new errors.InvalidRequest('the actor is not allowed to act for this subject (may_act)');
   }
   if (!actor) return subject.act;
-  if (depth(subject.act) >= MAX_ACT_DEPTH) throw new errors.InvalidGrant('the delegation chain is too long');
-  return { ...actor, ...(subject.act ? { act: subject.act } : {}) };
+  if (depth(subject.act) >= MAX_ACT_DEPTH) throw new errors.InvalidRequest('the delegation chain is too long');
+  return { sub: actor.sub, ...(actor.iss === issuer ? {} : { iss: actor.iss }), ...(subject.act ? { act: subject.act } : {}) };
+}
+
+/** Section 4.4: `may_act` names a party; a bare `sub` is one of the issuer of the token that carries it. */
+function mayActOf(payload: JWTPayload, tokenIssuer: string): { mayAct?: Party | null } {
+  const value = payload.may_act;
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null) return { mayAct: null };
+  const { sub, iss } = value as { sub?: unknown; iss?: unknown };
+  if (typeof sub !== 'string' || (iss !== undefined && typeof iss !== 'string')) return { mayAct: null };
+  return { mayAct: { sub, iss: iss ?? tokenIssuer } };
 }
 
 export interface PipelineDeps {
@@ -112,18 +136,24 @@ export async function authorizeSubject(ctx: KoaContextWithOIDC, deps: PipelineDe
     emailDomains: connector?.emailDomains,
   });
   if (!outcome.allowed) {
+    // Section 2.2.2: a subject token unacceptable by policy is invalid_request.
     logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: subject.accountId, clientId, by: outcome.by, at: 'token-exchange' }, 'token exchange denied');
     events.emit('authorization.denied', { reqId: ctx.state?.requestId, sub: subject.accountId, clientId, by: outcome.by, at: 'token-exchange' });
-    throw new errors.InvalidGrant(outcome.reason);
+    throw new errors.InvalidRequest(outcome.reason);
   }
 }
 
-function actOf(value: unknown, level = 0): Act | undefined {
+/**
+ * The `act` chain of a token from `tokenIssuer`: an entry without `iss` is that issuer's subject,
+ * so it gets `iss` unless the issuer is Baton (`issuer`), whose own subjects are written without.
+ */
+function actOf(value: unknown, tokenIssuer: string, issuer: string, level = 0): Act | undefined {
   if (typeof value !== 'object' || value === null || level > MAX_ACT_DEPTH) return undefined;
   const { sub, iss, act } = value as { sub?: unknown; iss?: unknown; act?: unknown };
   if (typeof sub !== 'string') return undefined;
-  const nested = actOf(act, level + 1);
-  return { sub, ...(typeof iss === 'string' ? { iss } : {}), ...(nested ? { act: nested } : {}) };
+  const from = typeof iss === 'string' ? iss : tokenIssuer;
+  const nested = actOf(act, tokenIssuer, issuer, level + 1);
+  return { sub, ...(from === issuer ? {} : { iss: from }), ...(nested ? { act: nested } : {}) };
 }
 
 function depth(act: Act | undefined): number {

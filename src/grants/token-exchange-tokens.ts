@@ -1,25 +1,26 @@
 // RFC 8693 section 2.1 and 3: validating the subject and actor tokens. Each kind is verified
 // against its issuer's keys (an upstream's JWKS, Baton's own keys, a trusted issuer's JWKS); id_tokens
 // and external JWTs are single-use (section 2.1: the server decides what it accepts), by `jti`,
-// or by a SHA-256 of the token when there is none (several IdPs issue id_tokens without `jti`).
-import { createHash } from 'node:crypto';
-
+// or by their signed content when there is none (several IdPs issue id_tokens without `jti`).
+// Section 2.2.2: a token refused for any reason is invalid_request.
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
 import type { TokenExchangePolicy } from '../config/token-exchange.ts';
 import { publicJwks, type KeySet } from '../keys/keyset.ts';
+import { accessTokenGrant, CLOCK_TOLERANCE_SECONDS as BATON_CLOCK_TOLERANCE, grantAlive } from '../provider/grant-lineage.ts';
 import type { Store } from '../storage/store.ts';
 import { canVerify, UpstreamError, type VerifiedIdToken } from '../upstream/connector.ts';
 import type { Upstreams } from '../upstream/index.ts';
 import { IssuerTemplate } from '../upstream/issuer-template.ts';
+import { isCanonicalCompact, replayIdentity } from './compact-jws.ts';
 
 const REPLAY_KIND = 'token-exchange-replay';
 const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 const CLOCK_TOLERANCE_SECONDS = 30;
 
-/** An upstream the dependency, not the request, is at fault: 503 rather than invalid_grant. */
+/** An upstream the dependency, not the request, is at fault: 503 rather than invalid_request. */
 export class TemporarilyUnavailable extends errors.CustomOIDCProviderError {
   constructor(description: string) {
     super('temporarily_unavailable', description);
@@ -33,12 +34,21 @@ export interface VerifiedUpstreamToken extends VerifiedIdToken {
   readonly upstream: string;
 }
 
+/** A verified Baton access token: its claims, and the grant it belongs to (none for a client's own token). */
+export interface VerifiedAccessToken {
+  readonly payload: JWTPayload & { sub: string };
+  readonly grantId?: string;
+}
+
 export interface TokenVerifiers {
   upstreamIdToken(token: string, policy: TokenExchangePolicy): Promise<VerifiedUpstreamToken>;
-  /** A Baton access token (JWT verified locally, opaque looked up): its claims. */
-  batonAccessToken(ctx: KoaContextWithOIDC, token: string, what: TokenName): Promise<JWTPayload>;
+  /**
+   * A Baton access token (JWT verified locally, opaque looked up), refused unless the grant it
+   * came from (and any grant that one was exchanged from) still exists.
+   */
+  batonAccessToken(ctx: KoaContextWithOIDC, token: string, what: TokenName): Promise<VerifiedAccessToken>;
   trustedJwt(token: string, policy: TokenExchangePolicy, what: TokenName): Promise<JWTPayload & { iss: string; sub: string }>;
-  /** Marks a single-use token used; invalid_grant when it already was. */
+  /** Marks a single-use token used, whatever its spelling; invalid_request when it already was. */
   consume(issuer: string, token: string, payload: JWTPayload): Promise<void>;
 }
 
@@ -59,78 +69,86 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
       const iss = unverifiedIssuer(token, 'subject_token');
       const upstream = policy.upstreams.find((id) => IssuerTemplate.names(upstreams.settings(id)?.issuer, iss));
       const connector = upstream ? upstreams.get(upstream) : undefined;
-      if (!upstream || !connector || !canVerify(connector)) throw new errors.InvalidGrant('subject_token is not issued by an upstream this client may exchange');
+      if (!upstream || !connector || !canVerify(connector)) throw new errors.InvalidRequest('subject_token is not issued by an upstream this client may exchange');
       const audiences = [upstreams.settings(upstream)!.clientId, ...policy.upstreamAudiences];
       try {
         return { upstream, ...(await connector.verifyIdToken(token, { audiences, maxAge: policy.maxAge })) };
       } catch (err) {
         if (!(err instanceof UpstreamError)) throw err;
         if (err.kind === 'unreachable') throw new TemporarilyUnavailable(`${connector.name} could not be reached to verify the subject_token`);
-        throw new errors.InvalidGrant(`subject_token is invalid: ${err.message}`);
+        throw new errors.InvalidRequest(`subject_token is invalid: ${err.message}`);
       }
     },
 
     async batonAccessToken(ctx, token, what) {
-      if (token.split('.').length === 3) {
-        return verified(() => jwtVerify(token, batonKeys, {
-          issuer: config.issuer, typ: 'at+jwt', algorithms: [...config.keys.signing], clockTolerance: 15, requiredClaims: ['sub', 'exp', 'client_id'],
-        }), what);
+      const exists = async (grantId: string) => Boolean(await ctx.oidc.provider.Grant.find(grantId));
+      const ended = new errors.InvalidRequest(`${what} belongs to a grant that has ended (logout, revocation or refresh token reuse)`);
+      if (token.includes('.')) {
+        const payload = await verified(() => jwtVerify(token, batonKeys, {
+          issuer: config.issuer, typ: 'at+jwt', algorithms: [...config.keys.signing], clockTolerance: BATON_CLOCK_TOLERANCE, requiredClaims: ['sub', 'exp', 'client_id', 'jti'],
+        }), what, token) as JWTPayload & { sub: string };
+        // Every user token Baton issues has a record naming its grant (grant-lineage.ts); a client's own has none.
+        const record = await accessTokenGrant(store, String(payload.jti));
+        if (!record) {
+          if (payload.sub === payload.client_id) return { payload };
+          throw new errors.InvalidRequest(`${what} is not an access token Baton knows (expired, or issued before this version)`);
+        }
+        if (record.grantId && !(await grantAlive(store, record.grantId, exists))) throw ended;
+        return { payload, grantId: record.grantId };
       }
       // Opaque: only Baton knows it; an unknown, expired or revoked one is not found.
       const { AccessToken, ClientCredentials } = ctx.oidc.provider;
       const found = (await AccessToken.find(token)) ?? (await ClientCredentials.find(token));
-      if (!found || found.isExpired) throw new errors.InvalidGrant(`${what} is invalid, expired or revoked`);
-      const accountId = (found as { accountId?: string }).accountId;
-      return { ...found.extra, iss: config.issuer, sub: accountId ?? found.clientId, client_id: found.clientId, scope: found.scope, exp: found.exp, iat: found.iat, jti: found.jti };
+      if (!found || found.isExpired) throw new errors.InvalidRequest(`${what} is invalid, expired or revoked`);
+      const { accountId, grantId } = found as { accountId?: string; grantId?: string };
+      if (grantId && !(await grantAlive(store, grantId, exists))) throw ended;
+      const payload = { ...found.extra, iss: config.issuer, sub: String(accountId ?? found.clientId), client_id: found.clientId, scope: found.scope, exp: found.exp, iat: found.iat, jti: found.jti };
+      return { payload, grantId };
     },
 
     async trustedJwt(token, policy, what) {
       const iss = unverifiedIssuer(token, what);
       const trusted = iss ? trustedKeys.get(iss) : undefined;
-      if (!iss || !trusted || !policy.issuers.includes(iss)) throw new errors.InvalidGrant(`${what} is not issued by an issuer this client may exchange`);
+      if (!iss || !trusted || !policy.issuers.includes(iss)) throw new errors.InvalidRequest(`${what} is not issued by an issuer this client may exchange`);
       const payload = await verified(() => jwtVerify(token, trusted.keys, {
         issuer: trusted.issuer, audience: trusted.audiences, maxTokenAge: policy.maxAge, clockTolerance: CLOCK_TOLERANCE_SECONDS,
         algorithms: ASYMMETRIC_ALGS, requiredClaims: ['sub', 'exp', 'iat'],
-      }), what);
+      }), what, token);
       return payload as JWTPayload & { iss: string; sub: string };
     },
 
     async consume(issuer, token, payload) {
       const now = Math.floor(Date.now() / 1000);
-      const key = typeof payload.jti === 'string' && payload.jti !== ''
-        ? `jti:${sha256(`${issuer} ${payload.jti}`)}`
-        : `sha256:${sha256(token)}`;
+      const key = replayIdentity(issuer, token, payload.jti);
       // Remembered for as long as the token could still be accepted.
       const expiresIn = Math.max(1, (payload.exp ?? now) - now + CLOCK_TOLERANCE_SECONDS);
       const first = await store.putRecord(REPLAY_KIND, key, { usedAt: now }, { expectedVersion: 0, expiresIn });
-      if (!first) throw new errors.InvalidGrant('subject_token was already exchanged');
+      if (!first) throw new errors.InvalidRequest('subject_token was already exchanged');
     },
   };
 }
 
-/** jose verification failures are invalid_grant naming what failed; an unreachable JWKS is 503. */
-async function verified(run: () => Promise<{ payload: JWTPayload }>, what: TokenName): Promise<JWTPayload> {
+/** jose verification failures are invalid_request naming what failed; an unreachable JWKS is 503. */
+async function verified(run: () => Promise<{ payload: JWTPayload }>, what: TokenName, token: string): Promise<JWTPayload> {
+  // jose decodes several spellings of one token; only the canonical one is accepted (compact-jws.ts).
+  if (!isCanonicalCompact(token)) throw new errors.InvalidRequest(`${what} is not in canonical JWS compact serialization (unpadded base64url)`);
   try {
     return (await run()).payload;
   } catch (err) {
     if (jwksUnavailable(err)) throw new TemporarilyUnavailable(`the keys to verify the ${what} could not be fetched`);
     const reason = err instanceof joseErrors.JWTClaimValidationFailed ? `${err.claim} ${err.reason}` : (err as { code?: string }).code ?? 'invalid';
-    throw new errors.InvalidGrant(`${what} is invalid (${reason})`);
+    throw new errors.InvalidRequest(`${what} is invalid (${reason})`);
   }
 }
 
 function unverifiedIssuer(token: string, what: TokenName): string | undefined {
+  if (!isCanonicalCompact(token)) throw new errors.InvalidRequest(`${what} is not a JWT in canonical compact serialization (unpadded base64url)`);
   try {
     const { iss } = decodeJwt(token);
     return typeof iss === 'string' ? iss : undefined;
   } catch {
-    throw new errors.InvalidGrant(`${what} is not a JWT`);
+    throw new errors.InvalidRequest(`${what} is not a JWT`);
   }
-}
-
-/** An upstream's issuer, or its `{tenantid}` template, names this `iss` (the connector then verifies it fully). */
-function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
 }
 
 /** The key set could not be fetched (timeout, network, non-200 answer): the issuer, not the token, is at fault. */

@@ -1,5 +1,6 @@
 // OAuth 2.0 Token Exchange (RFC 8693) as an oidc-provider grant: section 2.1 request, section 2.2.1
 // response (`issued_token_type`), section 2.2.2 errors, section 4.1 `act`, section 4.4 `may_act`.
+// What an exchange of a Baton access token issues ends with the grant that token came from.
 // Register once per provider instance: registerTokenExchange(provider, deps).
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
@@ -11,12 +12,14 @@ import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
 import { addTokenClaims } from '../orchestration/token-decisions.ts';
+import { deriveGrant, grantAlive, recordAccessToken } from '../provider/grant-lineage.ts';
 import type { ResourcePolicy } from '../provider/resources.ts';
+import { revokeGrant } from '../provider/adapter.ts';
 import type { Store } from '../storage/store.ts';
 import type { Connector } from '../upstream/connector.ts';
 import type { Upstreams } from '../upstream/index.ts';
-import { ACCESS_TOKEN_TYPE, boundScopes, PARAMETERS, readRequest, REPEATABLE, resolveTarget, type ExchangeRequest } from './token-exchange-request.ts';
-import { authorizeSubject, delegation, fromBaton, fromTrusted, fromUpstream, type Act, type ExchangeSubject } from './token-exchange-subject.ts';
+import { ACCESS_TOKEN_TYPE, boundScopes, boundBySubject, PARAMETERS, readRequest, REPEATABLE, resolveTarget, type ExchangeRequest } from './token-exchange-request.ts';
+import { authorizeSubject, delegation, fromBaton, fromTrusted, fromUpstream, type ExchangeSubject, type Party } from './token-exchange-subject.ts';
 import { tokenVerifiers, type TokenVerifiers } from './token-exchange-tokens.ts';
 
 export interface TokenExchangeDeps {
@@ -37,7 +40,7 @@ export interface TokenExchangeDeps {
 type GrantContext = Parameters<Parameters<Provider['registerGrantType']>[1]>[0];
 
 export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
-  const { config, logger, resources } = deps;
+  const { config, logger, resources, store } = deps;
   const verifiers = tokenVerifiers(deps);
   const policies = new Map(config.clients.flatMap((c) => (c.tokenExchange ? [[c.client_id, c.tokenExchange] as const] : [])));
 
@@ -47,15 +50,19 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
     const request = readRequest(ctx.oidc.params);
     const policy = policies.get(clientId);
     if (!policy) throw new errors.UnauthorizedClient('this client has no token exchange policy');
-    if (!policy.subjectTokenTypes.includes(request.subjectTokenType)) throw new errors.UnauthorizedClient(`this client may not exchange subject tokens of type ${request.subjectTokenType}`);
-    if (request.actorToken && !policy.actors) throw new errors.UnauthorizedClient('this client may not present actor tokens');
+    // Section 2.2.2: a subject or actor token unacceptable by policy is invalid_request.
+    if (!policy.subjectTokenTypes.includes(request.subjectTokenType)) throw new errors.InvalidRequest(`this client may not exchange subject tokens of type ${request.subjectTokenType}`);
+    if (request.actorToken && !policy.actors) throw new errors.InvalidRequest('this client may not present actor tokens');
 
     // Target and scopes first: a request that cannot succeed never spends a single-use token.
     const resource = resolveTarget(request, config, resources, clientId);
-    const requested = boundScopes(request, resources.allowedScopes(clientId, resource) ?? []);
+    const allowed = resources.allowedScopes(clientId, resource) ?? [];
+    boundScopes(request, allowed);
 
     const { subject, connector, spend } = await verifySubject(ctx, request, policy, verifiers, deps);
-    const actor = request.actorToken ? await verifyActor(ctx, request, policy, verifiers) : undefined;
+    // Section 1.1 downscoping: a Baton access token yields at most its own scopes, unless the policy says otherwise.
+    const requested = subject.scopes && !policy.beyondSubjectScopes ? boundBySubject(request, allowed, subject.scopes) : boundScopes(request, allowed);
+    const actor = request.actorToken ? await verifyActor(ctx, request, policy, verifiers, config.issuer) : undefined;
     const act = delegation(subject, actor, clientId, config.issuer);
     // Spent once every token checked out; concurrent requests with the same token: exactly one wins.
     await spend?.();
@@ -70,13 +77,19 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
     if (act) addTokenClaims(ctx, resource, { act });
 
     // A refresh token would outlive the delegation it cannot carry: none when `act` is set.
-    const grantId = policy.refreshToken && scope && !act && client.grantTypeAllowed('refresh_token') ? await saveGrant(provider, subject.accountId, clientId, resource, scope) : undefined;
+    const withRefresh = Boolean(policy.refreshToken && scope && !act && client.grantTypeAllowed('refresh_token'));
+    // A stored (opaque) token or a refresh token from another grant's token needs a grant of its own,
+    // linked to that one so that it ends with it; a JWT alone is just recorded against that grant.
+    const origin = subject.grantId;
+    const grantId = withRefresh || (origin && info.accessTokenFormat === 'opaque') ? await saveGrant(provider, subject.accountId, clientId, resource, scope) : undefined;
+    if (origin && grantId) await linkToOrigin(ctx, origin, grantId);
     const at = new provider.AccessToken({ accountId: subject.accountId, client, gty: TOKEN_EXCHANGE, scope, grantId: grantId as string });
     at.resourceServer = new provider.ResourceServer(resource, info);
     ctx.oidc.entity('AccessToken', at);
     const accessToken = await at.save();
+    if (info.accessTokenFormat !== 'opaque') await recordAccessToken(store, at.jti, grantId ?? origin, at.expiration);
     let refreshToken: string | undefined;
-    if (grantId && scope) {
+    if (grantId && scope && withRefresh) {
       const rt = new provider.RefreshToken({ accountId: subject.accountId, client, grantId, gty: TOKEN_EXCHANGE, scope, resource, rotations: 0 });
       ctx.oidc.entity('RefreshToken', rt);
       refreshToken = await rt.save();
@@ -92,13 +105,21 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
     };
   }
 
+  /** The origin may have ended while this request ran: then the new grant ends too, and the request fails. */
+  async function linkToOrigin(ctx: GrantContext, origin: string, grantId: string): Promise<void> {
+    await deriveGrant(store, origin, grantId, config.ttl.grant);
+    if (await grantAlive(store, origin, async (id) => Boolean(await ctx.oidc.provider.Grant.find(id)))) return;
+    await revokeGrant(store, grantId);
+    throw new errors.InvalidRequest('subject_token belongs to a grant that has ended (logout, revocation or refresh token reuse)');
+  }
+
   provider.registerGrantType(TOKEN_EXCHANGE, handler, PARAMETERS, REPEATABLE);
 }
 
 interface VerifiedSubject {
   readonly subject: ExchangeSubject;
   readonly connector?: Connector;
-  /** Marks a single-use subject token used (invalid_grant when it already was). */
+  /** Marks a single-use subject token used (invalid_request when it already was). */
   readonly spend?: () => Promise<void>;
 }
 
@@ -112,27 +133,35 @@ async function verifySubject(ctx: KoaContextWithOIDC, request: ExchangeRequest, 
       return { subject: fromUpstream(verified), connector: deps.upstreams.get(verified.upstream), spend };
     }
     case 'access_token':
-      return { subject: await fromBaton(await verifiers.batonAccessToken(ctx, token, 'subject_token'), deps.store) };
+      return { subject: await fromBaton(await verifiers.batonAccessToken(ctx, token, 'subject_token'), deps.store, deps.config.issuer) };
     case 'jwt': {
       const payload = await verifiers.trustedJwt(token, policy, 'subject_token');
-      return { subject: fromTrusted(payload), spend: () => verifiers.consume(payload.iss, token, payload) };
+      return { subject: fromTrusted(payload, deps.config.issuer), spend: () => verifiers.consume(payload.iss, token, payload) };
     }
   }
 }
 
-/** Section 2.1 `actor_token`: a Baton access token (its `sub`) or a trusted issuer's JWT (`sub` and `iss`). */
-async function verifyActor(ctx: KoaContextWithOIDC, request: ExchangeRequest, policy: TokenExchangePolicy, verifiers: TokenVerifiers): Promise<Act> {
+/**
+ * Section 2.1 `actor_token`: a trusted issuer's JWT (the party is its `iss` and `sub`), or a Baton
+ * access token that is the caller's own, or one whose `may_act` names the caller (explicit
+ * delegation): a client cannot act as another by presenting that client's token.
+ */
+async function verifyActor(ctx: KoaContextWithOIDC, request: ExchangeRequest, policy: TokenExchangePolicy, verifiers: TokenVerifiers, issuer: string): Promise<Party> {
   const token = request.actorToken!;
   if (request.actorTokenType === 'access_token') {
-    const payload = await verifiers.batonAccessToken(ctx, token, 'actor_token');
-    return { sub: String(payload.sub) };
+    const { payload } = await verifiers.batonAccessToken(ctx, token, 'actor_token');
+    const caller = ctx.oidc.client!.clientId;
+    const mayAct = payload.may_act as { sub?: unknown; iss?: unknown } | undefined;
+    const delegated = typeof mayAct === 'object' && mayAct !== null && mayAct.sub === caller && (mayAct.iss ?? issuer) === issuer;
+    if (payload.client_id !== caller && !delegated) throw new errors.InvalidRequest('actor_token was issued to another client and does not name this one in may_act');
+    return { sub: payload.sub, iss: issuer };
   }
   const payload = await verifiers.trustedJwt(token, policy, 'actor_token');
   return { sub: payload.sub, iss: payload.iss };
 }
 
-async function saveGrant(provider: Provider, accountId: string, clientId: string, resource: string, scope: string): Promise<string> {
+async function saveGrant(provider: Provider, accountId: string, clientId: string, resource: string, scope: string | undefined): Promise<string> {
   const grant = new provider.Grant({ accountId, clientId });
-  grant.addResourceScope(resource, scope);
+  if (scope) grant.addResourceScope(resource, scope);
   return grant.save();
 }

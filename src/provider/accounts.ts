@@ -1,5 +1,6 @@
-// Accounts known to Baton: written after an upstream sign-in (federation), read by oidc-provider's
-// findAccount for id_token and userinfo claims. Scope filtering is the provider's (`claims` config).
+// Accounts known to Baton: written after an upstream sign-in (federation), a password hook or a
+// token exchange, read by oidc-provider's findAccount for id_token and userinfo claims. Scope
+// filtering is the provider's (`claims` config).
 import type { Account, FindAccount } from 'oidc-provider';
 
 import type { Store } from '../storage/store.ts';
@@ -18,12 +19,36 @@ export interface AccountRecord {
   readonly attrs?: Readonly<Record<string, unknown>>;
 }
 
+/*
+ * Baton's `sub`, namespaced by the source that vouched for the user, so that two sources can never
+ * produce one `sub`, by construction: an upstream's subjects start with its id and a colon (ids
+ * are lowercase letters, digits and hyphens: config/upstreams.ts); every other source's start with
+ * `~`, which no upstream id can, then the kind and a colon-free key (`%` and `:` escaped).
+ */
+
 /**
- * Baton's `sub` for an upstream identity: namespaced by the upstream id, so two upstreams that
- * happen to use the same subject can never collide, and stable for as long as the upstream's is.
+ * An upstream identity: `{upstream}:{sub}`. Stable for as long as the upstream's subject is (this
+ * format is what deployed clients hold: it never changes).
  */
 export function accountIdFor(upstream: string, upstreamSubject: string): string {
   return `${upstream}:${upstreamSubject}`;
+}
+
+/** A trusted issuer's JWT (token exchange): `~issuer/{issuer}:{sub}`, e.g. `~issuer/https%3A//partner.example:p-42`. */
+export function issuerAccountId(issuer: string, subject: string): string {
+  return `~issuer/${colonFree(issuer)}:${subject}`;
+}
+
+/**
+ * A client's `authenticateBackchannel` hook (password grant): `~password/{client_id}:{sub}`. Each
+ * client's hook is its own source: it can neither overwrite a federated account nor another client's.
+ */
+export function passwordAccountId(clientId: string, subject: string): string {
+  return `~password/${colonFree(clientId)}:${subject}`;
+}
+
+function colonFree(key: string): string {
+  return key.replaceAll('%', '%25').replaceAll(':', '%3A');
 }
 
 export function accountFinder(store: Store): FindAccount {

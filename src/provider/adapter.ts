@@ -5,6 +5,7 @@ import { errors } from 'oidc-provider';
 
 import type { ModelPayload, Store } from '../storage/store.ts';
 import { deferConsumption } from '../grants/spend-on-success.ts';
+import { revokeDerivedGrants } from './grant-lineage.ts';
 
 /** Models that hang off a grant and die with it. */
 const GRANT_BOUND_MODELS = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest'];
@@ -74,4 +75,6 @@ export function createAdapter(store: Store, onReuse: (event: ReuseEvent) => void
 
 export async function revokeGrant(store: Store, grantId: string): Promise<void> {
   await Promise.all([...GRANT_BOUND_MODELS.map((model) => store.revokeByGrantId(model, grantId)), store.destroy('Grant', grantId)]);
+  // Grants a token exchange derived from this one end with it.
+  await revokeDerivedGrants(store, grantId, (derived) => revokeGrant(store, derived));
 }

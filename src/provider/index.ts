@@ -17,6 +17,7 @@ import { isSecretHash, SecretVerifier } from './client-secret.ts';
 import { clientMetadata } from './clients.ts';
 import { ResourcePolicy } from './resources.ts';
 import { tokenClaims } from './token-claims.ts';
+import { recordJwtGrant } from './grant-lineage.ts';
 import { registerPasswordGrant } from '../grants/password.ts';
 import { registerTokenExchange } from '../grants/token-exchange.ts';
 import { wrapCodeGrants } from '../grants/code-grants.ts';
@@ -142,6 +143,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     rotateRefreshToken: (ctx) => !isGraceReplay(ctx),
     // Scope claims (email, profile) also go into the id_token: what applications expect from an IdP.
     conformIdTokenClaims: false,
+    // A JWT access token is not stored: remember its grant, so token exchange can tell it ended.
+    formats: { customizers: { jwt: recordJwtGrant(store) } },
     extraTokenClaims: tokenClaims({ config, store, sessions: deps.sessions, logger: deps.logger, events: deps.events, hooks: deps.hooks }) as Configuration['extraTokenClaims'],
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,

@@ -18,6 +18,7 @@ import type { UpstreamSessions } from '../upstream/session.ts';
 import { ACCOUNT_KIND, type AccountRecord } from './accounts.ts';
 import { revokeGrant } from './adapter.ts';
 import { isGraceReplay } from '../grants/refresh-token.ts';
+import { originEnded } from './grant-lineage.ts';
 
 interface TokenLike {
   readonly grantId?: string;
@@ -48,6 +49,8 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
   async function reauthorize(ctx: KoaContextWithOIDC, token: TokenLike): Promise<void> {
     const { grantId, accountId, clientId } = token;
     if (!grantId || !accountId || !clientId) return;
+    // A grant made by exchanging another grant's token ends with that grant (grant-lineage.ts).
+    if (await originEnded(store, grantId, async (id) => Boolean(await ctx.oidc.provider.Grant.find(id)))) await end(grantId, 'the grant this token was exchanged from has ended');
     // A grace replay answers a rotation that renewed the upstream session moments ago: renewing it
     // again per replay would multiply upstream refreshes (and rotations) by the number of tabs.
     if (!isGraceReplay(ctx)) {

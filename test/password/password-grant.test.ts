@@ -1,5 +1,6 @@
 // The password grant (RFC 6749 section 4.3) as a legacy bridge: only for clients with an
-// authenticateBackchannel hook; bad credentials are invalid_grant; failures are limited.
+// authenticateBackchannel hook; bad credentials are invalid_grant; failures are limited, also per
+// identity the hook normalises; the subject is namespaced by the client (`~password/{client}:{sub}`).
 import { fileURLToPath } from 'node:url';
 
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { basic, discover, postForm } from '../helpers/rp.ts';
+import { ACCOUNT_KIND, type AccountRecord } from '../../src/provider/accounts.ts';
 
 const API = 'https://legacy.api.example';
 let baton: RunningBaton;
@@ -19,6 +21,7 @@ beforeAll(async () => {
       { client_id: 'legacy-app', client_secret: '${WEB_SECRET}', grant_types: ['password', 'refresh_token', 'authorization_code'], redirect_uris: ['https://legacy.example/cb'], resources: [{ id: API }], hooks: { module: './password-hooks.ts' } },
       { client_id: 'no-hook-app', client_secret: '${WEB_SECRET}', grant_types: ['password'], resources: [{ id: API }] },
       { client_id: 'web', client_secret: '${WEB_SECRET}', redirect_uris: ['https://web.example/cb'] },
+      { client_id: 'normalising-app', client_secret: '${WEB_SECRET}', grant_types: ['password'], resources: [{ id: API }], hooks: { module: '../../password/fixtures/normalising-hooks.ts' } },
     ],
   }, { configDir: fileURLToPath(new URL('../orchestration/fixtures/', import.meta.url)) });
 });
@@ -32,9 +35,9 @@ describe('password grant', () => {
     const res = await password('legacy-app', 'pat', 'correct horse battery staple', `&scope=${encodeURIComponent('openid email legacy:read')}&resource=${encodeURIComponent(API)}`);
     expect(res.status).toBe(200);
     const { payload } = await jwtVerify(String(res.json.access_token), createRemoteJWKSet(new URL(`${baton.url}/jwks`)), { issuer: baton.url, audience: API });
-    expect(payload).toMatchObject({ sub: 'ldap:pat', scope: 'legacy:read', client_id: 'legacy-app' });
+    expect(payload).toMatchObject({ sub: '~password/legacy-app:ldap:pat', scope: 'legacy:read', client_id: 'legacy-app' });
     const id = await jwtVerify(String(res.json.id_token), createRemoteJWKSet(new URL(`${baton.url}/jwks`)), { issuer: baton.url, audience: 'legacy-app' });
-    expect(id.payload).toMatchObject({ sub: 'ldap:pat', email: 'pat@example.com' });
+    expect(id.payload).toMatchObject({ sub: '~password/legacy-app:ldap:pat', email: 'pat@example.com' });
 
     const rp = await discover(baton.url, 'legacy-app', TEST_ENV.WEB_SECRET);
     const refreshed = await client.refreshTokenGrant(rp, String(res.json.refresh_token));
@@ -56,6 +59,24 @@ describe('password grant', () => {
     for (let i = 0; i < 5; i += 1) expect((await password('legacy-app', 'Pat', `guess-${i}`)).json.error).toBe('invalid_grant');
     const locked = await password('legacy-app', 'pat', 'correct horse battery staple');
     expect(locked.json.error).toBe('invalid_grant');
+  });
+
+  it('username spellings the hook normalises share one lockout: the identity it names is counted, not the string', async () => {
+    const spellings = ['pat', ' pat', 'PAT@corp.example', 'corp\\pat', 'Pat '];
+    for (const spelling of spellings) expect((await password('normalising-app', spelling, 'guess')).json.error, spelling).toBe('invalid_grant');
+    // A sixth spelling, never sent before, with the right password: still locked.
+    const locked = await password('normalising-app', 'CORP\\Pat', 'correct horse battery staple');
+    expect(locked.status).toBe(400);
+    expect(locked.json.error).toBe('invalid_grant');
+  });
+
+  it('a hook\'s sub cannot overwrite a federated account: it is namespaced by the client', async () => {
+    await baton.baton.store.putRecord<AccountRecord>(ACCOUNT_KIND, 'google:victim', { claims: { email: 'victim@example.org' }, upstream: 'google', upstreamSubject: 'victim' });
+    const res = await password('normalising-app', 'mallory', 'mallory-pw', `&resource=${encodeURIComponent(API)}&scope=legacy:read`);
+    expect(res.status).toBe(200);
+    const { payload } = await jwtVerify(String(res.json.access_token), createRemoteJWKSet(new URL(`${baton.url}/jwks`)), { issuer: baton.url, audience: API });
+    expect(payload.sub).toBe('~password/normalising-app:google:victim');
+    expect((await baton.baton.store.getRecord<AccountRecord>(ACCOUNT_KIND, 'google:victim'))?.value.claims).toEqual({ email: 'victim@example.org' });
   });
 
   it('discovery advertises the password grant only because a client is configured for it', async () => {

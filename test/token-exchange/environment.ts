@@ -26,6 +26,8 @@ export const PARTNER = 'https://partner.example';
 export const OTHER_PARTNER = 'https://other-partner.example';
 const UPSTREAM_SECRET = 'upstream-client-secret-0123456789';
 const REDIRECT = 'https://baton.invalid/callback/google';
+/** Where the `web` app (authorization code flow) gets its codes back. */
+export const WEB_REDIRECT = 'https://web.example/cb';
 
 export interface Issuer {
   readonly issuer: string;
@@ -101,7 +103,7 @@ export async function startEnvironment(): Promise<Environment> {
   const batonUrl = `http://127.0.0.1:${port}`;
   const users = [{ username: 'ana@example.org', password: 'ana-pw', claims: { email: 'ana@example.org', name: 'Ana Example' } }];
   const [google, entra, stranger, partner, otherPartner, authorizer] = await Promise.all([
-    startUpstream({ profile: 'google', users, clients: [{ client_id: 'baton-at-google', client_secret: UPSTREAM_SECRET, redirect_uris: [REDIRECT] }, { client_id: 'mobile-app', redirect_uris: [REDIRECT] }] }),
+    startUpstream({ profile: 'google', users, clients: [{ client_id: 'baton-at-google', client_secret: UPSTREAM_SECRET, redirect_uris: [REDIRECT, `${batonUrl}/callback/google`] }, { client_id: 'mobile-app', redirect_uris: [REDIRECT] }] }),
     startUpstream({ profile: 'entra', tenantId: TENANT, users, clients: [{ client_id: 'baton-at-entra', client_secret: UPSTREAM_SECRET, redirect_uris: [REDIRECT] }] }),
     startUpstream({ profile: 'generic', users, clients: [{ client_id: 'baton-at-stranger', client_secret: UPSTREAM_SECRET, redirect_uris: [REDIRECT] }] }),
     startIssuer(PARTNER),
@@ -109,7 +111,7 @@ export async function startEnvironment(): Promise<Environment> {
     startAuthorizer(batonUrl),
   ]);
   const gatewayPolicy = {
-    subjectTokenTypes: ['id_token', 'access_token', 'jwt'], upstreams: ['google', 'contoso'], upstreamAudiences: ['mobile-app'], issuers: [PARTNER], actors: true, maxAge: '5m',
+    subjectTokenTypes: ['id_token', 'access_token', 'jwt'], upstreams: ['google', 'contoso'], upstreamAudiences: ['mobile-app'], issuers: [PARTNER], actors: true, maxAge: '5m', beyondSubjectScopes: true,
   };
   const baton = await startBaton({
     upstreams: [
@@ -129,7 +131,14 @@ export async function startEnvironment(): Promise<Environment> {
         client_id: 'gateway', client_secret: '${SERVICE_SECRET}', grant_types: [TE, 'client_credentials'],
         resources: [{ id: ORDERS }, { id: BILLING, scopes: ['billing:read'] }, { id: AUDIT }], tokenExchange: gatewayPolicy,
       },
-      { client_id: 'worker', client_secret: '${SERVICE_SECRET}', grant_types: [TE, 'client_credentials'], resources: [{ id: BILLING }], tokenExchange: { subjectTokenTypes: ['access_token'], actors: true } },
+      { client_id: 'worker', client_secret: '${SERVICE_SECRET}', grant_types: [TE, 'client_credentials'], resources: [{ id: BILLING }], tokenExchange: { subjectTokenTypes: ['access_token'], actors: true, beyondSubjectScopes: true } },
+      // Exchanges users' access tokens without beyondSubjectScopes (downscoping), with refresh tokens.
+      { client_id: 'relay', client_secret: '${SERVICE_SECRET}', grant_types: [TE, 'refresh_token'], resources: [{ id: ORDERS }, { id: AUDIT }], tokenExchange: { subjectTokenTypes: ['access_token'], refreshToken: true } },
+      // An app users sign in to (authorization code): its access tokens are what `relay` exchanges.
+      {
+        client_id: 'web', client_secret: '${WEB_SECRET}', grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [WEB_REDIRECT], post_logout_redirect_uris: [WEB_REDIRECT],
+        upstreams: ['google'], resources: [{ id: ORDERS }],
+      },
       { client_id: 'delegating-app', client_secret: '${SERVICE_SECRET}', grant_types: [TE], resources: [{ id: ORDERS }], tokenExchange: { subjectTokenTypes: ['id_token'], upstreams: ['google'] }, hooks: { module: './may-act-hooks.ts' } },
       { client_id: 'long-lived', client_secret: '${SERVICE_SECRET}', grant_types: [TE, 'refresh_token'], resources: [{ id: ORDERS }], tokenExchange: { subjectTokenTypes: ['id_token'], upstreams: ['google'], refreshToken: true } },
       { client_id: 'id-only', client_secret: '${SERVICE_SECRET}', grant_types: [TE], resources: [{ id: ORDERS }], tokenExchange: { subjectTokenTypes: ['id_token'], upstreams: ['google'] } },
@@ -156,6 +165,17 @@ export async function exchange(baton: RunningBaton, clientId: string, params: Re
   const body = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) for (const v of [value].flat()) body.append(key, v);
   return client.genericGrantRequest(rp, TE, body);
+}
+
+/** The error code and description of a refused request (openid-client's ResponseBodyError). */
+export async function refusal(promise: Promise<unknown>): Promise<{ error?: string; error_description?: string; status?: number }> {
+  try {
+    await promise;
+  } catch (err) {
+    const { error, error_description, status } = err as { error?: string; error_description?: string; status?: number };
+    return { error, error_description, status };
+  }
+  throw new Error('expected the request to be refused');
 }
 
 export async function clientCredentials(baton: RunningBaton, clientId: string, resource: string): Promise<string> {

@@ -1,13 +1,14 @@
-// RFC 8693 section 2.2.2 errors with their exact codes: malformed requests (invalid_request), targets
-// (invalid_target), scopes (invalid_scope), clients (unauthorized_client); the caller can neither
-// set `iss` nor widen scopes; and a refused request does not spend a single-use subject token.
+// RFC 8693 section 2.2.2 errors with their exact codes: malformed requests and subject or actor
+// tokens that are invalid or unacceptable by policy (invalid_request), targets (invalid_target),
+// scopes (invalid_scope), clients (unauthorized_client); the caller can neither set `iss` nor widen
+// scopes; and a refused request does not spend a single-use subject token.
 import { randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TEST_ENV } from '../helpers/baton.ts';
 import { basic, postForm, rejection } from '../helpers/rp.ts';
-import { BILLING, exchange, ORDERS, startEnvironment, TE, TYPE, verifyAccessToken, type Environment } from './environment.ts';
+import { BILLING, exchange, ORDERS, refusal, startEnvironment, TE, TYPE, verifyAccessToken, type Environment } from './environment.ts';
 
 let env: Environment;
 
@@ -88,14 +89,47 @@ describe('token exchange: targets and scopes', () => {
   });
 });
 
+describe('token exchange: downscoping (the result is bounded by the subject token\'s scopes)', () => {
+  /** A user's Baton access token for ORDERS carrying only orders:read. */
+  const readerToken = async (sub: string) =>
+    (await exchange(env.baton, 'gateway', { subject_token: await env.google.issueIdToken({ sub, nonce: randomUUID() }), subject_token_type: TYPE.id_token, resource: ORDERS, scope: 'orders:read' })).access_token;
+  const relay = (token: string, target: Record<string, string>) => exchange(env.baton, 'relay', { subject_token: token, subject_token_type: TYPE.access_token, ...target });
+
+  it('a scope the subject token does not carry is invalid_scope, even when the client and the authorizer would allow it', async () => {
+    const token = await readerToken('g-downscoped');
+    env.authorizer.writers.add('google:g-downscoped');
+    try {
+      expect(await refusal(relay(token, { resource: ORDERS, scope: 'orders:read orders:write' }))).toMatchObject({ error: 'invalid_scope' });
+      // Without `scope`: the client's scopes the subject token has, not every scope the client may have.
+      const result = await relay(token, { resource: ORDERS });
+      expect(result.scope).toBe('orders:read');
+      expect((await verifyAccessToken(env.baton, result.access_token, ORDERS)).payload.scope).toBe('orders:read');
+    } finally {
+      env.authorizer.writers.clear();
+    }
+  });
+
+  it('another API whose scopes the subject token does not carry: invalid_scope', async () => {
+    const token = await readerToken('g-downscoped-api');
+    expect(await refusal(relay(token, { audience: 'audit' }))).toMatchObject({ error: 'invalid_scope' });
+    expect(await refusal(relay(token, { audience: 'audit', scope: 'audit:read' }))).toMatchObject({ error: 'invalid_scope' });
+  });
+
+  it('a client with beyondSubjectScopes may obtain scopes of another API, up to its own resources', async () => {
+    const token = await readerToken('g-beyond');
+    const result = await exchange(env.baton, 'gateway', { subject_token: token, subject_token_type: TYPE.access_token, resource: BILLING });
+    expect(result.scope).toBe('billing:read');
+  });
+});
+
 describe('token exchange: what a refusal costs', () => {
   it('a bad actor_token does not spend the subject id_token', async () => {
     const params = { subject_token: await idToken(), subject_token_type: TYPE.id_token, resource: ORDERS, scope: 'orders:read' };
-    expect(await rejection(exchange(env.baton, 'gateway', { ...params, actor_token: 'not-a-token', actor_token_type: TYPE.access_token }))).toMatchObject({ error: 'invalid_grant' });
+    expect(await rejection(exchange(env.baton, 'gateway', { ...params, actor_token: 'not-a-token', actor_token_type: TYPE.access_token }))).toMatchObject({ error: 'invalid_request' });
     expect((await exchange(env.baton, 'gateway', params)).scope).toBe('orders:read');
   });
 
-  it('an upstream whose keys cannot be fetched: 503 temporarily_unavailable, not invalid_grant', async () => {
+  it('an upstream whose keys cannot be fetched: 503 temporarily_unavailable, not invalid_request', async () => {
     const token = await env.entra.issueIdToken({ aud: 'baton-at-entra', oid: randomUUID(), nonce: randomUUID() });
     env.entra.fail('error', ['jwks']);
     try {
@@ -111,12 +145,16 @@ describe('token exchange: what a refusal costs', () => {
 });
 
 describe('token exchange: unauthorized_client', () => {
-  it('a client without the grant, without a policy, or whose policy lacks the token type', async () => {
+  it('a client without the grant or without a policy', async () => {
     const params = { subject_token: await idToken(), subject_token_type: TYPE.id_token, resource: ORDERS };
     expect(await rejection(exchange(env.baton, 'no-grant', params))).toMatchObject({ error: 'unauthorized_client' });
     expect(await rejection(exchange(env.baton, 'no-policy', params))).toMatchObject({ error: 'unauthorized_client' });
-    expect(await rejection(exchange(env.baton, 'id-only', { ...params, subject_token_type: TYPE.access_token }))).toMatchObject({ error: 'unauthorized_client' });
-    expect(await rejection(exchange(env.baton, 'id-only', { ...params, subject_token_type: TYPE.jwt }))).toMatchObject({ error: 'unauthorized_client' });
+  });
+
+  it('a subject token type the client\'s policy lacks is unacceptable by policy: invalid_request (RFC 8693 section 2.2.2)', async () => {
+    const params = { subject_token: await idToken(), subject_token_type: TYPE.id_token, resource: ORDERS };
+    expect(await refusal(exchange(env.baton, 'id-only', { ...params, subject_token_type: TYPE.access_token }))).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('may not exchange') });
+    expect(await refusal(exchange(env.baton, 'id-only', { ...params, subject_token_type: TYPE.jwt }))).toMatchObject({ error: 'invalid_request' });
   });
 
   it('discovery advertises the grant', async () => {

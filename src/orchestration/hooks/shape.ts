@@ -21,7 +21,7 @@ export class ShapeError extends Error {
 export type AuthorizationDecision = { readonly allow: true } | { readonly allow: false; readonly reason?: string };
 
 /** A checked `authenticateBackchannel` result. */
-export type BackchannelOutcome = { readonly sub: string; readonly claims: JsonObject } | { readonly deny: string };
+export type BackchannelOutcome = { readonly sub: string; readonly claims: JsonObject } | { readonly deny: string; readonly sub?: string };
 
 /** Copies a JSON value, refusing anything JSON cannot carry as is; `undefined` object members are dropped. */
 export function toJson(value: unknown, path = 'result', depth = 0, seen: Set<object> = new Set()): JsonValue {
@@ -88,8 +88,8 @@ export function checkAuthenticate(value: unknown): AuthenticateResult | undefine
 }
 
 export function checkBackchannel(value: unknown): BackchannelOutcome {
-  const obj = exactObject(value, [['sub'], ['sub', 'claims'], ['deny']], '{ sub, claims? } or { deny }');
-  if ('deny' in obj) return { deny: text(obj.deny, 'result.deny', MAX_REASON) };
+  const obj = exactObject(value, [['sub'], ['sub', 'claims'], ['deny'], ['deny', 'sub']], '{ sub, claims? } or { deny, sub? }');
+  if ('deny' in obj) return { deny: text(obj.deny, 'result.deny', MAX_REASON), ...(obj.sub === undefined ? {} : { sub: text(obj.sub, 'result.sub', 255) }) };
   const sub = text(obj.sub, 'result.sub', 255);
   return { sub, claims: obj.claims === undefined ? {} : toJsonObject(obj.claims, 'result.claims') };
 }

@@ -15,7 +15,7 @@ export type HookName = (typeof HOOK_NAMES)[number];
 
 /** The signed-in user, as the hooks see it. */
 export interface HookUser {
-  /** Baton's subject: `{upstream}:{stable subject}`. */
+  /** Baton's subject: `{upstream}:{stable subject}` (`~password/...`, `~issuer/...` for other sources: provider/accounts.ts). */
   readonly sub: string;
   /** Id of the upstream the user signed in with. */
   readonly upstream?: string;
@@ -80,8 +80,12 @@ export interface HookApi {
 /** `authenticate`: sign in with this upstream, or refuse. */
 export type AuthenticateResult = { readonly upstream: string } | { readonly deny: string };
 
-/** `authenticateBackchannel`: the user's subject and claims, or a refusal. */
-export type BackchannelResult = { readonly sub: string; readonly claims?: Record<string, unknown> } | { readonly deny: string };
+/**
+ * `authenticateBackchannel`: the user's subject and claims, or a refusal. A refusal for a known
+ * user may name its `sub`: failures then count against that user whatever spelling of the
+ * username was sent (the lockout follows the identity, not the string).
+ */
+export type BackchannelResult = { readonly sub: string; readonly claims?: Record<string, unknown> } | { readonly deny: string; readonly sub?: string };
 
 /** `isAuthorized`: `true`/`false`, or a refusal with a reason shown to the user and the client. */
 export type AuthorizedResult = boolean | { readonly allow: false; readonly reason: string } | { readonly allow: true };

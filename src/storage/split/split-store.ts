@@ -39,7 +39,11 @@ export const SHORT_LIVED_KINDS: ReadonlySet<string> = new Set([
   // Abuse-limit windows (minutes): a Redis restart only resets the counting.
   'attempts:password',
   'attempts:password-username',
+  'attempts:password-identity',
+  'attempts:password-identity-all',
   'attempts:device-code',
+  // Which grant a JWT access token belongs to: lives as long as the token (provider/grant-lineage.ts).
+  'access-token-grant',
 ]);
 
 export interface SplitStoreOptions {
