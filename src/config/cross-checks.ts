@@ -97,9 +97,11 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
   issues.push(...checkPassthrough(field(raw, 'passthrough'), { upstreams: upstreamTypes, resources: resourceScopes, algorithms }));
 
   const clientIds = new Set<string>();
+  const publicClients = new Set<string>();
   entries(field(raw, 'clients')).forEach((rawClient, i) => {
     const parsed = lenientClient.safeParse(rawClient);
     if (!parsed.success) return;
+    if (parsed.data.token_endpoint_auth_method === 'none') publicClients.add(parsed.data.client_id);
     if (clientIds.has(parsed.data.client_id)) {
       issues.push({ path: ['clients', i, 'client_id'], message: 'duplicate client_id' });
     }
@@ -110,6 +112,16 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
     });
     parsed.data.upstreams?.forEach((id, u) => {
       if (!declaredUpstreams.has(id)) issues.push({ path: ['clients', i, 'upstreams', u], message: 'is not the id of a declared upstream' });
+    });
+  });
+
+  // RFC 7662 section 4: introspection rights go to authenticated resource servers only.
+  const declaredClients = new Set(entries(field(raw, 'clients')).map((c) => field(c, 'client_id')));
+  entries(field(raw, 'resources')).forEach((rawResource, i) => {
+    entries(field(rawResource, 'introspectors')).forEach((clientId, c) => {
+      if (typeof clientId !== 'string') return;
+      if (!declaredClients.has(clientId)) issues.push({ path: ['resources', i, 'introspectors', c], message: 'is not the client_id of a declared client' });
+      else if (publicClients.has(clientId)) issues.push({ path: ['resources', i, 'introspectors', c], message: 'a public client ("none") cannot introspect: it does not authenticate' });
     });
   });
 

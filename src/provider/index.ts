@@ -14,6 +14,7 @@ import { createAdapter, type ReuseEvent } from './adapter.ts';
 import { SCOPE_CLAIMS, STATIC_SCOPES } from './claims.ts';
 import { isSecretHash, SecretVerifier } from './client-secret.ts';
 import { clientMetadata } from './clients.ts';
+import { IntrospectionPolicy } from './introspection.ts';
 import { ResourcePolicy } from './resources.ts';
 import { tokenClaims } from './token-claims.ts';
 import { registerPasswordGrant } from '../grants/password.ts';
@@ -86,7 +87,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: new IntrospectionPolicy(config).allowedPolicy },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
