@@ -157,6 +157,10 @@ function checkClient(
   if (isPublic && !client.requirePkce) {
     issues.push({ path: at('requirePkce'), message: 'public clients must use PKCE' });
   }
+  const signsIn = ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'].filter((grant) => grants.has(grant as never));
+  if (client.scopes.length === 0 && signsIn.length > 0) {
+    issues.push({ path: at('scopes'), message: `must not be empty with ${signsIn.join(' or ')}: list the OpenID Connect scopes it may request (an empty list is for clients without a user sign-in, such as client_credentials)` });
+  }
   if (grants.has('authorization_code') && client.redirect_uris.length === 0) {
     issues.push({ path: at('redirect_uris'), message: 'at least one redirect URI is required for authorization_code' });
   }

@@ -208,7 +208,7 @@ export const clientSchema = z
     scopes: z
       .array(z.enum(OIDC_SCOPES))
       .default([...OIDC_SCOPES])
-      .describe('OpenID Connect scopes this client may request.'),
+      .describe('OpenID Connect scopes this client may request. `[]`: none, for a client without a user sign-in (client_credentials, token exchange); not with `authorization_code` or `device_code`.'),
     resources: z.array(clientResourceSchema).default([]).describe('APIs (and their scopes) this client may obtain access tokens for.'),
     requirePkce: z.boolean().default(true).describe('Require PKCE (S256) on authorization requests. Always on for public clients (`false` is an error there).'),
     requireConsent: z.boolean().default(false).describe('Ask the user to approve the requested scopes (first-party clients usually skip it). Shown after sign-in through an upstream identity provider.'),
