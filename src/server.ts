@@ -42,6 +42,7 @@ import { requestSigner } from './orchestration/request-signer.ts';
 import { authorizerDecider } from './orchestration/token-decisions.ts';
 import { HookPoints } from './orchestration/hook-points.ts';
 import { userinfoHook } from './provider/hooked-claims.ts';
+import { IntrospectionPolicy, jwtIntrospection } from './provider/introspection.ts';
 import { devicePolling } from './provider/device-polling.ts';
 import { type Clock, type Store, systemClock } from './storage/store.ts';
 import { addPassthroughRoutes, createPassthroughs, PASSTHROUGH_PREFIX } from './passthrough/index.ts';
@@ -178,7 +179,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, events, hooks, sessions });
       addPassthroughRoutes(routes, passthroughs);
       upstreamLogout.addRoute(routes);
-      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, UPSTREAM_LOGOUT_RETURN], after: [userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue] }));
+      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, UPSTREAM_LOGOUT_RETURN], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config)), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue], storageDown: () => store.ping().then(() => false, () => true) }));
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ path: '/device', max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session', store, logger, now: clock }));
       return { provider, handle: provider.callback() };

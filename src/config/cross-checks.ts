@@ -97,9 +97,11 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
   issues.push(...checkPassthrough(field(raw, 'passthrough'), { upstreams: upstreamTypes, resources: resourceScopes, algorithms }));
 
   const clientIds = new Set<string>();
+  const publicClients = new Set<string>();
   entries(field(raw, 'clients')).forEach((rawClient, i) => {
     const parsed = lenientClient.safeParse(rawClient);
     if (!parsed.success) return;
+    if (parsed.data.token_endpoint_auth_method === 'none') publicClients.add(parsed.data.client_id);
     if (clientIds.has(parsed.data.client_id)) {
       issues.push({ path: ['clients', i, 'client_id'], message: 'duplicate client_id' });
     }
@@ -110,6 +112,16 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
     });
     parsed.data.upstreams?.forEach((id, u) => {
       if (!declaredUpstreams.has(id)) issues.push({ path: ['clients', i, 'upstreams', u], message: 'is not the id of a declared upstream' });
+    });
+  });
+
+  // RFC 7662 section 4: introspection rights go to authenticated resource servers only.
+  const declaredClients = new Set(entries(field(raw, 'clients')).map((c) => field(c, 'client_id')));
+  entries(field(raw, 'resources')).forEach((rawResource, i) => {
+    entries(field(rawResource, 'introspectors')).forEach((clientId, c) => {
+      if (typeof clientId !== 'string') return;
+      if (!declaredClients.has(clientId)) issues.push({ path: ['resources', i, 'introspectors', c], message: 'is not the client_id of a declared client' });
+      else if (publicClients.has(clientId)) issues.push({ path: ['resources', i, 'introspectors', c], message: 'a public client ("none") cannot introspect: it does not authenticate' });
     });
   });
 
@@ -144,6 +156,10 @@ function checkClient(
   }
   if (isPublic && !client.requirePkce) {
     issues.push({ path: at('requirePkce'), message: 'public clients must use PKCE' });
+  }
+  const signsIn = ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'].filter((grant) => grants.has(grant as never));
+  if (client.scopes.length === 0 && signsIn.length > 0) {
+    issues.push({ path: at('scopes'), message: `must not be empty with ${signsIn.join(' or ')}: list the OpenID Connect scopes it may request (an empty list is for clients without a user sign-in, such as client_credentials)` });
   }
   if (grants.has('authorization_code') && client.redirect_uris.length === 0) {
     issues.push({ path: at('redirect_uris'), message: 'at least one redirect URI is required for authorization_code' });

@@ -17,7 +17,7 @@ export const authorizerSchema = z
       .union([z.literal(0), duration('How long a decision is reused.')])
       .prefault('30s')
       .describe('How long a decision is reused for the same subject, client, resource and scopes (0: never); re-evaluated after that, and so on refresh.'),
-    claimsNamespace: z.string().optional().describe('Claim under which its added claims go (an object); defaults to the id. Empty string: top-level claims (reserved claims are still protected).'),
+    claimsNamespace: z.string().optional().describe('Claim under which its added claims go (an object); defaults to the id. Empty string: top-level claims; an answer setting a reserved claim is then a failure (docs/authorizers.md).'),
   })
   .describe('An HTTP service that decides the scopes of its namespace.');
 

@@ -166,6 +166,10 @@ export const resourceSchema = z
       .describe('`jwt`: RFC 9068 JWT access tokens the API verifies against the JWKS; `opaque`: a reference the API introspects.'),
     accessTokenTTL: duration('Lifetime of this API\'s access tokens; defaults to `ttl.accessToken`.').optional(),
     signingAlg: signingAlgorithm.optional().describe('Signing algorithm of this API\'s JWT access tokens: one of `keys.signing`, defaults to the first.'),
+    introspectors: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Confidential clients (by `client_id`) acting as this API\'s resource server: they may introspect its access tokens, JWT or opaque (RFC 7662 section 4). A token\'s own client may always introspect it; any other caller gets `{"active": false}`.'),
   })
   .describe('An API that Baton mints access tokens for.');
 
@@ -204,7 +208,7 @@ export const clientSchema = z
     scopes: z
       .array(z.enum(OIDC_SCOPES))
       .default([...OIDC_SCOPES])
-      .describe('OpenID Connect scopes this client may request.'),
+      .describe('OpenID Connect scopes this client may request. `[]`: none, for a client without a user sign-in (client_credentials, token exchange); not with `authorization_code` or `device_code`.'),
     resources: z.array(clientResourceSchema).default([]).describe('APIs (and their scopes) this client may obtain access tokens for.'),
     requirePkce: z.boolean().default(true).describe('Require PKCE (S256) on authorization requests. Always on for public clients (`false` is an error there).'),
     requireConsent: z.boolean().default(false).describe('Ask the user to approve the requested scopes (first-party clients usually skip it). Shown after sign-in through an upstream identity provider.'),

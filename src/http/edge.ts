@@ -6,7 +6,7 @@ import type { Context, Middleware, Next } from 'koa';
 
 import type { Logger } from '../observability/logger.ts';
 import { beginRequest, endRequest } from '../observability/request-log.ts';
-import { correctErrorCode, errorBoundary } from './errors.ts';
+import { correctErrorCode, errorBoundary, unavailableWhileDown } from './errors.ts';
 
 export interface EdgeOptions {
   readonly accessLogger: Logger;
@@ -16,9 +16,11 @@ export interface EdgeOptions {
   readonly prefixes: readonly string[];
   /** Post-processing of the provider's responses, in order (e.g. the userinfo hook). */
   readonly after?: ReadonlyArray<(ctx: Context) => Promise<void>>;
+  /** Whether storage is down: a server_error then becomes 503 temporarily_unavailable. */
+  readonly storageDown?: () => Promise<boolean>;
 }
 
-export function edge({ accessLogger, logger, routes, prefixes, after }: EdgeOptions): Middleware {
+export function edge({ accessLogger, logger, routes, prefixes, after, storageDown }: EdgeOptions): Middleware {
   const boundary = errorBoundary(logger);
   const dispatch = routes.routes();
   const owned = (path: string) => prefixes.some((prefix) => path.startsWith(prefix));
@@ -31,6 +33,7 @@ export function edge({ accessLogger, logger, routes, prefixes, after }: EdgeOpti
         for (const step of after ?? []) await boundary(ctx, () => step(ctx));
       }
       correctErrorCode(ctx);
+      if (storageDown && ctx.status === 500) await unavailableWhileDown(ctx, storageDown);
     } finally {
       endRequest(accessLogger, ctx, started);
     }

@@ -39,6 +39,19 @@ export function correctErrorCode(ctx: Context): void {
   }
 }
 
+/**
+ * A `server_error` JSON answer given while a dependency is down (`down()`: storage fails its health
+ * check) is `503 temporarily_unavailable` with `Retry-After` (RFC 6749 sections 4.1.2.1 and 5.2):
+ * the client may retry, and nothing was spent. The cause is already in the log.
+ */
+export async function unavailableWhileDown(ctx: Context, down: () => Promise<boolean>): Promise<void> {
+  const body = ctx.body as { error?: unknown } | undefined;
+  if (ctx.status !== 500 || body?.error !== 'server_error' || !(await down())) return;
+  ctx.status = 503;
+  ctx.set('Retry-After', '5');
+  ctx.body = { error: 'temporarily_unavailable', error_description: `the service is temporarily unavailable; try again later (request ${String(ctx.state.requestId ?? '')})` };
+}
+
 /** Error boundary around Baton's own routes. */
 export function errorBoundary(logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {

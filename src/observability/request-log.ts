@@ -26,6 +26,15 @@ export function endRequest(logger: Logger, ctx: Context, started: number): void 
     route: (ctx as { oidc?: { route?: string } }).oidc?.route,
     status: ctx.status,
     ms: Math.round((performance.now() - started) * 10) / 10,
-    ip: ctx.ip,
+    ip: clientAddress(ctx),
   }, 'request');
+}
+
+/** `ctx.ip` throws once the socket is gone (a client that hung up): the line is still written. */
+function clientAddress(ctx: Context): string | undefined {
+  try {
+    return ctx.ip;
+  } catch {
+    return undefined;
+  }
 }

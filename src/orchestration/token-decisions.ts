@@ -32,7 +32,9 @@ export function authorizerDecider(authorizers: Authorizers, store: Store, metric
     const grantType = String(ctx.oidc.params?.grant_type ?? '');
     const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.DeviceCode ?? ctx.oidc.entities.RefreshToken) as ScopedEntity | undefined;
     const asked = typeof ctx.oidc.params?.scope === 'string' ? new Set(ctx.oidc.params.scope.split(' ')) : source?.scopes;
-    const requested = allowed.filter((scope) => asked?.has(scope) ?? false);
+    // In request order (docs/authorizers.md), not the resource's declared order.
+    const permitted = new Set(allowed);
+    const requested = [...(asked ?? [])].filter((scope) => permitted.has(scope));
     if (!authorizers.concerns(requested)) return allowed;
 
     const accountId = ctx.oidc.entities.Account?.accountId;

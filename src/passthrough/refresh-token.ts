@@ -29,6 +29,8 @@ export interface RefreshTokens {
   wrap(grant: WrappedGrant, clientId: string, upstreamExpiresIn?: number): Promise<string>;
   /** The grant of a token issued to `clientId` here, spent when the mode rotates; invalid_grant otherwise. `release` undoes the spending. */
   unwrap(token: string, clientId: string): Promise<{ grant: WrappedGrant; release: () => Promise<void> }>;
+  /** The grant of a token issued to `clientId` here, without spending or ending anything. */
+  peek(token: string, clientId: string): Promise<WrappedGrant | undefined>;
   /** Ends the token (handle: deleted); resolves its grant when it was issued to `clientId` here. */
   revoke(token: string, clientId: string): Promise<WrappedGrant | undefined>;
 }
@@ -93,6 +95,9 @@ function jweTokens({ issuer, ttl, secret, clock }: RefreshTokenSettings): Refres
     async unwrap(token, clientId) {
       return { grant: await open(token, clientId), release: async () => undefined };
     },
+    async peek(token, clientId) {
+      return open(token, clientId).catch(() => undefined);
+    },
     async revoke(token, clientId) {
       return open(token, clientId).catch(() => undefined);
     },
@@ -146,6 +151,9 @@ function handleTokens({ issuer, ttl, secret, store, clock }: RefreshTokenSetting
           await store.putRecord(HANDLE_KIND, found.id, { ...spent, used: false }, { expectedVersion: found.record.version + 1, expiresIn });
         },
       };
+    },
+    async peek(token, clientId) {
+      return (await find(token, clientId))?.grant;
     },
     async revoke(token, clientId) {
       const found = await find(token, clientId);

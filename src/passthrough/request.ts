@@ -4,20 +4,22 @@
 import type { Context } from 'koa';
 import type * as oauth from 'oauth4webapi';
 
-import { invalidClient, invalidRequest } from './errors.ts';
+import { BodyTooLarge, readBounded } from '../http/body.ts';
+import { invalidClient, invalidRequest, PassthroughError } from './errors.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
 export async function readForm(ctx: Context): Promise<URLSearchParams> {
   if (!ctx.is('application/x-www-form-urlencoded')) throw invalidRequest('the request body must be application/x-www-form-urlencoded');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw invalidRequest('the request body is too large');
-    chunks.push(chunk as Buffer);
+  let body: Buffer;
+  try {
+    body = await readBounded(ctx.req, MAX_BODY_BYTES);
+  } catch (err) {
+    if (!(err instanceof BodyTooLarge)) throw err;
+    ctx.set('Connection', 'close');
+    throw new PassthroughError(413, 'invalid_request', `the request body is larger than ${MAX_BODY_BYTES / 1024} KiB`);
   }
-  const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  const form = new URLSearchParams(body.toString('utf8'));
   const names = [...form.keys()];
   const repeated = names.find((name, i) => names.indexOf(name) !== i);
   if (repeated) throw invalidRequest(`${repeated} must not be repeated`);

@@ -2,7 +2,9 @@
 // client authenticates exactly as it would at the upstream, which checks it when Baton forwards
 // the request; Baton verifies what comes back, orchestrates, and answers with its own tokens.
 //   authorization_code (section 4.1.3): forward, verify the id_token, orchestrate, issue.
-//   refresh_token (section 6): unwrap, forward, re-verify, orchestrate again, issue.
+//   refresh_token (section 6): unwrap (a handle is spent, so one of concurrent refreshes goes on),
+//   forward (the upstream authenticates the client; a refusal before the grant releases the
+//   handle), re-verify, orchestrate again, issue.
 import type { Context } from 'koa';
 
 import { DEVICE_CODE } from '../config/schema.ts';
@@ -106,8 +108,11 @@ async function refreshToken({ deps, entry, client, form, requestId }: Step) {
   try {
     upstream = await measured(deps, entry, 'passthrough_refresh', async () => upstreamGrant(await endpoints(entry), client, 'refresh_token', { refresh_token: grant.upstreamRefreshToken }));
   } catch (err) {
-    // The upstream did not answer: the client may try again with the same token.
-    if (err instanceof PassthroughError && err.status >= 500) await release();
+    // Spent only when the upstream took the refresh token. It did not when it could not answer
+    // (5xx), nor when it refused the request before the grant: the client's authentication
+    // (invalid_client: the upstream is where the client authenticates, RFC 6749 section 2.3) or the
+    // request itself. Only invalid_grant says the upstream token is gone.
+    if (err instanceof PassthroughError && (err.status >= 500 || err.error !== 'invalid_grant')) await release();
     throw err;
   }
   const account = (await deps.store.getRecord<AccountRecord>(ACCOUNT_KIND, grant.sub))?.value;

@@ -1,6 +1,8 @@
 // The upstream's token and revocation endpoints, called with the client's own authentication
 // (as received) through oauth4webapi. The upstream's OAuth errors are relayed to the client with
 // their status (RFC 6749 section 5.2); an unreachable or failing upstream is a clean 503.
+import { randomBytes } from 'node:crypto';
+
 import * as oauth from 'oauth4webapi';
 
 import { safeDescription } from '../orchestration/hook-points.ts';
@@ -49,12 +51,35 @@ export async function upstreamGrant(
   };
 }
 
-/** RFC 7009 at the upstream, when it has a revocation endpoint; failures are the caller's to log. */
-export async function upstreamRevoke(endpoints: UpstreamEndpoints, client: ClientCredentials, token: string): Promise<boolean> {
-  if (typeof endpoints.metadata.revocation_endpoint !== 'string') return false;
+/**
+ * RFC 7009 at the upstream, which authenticates the client first (section 2.1): `revoked`;
+ * `refused` when it answered another error after authenticating it (e.g. unsupported_token_type);
+ * `unsupported` without a revocation endpoint. A failed client authentication is relayed as
+ * thrown (401 invalid_client), an upstream that cannot answer is a thrown 503.
+ */
+export async function upstreamRevoke(endpoints: UpstreamEndpoints, client: ClientCredentials, token: string): Promise<'revoked' | 'refused' | 'unsupported'> {
+  if (typeof endpoints.metadata.revocation_endpoint !== 'string') return 'unsupported';
   const response = await reach(() => oauth.revocationRequest(server(endpoints), { client_id: client.clientId }, client.forward, token, { ...options(endpoints), additionalParameters: { token_type_hint: 'refresh_token' } }));
-  await response.body?.cancel();
-  return response.ok;
+  if (response.ok) {
+    await response.body?.cancel();
+    return 'revoked';
+  }
+  const json = await response.json().catch(() => undefined) as Record<string, unknown> | undefined;
+  if (response.status >= 500 || response.status === 401 || json?.error === 'invalid_client') throw relayed(response, json, endpoints.realm, client);
+  return 'refused';
+}
+
+/**
+ * Whether the upstream accepts the client's authentication, for an upstream without a revocation
+ * endpoint: a refresh_token request with a random token no upstream issued, which an upstream
+ * that authenticates the client first (RFC 6749 section 6) refuses with invalid_grant, and with
+ * invalid_client (thrown, relayed) when the credentials are wrong.
+ */
+export async function upstreamAuthenticate(endpoints: UpstreamEndpoints, client: ClientCredentials): Promise<void> {
+  const probe = new URLSearchParams({ refresh_token: `baton-client-authentication-${randomBytes(16).toString('base64url')}` });
+  const response = await reach(() => oauth.genericTokenEndpointRequest(server(endpoints), { client_id: client.clientId }, client.forward, 'refresh_token', probe, options(endpoints)));
+  const json = await response.json().catch(() => undefined) as Record<string, unknown> | undefined;
+  if (response.status >= 500 || response.status === 401 || json?.error === 'invalid_client') throw relayed(response, json, endpoints.realm, client);
 }
 
 function server(endpoints: UpstreamEndpoints): oauth.AuthorizationServer {

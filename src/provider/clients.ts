@@ -14,7 +14,10 @@ export function clientMetadata(client: ClientConfig, config: BatonConfig): Clien
     post_logout_redirect_uris: client.post_logout_redirect_uris,
     token_endpoint_auth_method: client.token_endpoint_auth_method,
     id_token_signed_response_alg: client.id_token_signed_response_alg ?? config.keys.signing[0],
-    scope: client.scopes.join(' '),
+    // No OpenID scopes (`scopes: []`, a client without a user): the provider refuses an empty
+    // `scope`, so it is left out; its grants give such a client resource scopes only (the
+    // authorization and device endpoints, which would read "absent" as "any", refuse it at config).
+    ...(client.scopes.length > 0 ? { scope: client.scopes.join(' ') } : {}),
     backchannel_logout_uri: client.backchannel_logout_uri,
     backchannel_logout_session_required: client.backchannel_logout_session_required,
   };

@@ -15,6 +15,7 @@ import { TokensAtRest } from './tokens-at-rest.ts';
 import { SCOPE_CLAIMS, STATIC_SCOPES } from './claims.ts';
 import { isSecretHash, SecretVerifier } from './client-secret.ts';
 import { clientMetadata } from './clients.ts';
+import { IntrospectionPolicy } from './introspection.ts';
 import { ResourcePolicy } from './resources.ts';
 import { tokenClaims } from './token-claims.ts';
 import { recordJwtGrant } from './grant-lineage.ts';
@@ -98,7 +99,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: new IntrospectionPolicy(config).allowedPolicy },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: {

@@ -64,6 +64,10 @@ describe('broken configuration files', () => {
       'clients[2]: client_secret or client_secret_hash is required for client_secret_basic (line 22)',
       'clients[2].id_token_signed_response_alg: must be one of keys.signing (line 24)',
     ]],
+    ['introspectors.yaml', [
+      'resources[0].introspectors[1]: is not the client_id of a declared client (line 7)',
+      'resources[0].introspectors[2]: a public client ("none") cannot introspect: it does not authenticate (line 7)',
+    ]],
     ['no-master-secret.yaml', [
       'keys: a master secret is required: set keys.masterSecret (e.g. "${BATON_MASTER_SECRET}") or keys.masterSecretFile, or development: true for local use',
       'clients[0].client_secret: environment variable MISSING_SECRET is not set (line 4)',

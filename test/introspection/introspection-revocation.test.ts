@@ -54,11 +54,12 @@ describe('introspection', () => {
     expect(res.json).toEqual({ active: false });
   });
 
-  it('JWT access tokens are self-contained: introspection answers unsupported_token_type', async () => {
+  // Issue 12 item 11: this answered 400 unsupported_token_type; RFC 7662 sections 2.2-2.3 want an answer.
+  it('JWT access tokens introspect too: active for the client they were issued to', async () => {
     const { access_token } = await client.clientCredentialsGrant(service, { resource: ORDERS_API, scope: 'orders:read' });
     const res = await postForm(`${baton.url}/introspect`, `token=${access_token}`, { authorization: basic('service', TEST_ENV.SERVICE_SECRET) });
-    expect(res.status).toBe(400);
-    expect(res.json.error).toBe('unsupported_token_type');
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ active: true, client_id: 'service', aud: ORDERS_API, scope: 'orders:read' });
   });
 });
 

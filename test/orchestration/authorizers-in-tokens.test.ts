@@ -77,6 +77,13 @@ describe('authorizers at the token endpoint', () => {
     expect(seen).toMatchObject({ subject: 'service', scopes: ['orders:read', 'orders:write'] });
   });
 
+  it('is sent the requested scopes of its namespace in request order, not the resource\'s declared order', async () => {
+    policy.grants = { service: ['orders:read', 'orders:write'] };
+    const res = await postForm(`${baton.url}/token`, `grant_type=client_credentials&resource=${encodeURIComponent(API)}&scope=${encodeURIComponent('orders:write profile:basic orders:read')}`, { authorization: basic('service', TEST_ENV.SERVICE_SECRET) });
+    expect(res.status).toBe(200);
+    expect(policy.seen.at(-1)).toMatchObject({ subject: 'service', scopes: ['orders:write', 'orders:read'] });
+  });
+
   it('is not called for tokens without scopes of its namespace', async () => {
     const before = policy.seen.length;
     const rp = await discover(baton.url, 'service', TEST_ENV.SERVICE_SECRET);

@@ -267,3 +267,33 @@ describe('revocation (RFC 7009)', () => {
     expect(await rejection(client.refreshTokenGrant(rp, tokens.refresh_token!))).toMatchObject({ error: 'invalid_grant', status: 400 });
   });
 });
+
+describe('client authentication before anything is spent (RFC 7009 section 2.1, RFC 6749 section 6)', () => {
+  const WRONG = 'not-the-mail-app-secret-0123';
+  const refreshAs = (secret: string, refreshToken: string) => postForm(`${env.issuer('mail')}/token`, new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }), { authorization: basic('mail-app', secret) });
+
+  it('a refresh with a wrong secret is 401 invalid_client and leaves the handle usable', async () => {
+    const rp = await mail('mail');
+    const tokens = await redeem(rp, await authorize(page, env, rp, BOB));
+    const wrong = await refreshAs(WRONG, tokens.refresh_token!);
+    expect(wrong.status).toBe(401);
+    expect(wrong.json.error).toBe('invalid_client');
+    expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
+    const right = await refreshAs(SECRETS.mail, tokens.refresh_token!);
+    expect(right.status).toBe(200);
+    expect(right.json.access_token).toBeTruthy();
+  });
+
+  it('a revocation with a wrong secret is 401 invalid_client and ends nothing: the handle still refreshes', async () => {
+    const rp = await mail('mail');
+    const tokens = await redeem(rp, await authorize(page, env, rp, BOB));
+    const wrong = await postForm(`${env.issuer('mail')}/revoke`, new URLSearchParams({ token: tokens.refresh_token! }), { authorization: basic('mail-app', WRONG) });
+    expect(wrong.status).toBe(401);
+    expect(wrong.json.error).toBe('invalid_client');
+    const right = await refreshAs(SECRETS.mail, tokens.refresh_token!);
+    expect(right.status).toBe(200);
+    // And with the right secret, revocation ends it.
+    await client.tokenRevocation(rp, String(right.json.refresh_token));
+    expect((await refreshAs(SECRETS.mail, String(right.json.refresh_token))).json.error).toBe('invalid_grant');
+  });
+});

@@ -63,8 +63,10 @@ describe('PostgreSQL stopped during a run', () => {
 
     const started = Date.now();
     const during = await token(waiting);
-    expect(during.status).toBeGreaterThanOrEqual(500);
-    expect(during.json.error).toBe('server_error');
+    // Issue 12 item 15: this was a 500 server_error; an outage is 503 temporarily_unavailable.
+    expect(during.status).toBe(503);
+    expect(during.json.error).toBe('temporarily_unavailable');
+    expect(during.headers.get('retry-after')).toBe('5');
     expect(during.text).not.toMatch(/ECONNREFUSED|postgres|at .+:\d+/i);
     expect(Date.now() - started).toBeLessThan(5000);
 

@@ -75,8 +75,10 @@ describe('Redis stopped during a run', () => {
 
     const started = Date.now();
     const during = await token(pendingBody);
-    expect(during.status).toBeGreaterThanOrEqual(500);
-    expect(during.json.error).toBe('server_error');
+    // Issue 12 item 15: this was a 500 server_error; an outage is 503 temporarily_unavailable.
+    expect(during.status).toBe(503);
+    expect(during.json.error).toBe('temporarily_unavailable');
+    expect(during.headers.get('retry-after')).toBe('5');
     expect(during.text).not.toMatch(/redis|ECONNREFUSED|at .+:\d+/i);
     expect(Date.now() - started).toBeLessThan(5000);
 

@@ -1,10 +1,12 @@
 // The decision cache: successful decisions (grant or deny) kept in the Store, kind
-// 'authorizer-decision', for the authorizer's cacheTTL; failures are never stored.
+// 'authorizer-decision', for the authorizer's cacheTTL; failures (invalid answers included) are
+// never stored, and a record that is not a valid decision reads as a miss.
 import { createHash } from 'node:crypto';
 
 import type { AuthorizerConfig } from '../../config/orchestration.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Store } from '../../storage/store.ts';
+import { claimsProblem } from '../reserved-claims.ts';
 import type { Decision, DecisionRequest } from './types.ts';
 
 /** The Store record kind holding cached decisions. */
@@ -65,5 +67,5 @@ export class DecisionCache {
 function isDecision(value: unknown): value is Decision {
   const d = value as Partial<Decision> | null;
   return typeof d === 'object' && d !== null && (d.decision === 'grant' || d.decision === 'deny')
-    && Array.isArray(d.granted) && Array.isArray(d.dropped) && typeof d.claims === 'object' && d.claims !== null;
+    && Array.isArray(d.granted) && Array.isArray(d.dropped) && claimsProblem(d.claims) === undefined;
 }

@@ -30,7 +30,7 @@ export async function callAuthorizer(config: AuthorizerConfig, request: Decision
       await answer.discard();
       throw new AuthorizerFailure(`answered HTTP ${answer.status}`);
     }
-    return parseAnswer(await readBounded(answer), scopes);
+    return parseAnswer(await readBounded(answer), scopes, { topLevelClaims: (config.claimsNamespace ?? config.id) === '' });
   } catch (err) {
     throw classify(err, config);
   }

@@ -3,5 +3,6 @@
 export { Authorizers, type AuthorizersDeps } from './authorizers.ts';
 export { DECISION_KIND, cacheKey } from './cache.ts';
 export { checkAuthorizerConfigs } from './namespaces.ts';
-export { RESERVED_CLAIMS, type AuthorizerTrace, type DecisionRequest, type FanoutResult } from './types.ts';
+export { AUTHORIZER_RESERVED_CLAIMS as RESERVED_CLAIMS } from '../reserved-claims.ts';
+export { type AuthorizerTrace, type DecisionRequest, type FanoutResult } from './types.ts';
 export type { AuthorizerConfig } from '../../config/orchestration.ts';

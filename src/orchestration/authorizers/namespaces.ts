@@ -1,7 +1,7 @@
 // Which authorizer owns which scope: configuration checks (unique ids and namespaces, https,
 // safe claim namespaces) and the longest-prefix ownership index the fan-out partitions with.
 import type { AuthorizerConfig } from '../../config/orchestration.ts';
-import { RESERVED_CLAIMS } from './types.ts';
+import { AUTHORIZER_RESERVED_CLAIMS as RESERVED_CLAIMS, UNSAFE_KEYS } from '../reserved-claims.ts';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -28,6 +28,7 @@ export function checkAuthorizerConfigs(configs: readonly AuthorizerConfig[]): st
     }
     const claimsKey = config.claimsNamespace ?? config.id;
     if (RESERVED_CLAIMS.has(claimsKey)) problems.push(`${at}.claimsNamespace: "${claimsKey}" is a reserved claim; set another claimsNamespace`);
+    if (UNSAFE_KEYS.has(claimsKey)) problems.push(`${at}.claimsNamespace: "${claimsKey}" is not a safe claim name; set another claimsNamespace`);
     if (!(config.timeout > 0)) problems.push(`${at}.timeout: must be positive`);
     if (!(config.cacheTTL >= 0)) problems.push(`${at}.cacheTTL: must not be negative`);
   });

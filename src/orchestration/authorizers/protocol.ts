@@ -1,5 +1,6 @@
 // The wire format between Baton and an authorizer: the JSON body Baton POSTs, a bounded read of
 // the answer, and the strict check that turns the answer into a Decision (or an invalid answer).
+import { AUTHORIZER_RESERVED_CLAIMS, claimsProblem, reservedIn } from '../reserved-claims.ts';
 import type { RawAnswer } from './transport.ts';
 import { AuthorizerFailure, type Decision, type DecisionRequest } from './types.ts';
 
@@ -51,9 +52,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /**
  * Checks an answer against the scopes asked (`requested`, all in the namespace): grant keeps
  * `scopes` ∩ requested (all requested when `scopes` is omitted) and records the rest as dropped;
- * deny grants nothing and adds no claims. Anything malformed throws an AuthorizerFailure.
+ * deny grants nothing and adds no claims. Anything malformed throws an AuthorizerFailure: claims
+ * with object-prototype keys or beyond the bounds of reserved-claims.ts, and, when they go to the
+ * top level of the token (`topLevelClaims`, for `claimsNamespace: ""`), a claim Baton reserves.
  */
-export function parseAnswer(text: string, requested: readonly string[]): Decision {
+export function parseAnswer(text: string, requested: readonly string[], { topLevelClaims = false } = {}): Decision {
   let answer: unknown;
   try {
     answer = JSON.parse(text);
@@ -67,6 +70,12 @@ export function parseAnswer(text: string, requested: readonly string[]): Decisio
     throw new AuthorizerFailure('invalid answer: "scopes" must be an array of strings');
   }
   if (claims !== undefined && !isPlainObject(claims)) throw new AuthorizerFailure('invalid answer: "claims" must be a JSON object');
+  if (claims !== undefined) {
+    const problem = claimsProblem(claims);
+    if (problem !== undefined) throw new AuthorizerFailure(`invalid answer: ${problem}`);
+    const reserved = topLevelClaims ? reservedIn(claims, AUTHORIZER_RESERVED_CLAIMS) : [];
+    if (reserved.length > 0) throw new AuthorizerFailure(`invalid answer: reserved claims ${reserved.join(', ')} (claimsNamespace "")`);
+  }
   if (reason !== undefined && typeof reason !== 'string') throw new AuthorizerFailure('invalid answer: "reason" must be a string');
   const trimmedReason = reason === undefined ? undefined : reason.slice(0, MAX_REASON_CHARS);
   if (decision === 'deny') return { decision, granted: [], dropped: [], claims: {}, reason: trimmedReason };

@@ -46,11 +46,6 @@ export interface FanoutResult {
   traces: AuthorizerTrace[];
 }
 
-/** Claims no authorizer may set at the top level of a token, nor use as its claims namespace. */
-export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
-  'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'scope', 'cnf', 'act',
-]);
-
 /** A successful (cacheable) answer, already checked against what was asked. Internal. */
 export interface Decision {
   decision: 'grant' | 'deny';

@@ -6,7 +6,7 @@ import { apiInternals, type HookLogger } from './api.ts';
 import type { LoadedHooks } from './loader.ts';
 import {
   type AuthorizationDecision, type BackchannelOutcome, ShapeError, checkAttrs, checkAuthenticate, checkAuthorized,
-  checkBackchannel, checkBoolean, dropReserved, frozenCopy, reservedFor, toJsonObject,
+  checkBackchannel, checkBoolean, dropReserved, frozenCopy, reservedFor, toClaims,
 } from './shape.ts';
 import type { AuthenticateResult, BackchannelContext, HookApi, HookContext, HookName, JsonObject } from './types.ts';
 
@@ -64,9 +64,9 @@ const CHECKS: { [N in HookName]: (value: unknown) => HookOutputs[N] } = {
   authenticateBackchannel: checkBackchannel,
   isAuthorized: checkAuthorized,
   loadAttrs: checkAttrs,
-  buildIDTokenClaims: (value) => toJsonObject(value),
-  buildAccessTokenClaims: (value) => toJsonObject(value),
-  buildUserInfoClaims: (value) => toJsonObject(value),
+  buildIDTokenClaims: (value) => toClaims(value),
+  buildAccessTokenClaims: (value) => toClaims(value),
+  buildUserInfoClaims: (value) => toClaims(value),
 };
 
 const CLAIMS_HOOKS: readonly HookName[] = ['buildIDTokenClaims', 'buildAccessTokenClaims', 'buildUserInfoClaims', 'authenticateBackchannel'];

@@ -1,12 +1,14 @@
 // What a hook may return, checked and copied before Baton uses it: JSON values only, the result union
-// of each hook, and reserved claims removed from claims. Also deep-freezing of what hooks receive.
+// of each hook, claims within the bounds of reserved-claims.ts and reserved claims removed from them.
+// Also deep-freezing of what hooks receive.
+import { RESERVED_CLAIMS as RESERVED_BY_TARGET, claimsProblem, type ClaimsTarget } from '../reserved-claims.ts';
 import type { AuthenticateResult, HookName, JsonObject, JsonValue } from './types.ts';
 
-/** Claims a hook can never set: Baton (and oidc-provider) own them. */
-export const RESERVED_CLAIMS: readonly string[] = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'scope', 'cnf', 'act'];
+/** Claims a hook can never set in any token or response: Baton (and oidc-provider) own them. */
+export const RESERVED_CLAIMS: readonly string[] = [...RESERVED_BY_TARGET.userinfo];
 
-/** Also reserved in id_tokens: protocol claims a client validates. */
-export const RESERVED_ID_TOKEN_CLAIMS: readonly string[] = ['nonce', 'at_hash', 'c_hash', 's_hash', 'azp', 'auth_time', 'sid'];
+/** Also reserved in id_tokens (and access tokens): sign-in and protocol claims a client validates. */
+export const RESERVED_ID_TOKEN_CLAIMS: readonly string[] = [...RESERVED_BY_TARGET.id_token].filter((name) => !RESERVED_BY_TARGET.userinfo.has(name));
 
 /** A refusal reason is shown to people; bounded so a hook cannot flood a page or a redirect. */
 const MAX_REASON = 512;
@@ -64,16 +66,29 @@ export function toJsonObject(value: unknown, path = 'result'): JsonObject {
   return toJson(value, path) as JsonObject;
 }
 
+/** Claims a token will carry: a JSON object without object-prototype keys, within the size and depth bounds. */
+export function toClaims(value: unknown, path = 'result'): JsonObject {
+  const claims = toJsonObject(value, path);
+  const problem = claimsProblem(claims, path);
+  if (problem !== undefined) throw new ShapeError(problem);
+  return claims;
+}
+
 /** Removes reserved claims from a claims object; returns the names it removed. */
-export function dropReserved(claims: JsonObject, reserved: readonly string[]): string[] {
-  const dropped = reserved.filter((name) => Object.hasOwn(claims, name));
+export function dropReserved(claims: JsonObject, reserved: ReadonlySet<string>): string[] {
+  const dropped = [...reserved].filter((name) => Object.hasOwn(claims, name));
   for (const name of dropped) delete claims[name];
   return dropped;
 }
 
-/** The reserved claims for a claims-building hook. */
-export function reservedFor(hook: HookName): readonly string[] {
-  return hook === 'buildIDTokenClaims' ? [...RESERVED_CLAIMS, ...RESERVED_ID_TOKEN_CLAIMS] : RESERVED_CLAIMS;
+/** Where each claims-building hook's claims go (the backchannel's claims are the account's, as in userinfo). */
+const TARGETS: Partial<Record<HookName, ClaimsTarget>> = {
+  buildIDTokenClaims: 'id_token', buildAccessTokenClaims: 'access_token', buildUserInfoClaims: 'userinfo', authenticateBackchannel: 'userinfo',
+};
+
+/** The reserved claims for a claims-building hook: the list of the token type its claims go to. */
+export function reservedFor(hook: HookName): ReadonlySet<string> {
+  return RESERVED_BY_TARGET[TARGETS[hook] ?? 'access_token'];
 }
 
 export function checkBoolean(value: unknown): boolean {
@@ -91,7 +106,7 @@ export function checkBackchannel(value: unknown): BackchannelOutcome {
   const obj = exactObject(value, [['sub'], ['sub', 'claims'], ['deny'], ['deny', 'sub']], '{ sub, claims? } or { deny, sub? }');
   if ('deny' in obj) return { deny: text(obj.deny, 'result.deny', MAX_REASON), ...(obj.sub === undefined ? {} : { sub: text(obj.sub, 'result.sub', 255) }) };
   const sub = text(obj.sub, 'result.sub', 255);
-  return { sub, claims: obj.claims === undefined ? {} : toJsonObject(obj.claims, 'result.claims') };
+  return { sub, claims: obj.claims === undefined ? {} : toClaims(obj.claims, 'result.claims') };
 }
 
 export function checkAuthorized(value: unknown): AuthorizationDecision {

@@ -124,20 +124,31 @@ describe('who is asked', () => {
 });
 
 describe('claims', () => {
-  it('go under the id by default, under claimsNamespace when set, top-level for "" without reserved claims', async () => {
+  it('go under the id by default, under claimsNamespace when set, top-level for ""', async () => {
     const give = (claims: Record<string, unknown>) => () => ({ body: { decision: 'grant', claims } });
     const orders = await serve('orders', give({ region: 'eu', limits: { max: 500 } }));
     const billing = await serve('billing', give({ plan: 'gold' }));
-    const flat = await serve('flat', give({ tenant: 't1', sub: 'mallory', scope: 'admin', client_id: 'x', act: { sub: 'y' }, cnf: {}, iss: 'evil', aud: 'a', exp: 1, iat: 1, nbf: 1, jti: 'j' }));
-    const log = captureLogger();
+    const flat = await serve('flat', give({ tenant: 't1' }));
     const result = await fanout([
       ['orders', orders.url], ['billing', billing.url, { claimsNamespace: 'https://billing.test/claims' }], ['flat', flat.url, { claimsNamespace: '' }],
-    ], log).decide(request(['orders:read', 'billing:pay', 'flat:x']));
+    ]).decide(request(['orders:read', 'billing:pay', 'flat:x']));
     expect(result.claims).toEqual({ orders: { region: 'eu', limits: { max: 500 } }, 'https://billing.test/claims': { plan: 'gold' }, tenant: 't1' });
     expect(result.scopes).toEqual(['orders:read', 'billing:pay', 'flat:x']);
+  });
+
+  // Issue 12 item 10: a reserved claim at the top level was dropped and the rest used; it now makes
+  // the whole answer invalid ("could not decide"), so a misbehaving authorizer grants nothing.
+  it('top-level for "": an answer setting a reserved claim (sign-in claims and may_act included) could not decide', async () => {
+    const reserved = { tenant: 't1', sub: 'mallory', scope: 'admin', client_id: 'x', act: { sub: 'y' }, cnf: {}, iss: 'evil', aud: 'a', exp: 1, iat: 1, nbf: 1, jti: 'j', acr: 'x', amr: ['x'], auth_time: 1, may_act: { sub: 'z' }, sid: 's', azp: 'p', nonce: 'n' };
+    const flat = await serve('flat', () => ({ body: { decision: 'grant', claims: reserved } }));
+    const log = captureLogger();
+    const result = await fanout([['flat', flat.url, { claimsNamespace: '' }]], log).decide(request(['flat:x', 'openid']));
+    expect(result.claims).toEqual({});
+    expect(result.scopes).toEqual(['openid']);
+    expect(result.failed?.authorizer).toBe('flat');
+    expect(result.failed?.reason).toMatch(/^invalid answer: reserved claims sub, scope, client_id, act, cnf, iss, aud, exp, iat, nbf, jti, acr, amr, auth_time, may_act, sid, azp, nonce/);
     const flatLog = log.lines.find((l) => (l.trace as { authorizer?: string } | undefined)?.authorizer === 'flat');
-    expect(flatLog).toMatchObject({ level: 'warn', event: 'authorizer.decision' });
-    expect(new Set(flatLog?.dropped_claims as string[])).toEqual(new Set(['sub', 'scope', 'client_id', 'act', 'cnf', 'iss', 'aud', 'exp', 'iat', 'nbf', 'jti']));
+    expect(flatLog).toMatchObject({ level: 'warn', event: 'authorizer.decision', trace: { outcome: 'failed' } });
   });
 
   it('are not added from a deny', async () => {
@@ -155,6 +166,8 @@ describe('configuration', () => {
       authorizerConfig('billing', 'http://billing.internal', { namespace: 'orders:' }),
       authorizerConfig('act', 'https://c.test'),
       authorizerConfig('ok', 'https://d.test', { claimsNamespace: 'scope' }),
+      authorizerConfig('delegate', 'https://e.test', { claimsNamespace: 'may_act' }),
+      authorizerConfig('constructor', 'https://f.test', { namespace: 'ctor:' }),
     ]);
     expect(problems).toEqual([
       'authorizers[1].id: "orders" is also the id of authorizers[0]',
@@ -162,6 +175,8 @@ describe('configuration', () => {
       'authorizers[2].url: must use https (http is only allowed for localhost)',
       'authorizers[3].claimsNamespace: "act" is a reserved claim; set another claimsNamespace',
       'authorizers[4].claimsNamespace: "scope" is a reserved claim; set another claimsNamespace',
+      'authorizers[5].claimsNamespace: "may_act" is a reserved claim; set another claimsNamespace',
+      'authorizers[6].claimsNamespace: "constructor" is not a safe claim name; set another claimsNamespace',
     ]);
     expect(() => fanout([['act', 'https://c.test']])).toThrow(/reserved claim/);
   });

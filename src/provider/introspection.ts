@@ -1,0 +1,76 @@
+// Token introspection (RFC 7662) at Baton: who may introspect which token (section 4: the client it
+// was issued to, and the resource servers of its audience, `resources[].introspectors`), and Baton's
+// own JWT access tokens, which oidc-provider refuses as structured (sections 2.2 and 2.3).
+import type { Context } from 'koa';
+import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+
+import type { BatonConfig } from '../config/schema.ts';
+import { publicJwks, type KeySet } from '../keys/keyset.ts';
+
+/** What the policy looks at in a token, found in the store or verified from a JWT. */
+export interface IntrospectedToken {
+  readonly kind: string;
+  readonly clientId?: string;
+  readonly aud?: string | readonly string[];
+}
+
+/**
+ * RFC 7662 section 4: a token is described only to the client it was issued to and, for access
+ * tokens, to the clients configured as resource servers of its audience. A refresh token is meant
+ * for Baton alone: only its own client sees it. Anyone else gets `{"active": false}`.
+ */
+export class IntrospectionPolicy {
+  /** Audience -> the clients that are its resource server. */
+  readonly #servers = new Map<string, Set<string>>();
+
+  constructor(config: BatonConfig) {
+    for (const resource of config.resources) {
+      const audience = resource.audience ?? resource.id;
+      const servers = this.#servers.get(audience) ?? new Set<string>();
+      resource.introspectors.forEach((clientId) => servers.add(clientId));
+      this.#servers.set(audience, servers);
+    }
+  }
+
+  allows(callerId: string, token: IntrospectedToken): boolean {
+    if (token.clientId !== undefined && token.clientId === callerId) return true;
+    if (token.kind === 'RefreshToken') return false;
+    const audiences = token.aud === undefined ? [] : typeof token.aud === 'string' ? [token.aud] : token.aud;
+    return audiences.some((audience) => this.#servers.get(audience)?.has(callerId) ?? false);
+  }
+
+  /** features.introspection.allowedPolicy */
+  allowedPolicy = async (_ctx: KoaContextWithOIDC, client: { clientId: string }, token: IntrospectedToken): Promise<boolean> => this.allows(client.clientId, token);
+}
+
+const INACTIVE = { active: false } as const;
+
+/**
+ * Section 2.2 for Baton's JWT access tokens (RFC 9068), after oidc-provider authenticated the caller
+ * and refused the token as structured (`unsupported_token_type`): `active` once the signature (a
+ * current or retired Baton key), `typ`, issuer and expiry verify and the policy allows the caller;
+ * else `{"active": false}`. These tokens carry no grant reference and are not stored, so a grant
+ * that ended is not seen here; their lifetime bounds that (docs/token-services.md).
+ */
+export function jwtIntrospection(config: BatonConfig, keys: KeySet, policy: IntrospectionPolicy) {
+  const jwks = createLocalJWKSet(publicJwks(keys));
+  return async (ctx: Context): Promise<void> => {
+    const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
+    const body = ctx.body as { error?: unknown } | undefined;
+    if (oidc?.route !== 'introspection' || ctx.status !== 400 || body?.error !== 'unsupported_token_type' || !oidc.client) return;
+    const token = oidc.params?.token;
+    let payload: JWTPayload | undefined;
+    try {
+      if (typeof token === 'string') {
+        ({ payload } = await jwtVerify(token, jwks, { issuer: config.issuer, typ: 'at+jwt', algorithms: [...config.keys.signing], requiredClaims: ['sub', 'aud', 'exp', 'client_id'] }));
+      }
+    } catch {
+      payload = undefined;
+    }
+    ctx.status = 200;
+    const clientId = typeof payload?.client_id === 'string' ? payload.client_id : undefined;
+    const allowed = payload !== undefined && policy.allows(oidc.client.clientId, { kind: 'AccessToken', clientId, aud: payload.aud });
+    ctx.body = allowed ? { ...payload, active: true, token_type: 'Bearer' } : { ...INACTIVE };
+  };
+}
