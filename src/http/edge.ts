@@ -21,7 +21,13 @@ export interface EdgeOptions {
 export function edge({ accessLogger, logger, routes, prefixes, after }: EdgeOptions): Middleware {
   const boundary = errorBoundary(logger);
   const dispatch = routes.routes();
-  const owned = (path: string) => prefixes.some((prefix) => path.startsWith(prefix));
+  // Routers fold case (Baton's and the provider's alike), so ownership does too: a path is Baton's
+  // whatever its spelling, never handed to the provider for one spelling and to Baton for another.
+  const folded = prefixes.map((prefix) => prefix.toLowerCase());
+  const owned = (path: string) => {
+    const lower = path.toLowerCase();
+    return folded.some((prefix) => lower.startsWith(prefix));
+  };
   return async function atTheEdge(ctx: Context, next: Next): Promise<void> {
     const started = beginRequest(ctx);
     try {

@@ -77,7 +77,7 @@ function expectDenied(back: URL, state: string, description?: RegExp): void {
 }
 
 describe('a reused Baton session runs the second application\'s decision', () => {
-  for (const prompt of [{}, { prompt: 'none' }]) {
+  for (const prompt of [{}, { prompt: 'none' }] as Array<Record<string, string>>) {
     const how = 'prompt' in prompt ? 'with prompt=none' : 'interactively';
 
     it(`rules that refuse the account: access_denied with their reason, no code, ${how}`, async () => {
@@ -107,7 +107,7 @@ describe('a reused Baton session runs the second application\'s decision', () =>
   }
 
   it('an application that accepts the account gets single sign-on, then again with prompt=none', async () => {
-    for (const extra of [{}, { prompt: 'none' }]) {
+    for (const extra of [{}, { prompt: 'none' }] as Array<Record<string, string>>) {
       const { started, back } = await reuse('accepting', extra);
       expect(back.searchParams.get('error')).toBeNull();
       expect((await redeem(started, back)).claims()!.sub).toBe('corp:ann');
@@ -119,7 +119,7 @@ describe('a reused Baton session runs the second application\'s decision', () =>
     expect((await redeem(allowed.started, allowed.back)).claims()!.sub).toBe('corp:ann');
     refusing.changing = true;
     decided.length = 0;
-    for (const extra of [{}, { prompt: 'none' }]) {
+    for (const extra of [{}, { prompt: 'none' }] as Array<Record<string, string>>) {
       const { started, back } = await reuse('changing', extra);
       expectDenied(back, started.state, /the roster service does not know you/);
     }
