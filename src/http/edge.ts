@@ -1,12 +1,13 @@
 // The single middleware in front of the provider: request id and access log, Baton's own routes
-// (behind their error boundary) for the paths they own, and the RFC error-code correction on the
-// way out. One async layer instead of several keeps the token endpoint's hot path short.
+// (behind their error boundary) for the paths they own, and on the way out the RFC error-code
+// correction and the framing/content policy of every HTML page (page-security.ts). One async layer instead of several keeps the token endpoint's hot path short.
 import type Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 
 import type { Logger } from '../observability/logger.ts';
 import { beginRequest, endRequest } from '../observability/request-log.ts';
 import { correctErrorCode, errorBoundary } from './errors.ts';
+import { beginPageSecurity, endPageSecurity } from './page-security.ts';
 
 export interface EdgeOptions {
   readonly accessLogger: Logger;
@@ -30,6 +31,7 @@ export function edge({ accessLogger, logger, routes, prefixes, after }: EdgeOpti
   };
   return async function atTheEdge(ctx: Context, next: Next): Promise<void> {
     const started = beginRequest(ctx);
+    beginPageSecurity(ctx);
     try {
       if (owned(ctx.path)) await boundary(ctx, () => dispatch(ctx as Parameters<typeof dispatch>[0], next));
       else {
@@ -37,6 +39,7 @@ export function edge({ accessLogger, logger, routes, prefixes, after }: EdgeOpti
         for (const step of after ?? []) await boundary(ctx, () => step(ctx));
       }
       correctErrorCode(ctx);
+      endPageSecurity(ctx);
     } finally {
       endRequest(accessLogger, ctx, started);
     }
