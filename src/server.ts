@@ -217,7 +217,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       reloadKeys,
       listen(port = config.server.port, host = config.server.host) {
         const separate = config.metrics.enabled && config.metrics.port !== undefined;
-        return listeners.open(handle, port, host, separate ? { handle: metricsListener(metrics), port: config.metrics.port!, host: config.metrics.host ?? host } : undefined);
+        return listeners.open(handle, port, host, config.server, separate ? { handle: metricsListener(metrics), port: config.metrics.port!, host: config.metrics.host ?? host } : undefined);
       },
       close() {
         closing ??= (async () => {
