@@ -13,6 +13,7 @@ import type { BatonConfig } from './config/schema.ts';
 import { edge } from './http/edge.ts';
 import { Listeners } from './http/listeners.ts';
 import { attemptLimit } from './http/attempt-limit.ts';
+import { providerRoutes } from './http/provider-route.ts';
 import { addHealthRoutes, addMetricsRoute, metricsListener } from './http/health.ts';
 import { pinOrigin } from './http/pin-origin.ts';
 import { addInteractionRoutes } from './interactions/routes.ts';
@@ -181,7 +182,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       upstreamLogout.addRoute(routes);
       provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, UPSTREAM_LOGOUT_RETURN], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config)), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue], storageDown: () => store.ping().then(() => false, () => true) }));
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
-      provider.use(attemptLimit({ path: '/device', max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session', store, logger, now: clock }));
+      provider.use(attemptLimit({ route: 'code_verification', resolveRoute: providerRoutes(provider), formPath: provider.pathFor('code_verification'), max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session', store, logger, now: clock }));
       return { provider, handle: provider.callback() };
     };
 
@@ -230,7 +231,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       reloadKeys,
       listen(port = config.server.port, host = config.server.host) {
         const separate = config.metrics.enabled && config.metrics.port !== undefined;
-        return listeners.open(handle, port, host, separate ? { handle: metricsListener(metrics), port: config.metrics.port!, host: config.metrics.host ?? host } : undefined);
+        return listeners.open(handle, port, host, config.server, separate ? { handle: metricsListener(metrics), port: config.metrics.port!, host: config.metrics.host ?? host } : undefined);
       },
       close() {
         closing ??= (async () => {

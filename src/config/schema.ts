@@ -85,7 +85,12 @@ const serverSchema = z
       .default(1)
       .describe('With `trustProxy`: how many proxies in front of Baton append to `X-Forwarded-For` (a load balancer: 1; a CDN then a load balancer: 2). The client address is the entry that many places from the right; entries further left were sent by the client and are ignored.'),
     shutdownGracePeriod: duration('On SIGTERM: how long in-flight requests may take to finish before the process exits.').prefault(10),
+    headersTimeout: duration('How long a client may take to send the request line and headers; a slower one is answered 408 and disconnected. At most `requestTimeout`.').prefault('10s'),
+    requestTimeout: duration('How long a client may take to send a whole request (headers and body); a slower one is answered 408 and disconnected.').prefault('30s'),
+    keepAliveTimeout: duration('How long an idle keep-alive connection stays open. Keep it longer than the idle timeout of the load balancer in front of Baton (60 s on most), or it may reuse a connection Baton is closing.').prefault('65s'),
+    maxHeaderSize: z.number().int().min(1024).max(1_048_576).default(16_384).describe('Largest request line and headers accepted, in bytes; a larger request is answered 431 and disconnected.'),
   })
+  .refine((server) => server.headersTimeout <= server.requestTimeout, { message: 'headersTimeout must not be longer than requestTimeout', path: ['headersTimeout'] })
   .describe('The HTTP listener.');
 
 const sqliteStorage = z.strictObject({

@@ -9,9 +9,14 @@ import { AttemptCounter, type AttemptWindow } from '../storage/attempt-counter.t
 import type { Store } from '../storage/store.ts';
 import { errorBoundary } from './errors.ts';
 import { html, page } from './html.ts';
+import type { RouteResolver } from './provider-route.ts';
 
 export interface AttemptLimitOptions {
-  readonly path: string;
+  /** The provider's route name of the form (code_verification), whatever the request's spelling. */
+  readonly route: string;
+  readonly resolveRoute: RouteResolver;
+  /** Where a cookie-less submission is sent to load the form first. */
+  readonly formPath: string;
   readonly max: number;
   readonly windowMs: number;
   /** Cookie that proves the form was loaded first. */
@@ -21,11 +26,11 @@ export interface AttemptLimitOptions {
   readonly now?: () => number;
 }
 
-export function attemptLimit({ path, max, windowMs, sessionCookie, store, logger, now = Date.now }: AttemptLimitOptions) {
+export function attemptLimit({ route, resolveRoute, formPath, max, windowMs, sessionCookie, store, logger, now = Date.now }: AttemptLimitOptions) {
   const submissions = new AttemptCounter({ store, kind: 'attempts:device-code', windowMs, clock: now });
   const boundary = errorBoundary(logger);
   return async function limitAttempts(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method !== 'POST' || ctx.path !== path) return next();
+    if (ctx.method !== 'POST' || resolveRoute(ctx.method, ctx.path) !== route) return next();
     // A failing store answers server_error: closed, guessing is never left unlimited.
     let window: AttemptWindow | undefined;
     await boundary(ctx, async () => {
@@ -43,7 +48,7 @@ export function attemptLimit({ path, max, windowMs, sessionCookie, store, logger
     }
     if (!ctx.get('cookie').includes(`${sessionCookie}=`)) {
       ctx.status = 303;
-      ctx.redirect(path);
+      ctx.redirect(formPath);
       return;
     }
     await next();

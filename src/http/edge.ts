@@ -1,12 +1,13 @@
 // The single middleware in front of the provider: request id and access log, Baton's own routes
-// (behind their error boundary) for the paths they own, and the RFC error-code correction on the
-// way out. One async layer instead of several keeps the token endpoint's hot path short.
+// (behind their error boundary) for the paths they own, and on the way out the RFC error-code
+// correction and the framing/content policy of every HTML page (page-security.ts). One async layer instead of several keeps the token endpoint's hot path short.
 import type Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 
 import type { Logger } from '../observability/logger.ts';
 import { beginRequest, endRequest } from '../observability/request-log.ts';
 import { correctErrorCode, errorBoundary, unavailableWhileDown } from './errors.ts';
+import { beginPageSecurity, endPageSecurity } from './page-security.ts';
 
 export interface EdgeOptions {
   readonly accessLogger: Logger;
@@ -23,9 +24,16 @@ export interface EdgeOptions {
 export function edge({ accessLogger, logger, routes, prefixes, after, storageDown }: EdgeOptions): Middleware {
   const boundary = errorBoundary(logger);
   const dispatch = routes.routes();
-  const owned = (path: string) => prefixes.some((prefix) => path.startsWith(prefix));
+  // Routers fold case (Baton's and the provider's alike), so ownership does too: a path is Baton's
+  // whatever its spelling, never handed to the provider for one spelling and to Baton for another.
+  const folded = prefixes.map((prefix) => prefix.toLowerCase());
+  const owned = (path: string) => {
+    const lower = path.toLowerCase();
+    return folded.some((prefix) => lower.startsWith(prefix));
+  };
   return async function atTheEdge(ctx: Context, next: Next): Promise<void> {
     const started = beginRequest(ctx);
+    beginPageSecurity(ctx);
     try {
       if (owned(ctx.path)) await boundary(ctx, () => dispatch(ctx as Parameters<typeof dispatch>[0], next));
       else {
@@ -34,6 +42,7 @@ export function edge({ accessLogger, logger, routes, prefixes, after, storageDow
       }
       correctErrorCode(ctx);
       if (storageDown && ctx.status === 500) await unavailableWhileDown(ctx, storageDown);
+      endPageSecurity(ctx);
     } finally {
       endRequest(accessLogger, ctx, started);
     }

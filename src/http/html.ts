@@ -30,7 +30,8 @@ function render(value: unknown): string {
   return escapeHtml(value);
 }
 
-const STYLE = `
+/** The pages' one stylesheet, inline: the Content-Security-Policy allows exactly it, by hash (page-security.ts). */
+export const PAGE_STYLE = `
   :root { color-scheme: light dark; --fg: #1d2330; --muted: #5b6475; --bg: #f4f6fa; --card: #fff; --accent: #2f5bea; --border: #dde2ec; }
   @media (prefers-color-scheme: dark) { :root { --fg: #e8ebf2; --muted: #a3abbd; --bg: #11141b; --card: #1a1f29; --accent: #7d9bff; --border: #2b3241; } }
   * { box-sizing: border-box; }
@@ -59,7 +60,7 @@ export function page(title: string, body: Html): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${title} · Baton</title>
-<style>${new Html(STYLE)}</style>
+<style>${new Html(PAGE_STYLE)}</style>
 </head>
 <body>
 <main>

@@ -1,7 +1,7 @@
-// Baton's HTTP listeners: the main one and, with `metrics.port`, the separate metrics one. Closing
-// drains them: no new connections, idle keep-alive sockets closed at once, the rest cut when the
-// grace period ends.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// Baton's HTTP listeners: the main one and, with `metrics.port`, the separate metrics one, both held
+// to explicit limits for slow or oversized clients (`server.*`). Closing drains them: no new
+// connections, idle keep-alive sockets closed at once, the rest cut when the grace period ends.
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -15,6 +15,26 @@ export interface MetricsListener {
 /** How long (ms) the metrics listener may take to finish a scrape on close. */
 const METRICS_GRACE_MS = 1000;
 
+/** Limits on clients (`server.*`; seconds, bytes). */
+export interface ClientLimits {
+  readonly headersTimeout: number;
+  readonly requestTimeout: number;
+  readonly keepAliveTimeout: number;
+  readonly maxHeaderSize: number;
+}
+
+/** Node's options for `limits`. */
+function serverOptions(limits: ClientLimits): ServerOptions {
+  return {
+    headersTimeout: limits.headersTimeout * 1000,
+    requestTimeout: limits.requestTimeout * 1000,
+    keepAliveTimeout: limits.keepAliveTimeout * 1000,
+    maxHeaderSize: limits.maxHeaderSize,
+    // Node checks the two timeouts on this interval (30 s by default): once a second keeps them close to what is configured.
+    connectionsCheckingInterval: 1000,
+  };
+}
+
 export class Listeners {
   #main: Server | undefined;
   #metrics: Server | undefined;
@@ -25,10 +45,11 @@ export class Listeners {
   }
 
   /** Listens with `handle` (and the metrics listener, when given); rejects with the listen error (EADDRINUSE carries `port`). */
-  async open(handle: Handler, port: number, host: string, metrics?: MetricsListener): Promise<AddressInfo> {
-    this.#main = await listenOn(createServer(handle), port, host);
+  async open(handle: Handler, port: number, host: string, limits: ClientLimits, metrics?: MetricsListener): Promise<AddressInfo> {
+    const options = serverOptions(limits);
+    this.#main = await listenOn(createServer(options, handle), port, host);
     if (metrics) {
-      this.#metrics = await listenOn(createServer(metrics.handle), metrics.port, metrics.host);
+      this.#metrics = await listenOn(createServer(options, metrics.handle), metrics.port, metrics.host);
       this.#metricsAddress = this.#metrics.address() as AddressInfo;
     }
     return this.#main.address() as AddressInfo;

@@ -14,7 +14,6 @@ import { stringParams } from '../orchestration/hook-points.ts';
 import { HookError } from '../orchestration/hooks/index.ts';
 import { deniedPage, signInErrorPage } from './pages.ts';
 import type { InteractionDeps } from './routes.ts';
-import { emailDomain } from './routing.ts';
 
 const LOGIN_KIND = 'upstream-login';
 const DENIAL_KIND = 'interaction-denial';
@@ -104,13 +103,6 @@ export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps)
     return;
   }
 
-  const refusal = domainRefusal(upstream, identity);
-  if (refusal) {
-    deps.logger.warn({ event: 'upstream.login_refused', reqId: ctx.state.requestId, upstream: upstream.id, reason: refusal }, 'upstream identity not allowed');
-    await finish(ctx, deps, { error: 'access_denied', error_description: refusal });
-    return;
-  }
-
   const accountId = accountIdFor(upstream.id, identity.subject);
   const now = Math.floor(Date.now() / 1000);
   const allowed = await authorizeSignIn(ctx, deps, details, claimed, upstream, identity, accountId);
@@ -136,9 +128,10 @@ function callbackTarget(ctx: Context, deps: InteractionDeps): { upstream: Connec
 }
 
 /**
- * After the upstream sign-in: the account record, loadAttrs, the client's rules, then isAuthorized
- * (the pipeline every flow runs). Resolves false when the response was already written (a denial
- * page or an error page).
+ * After the upstream sign-in: the client's upstream allow-list, the upstream's email domains, the
+ * account record, loadAttrs, the client's rules, then isAuthorized (the pipeline every flow runs; a
+ * reused Baton session runs it too, see provider/reused-session.ts). Resolves false when the
+ * response was already written (a denial page, an error page, or access_denied to the client).
  */
 async function authorizeSignIn(ctx: Context, deps: InteractionDeps, details: Details, claimed: LoginRecord, upstream: Connector, identity: UpstreamIdentity, accountId: string): Promise<boolean> {
   const client = deps.config.clients.find((c) => c.client_id === claimed.clientId);
@@ -153,9 +146,18 @@ async function authorizeSignIn(ctx: Context, deps: InteractionDeps, details: Det
       requestId: String(ctx.state.requestId ?? ''),
       user: { accountId, upstream: upstream.id, upstreamSubject: identity.subject, claims: identity.claims },
       signIn: true,
+      allowedUpstreams: client?.upstreams,
+      emailDomains: upstream.emailDomains,
       parts: { upstream: { id: upstream.id, claims: identity.claims, tokens: { accessToken: identity.tokens.accessToken, idToken: identity.tokens.idToken } } },
     });
-    return outcome.allowed || deny(ctx, deps, claimed, accountId, outcome.by, outcome.reason);
+    if (outcome.allowed) return true;
+    if (outcome.by === 'upstreams' || outcome.by === 'emailDomains') {
+      // Who the upstream says the user is, not what the application decided: straight back to it.
+      deps.logger.warn({ event: 'upstream.login_refused', reqId: ctx.state.requestId, upstream: upstream.id, reason: outcome.reason }, 'upstream identity not allowed');
+      await finish(ctx, deps, { error: 'access_denied', error_description: outcome.reason });
+      return false;
+    }
+    return deny(ctx, deps, claimed, accountId, outcome.by, outcome.reason);
   } catch (err) {
     if (!(err instanceof HookError)) throw err;
     refuse(ctx, deps, 500, 'Sign-in failed', err.message, { upstream: upstream.id, reason: `hook ${err.hook} ${err.kind}` });
@@ -195,14 +197,6 @@ async function upstreamFailed(ctx: Context, deps: InteractionDeps, upstream: Con
     return;
   }
   refuse(ctx, deps, 400, 'Sign-in failed', `The answer from ${upstream.name} could not be verified, so you were not signed in.`, log);
-}
-
-/** With `emailDomains`, only a verified email in one of them signs in. */
-function domainRefusal(upstream: Connector, identity: UpstreamIdentity): string | undefined {
-  if (!upstream.emailDomains) return undefined;
-  const domain = emailDomain(identity.claims.email);
-  if (identity.claims.email_verified !== true || !domain) return 'a verified email address is required to sign in here';
-  return upstream.emailDomains.includes(domain) ? undefined : `accounts of ${domain} cannot sign in here`;
 }
 
 /** The user learns why; the application gets access_denied with the same reason when they go back. */

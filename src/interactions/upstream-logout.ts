@@ -20,7 +20,6 @@ import { postLogoutSuccessSource } from './pages.ts';
 
 /** Where the upstream sends the browser back: register `{issuer}/logout/upstream` there. */
 export const UPSTREAM_LOGOUT_RETURN = '/logout/upstream';
-const CONFIRM_PATH = '/logout/confirm';
 const RETURN_KIND = 'upstream-logout-return';
 /** Seconds the user has to confirm, and to come back from the upstream. */
 const LIFETIME = 600;
@@ -66,8 +65,10 @@ export class UpstreamLogout {
 
   /** After "Sign out" was confirmed (edge `after` step): redirect through the upstream's end_session_endpoint. */
   readonly continue = async (ctx: Context): Promise<void> => {
-    if (ctx.method !== 'POST' || ctx.path !== CONFIRM_PATH || ctx.status < 300 || ctx.status >= 400) return;
-    const params = (ctx as KoaContextWithOIDC).oidc?.params as { xsrf?: unknown; logout?: unknown } | undefined;
+    // The provider's resolved route, not the path: it routes `/LOGOUT/confirm/` here too.
+    const oidc = (ctx as Partial<KoaContextWithOIDC>).oidc;
+    if (oidc?.route !== 'end_session_confirm' || ctx.status < 300 || ctx.status >= 400) return;
+    const params = oidc.params as { xsrf?: unknown; logout?: unknown } | undefined;
     if (typeof params?.xsrf !== 'string') return;
     const entry = await this.#deps.vault.unstash(prepared(params.xsrf));
     // "Stay signed in" ends only this app's session at Baton: the IdP session stays.

@@ -1,7 +1,8 @@
-// The orchestration pipeline after a verified identity, outside any HTTP framework: the upstream's
-// email-domain rule, the account record, loadAttrs, the declarative rules, then isAuthorized.
-// Brokered sign-in, token exchange and passthrough run it as it is; the caller turns a refusal into
-// its own error (a denial page, invalid_grant).
+// The orchestration pipeline after a verified identity, outside any HTTP framework: the client's
+// upstream allow-list, the upstream's email-domain rule, the account record, loadAttrs, the
+// declarative rules, then isAuthorized. Brokered sign-in, a reused Baton session, token exchange and
+// passthrough run it as it is; the caller turns a refusal into its own error (a denial page,
+// access_denied, invalid_grant).
 import type { RuleConfig } from '../config/schema.ts';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import type { Store } from '../storage/store.ts';
@@ -35,13 +36,15 @@ export interface PipelineRequest {
   readonly signIn: boolean;
   /** Verified email domains the upstream accepts (undefined: any). */
   readonly emailDomains?: readonly string[];
+  /** The client's `upstreams` allow-list (undefined: any); the user's upstream must be in it. */
+  readonly allowedUpstreams?: readonly string[];
   /** What hooks see of the upstream sign-in. */
   readonly parts?: HookCallParts;
 }
 
 export type PipelineOutcome =
   | { readonly allowed: true; readonly attrs: Readonly<Record<string, unknown>> }
-  | { readonly allowed: false; readonly by: 'emailDomains' | 'rules' | 'isAuthorized'; readonly reason: string };
+  | { readonly allowed: false; readonly by: 'upstreams' | 'emailDomains' | 'rules' | 'isAuthorized'; readonly reason: string };
 
 const NOT_ALLOWED = 'this account is not allowed to use this application';
 
@@ -49,12 +52,12 @@ const NOT_ALLOWED = 'this account is not allowed to use this application';
 export async function authorizeUser(deps: { readonly store: Store; readonly hooks: HookPoints }, request: PipelineRequest): Promise<PipelineOutcome> {
   const { store, hooks } = deps;
   const { user, hookKey } = request;
+  if (request.allowedUpstreams && (user.upstream === undefined || !request.allowedUpstreams.includes(user.upstream))) {
+    return { allowed: false, by: 'upstreams', reason: 'this application does not accept accounts of this identity provider' };
+  }
   if (request.emailDomains) {
-    const email = typeof user.claims.email === 'string' ? user.claims.email.toLowerCase() : '';
-    const domain = email.slice(email.lastIndexOf('@') + 1);
-    if (user.claims.email_verified !== true || !email.includes('@') || !request.emailDomains.includes(domain)) {
-      return { allowed: false, by: 'emailDomains', reason: 'this account may not sign in through this upstream' };
-    }
+    const refusal = emailDomainRefusal(request.emailDomains, user.claims);
+    if (refusal) return { allowed: false, by: 'emailDomains', reason: refusal };
   }
   const now = Math.floor(Date.now() / 1000);
   const record = (attrs?: Record<string, unknown>): AccountRecord => ({ claims: user.claims, upstream: user.upstream, upstreamSubject: user.upstreamSubject, updatedAt: now, ...(attrs ? { attrs } : {}) });
@@ -77,4 +80,13 @@ export async function authorizeUser(deps: { readonly store: Store; readonly hook
     if (!verdict.allow) return { allowed: false, by: 'isAuthorized', reason: safeDescription(verdict.reason ?? NOT_ALLOWED) };
   }
   return { allowed: true, attrs };
+}
+
+/** With `emailDomains`, only a verified email in one of them passes. */
+function emailDomainRefusal(domains: readonly string[], claims: Readonly<Record<string, unknown>>): string | undefined {
+  const email = typeof claims.email === 'string' ? claims.email.toLowerCase() : '';
+  const at = email.lastIndexOf('@');
+  const domain = at > 0 && at < email.length - 1 ? email.slice(at + 1) : undefined;
+  if (claims.email_verified !== true || !domain) return 'a verified email address is required to sign in here';
+  return domains.includes(domain) ? undefined : `accounts of ${domain} cannot sign in here`;
 }

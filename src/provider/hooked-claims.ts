@@ -69,10 +69,14 @@ export function userinfoHook(hooks: HookPoints, store: Store) {
   };
 }
 
-/** The login prompt asks for a fresh sign-in when the client's isAuthenticated hook says no. */
-export function loginPolicy(hooks: HookPoints, store: Store) {
+/**
+ * The login prompt asks for a fresh sign-in when the client's isAuthenticated hook says no; once
+ * the login is satisfied, `extraConsentChecks` (the reused session's decision) run before consent.
+ */
+export function loginPolicy(hooks: HookPoints, store: Store, extraConsentChecks: ReadonlyArray<InstanceType<typeof interactionPolicy.Check>> = []) {
   const { base, Check } = interactionPolicy;
   const policy = base();
+  for (const check of extraConsentChecks) policy.get('consent')!.checks.add(check);
   policy.get('login')!.checks.add(new Check('hook_unauthenticated', 'the application requires a fresh sign-in', async (ctx) => {
     const clientId = ctx.oidc.client?.clientId;
     const accountId = ctx.oidc.session?.accountId;

@@ -27,6 +27,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { systemClock, type Clock } from '../storage/store.ts';
 import type { Upstreams } from '../upstream/index.ts';
 import { addIdTokenHook, loginPolicy } from './hooked-claims.ts';
+import { reusedSessionCheck } from './reused-session.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
 import type { ScopeDecider } from './resources.ts';
 import type { Events } from '../observability/events.ts';
@@ -135,7 +136,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       code_verification: '/device',
     },
     interactions: {
-      policy: loginPolicy(deps.hooks, store),
+      policy: loginPolicy(deps.hooks, store, [reusedSessionCheck({ config, store, hooks: deps.hooks, upstreams: deps.upstreams, logger: deps.logger, events: deps.events })]),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     // Every authorization_code grant of a client allowed refresh_token gets one (rotated on use).

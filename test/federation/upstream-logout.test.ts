@@ -93,6 +93,19 @@ describe('continueLogout', () => {
     expect(await replay.text()).toContain('You are signed out');
   });
 
+  it('a confirmation posted to another spelling of /logout/confirm (the provider routes it the same) still continues at the upstream', async () => {
+    const { rp, tokens } = await signedIn('web');
+    await page.goto(client.buildEndSessionUrl(rp, { post_logout_redirect_uri: app.redirectUri, id_token_hint: tokens.id_token!, state: 'spelled' }).href);
+    // The page's own form, sent to `/LOGOUT/Confirm/` (oidc-provider folds case and ignores the slash).
+    await page.locator('form[id="op.logoutForm"]').evaluate((form) => form.setAttribute('action', form.getAttribute('action')!.replace('/logout/confirm', '/LOGOUT/Confirm/')));
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.waitForURL((url) => url.href.startsWith(upstream.url) || url.href.startsWith(app.redirectUri));
+    expect(page.url().startsWith(upstream.url)).toBe(true);
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    expect((await backAtApp(page, app)).searchParams.get('state')).toBe('spelled');
+    expect(await upstreamAsksAgain('web')).toBe(true);
+  });
+
   it('"Stay signed in" keeps the upstream session', async () => {
     const { rp, tokens } = await signedIn('web');
     await page.goto(client.buildEndSessionUrl(rp, { post_logout_redirect_uri: app.redirectUri, id_token_hint: tokens.id_token!, state: 'stay' }).href);
