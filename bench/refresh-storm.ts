@@ -20,7 +20,8 @@ import { dropPrefix, uniquePrefix } from '../test/conformance/redis-fixture.ts';
 import { spawnBaton, type BatonProcess } from '../test/helpers/baton-process.ts';
 import { TEST_ENV, TEST_MASTER_SECRET } from '../test/helpers/baton.ts';
 import { startUpstream, type Upstream } from '../test/helpers/upstream.ts';
-import { CookieAgent, NAMESPACE, signIn, startAuthorizer, type BenchAuthorizer, type SignInTarget } from './refresh-storm-parts.ts';
+import { CookieAgent, signIn, type SignInTarget } from '../test/helpers/http-sign-in.ts';
+import { NAMESPACE, startAuthorizer, type BenchAuthorizer } from './refresh-storm-parts.ts';
 import { envNumber, freePort, recordSummary } from './support.ts';
 
 const DURATION = envNumber('BENCH_DURATION', 20);

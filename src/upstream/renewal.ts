@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 
 import type { Logger } from '../observability/logger.ts';
-import { canRefresh, UpstreamError, type Connector, type UpstreamTokens } from './connector.ts';
+import { canRefresh, UpstreamError, type Connector, type RefreshCapable, type RefreshResult, type UpstreamTokens } from './connector.ts';
 import type { HeldLease, RefreshLeases } from './refresh-lease.ts';
 import type { ResolvedUpstream } from './resolve.ts';
 import type { UpstreamVault, VaultEntry } from './vault.ts';
@@ -75,42 +75,50 @@ async function hold(deps: RenewalDeps, sessionId: string, version: number, conne
     if (current.version !== version) return { kind: 'refreshed', role: 'waiter', called: false };
     const { entry } = current;
     if (!entry.tokens.refreshToken || !canRefresh(connector)) return { kind: 'failed', role: 'holder', called: false, failure: 'no_refresh_token' };
-    let failure: string;
-    try {
-      const result = await connector.refresh(entry.tokens.refreshToken);
-      if (result.idToken && changedSubject(entry.tokens, result.idToken)) {
-        failure = 'subject_changed';
-        logger.warn({ event: 'upstream.refresh_subject_changed', upstream: entry.upstream }, 'the upstream refreshed the session for another user (OIDC Core 12.2); ending it');
-      } else {
-        const tokens: UpstreamTokens = {
-          ...result.tokens,
-          // Google and others do not rotate: keep the refresh token (and id_token) we have.
-          refreshToken: result.tokens.refreshToken ?? entry.tokens.refreshToken,
-          idToken: result.tokens.idToken ?? entry.tokens.idToken,
-        };
-        const next: VaultEntry = { upstream: entry.upstream, tokens, refreshedAt: deps.now() };
-        if (!(await vault.put(sessionId, next, current.version))) {
-          // Fenced: this holder outlived its lease and a newer token is in the vault; it stands.
-          logger.warn({ event: 'upstream.refresh_fenced', upstream: entry.upstream }, 'a newer upstream token was stored meanwhile; this refresh result is dropped');
-        }
-        logger.info({ event: 'upstream.refresh', upstream: entry.upstream, rotated: result.tokens.refreshToken !== undefined }, 'upstream session refreshed');
-        return { kind: 'refreshed', role: 'holder', called: true, ...(result.claims ? { claims: result.claims } : {}) };
+    const result = await callUpstream(logger, connector, entry);
+    if ('failure' in result) {
+      if (result.failure === 'grant_refused' || result.failure === 'not_allowed') {
+        // Only the entry this holder read: a newer one (written by a later holder) is not ours to drop.
+        if ((await vault.read(sessionId))?.version === current.version) await vault.delete(sessionId);
       }
-    } catch (err) {
-      if (!(err instanceof UpstreamError)) throw err;
-      failure = err.kind;
-      logger.warn({ event: 'upstream.refresh_failed', upstream: entry.upstream, kind: err.kind, reason: err.message }, 'upstream refresh failed');
+      await lease.fail(result.failure, FAILURE_HOLD_SECONDS);
+      released = true;
+      return { kind: 'failed', role: 'holder', called: true, failure: result.failure };
     }
-    if (failure === 'grant_refused' || failure === 'not_allowed') {
-      // Only the entry this holder read: a newer one (written by a later holder) is not ours to drop.
-      if ((await vault.read(sessionId))?.version === current.version) await vault.delete(sessionId);
+    if (!(await vault.put(sessionId, { upstream: entry.upstream, tokens: result.tokens, refreshedAt: deps.now() }, current.version))) {
+      // Fenced: this holder outlived its lease and a newer token is in the vault; it stands.
+      logger.warn({ event: 'upstream.refresh_fenced', upstream: entry.upstream }, 'a newer upstream token was stored meanwhile; this refresh result is dropped');
     }
-    await lease.fail(failure, FAILURE_HOLD_SECONDS);
-    released = true;
-    return { kind: 'failed', role: 'holder', called: true, failure };
+    return { kind: 'refreshed', role: 'holder', called: true, ...(result.claims ? { claims: result.claims } : {}) };
   } finally {
     if (!released) await lease.release();
   }
+}
+
+/** The upstream refresh itself: the tokens to vault (and refreshed claims), or why there are none. */
+async function callUpstream(logger: Logger, connector: Connector & RefreshCapable, entry: VaultEntry): Promise<{ tokens: UpstreamTokens; claims?: Readonly<Record<string, unknown>> } | { failure: string }> {
+  let result: RefreshResult;
+  try {
+    result = await connector.refresh(entry.tokens.refreshToken!);
+  } catch (err) {
+    if (!(err instanceof UpstreamError)) throw err;
+    logger.warn({ event: 'upstream.refresh_failed', upstream: entry.upstream, kind: err.kind, reason: err.message }, 'upstream refresh failed');
+    return { failure: err.kind };
+  }
+  if (result.idToken && changedSubject(entry.tokens, result.idToken)) {
+    logger.warn({ event: 'upstream.refresh_subject_changed', upstream: entry.upstream }, 'the upstream refreshed the session for another user (OIDC Core 12.2); ending it');
+    return { failure: 'subject_changed' };
+  }
+  logger.info({ event: 'upstream.refresh', upstream: entry.upstream, rotated: result.tokens.refreshToken !== undefined }, 'upstream session refreshed');
+  return {
+    tokens: {
+      ...result.tokens,
+      // Google and others do not rotate: keep the refresh token (and id_token) we have.
+      refreshToken: result.tokens.refreshToken ?? entry.tokens.refreshToken,
+      idToken: result.tokens.idToken ?? entry.tokens.idToken,
+    },
+    ...(result.claims ? { claims: result.claims } : {}),
+  };
 }
 
 /** A waiter: the holder's result once the vault entry moves past `version`, or undefined when the lease went without one. */

@@ -76,12 +76,13 @@ async function metric(outcome: string): Promise<number> {
 describe('upstream unreachable at refresh, with a grace period', () => {
   it('refreshes continue inside the period and end cleanly after it: invalid_grant, grant ended, audited', async () => {
     const { rp, tokens, at } = await signIn();
-    const endedBefore = await metric('ended');
+    const [endedBefore, graceBefore, failedBefore] = [await metric('ended'), await metric('upstream_grace'), await metric('upstream_failed')];
     await stopUpstream();
 
     const inside = await client.refreshTokenGrant(rp, tokens.refresh_token!);
     expect(inside.access_token).toBeDefined();
     expect(refreshEvents.at(-1)).toMatchObject({ outcome: 'grace', role: 'holder', upstreamCall: 'failed', failure: 'unreachable', clientId: 'web' });
+    expect([await metric('upstream_grace'), await metric('upstream_failed')]).toEqual([graceBefore + 1, failedBefore + 1]);
 
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, at + (GRACE_SECONDS + 1.5) * 1000 - Date.now())));
     expect(await rejection(client.refreshTokenGrant(rp, inside.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
@@ -107,10 +108,12 @@ describe('upstream unreachable at refresh, with a grace period', () => {
     // A failed holder answers its waiters for one second; after that the next refresh calls again.
     await new Promise((resolve) => setTimeout(resolve, 1200));
     const refreshes = idp.counters.refresh;
+    const refreshedBefore = await metric('upstream_refreshed');
     const back = await client.refreshTokenGrant(rp, inside.refresh_token!);
     expect(back.access_token).toBeDefined();
     expect(idp.counters.refresh).toBe(refreshes + 1);
     expect(refreshEvents.at(-1)).toMatchObject({ outcome: 'refreshed', role: 'holder', upstreamCall: 'ok' });
+    expect(await metric('upstream_refreshed')).toBe(refreshedBefore + 1);
 
     // Confirmed by the upstream again: the grace period counts from now, past the first one.
     await stopUpstream();

@@ -4,19 +4,16 @@
 // 50 Baton refresh tokens sharing one upstream sign-in, all refreshed at once across both
 // instances under `upstreamRefresh: always`: exactly one upstream refresh, no upstream revocation,
 // every client keeps working.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import * as client from 'openid-client';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { launchBrowser, signInAtUpstream, startRedirectTarget, type LaunchedBrowser, type RedirectTarget } from '../helpers/browser.ts';
 import { freePort, TEST_ENV, TEST_MASTER_SECRET } from '../helpers/baton.ts';
 import { spawnBaton, type BatonProcess } from '../helpers/baton-process.ts';
-import { basic, discover, postForm } from '../helpers/rp.ts';
-import { backAtApp, openAuthorize, redeem } from '../helpers/sign-in.ts';
+import { CookieAgent, signIn } from '../helpers/http-sign-in.ts';
+import { basic, postForm } from '../helpers/rp.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { dropSchema, POSTGRES_URL, requirePostgres, uniqueSchema } from '../conformance/postgres-fixture.ts';
 import { dropPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../conformance/redis-fixture.ts';
@@ -27,18 +24,14 @@ const schema = uniqueSchema('storm');
 const keyPrefix = uniquePrefix();
 const dir = mkdtempSync(join(tmpdir(), 'baton-storm-'));
 
-let browser: LaunchedBrowser;
-let app: RedirectTarget;
-let page: Page;
+const REDIRECT_URI = 'http://127.0.0.1:9/app/callback';
 afterAll(async () => {
-  await Promise.all([browser?.close(), app?.stop()]);
   await dropSchema(schema).catch(() => undefined);
   await dropPrefix(keyPrefix).catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 });
 beforeAll(async () => {
   await Promise.all([requirePostgres(), requireRedis()]);
-  [browser, app] = await Promise.all([launchBrowser(), startRedirectTarget()]);
 });
 
 const storages = [
@@ -46,7 +39,7 @@ const storages = [
   ['postgres', { type: 'postgres', url: POSTGRES_URL, schema }],
 ] as const;
 
-describe.each(storages)('two Baton processes on %s, one rotating upstream with reuse detection', (_name, storage) => {
+describe.each(storages)('two Baton processes on %s, one rotating upstream with reuse detection', (name, storage) => {
   let idp: Upstream;
   let instances: BatonProcess[] = [];
   let issuer: string;
@@ -62,36 +55,40 @@ describe.each(storages)('two Baton processes on %s, one rotating upstream with r
     });
     // oidc-provider revokes the whole grant when a rotated refresh token comes back (its reuse detection).
     idp.provider.on('grant.revoked', (_ctx: unknown, grantId: string) => revokedUpstream.push(grantId));
-    const raw = {
+    const raw = (instance: string) => ({
       issuer,
+      audit: { output: 'file', file: join(dir, `audit-${name}-${instance}.jsonl`) },
       keys: { masterSecret: TEST_MASTER_SECRET },
       storage,
       upstreams: [{ id: 'corp', issuer: idp.issuer, clientId: 'baton', clientSecret: SECRET, timeout: '10s' }],
-      clients: [{ client_id: 'web', client_secret: '${WEB_SECRET}', redirect_uris: [app.redirectUri], upstreamRefresh: 'always' }],
-    };
-    instances = await Promise.all([spawnBaton(raw, portA, dir, 'a'), spawnBaton(raw, portB, dir, 'b')]);
-    page = await browser.newPage();
+      clients: [{ client_id: 'web', client_secret: '${WEB_SECRET}', redirect_uris: [REDIRECT_URI], upstreamRefresh: 'always' }],
+    });
+    instances = await Promise.all([spawnBaton(raw('a'), portA, dir, `${name}-a`), spawnBaton(raw('b'), portB, dir, `${name}-b`)]);
   });
   afterAll(async () => {
-    await page?.close();
-    await browser.context.clearCookies();
     await Promise.all(instances.map((i) => i.stop()));
     await idp?.stop();
   });
 
-  /** One upstream sign-in, then CLIENTS - 1 more authorizations through the same Baton session: one refresh token each. */
+  /** One upstream sign-in, then CLIENTS - 1 more authorizations through the same Baton session (one user agent): one refresh token each. */
   async function refreshTokens(): Promise<string[]> {
-    const first = await openAuthorize(page, issuer, app, 'web', TEST_ENV.WEB_SECRET, { scope: 'openid email' });
-    await signInAtUpstream(page, 'ann', 'ann-pw');
-    const tokens = [(await redeem(first, await backAtApp(page, app))).refresh_token!];
-    const rp = await discover(issuer, 'web', TEST_ENV.WEB_SECRET);
-    while (tokens.length < CLIENTS) {
-      const started = await openAuthorize(page, issuer, app, 'web', TEST_ENV.WEB_SECRET, { scope: 'openid email' });
-      tokens.push((await client.authorizationCodeGrant(rp, await backAtApp(page, app), { pkceCodeVerifier: started.verifier, expectedState: started.state, expectedNonce: started.nonce })).refresh_token!);
-    }
+    const agent = new CookieAgent();
+    const tokens: string[] = [];
+    while (tokens.length < CLIENTS) tokens.push(await signIn({ issuer, clientId: 'web', secret: TEST_ENV.WEB_SECRET, redirectUri: REDIRECT_URI, scope: 'openid email' }, 'ann', 'ann-pw', agent));
     expect(idp.counters.authorize).toBe(1);
     return tokens;
   }
+
+  /** The `upstream.refresh` audit events both instances wrote. */
+  const refreshEvents = () => ['a', 'b'].flatMap((instance) => {
+    let text = '';
+    try {
+      text = readFileSync(join(dir, `audit-${name}-${instance}.jsonl`), 'utf8');
+    } catch {
+      // nothing written yet
+    }
+    return text.split('\n').filter((line) => line.includes('"type":"upstream.refresh"')).map((line) => ({ instance, ...(JSON.parse(line) as { role: string; upstreamCall: string; outcome: string }) }));
+  });
 
   const refreshAt = (at: BatonProcess, token: string) =>
     postForm(`${at.url}/token`, new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }), { authorization: basic('web', TEST_ENV.WEB_SECRET) });
@@ -105,6 +102,12 @@ describe.each(storages)('two Baton processes on %s, one rotating upstream with r
     expect(storm.map((r) => r.status)).toEqual(tokens.map(() => 200));
     expect(idp.counters.refresh - before).toBe(1);
     expect(revokedUpstream).toEqual([]);
+    // Audited: one holder called the upstream; the other instance waited for its result.
+    await expect.poll(() => refreshEvents().length, { timeout: 5000 }).toBe(2);
+    const [holder, waiter] = [refreshEvents().filter((e) => e.role === 'holder'), refreshEvents().filter((e) => e.role === 'waiter')];
+    expect(holder).toMatchObject([{ upstreamCall: 'ok', outcome: 'refreshed' }]);
+    expect(waiter).toMatchObject([{ upstreamCall: 'none', outcome: 'refreshed' }]);
+    expect(waiter[0]!.instance).not.toBe(holder[0]!.instance);
 
     // Every client keeps working, and the upstream session too: the next round again makes one call.
     const again = await Promise.all(storm.map((r, i) => refreshAt(instances[(i + 1) % 2]!, String(r.json.refresh_token))));
