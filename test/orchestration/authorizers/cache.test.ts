@@ -3,7 +3,7 @@
 // failures are never cached.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { Authorizers, type DecisionRequest } from '../../../src/orchestration/authorizers/index.ts';
+import { Authorizers, DECISION_KIND, cacheKey, type DecisionRequest } from '../../../src/orchestration/authorizers/index.ts';
 import { authorizerConfig, captureLogger, createSigner, grantAll, memoryStore, startAuthorizer, testClock, type Handler, type Signer, type TestAuthorizer } from './helpers.ts';
 
 let signer: Signer;
@@ -98,6 +98,21 @@ describe('decision cache', () => {
     expect(server.hits).toBe(3);
     expect((await authorizers.decide(request(['orders:read']))).traces[0]?.cached).toBe(true);
     expect(server.hits).toBe(3);
+  });
+
+  it('reads a stored decision whose claims are unsafe (written by an older version) as a miss', async () => {
+    const clock = testClock();
+    const store = memoryStore(clock.now);
+    server = await startAuthorizer('orders', signer.publicKey, () => ({ body: { decision: 'grant', claims: { region: 'eu' } } }));
+    const config = authorizerConfig('orders', server.url, { cacheTTL: 30 });
+    const asked = request(['orders:read']);
+    const poisoned = JSON.parse('{"decision":"grant","granted":["orders:read"],"dropped":[],"claims":{"constructor":{"prototype":{"admin":true}}}}');
+    await store.putRecord(DECISION_KIND, cacheKey(config, asked, ['orders:read']), { decision: poisoned, expiresAt: clock.now() + 30_000 }, { expiresIn: 30 });
+    const authorizers = new Authorizers([config], { sign: signer.sign, store, logger: captureLogger().logger, clock: clock.now });
+    const result = await authorizers.decide(asked);
+    expect(result.traces[0]).toMatchObject({ cached: false, outcome: 'granted' });
+    expect(result.claims).toEqual({ orders: { region: 'eu' } });
+    expect(server.hits).toBe(1);
   });
 
   it('is off with cacheTTL 0', async () => {
