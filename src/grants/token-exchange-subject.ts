@@ -119,7 +119,8 @@ export interface PipelineDeps {
 /**
  * What a sign-in gets before a token is minted: the account record (upstream id_token, trusted
  * JWT), the email-domain rule of the upstream, loadAttrs, the client's rules, then isAuthorized.
- * A refusal is invalid_grant with the reason; a failing hook is a server_error, as elsewhere.
+ * A refusal is invalid_request with the reason (RFC 8693 section 2.2.2: the subject token is
+ * unacceptable by policy); a failing hook is a server_error, as elsewhere.
  */
 export async function authorizeSubject(ctx: KoaContextWithOIDC, deps: PipelineDeps, subject: ExchangeSubject, clientId: string, connector?: Connector): Promise<void> {
   const { config, store, hooks, logger, events } = deps;

@@ -82,7 +82,7 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
 
     async batonAccessToken(ctx, token, what) {
       const exists = async (grantId: string) => Boolean(await ctx.oidc.provider.Grant.find(grantId));
-      const ended = new errors.InvalidRequest(`${what} belongs to a grant that has ended (logout, revocation or refresh token reuse)`);
+      const ended = () => new errors.InvalidRequest(`${what} belongs to a grant that has ended (logout, revocation or refresh token reuse)`);
       if (token.includes('.')) {
         const payload = await verified(() => jwtVerify(token, batonKeys, {
           issuer: config.issuer, typ: 'at+jwt', algorithms: [...config.keys.signing], clockTolerance: BATON_CLOCK_TOLERANCE, requiredClaims: ['sub', 'exp', 'client_id', 'jti'],
@@ -93,7 +93,7 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
           if (payload.sub === payload.client_id) return { payload };
           throw new errors.InvalidRequest(`${what} is not an access token Baton knows (expired, or issued before this version)`);
         }
-        if (record.grantId && !(await grantAlive(store, record.grantId, exists))) throw ended;
+        if (record.grantId && !(await grantAlive(store, record.grantId, exists))) throw ended();
         return { payload, grantId: record.grantId };
       }
       // Opaque: only Baton knows it; an unknown, expired or revoked one is not found.
@@ -101,7 +101,7 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
       const found = (await AccessToken.find(token)) ?? (await ClientCredentials.find(token));
       if (!found || found.isExpired) throw new errors.InvalidRequest(`${what} is invalid, expired or revoked`);
       const { accountId, grantId } = found as { accountId?: string; grantId?: string };
-      if (grantId && !(await grantAlive(store, grantId, exists))) throw ended;
+      if (grantId && !(await grantAlive(store, grantId, exists))) throw ended();
       const payload = { ...found.extra, iss: config.issuer, sub: String(accountId ?? found.clientId), client_id: found.clientId, scope: found.scope, exp: found.exp, iat: found.iat, jti: found.jti };
       return { payload, grantId };
     },

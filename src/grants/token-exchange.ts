@@ -12,7 +12,7 @@ import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
 import { addTokenClaims } from '../orchestration/token-decisions.ts';
-import { deriveGrant, grantAlive, recordAccessToken } from '../provider/grant-lineage.ts';
+import { deriveGrant, derivedGrantOf, grantAlive, recordAccessToken } from '../provider/grant-lineage.ts';
 import type { ResourcePolicy } from '../provider/resources.ts';
 import { revokeGrant } from '../provider/adapter.ts';
 import type { Store } from '../storage/store.ts';
@@ -81,8 +81,8 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
     // A stored (opaque) token or a refresh token from another grant's token needs a grant of its own,
     // linked to that one so that it ends with it; a JWT alone is just recorded against that grant.
     const origin = subject.grantId;
-    const grantId = withRefresh || (origin && info.accessTokenFormat === 'opaque') ? await saveGrant(provider, subject.accountId, clientId, resource, scope) : undefined;
-    if (origin && grantId) await linkToOrigin(ctx, origin, grantId);
+    const needsGrant = withRefresh || (origin !== undefined && info.accessTokenFormat === 'opaque');
+    const grantId = !needsGrant ? undefined : origin ? await derivedGrant(ctx, origin, subject.accountId, resource, scope) : await saveGrant(provider, subject.accountId, clientId, resource, scope);
     const at = new provider.AccessToken({ accountId: subject.accountId, client, gty: TOKEN_EXCHANGE, scope, grantId: grantId as string });
     at.resourceServer = new provider.ResourceServer(resource, info);
     ctx.oidc.entity('AccessToken', at);
@@ -105,10 +105,24 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
     };
   }
 
-  /** The origin may have ended while this request ran: then the new grant ends too, and the request fails. */
-  async function linkToOrigin(ctx: GrantContext, origin: string, grantId: string): Promise<void> {
-    await deriveGrant(store, origin, grantId, config.ttl.grant);
-    if (await grantAlive(store, origin, async (id) => Boolean(await ctx.oidc.provider.Grant.find(id)))) return;
+  /**
+   * The grant for what this client obtains from another grant's token: the one it derived from that
+   * grant before (so each origin lists at most one grant per client), else a new one linked to it.
+   * The origin may have ended while this request ran: then the grant ends too, and the request fails.
+   */
+  async function derivedGrant(ctx: GrantContext, origin: string, accountId: string, resource: string, scope: string | undefined): Promise<string> {
+    const clientId = ctx.oidc.client!.clientId;
+    const existing = await derivedGrantOf(store, origin, clientId);
+    const grant = existing ? await provider.Grant.find(existing) : undefined;
+    let grantId: string;
+    if (grant && grant.accountId === accountId && grant.clientId === clientId) {
+      if (scope) grant.addResourceScope(resource, scope);
+      grantId = await grant.save();
+    } else {
+      grantId = await saveGrant(provider, accountId, clientId, resource, scope);
+      await deriveGrant(store, origin, grantId, clientId, config.ttl.grant);
+    }
+    if (await grantAlive(store, origin, async (id) => Boolean(await provider.Grant.find(id)))) return grantId;
     await revokeGrant(store, grantId);
     throw new errors.InvalidRequest('subject_token belongs to a grant that has ended (logout, revocation or refresh token reuse)');
   }

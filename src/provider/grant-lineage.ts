@@ -3,6 +3,7 @@
 // token reuse) reaches everything issued from it. JWT access tokens are not stored by
 // oidc-provider: a record per token (keyed by a hash of its `jti`) names its grant instead.
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
@@ -15,10 +16,14 @@ const TOKEN_KIND = 'access-token-grant';
 const DERIVED_KIND = 'grant-derived';
 /** Derived grant -> its origin grant. */
 const ORIGIN_KIND = 'grant-origin';
+/** `{origin}/{client_id}` -> the grant that client derived from it, reused by its later exchanges. */
+const CLIENT_KIND = 'grant-derived-client';
 
 /** Exchanges of exchanges nest at most this deep (the `act` chain has the same bound). */
 const MAX_DEPTH = 8;
-const MAX_TRIES = 8;
+const MAX_TRIES = 16;
+/** A lost compare-and-set waits a random 0..min(2^try, cap) ms, so concurrent appends spread out. */
+const BACKOFF_CAP_MS = 64;
 /** Kept this long past `exp`: token exchange accepts Baton's access tokens with that much leeway. */
 export const CLOCK_TOLERANCE_SECONDS = 15;
 
@@ -51,14 +56,23 @@ export async function accessTokenGrant(store: Store, jti: string): Promise<Token
   return (await store.getRecord<TokenGrant>(TOKEN_KIND, tokenKey(jti)))?.value;
 }
 
-/** Links `derived` to `origin`: revokeDerivedGrants(origin) will revoke it. */
-export async function deriveGrant(store: Store, origin: string, derived: string, expiresIn: number): Promise<void> {
+/** The grant `clientId` already derived from `origin`, if any: one per client keeps the list short. */
+export async function derivedGrantOf(store: Store, origin: string, clientId: string): Promise<string | undefined> {
+  return (await store.getRecord<{ grantId: string }>(CLIENT_KIND, `${origin}/${clientId}`))?.value.grantId;
+}
+
+/** Links `derived` (made for `clientId`) to `origin`: revokeDerivedGrants(origin) will revoke it. */
+export async function deriveGrant(store: Store, origin: string, derived: string, clientId: string, expiresIn: number): Promise<void> {
   await store.putRecord(ORIGIN_KIND, derived, { origin }, { expiresIn });
   for (let tries = 0; tries < MAX_TRIES; tries += 1) {
     const current = await store.getRecord<{ grants: string[] }>(DERIVED_KIND, origin);
     const grants = [...(current?.value.grants ?? []), derived];
     // Renewed on every append, so the list outlives the newest grant derived from it.
-    if (await store.putRecord(DERIVED_KIND, origin, { grants }, { expectedVersion: current?.version ?? 0, expiresIn })) return;
+    if (await store.putRecord(DERIVED_KIND, origin, { grants }, { expectedVersion: current?.version ?? 0, expiresIn })) {
+      await store.putRecord(CLIENT_KIND, `${origin}/${clientId}`, { grantId: derived }, { expiresIn });
+      return;
+    }
+    await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, 2 ** tries));
   }
   throw new Error('could not link the exchanged grant to its origin');
 }

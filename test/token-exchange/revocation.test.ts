@@ -35,15 +35,20 @@ async function signedIn(accountId: string) {
 const asSubject = (clientId: string, token: string, target: Record<string, string>) =>
   exchange(env.baton, clientId, { subject_token: token, subject_token_type: TYPE.access_token, ...target });
 
+const introspect = (token: string) => postForm(`${env.baton.url}/introspect`, new URLSearchParams({ token }), { authorization: basic('gateway', TEST_ENV.SERVICE_SECRET) });
+
 /** Everything a service can derive from a user's access token: a refresh token, an opaque token, a JWT. */
 async function deriveFrom(accessToken: string) {
   const relayed = await asSubject('relay', accessToken, { resource: ORDERS });
   expect(relayed.refresh_token).toBeTruthy();
   const opaque = await asSubject('gateway', accessToken, { audience: 'audit' });
   expect(opaque.access_token.split('.')).toHaveLength(1);
+  // A second exchange by the same client reuses the grant it derived: both end with the origin.
+  const again = await asSubject('gateway', accessToken, { audience: 'audit' });
+  for (const token of [opaque, again]) expect((await introspect(token.access_token)).json.active).toBe(true);
   // The relayed JWT is itself a subject token while its origin lives.
   expect((await asSubject('gateway', relayed.access_token, { resource: ORDERS })).access_token).toBeTruthy();
-  return { relayed, opaque };
+  return { relayed, opaque, again };
 }
 
 /** After the origin grant ended: the subject token, the exchanged refresh token, opaque token and JWT are all dead. */
@@ -54,8 +59,8 @@ async function expectAllEnded(accessToken: string, derived: Awaited<ReturnType<t
   expect(await rejection(client.refreshTokenGrant(relay, derived.relayed.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
   expect(await refusal(asSubject('gateway', derived.relayed.access_token, { resource: ORDERS }))).toMatchObject({ error: 'invalid_request' });
   expect(await refusal(asSubject('gateway', derived.opaque.access_token, { resource: ORDERS }))).toMatchObject({ error: 'invalid_request' });
-  const introspect = () => postForm(`${env.baton.url}/introspect`, new URLSearchParams({ token: derived.opaque.access_token }), { authorization: basic('gateway', TEST_ENV.SERVICE_SECRET) });
-  await expect.poll(async () => (await introspect()).json.active, { timeout: 5000 }).toBe(false);
+  await expect.poll(async () => (await introspect(derived.opaque.access_token)).json.active, { timeout: 5000 }).toBe(false);
+  expect((await introspect(derived.again.access_token)).json.active).toBe(false);
 }
 
 describe('token exchange after the subject token\'s grant ended', () => {
