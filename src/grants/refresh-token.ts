@@ -46,12 +46,15 @@ function refreshTokenGrant(original: GrantHandler, records: RotationRecords, dep
 
   /** This request rotates: oidc-provider decides everything, the old token is spent only if it succeeds. */
   async function rotate(ctx: KoaContextWithOIDC, value: string, owner: string, clientId: string): Promise<void> {
+    let reached = false;
     try {
-      await spendOnSuccess(ctx, ['RefreshToken'], () => original(ctx), ({ reached }) => {
-        if (reached) count('given_back');
+      await spendOnSuccess(ctx, ['RefreshToken'], () => original(ctx), (spent) => {
+        reached = spent.reached;
       });
     } catch (err) {
+      // Reuse (the token was spent before), or a failure after it was validated: left unspent for the retry.
       if (reused(err)) count('reuse_revoked');
+      else if (reached) count('given_back');
       await records.release(value, owner).catch((cause) => deps.logger.error({ err: cause, reqId: ctx.state?.requestId }, 'releasing a refresh rotation lease failed'));
       throw err;
     }
