@@ -46,22 +46,25 @@ function refreshTokenGrant(original: GrantHandler, records: RotationRecords, dep
 
   /** This request rotates: oidc-provider decides everything, the old token is spent only if it succeeds. */
   async function rotate(ctx: KoaContextWithOIDC, value: string, owner: string, clientId: string): Promise<void> {
+    let reached = false;
     try {
-      await spendOnSuccess(ctx, ['RefreshToken'], () => original(ctx), ({ reached }) => {
-        if (reached) count('given_back');
+      await spendOnSuccess(ctx, ['RefreshToken'], () => original(ctx), (spent) => {
+        reached = spent.reached;
       });
     } catch (err) {
+      // Reuse (the token was spent before), or a failure after it was validated: left unspent for the retry.
       if (reused(err)) count('reuse_revoked');
+      else if (reached) count('given_back');
       await records.release(value, owner).catch((cause) => deps.logger.error({ err: cause, reqId: ctx.state?.requestId }, 'releasing a refresh rotation lease failed'));
       throw err;
     }
+    // The response is decided and the token spent: a failing store here must not turn it into an error
+    // (without the record, a later presentation is treated as reuse, as in strict mode).
     const successor = (ctx.body as { refresh_token?: unknown } | undefined)?.refresh_token;
-    if (ctx.oidc.entities.RotatedRefreshToken && typeof successor === 'string') {
-      count('rotated');
-      await records.rotated(value, owner, clientId, successor, deps.graceFor(clientId)).catch((err) => deps.logger.error({ err, reqId: ctx.state?.requestId }, 'recording a refresh rotation failed'));
-    } else {
-      await records.release(value, owner);
-    }
+    const rotated = ctx.oidc.entities.RotatedRefreshToken !== undefined && typeof successor === 'string';
+    if (rotated) count('rotated');
+    await (rotated ? records.rotated(value, owner, clientId, successor, deps.graceFor(clientId)) : records.release(value, owner))
+      .catch((err) => deps.logger.error({ err, reqId: ctx.state?.requestId }, 'recording a refresh rotation failed'));
   }
 
   /** The same client again inside the window: the same successor, with a fresh, fully decided access token. */

@@ -88,7 +88,9 @@ export interface Store {
   /**
    * Writes one of Baton's own records. With `expectedVersion` the write MUST be an atomic
    * compare-and-set: it resolves `false`, writing nothing, when the stored version differs (an
-   * expired record counts as absent). Resolves `true` when written.
+   * expired record counts as absent). Resolves `true` when written. Leases are taken this way
+   * (`expectedVersion: 0`, e.g. one rotation per refresh token): of any number of concurrent calls
+   * for the same (kind, id), from any number of processes, exactly one MUST resolve `true`.
    */
   putRecord<T>(kind: string, id: string, value: T, options?: PutRecordOptions): Promise<boolean>;
 

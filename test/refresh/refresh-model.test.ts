@@ -51,11 +51,21 @@ describe.each(BACKENDS)('refresh model on %s', (backend) => {
   };
   /** Reuse reported anywhere (A's events, B's log): a theft alarm. */
   const reuseAlarms = () => pair.eventsAtA.filter((e) => e.type === 'token.reuse_detected').length + (pair.b === pair.a ? 0 : pair.linesAtB.filter((l) => l.includes('"grant.reuse_detected"')).length);
+  /** baton_refresh_total{outcome} summed over the instances. */
+  const outcomes = async (outcome: string) => {
+    let sum = 0;
+    for (const at of pair.b === pair.a ? [pair.a] : [pair.a, pair.b]) {
+      const text = await (await fetch(`${at.url}/metrics`)).text();
+      sum += Number(new RegExp(`^baton_refresh_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    }
+    return sum;
+  };
   const jti = (accessToken: unknown) => JSON.parse(Buffer.from(String(accessToken).split('.')[1]!, 'base64url').toString()).jti as string;
 
   it('20 concurrent refreshes with one token over both instances: all succeed with one successor, and the family lives', async () => {
     const first = await signIn();
     const alarms = reuseAlarms();
+    const [rotatedBefore, replaysBefore] = [await outcomes('rotated'), await outcomes('grace_replay')];
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => refresh(i % 2 === 0 ? pair.a : pair.b, first)));
     expect(results.map((r) => (r.status === 200 ? 200 : r.json))).toEqual(Array(20).fill(200));
     const successors = new Set(results.map((r) => r.json.refresh_token));
@@ -64,6 +74,8 @@ describe.each(BACKENDS)('refresh model on %s', (backend) => {
     // Every answer carries its own fully decided access token.
     expect(new Set(results.map((r) => jti(r.json.access_token))).size).toBe(20);
     expect(results.every((r) => r.json.scope === 'orders:read')).toBe(true);
+    expect(await outcomes('rotated')).toBe(rotatedBefore + 1);
+    expect(await outcomes('grace_replay')).toBe(replaysBefore + 19);
     const next = await refresh(pair.b, String(results[0]!.json.refresh_token));
     expect(next.status).toBe(200);
     expect(reuseAlarms()).toBe(alarms);
