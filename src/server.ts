@@ -22,7 +22,7 @@ import { KeyStore, type LoadedKeySet } from './keys/key-store.ts';
 import { nextSwitch } from './keys/keyset.ts';
 import { keyActivationDelay, keyRetention } from './keys/policy.ts';
 import { resolveMasterSecret } from './keys/master-secret.ts';
-import { migrateTokenIds } from './provider/token-ids-migration.ts';
+import { migrateTokenIdsAtStart } from './provider/token-ids-migration.ts';
 import { TOKEN_IDS_PURPOSE } from './provider/tokens-at-rest.ts';
 import { deriveKey } from './keys/seal.ts';
 import { createAccessLogger, createLogger, type Logger } from './observability/logger.ts';
@@ -109,7 +109,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     });
     const cookieKeys = [deriveKey(masterSecret.value, 'cookie-signing').toString('base64url')];
     const tokenIdsKey = deriveKey(masterSecret.value, TOKEN_IDS_PURPOSE);
-    const tokenIds = await migrateTokenIds(store, tokenIdsKey);
+    const tokenIds = await migrateTokenIdsAtStart(store, tokenIdsKey);
     if (Object.keys(tokenIds.moved).length > 0) logger.info({ moved: tokenIds.moved }, 'stored tokens moved to hashed ids');
     const upstreams = createUpstreams(config, (connector) => instrumentConnector(connector, metrics));
     const vault = new UpstreamVault(store, deriveKey(masterSecret.value, 'upstream-vault'), config.ttl.grant);

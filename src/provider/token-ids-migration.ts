@@ -1,7 +1,8 @@
 // Moves model instances stored the old way (under their own secret value, with the value in the
 // payload's `jti`) to their hashed id and stored payload (tokens-at-rest.ts), in place, one atomic
-// Store.rekey each. Runs at every start: idempotent, and safe with several instances starting at once
-// (a record another instance already moved is simply not moved twice).
+// Store.rekey each. Idempotent, and safe with several instances starting at once (a record another
+// instance already moved is simply not moved twice). A start runs it until one pass has completed on
+// the store; `baton migrate` runs it whenever asked (after the last older instance stopped).
 import type { BatonConfig } from '../config/schema.ts';
 import { resolveMasterSecret } from '../keys/master-secret.ts';
 import { deriveKey } from '../keys/seal.ts';
@@ -30,11 +31,25 @@ export async function migrateTokenIds(store: Store, key: Buffer): Promise<TokenI
   return { moved };
 }
 
+/** Marks a store on which one pass has completed, so later starts do not list every token again. */
+const DONE_KIND = 'migrations';
+const DONE_ID = 'token-ids-at-rest';
+
+/** The pass at start: skipped once a pass has completed on this store. */
+export async function migrateTokenIdsAtStart(store: Store, key: Buffer): Promise<TokenIdMigration> {
+  if (await store.getRecord(DONE_KIND, DONE_ID)) return { moved: {} };
+  const result = await migrateTokenIds(store, key);
+  await store.putRecord(DONE_KIND, DONE_ID, { completedAt: new Date().toISOString() });
+  return result;
+}
+
 /** `baton migrate`: the same pass on the configured store, for after the last instance of an older Baton stopped. */
 export async function migrateStoredTokens(config: BatonConfig): Promise<TokenIdMigration['moved']> {
   const store = openStore(config.storage);
   try {
-    return (await migrateTokenIds(store, deriveKey(resolveMasterSecret(config).value, TOKEN_IDS_PURPOSE))).moved;
+    const { moved } = await migrateTokenIds(store, deriveKey(resolveMasterSecret(config).value, TOKEN_IDS_PURPOSE));
+    await store.putRecord(DONE_KIND, DONE_ID, { completedAt: new Date().toISOString() });
+    return moved;
   } finally {
     await store.close();
   }

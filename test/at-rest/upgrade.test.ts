@@ -31,7 +31,7 @@ function contents(path: string): string {
   }
 }
 
-/** Rewrites instances the way Baton stored them before hashing: under the value, with `jti` = the value in the payload. */
+/** Turns the database into one an older Baton wrote: the tokens under their value, with `jti` = the value in the payload. */
 async function storeTheOldWay(path: string, tokens: Array<[model: string, value: string]>): Promise<void> {
   const store = new SqliteStore({ path });
   const readable = new TokensAtRest(store, deriveKey(TEST_MASTER_SECRET, TOKEN_IDS_PURPOSE));
@@ -42,6 +42,8 @@ async function storeTheOldWay(path: string, tokens: Array<[model: string, value:
       await store.destroy(model, storedTokenId(value));
       await store.upsert(model, value, payload!, 3600);
     }
+    // An older Baton never ran the token-id pass on its database.
+    await store.deleteRecord('migrations', 'token-ids-at-rest');
   } finally {
     await store.close();
   }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { createAdapter } from '../../../src/provider/adapter.ts';
-import { migrateTokenIds } from '../../../src/provider/token-ids-migration.ts';
+import { migrateTokenIds, migrateTokenIdsAtStart } from '../../../src/provider/token-ids-migration.ts';
 import { SECRET_ID_MODELS, TokensAtRest } from '../../../src/provider/tokens-at-rest.ts';
 import type { ModelPayload, Store } from '../../../src/storage/store.ts';
 import { storedTokenId } from '../../../src/storage/token-ids.ts';
@@ -138,6 +138,16 @@ export function describeTokensAtRest(suite: StoreUnderTest): void {
       advance(51);
       expect(await adapter('AuthorizationCode').find(code.id)).toBeUndefined();
       expect(await adapter('RefreshToken').find(seeded.find((s) => s.model === 'RefreshToken')!.id)).toBeDefined();
+    });
+
+    it('the start-up pass runs until one has completed on the store; an explicit pass always runs', async () => {
+      const [first, second] = [value(), value()];
+      await store.upsert('RefreshToken', first, { grantId: 'g1', jti: first }, 3600);
+      expect(await migrateTokenIdsAtStart(store, KEY)).toStrictEqual({ moved: { RefreshToken: 1 } });
+      await store.upsert('RefreshToken', second, { grantId: 'g1', jti: second }, 3600);
+      expect(await migrateTokenIdsAtStart(store, KEY)).toStrictEqual({ moved: {} });
+      expect(await migrateTokenIds(store, KEY)).toStrictEqual({ moved: { RefreshToken: 1 } });
+      for (const id of [first, second]) expect(await adapter('RefreshToken').find(id)).toStrictEqual({ grantId: 'g1', jti: id });
     });
 
     it('instances starting at once migrate each record exactly once', async (ctx) => {
