@@ -1,6 +1,6 @@
 // The generic OpenID Connect connector, on oauth4webapi (the engine of openid-client): discovery,
 // authorization code with PKCE S256 + state + nonce, full id_token validation (signature against
-// the upstream JWKS, iss, aud, azp, exp, iat, nonce, auth_time), userinfo merge, refresh,
+// the upstream JWKS, iss, aud, azp, exp, iat not in the future, typ, nonce, auth_time), userinfo merge, refresh,
 // and revocation (RFC 7009). Entra ID's `{tenantid}` issuer template is
 // resolved from the token's `tid`, then checked like any other issuer. verifyIdToken checks an
 // id_token presented for token exchange (RFC 8693) with jose against the same JWKS.
@@ -12,6 +12,7 @@ import {
   type RefreshResult, type RevocationCapable, type UpstreamIdentity, type VerifiedIdToken, UpstreamError,
 } from './connector.ts';
 import { allowsInsecure, requestOptions, translateError } from './http.ts';
+import { checkIdTokenKind, ID_TOKEN_CLOCK_TOLERANCE } from './id-token-kind.ts';
 import { IssuerTemplate } from './issuer-template.ts';
 import { PresentedIdTokens } from './presented-id-token.ts';
 import { clientAuthentication, tokensFrom } from './token-endpoint.ts';
@@ -43,7 +44,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
     this.id = settings.id;
     this.name = settings.name;
     this.emailDomains = settings.emailDomains;
-    this.#client = { client_id: settings.clientId, [oauth.clockTolerance]: 30 };
+    this.#client = { client_id: settings.clientId, [oauth.clockTolerance]: ID_TOKEN_CLOCK_TOLERANCE };
     this.#insecure = allowsInsecure([IssuerTemplate.sample(settings.issuer), settings.discoveryUrl]);
     this.#template = new IssuerTemplate(settings.issuer, settings.tenants);
     this.#presented = new PresentedIdTokens(settings.id, settings.timeoutMs, this.#insecure);
@@ -89,6 +90,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
     }), 'token');
     await this.#verifySignature(issuerServer, response);
     const idClaims = oauth.getValidatedIdTokenClaims(result)! as unknown as Record<string, unknown>;
+    checkIdTokenKind(result.id_token!, idClaims, [this.#settings.clientId]);
     this.#checkRestrictions(issuerServer, idClaims);
     const userinfo = await this.#userinfo(issuerServer, result.access_token, String(idClaims.sub));
     const merged = { ...userinfo, ...idClaims };
@@ -112,6 +114,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
     const idClaims = oauth.getValidatedIdTokenClaims(result) as unknown as Record<string, unknown> | undefined;
     if (idClaims) {
       await this.#verifySignature(issuerServer, response);
+      checkIdTokenKind(result.id_token!, idClaims, [this.#settings.clientId]);
       this.#checkRestrictions(issuerServer, idClaims);
     }
     if (!idClaims) return { tokens: tokensFrom(result) };

@@ -60,6 +60,10 @@ describe('upstream id_token verification', () => {
     ['several audiences with another azp', () => upstream.sign(upstream.claims('app', { aud: ['app', 'someone-else'], azp: 'someone-else' }))],
     ['an expired token', () => upstream.sign(upstream.claims('app', { iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 }))],
     ['no subject', () => upstream.sign(upstream.claims('app', { sub: undefined }))],
+    ['typ at+jwt (an access token, RFC 8725 section 3.11)', () => upstream.sign(upstream.claims('app'), { header: { typ: 'at+jwt' } })],
+    ['typ application/at+jwt', () => upstream.sign(upstream.claims('app'), { header: { typ: 'application/at+jwt' } })],
+    ['one audience but an azp naming another client', () => upstream.sign(upstream.claims('app', { azp: 'someone-else' }))],
+    ['an iat in the future', () => upstream.sign(upstream.claims('app', { iat: Math.floor(Date.now() / 1000) + 600, exp: Math.floor(Date.now() / 1000) + 3600 }))],
   ])('refuses an id_token with %s: invalid_grant', async (_name, forge) => {
     const response = await exchange(await forge());
     expect(response.status).toBe(400);
