@@ -1,9 +1,10 @@
 // The shared record of one refresh token's rotation (RFC 9700 section 4.14.2): who is rotating it
 // now (a lease, so concurrent presentations wait for one rotation across instances), then, for the
 // reuse grace window, its successor sealed under a key only the old token's value yields.
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 
 import type { Clock, Store } from '../storage/store.ts';
+import { storedTokenId } from '../storage/token-ids.ts';
 
 export const ROTATION_KIND = 'refresh-rotation';
 
@@ -15,10 +16,8 @@ export type Rotation =
   /** `at`: epoch ms of the rotation; `sealed`: the successor, AES-256-GCM under HKDF(old value). */
   | { readonly state: 'rotated'; readonly clientId: string; readonly at: number; readonly sealed: string };
 
-/** How the store addresses a token by value (the same digest as the adapter's at-rest keys). */
-export function tokenKey(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
-}
+/** How the store addresses a token by value: the adapter's at-rest key (storage/token-ids.ts). */
+export const tokenKey = storedTokenId;
 
 export class RotationRecords {
   readonly #store: Store;

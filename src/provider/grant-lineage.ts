@@ -2,13 +2,13 @@
 // token exchange of a Baton access token), so that ending a grant (logout, revocation, refresh
 // token reuse) reaches everything issued from it. JWT access tokens are not stored by
 // oidc-provider: a record per token (keyed by a hash of its `jti`) names its grant instead.
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import { TOKEN_EXCHANGE } from '../config/schema.ts';
 import type { Store } from '../storage/store.ts';
+import { storedTokenId } from '../storage/token-ids.ts';
 
 /** `sha256(jti)` -> the grant the access token depends on (absent for a token issued without one). */
 const TOKEN_KIND = 'access-token-grant';
@@ -104,6 +104,5 @@ export async function originEnded(store: Store, grantId: string, exists: (grantI
   return false;
 }
 
-function tokenKey(jti: string): string {
-  return createHash('sha256').update(jti).digest('base64url');
-}
+/** Records addressed by a token's jti use the at-rest digest: the store never holds the value. */
+const tokenKey = storedTokenId;

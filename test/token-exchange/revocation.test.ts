@@ -76,6 +76,9 @@ describe('token exchange after the subject token\'s grant ended', () => {
     const { rp, tokens } = await signedIn('google:g-reused');
     const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
     const derived = await deriveFrom(refreshed.access_token);
+    // The successor is used first, so presenting the old token again is reuse, not a retry inside
+    // the reuse grace window (clients[].refreshTokenReuseGrace).
+    await client.refreshTokenGrant(rp, refreshed.refresh_token!);
     expect(await rejection(client.refreshTokenGrant(rp, tokens.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
     await expectAllEnded(refreshed.access_token, derived);
     expect(await refusal(asSubject('relay', tokens.access_token, { resource: ORDERS }))).toMatchObject({ error: 'invalid_request' });
