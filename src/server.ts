@@ -180,7 +180,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, events, hooks, sessions });
       addPassthroughRoutes(routes, passthroughs);
       upstreamLogout.addRoute(routes);
-      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, UPSTREAM_LOGOUT_RETURN], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config)), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue], storageDown: () => store.ping().then(() => false, () => true) }));
+      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, UPSTREAM_LOGOUT_RETURN], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config), store), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue], storageDown: () => store.ping().then(() => false, () => true) }));
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ route: 'code_verification', resolveRoute: providerRoutes(provider), formPath: provider.pathFor('code_verification'), max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session', store, logger, now: clock }));
       return { provider, handle: provider.callback() };

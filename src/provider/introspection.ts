@@ -7,6 +7,8 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
 import { publicJwks, type KeySet } from '../keys/keyset.ts';
+import type { Store } from '../storage/store.ts';
+import { accessTokenGrant, grantAlive } from './grant-lineage.ts';
 
 /** What the policy looks at in a token, found in the store or verified from a JWT. */
 export interface IntrospectedToken {
@@ -49,11 +51,12 @@ const INACTIVE = { active: false } as const;
 /**
  * Section 2.2 for Baton's JWT access tokens (RFC 9068), after oidc-provider authenticated the caller
  * and refused the token as structured (`unsupported_token_type`): `active` once the signature (a
- * current or retired Baton key), `typ`, issuer and expiry verify and the policy allows the caller;
- * else `{"active": false}`. These tokens carry no grant reference and are not stored, so a grant
- * that ended is not seen here; their lifetime bounds that (docs/token-services.md).
+ * current or retired Baton key), `typ`, issuer and expiry verify, the grant it was issued under
+ * still exists (the record grant-lineage.ts writes per user token, so logout, revocation and
+ * refresh-token reuse make it inactive at once) and the policy allows the caller; else
+ * `{"active": false}`.
  */
-export function jwtIntrospection(config: BatonConfig, keys: KeySet, policy: IntrospectionPolicy) {
+export function jwtIntrospection(config: BatonConfig, keys: KeySet, policy: IntrospectionPolicy, store: Store) {
   const jwks = createLocalJWKSet(publicJwks(keys));
   return async (ctx: Context): Promise<void> => {
     const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
@@ -68,9 +71,20 @@ export function jwtIntrospection(config: BatonConfig, keys: KeySet, policy: Intr
     } catch {
       payload = undefined;
     }
+    if (payload && !(await issuedUnderLiveGrant(oidc, store, payload))) payload = undefined;
     ctx.status = 200;
     const clientId = typeof payload?.client_id === 'string' ? payload.client_id : undefined;
     const allowed = payload !== undefined && policy.allows(oidc.client.clientId, { kind: 'AccessToken', clientId, aud: payload.aud });
     ctx.body = allowed ? { ...payload, active: true, token_type: 'Bearer' } : { ...INACTIVE };
   };
+}
+
+/** A user's JWT access token is live only while its grant (and any grant it was exchanged from) is. */
+async function issuedUnderLiveGrant(oidc: KoaContextWithOIDC['oidc'], store: Store, payload: JWTPayload): Promise<boolean> {
+  if (typeof payload.jti !== 'string') return false;
+  const record = await accessTokenGrant(store, payload.jti);
+  // A client's own (client_credentials) token has no record and no grant to end.
+  if (!record) return payload.sub === payload.client_id;
+  if (!record.grantId) return true;
+  return grantAlive(store, record.grantId, async (grantId) => Boolean(await oidc.provider.Grant.find(grantId)));
 }

@@ -124,6 +124,18 @@ describe('Baton\'s JWT access tokens introspect (no unsupported_token_type)', ()
     expect((await introspect('web', id_token!)).json).toEqual({ active: false });
   });
 
+  it('a user\'s JWT access token turns inactive once its grant ends (revocation of its refresh token)', async () => {
+    const rp = await discover(baton.url, 'web', TEST_ENV.WEB_SECRET);
+    const seeded = await seedAuthorizationCode(baton.baton, { clientId: 'web', redirectUri: WEB_REDIRECT, accountId: 'entra:ann', scope: 'openid offline_access', resource: ORDERS, resourceScope: 'orders:read' });
+    const tokens = await client.authorizationCodeGrant(rp, seeded.callbackUrl(baton.url), { pkceCodeVerifier: seeded.codeVerifier, expectedNonce: seeded.nonce });
+    expect(tokens.access_token.split('.')).toHaveLength(3);
+    expect((await introspect('orders-api', tokens.access_token)).json).toMatchObject({ active: true, sub: 'entra:ann', client_id: 'web' });
+    const revoked = await postForm(`${baton.url}/revoke`, new URLSearchParams({ token: tokens.refresh_token!, token_type_hint: 'refresh_token' }), { authorization: basic('web', TEST_ENV.WEB_SECRET) });
+    expect(revoked.status).toBe(200);
+    expect((await introspect('orders-api', tokens.access_token)).json).toEqual({ active: false });
+    expect((await introspect('web', tokens.access_token)).json).toEqual({ active: false });
+  });
+
   it('still requires client authentication (401 invalid_client)', async () => {
     const token = await serviceToken(ORDERS, 'orders:read');
     const res = await postForm(`${baton.url}/introspect`, `token=${token}`, { authorization: basic('orders-api', 'not-the-secret-at-all') });
