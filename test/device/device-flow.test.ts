@@ -29,7 +29,8 @@ beforeAll(async () => {
   baton = await startBaton({
     upstreams: [{ id: 'corp', issuer: idp.issuer, clientId: 'baton', clientSecret: SECRET }],
     resources: [{ id: API, scopes: ['media:play'] }],
-    ttl: { deviceCode: '3s' },
+    // Long enough for the browser sign-in of the first test on a loaded machine; the expiry test waits it out.
+    ttl: { deviceCode: '8s' },
     clients: [{
       client_id: 'living-room-tv', client_name: 'Living room TV', token_endpoint_auth_method: 'none',
       grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
@@ -94,7 +95,7 @@ describe('device flow', () => {
 
   it('an unused code expires: expired_token', async () => {
     const device = await client.initiateDeviceAuthorization(tv, { scope: 'openid' });
-    await new Promise((resolve) => setTimeout(resolve, 3500));
+    await new Promise((resolve) => setTimeout(resolve, 8500));
     expect((await poll(device.device_code)).json.error).toBe('expired_token');
   });
 
