@@ -40,6 +40,7 @@ beforeAll(async () => {
       app_('rules', { rules: [{ deny: { emailDomain: ['example.org'] }, reason: 'example.org accounts are not accepted here' }, { allow: {} }] }),
       app_('hooked', { hooks: { module: './refusing-hooks.ts' } }),
       app_('changing', { hooks: { module: './refusing-hooks.ts' } }),
+      app_('broken', { hooks: { module: './refusing-hooks.ts' } }),
       app_('partners-only', { upstreams: ['partner'] }),
       { client_id: 'kiosk', client_name: 'Kiosk', token_endpoint_auth_method: 'none', grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], rules: [{ deny: { emailDomain: ['example.org'] }, reason: 'example.org accounts are not accepted here' }, { allow: {} }] },
     ],
@@ -125,6 +126,14 @@ describe('a reused Baton session runs the second application\'s decision', () =>
       expectDenied(back, started.state, /the roster service does not know you/);
     }
     expect(decided).toEqual([{ client: 'changing', sub: 'corp:ann' }, { client: 'changing', sub: 'corp:ann' }]);
+  });
+
+  it('an isAuthorized hook that fails: access_denied with a generic description, never its error', async () => {
+    for (const extra of [{}, { prompt: 'none' }] as Array<Record<string, string>>) {
+      const { started, back } = await reuse('broken', extra);
+      expectDenied(back, started.state);
+      expect(back.searchParams.get('error_description')).not.toContain('hunter2');
+    }
   });
 
   it('device verification from the signed-in browser runs the device client\'s decision: the device gets access_denied', async () => {
