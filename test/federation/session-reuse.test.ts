@@ -40,7 +40,9 @@ beforeAll(async () => {
       app_('rules', { rules: [{ deny: { emailDomain: ['example.org'] }, reason: 'example.org accounts are not accepted here' }, { allow: {} }] }),
       app_('hooked', { hooks: { module: './refusing-hooks.ts' } }),
       app_('changing', { hooks: { module: './refusing-hooks.ts' } }),
+      app_('broken', { hooks: { module: './refusing-hooks.ts' } }),
       app_('partners-only', { upstreams: ['partner'] }),
+      { client_id: 'kiosk', client_name: 'Kiosk', token_endpoint_auth_method: 'none', grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], rules: [{ deny: { emailDomain: ['example.org'] }, reason: 'example.org accounts are not accepted here' }, { allow: {} }] },
     ],
   }, { port, configDir: fileURLToPath(new URL('./fixtures/', import.meta.url)) });
 });
@@ -124,6 +126,31 @@ describe('a reused Baton session runs the second application\'s decision', () =>
       expectDenied(back, started.state, /the roster service does not know you/);
     }
     expect(decided).toEqual([{ client: 'changing', sub: 'corp:ann' }, { client: 'changing', sub: 'corp:ann' }]);
+  });
+
+  it('an isAuthorized hook that fails: access_denied with a generic description, never its error', async () => {
+    for (const extra of [{}, { prompt: 'none' }] as Array<Record<string, string>>) {
+      const { started, back } = await reuse('broken', extra);
+      expectDenied(back, started.state);
+      expect(back.searchParams.get('error_description')).not.toContain('hunter2');
+    }
+  });
+
+  it('device verification from the signed-in browser runs the device client\'s decision: the device gets access_denied', async () => {
+    const form = (body: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+    const device = (await (await fetch(`${baton.url}/device/auth`, form({ client_id: 'kiosk', scope: 'openid email' }))).json()) as { device_code: string; user_code: string };
+    const upstreamBefore = idp.counters.authorize;
+    await page.goto(`${baton.url}/device`);
+    await page.locator('input[name="user_code"]').fill(device.user_code);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Connect Kiosk?' }).waitFor();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForLoadState();
+    const poll = await fetch(`${baton.url}/token`, form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device.device_code, client_id: 'kiosk' }));
+    const answer = (await poll.json()) as { error?: string; access_token?: string };
+    expect(answer.access_token).toBeUndefined();
+    expect(answer.error).toBe('access_denied');
+    expect(idp.counters.authorize).toBe(upstreamBefore);
   });
 
   it('a refusal for one application leaves the session and the first application\'s sign-on intact', async () => {
