@@ -88,11 +88,11 @@ describe('token exchange: upstream id_token', () => {
   it('a JWT typed as an access token (typ at+jwt), an azp naming another client, or an iat in the future: refused', async () => {
     const now = Math.floor(Date.now() / 1000);
     for (const typ of ['at+jwt', 'application/at+jwt', 'logout+jwt']) {
-      expect(await rejection(exchangeIdToken(await env.google.issueIdToken({ sub: 'g-123', nonce: randomUUID() }, { header: { typ } }))), typ).toMatchObject({ error: 'invalid_grant' });
+      expect(await rejection(exchangeIdToken(await env.google.issueIdToken({ sub: 'g-123', nonce: randomUUID() }, { header: { typ } }))), typ).toMatchObject({ error: 'invalid_request' });
     }
-    expect(await rejection(exchangeIdToken(await idToken({ azp: 'someone-else' })))).toMatchObject({ error: 'invalid_grant' });
-    expect(await rejection(exchangeIdToken(await idToken({ aud: ['baton-at-google', 'someone-else'] })))).toMatchObject({ error: 'invalid_grant' });
-    expect(await rejection(exchangeIdToken(await idToken({ iat: now + 600, exp: now + 3600 })))).toMatchObject({ error: 'invalid_grant' });
+    expect(await rejection(exchangeIdToken(await idToken({ azp: 'someone-else' })))).toMatchObject({ error: 'invalid_request' });
+    expect(await rejection(exchangeIdToken(await idToken({ aud: ['baton-at-google', 'someone-else'] })))).toMatchObject({ error: 'invalid_request' });
+    expect(await rejection(exchangeIdToken(await idToken({ iat: now + 600, exp: now + 3600 })))).toMatchObject({ error: 'invalid_request' });
     // The control: typ JWT, azp naming the audience, an iat a few seconds ahead (clock skew) pass.
     const fine = await exchangeIdToken(await env.google.issueIdToken({ sub: 'g-123', nonce: randomUUID(), azp: 'baton-at-google', iat: now + 5 }, { header: { typ: 'JWT' } }));
     expect(fine.access_token).toBeTruthy();
