@@ -11,6 +11,7 @@ import type Provider from 'oidc-provider';
 
 import type { BatonConfig } from './config/schema.ts';
 import { edge } from './http/edge.ts';
+import { logApplicationErrors } from './http/errors.ts';
 import { Listeners } from './http/listeners.ts';
 import { attemptLimit } from './http/attempt-limit.ts';
 import { providerRoutes } from './http/provider-route.ts';
@@ -183,6 +184,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, UPSTREAM_LOGOUT_RETURN], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config), store), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue], storageDown: () => store.ping().then(() => false, () => true) }));
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ route: 'code_verification', resolveRoute: providerRoutes(provider), formPath: provider.pathFor('code_verification'), max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session', store, logger, now: clock }));
+      logApplicationErrors(provider.app, logger);
       return { provider, handle: provider.callback() };
     };
 

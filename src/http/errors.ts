@@ -82,3 +82,18 @@ export function errorBoundary(logger: Logger) {
     }
   };
 }
+
+/**
+ * Errors Koa reports outside any middleware (a client that vanished mid-response, a body cut off by
+ * `server.requestTimeout`) go to the log as one line, never as a stack trace on stderr (Koa's default
+ * `app.onerror`). A client going away is routine and logged at debug level.
+ */
+export function logApplicationErrors(app: { on(event: 'error', listener: (err: unknown) => void): unknown }, logger: Logger): void {
+  app.on('error', (err: unknown) => {
+    const e = err as { code?: unknown; message?: unknown; status?: unknown } | null;
+    const clientGone = e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || e?.code === 'ECONNABORTED' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE'
+      || e?.message === 'Request timeout' || e?.message === 'request aborted' || e?.status === 408;
+    if (clientGone) logger.debug({ code: e?.code, reason: e?.message }, 'client connection ended early');
+    else logger.error({ err }, 'unhandled HTTP error');
+  });
+}
