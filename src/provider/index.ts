@@ -103,6 +103,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       introspection: { enabled: true, allowedPolicy: new IntrospectionPolicy(config).allowedPolicy },
       revocation: { enabled: true },
       userinfo: { enabled: true },
+      // OIDC Core section 5.5: individual claims, essential or voluntary, for userinfo and the id_token.
+      claimsParameter: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {

@@ -50,6 +50,8 @@ const CLAIMS: Record<UpstreamProfile, Record<string, string[]>> = {
     openid: ['sub'],
     profile: ['name', 'given_name', 'family_name', 'preferred_username', 'picture', 'locale'],
     email: ['email', 'email_verified'],
+    address: ['address'],
+    phone: ['phone_number', 'phone_number_verified'],
   },
 };
 
