@@ -29,18 +29,41 @@ interface LoginRecord {
   readonly clientId: string;
   readonly pending: PendingLogin;
   readonly used?: boolean;
+  /** Epoch seconds: with prompt=login sent upstream, the upstream's auth_time may not be older. */
+  readonly freshSince?: number;
+}
+
+/**
+ * Below this many seconds a client's max_age is not forwarded: a real IdP's login (several pages)
+ * cannot finish inside it, so the user would loop there (the OIDF plan's max_age=1). Baton asks the
+ * upstream for a fresh authentication with prompt=login instead, and checks its auth_time itself.
+ */
+const MIN_FORWARDED_MAX_AGE = 300;
+/** Clock difference tolerated between Baton and the upstream when comparing auth_time. */
+const AUTH_TIME_SKEW = 30;
+
+/**
+ * What the upstream is asked for so that Baton can honour the client's prompt=login and max_age
+ * (OIDC Core section 3.1.2.1): prompt=login for prompt=login or a short max_age, max_age itself
+ * when it is long enough for a login to finish.
+ */
+export function upstreamFreshness(params: Readonly<Record<string, unknown>>): { prompt?: 'login'; maxAge?: number } {
+  const prompts = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
+  const maxAge = typeof params.max_age === 'string' && /^\d+$/.test(params.max_age) ? Number(params.max_age) : undefined;
+  if (prompts.includes('login') || (maxAge !== undefined && maxAge < MIN_FORWARDED_MAX_AGE)) return { prompt: 'login' };
+  return maxAge === undefined ? {} : { maxAge };
 }
 
 export async function startUpstreamLogin(ctx: Context, deps: InteractionDeps, details: Details, upstream: Connector): Promise<void> {
   const { params } = details;
-  const prompts = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
-  const maxAge = typeof params.max_age === 'string' && /^\d+$/.test(params.max_age) ? Number(params.max_age) : undefined;
+  const freshness = upstreamFreshness(params);
+  const startedAt = Math.floor(Date.now() / 1000);
   let begun: Awaited<ReturnType<Connector['begin']>>;
   try {
     begun = await upstream.begin({
       redirectUri: callbackUri(deps, upstream.id),
-      prompt: prompts.includes('login') ? 'login' : undefined,
-      maxAge,
+      prompt: freshness.prompt,
+      maxAge: freshness.maxAge,
       loginHint: typeof params.login_hint === 'string' ? params.login_hint : undefined,
     });
   } catch (err) {
@@ -48,7 +71,7 @@ export async function startUpstreamLogin(ctx: Context, deps: InteractionDeps, de
     refuse(ctx, deps, 502, 'The identity provider is not available', `${upstream.name} could not be reached. Try again in a moment.`, { upstream: upstream.id, reason: err.message });
     return;
   }
-  const record: LoginRecord = { uid: details.uid, upstream: upstream.id, clientId: String(params.client_id), pending: begun.pending };
+  const record: LoginRecord = { uid: details.uid, upstream: upstream.id, clientId: String(params.client_id), pending: begun.pending, ...(freshness.prompt ? { freshSince: startedAt } : {}) };
   await deps.store.putRecord(LOGIN_KIND, begun.pending.state, record, { expectedVersion: 0, expiresIn: deps.config.ttl.interaction });
   deps.logger.info({ event: 'upstream.redirect', reqId: ctx.state.requestId, upstream: upstream.id, clientId: record.clientId }, 'redirecting to the upstream');
   ctx.status = 303;
@@ -100,6 +123,14 @@ export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps)
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
     await upstreamFailed(ctx, deps, upstream, err);
+    return;
+  }
+
+  // prompt=login asked for a new authentication: an upstream auth_time from before that request means
+  // the upstream reused its session, and an auth_time Baton would issue as fresh would be false.
+  if (claimed.freshSince !== undefined && identity.authTime !== undefined && identity.authTime < claimed.freshSince - AUTH_TIME_SKEW) {
+    deps.logger.warn({ event: 'upstream.login_refused', reqId: ctx.state.requestId, upstream: upstream.id, reason: 'auth_time older than the prompt=login request' }, 'the upstream did not authenticate the user again');
+    await finish(ctx, deps, { error: 'login_required', error_description: `${upstream.name} did not authenticate the user again` });
     return;
   }
 

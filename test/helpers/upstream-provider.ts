@@ -118,6 +118,8 @@ export function buildUpstreamProvider(setup: ProviderSetup): Provider {
       subject_type: profile === 'entra' ? 'pairwise' : 'public',
       grant_types: ['authorization_code', 'refresh_token', ...(c.device ? ['urn:ietf:params:oauth:grant-type:device_code'] : [])],
       response_types: ['code'],
+      // An IdP that reuses its session says when the user really authenticated.
+      ...(options.ignoreReauthentication ? { require_auth_time: true } : {}),
     })),
     jwks: { keys: setup.keys },
     findAccount: (_ctx: KoaContextWithOIDC, id: string) => {

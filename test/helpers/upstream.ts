@@ -45,6 +45,8 @@ export interface UpstreamOptions {
   omitIdTokenOnRefresh?: boolean;
   /** Rewrites each successful refresh response body (e.g. an id_token for another user). */
   refreshResponse?: (body: Record<string, unknown>) => Promise<void> | void;
+  /** Plays an IdP that ignores prompt=login and max_age: its session is reused whatever is asked. */
+  ignoreReauthentication?: boolean;
 }
 
 export interface UpstreamCounters {
@@ -77,6 +79,8 @@ export interface Upstream {
   readonly counters: UpstreamCounters;
   /** Raw `token` values received at the revocation endpoint, in order (also when a failure was injected). */
   readonly revoked: string[];
+  /** The query of every request to the authorization endpoint, in order. */
+  readonly authorizeRequests: URLSearchParams[];
   /** The current oidc-provider instance (replaced by rotateKeys). */
   readonly provider: Provider;
   /**
@@ -122,6 +126,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
   const holds = new Map<UpstreamEndpoint, number>();
   const counters: UpstreamCounters = { token: 0, refresh: 0, revocation: 0, authorize: 0 };
   const revoked: string[] = [];
+  const authorizeRequests: URLSearchParams[] = [];
   const held = new Set<NodeJS.Timeout>();
   let commonDiscovery = '';
 
@@ -166,6 +171,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
       }
     } else if (endpoint === 'authorize') {
       counters.authorize += 1;
+      authorizeRequests.push(new URLSearchParams(search));
     }
     const failure = endpoint && failures.get(endpoint);
     if (failure) return inject(failure.mode, failure.delayMs, res);
@@ -180,7 +186,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
     // endpoint URLs from req.originalUrl (oidc-provider's "mounting" contract).
     const target = body ? replay(req, body) : req;
     Object.assign(target, { originalUrl: req.url });
-    target.url = `${rest}${search}`;
+    target.url = `${rest}${endpoint === 'authorize' && options.ignoreReauthentication ? withoutReauthentication(search) : search}`;
     await callback(target, res);
   }
 
@@ -211,6 +217,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
     tenantId,
     counters,
     revoked,
+    authorizeRequests,
     get provider() {
       return provider;
     },
@@ -288,4 +295,12 @@ function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
   copy.push(body);
   copy.push(null);
   return copy;
+}
+
+/** The query without prompt=login and max_age: what an IdP that ignores them acts on. */
+function withoutReauthentication(search: string): string {
+  const params = new URLSearchParams(search);
+  params.delete('max_age');
+  if (params.get('prompt') === 'login') params.delete('prompt');
+  return `?${params.toString()}`;
 }

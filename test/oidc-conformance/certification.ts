@@ -5,7 +5,7 @@ import * as client from 'openid-client';
 
 import { CookieAgent } from '../helpers/browser-less.ts';
 import { freePort, startBaton, type RunningBaton } from '../helpers/baton.ts';
-import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { startUpstream, type Upstream, type UpstreamOptions } from '../helpers/upstream.ts';
 
 export const UPSTREAM_SECRET = 'upstream-client-secret-0123456789';
 export const SUITE_SECRET = 'certification-secret-0123456789';
@@ -39,12 +39,13 @@ export function suiteClient(extra: Record<string, unknown> = {}): Record<string,
   };
 }
 
-export async function startCertification(options: { clients?: Array<Record<string, unknown>>; raw?: Record<string, unknown>; upstream?: Record<string, unknown> } = {}): Promise<Certification> {
+export async function startCertification(options: { clients?: Array<Record<string, unknown>>; raw?: Record<string, unknown>; upstream?: Record<string, unknown>; upstreamOptions?: Partial<UpstreamOptions> } = {}): Promise<Certification> {
   const port = await freePort();
   const idp = await startUpstream({
     profile: 'generic',
     clients: [{ client_id: 'baton', client_secret: UPSTREAM_SECRET, redirect_uris: [`http://127.0.0.1:${port}/callback/corp`] }],
     users: [ANN],
+    ...options.upstreamOptions,
   });
   const baton = await startBaton({
     upstreams: [{ id: 'corp', issuer: idp.issuer, clientId: 'baton', clientSecret: UPSTREAM_SECRET, scopes: ['openid', 'profile', 'email', 'address', 'phone'], ...options.upstream }],
