@@ -64,6 +64,7 @@ export async function startUpstreamLogin(ctx: Context, deps: InteractionDeps, de
       redirectUri: callbackUri(deps, upstream.id),
       prompt: freshness.prompt,
       maxAge: freshness.maxAge,
+      acrValues: requestedAcrs(params)?.join(' '),
       loginHint: typeof params.login_hint === 'string' ? params.login_hint : undefined,
     });
   } catch (err) {
@@ -131,6 +132,15 @@ export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps)
   if (claimed.freshSince !== undefined && identity.authTime !== undefined && identity.authTime < claimed.freshSince - AUTH_TIME_SKEW) {
     deps.logger.warn({ event: 'upstream.login_refused', reqId: ctx.state.requestId, upstream: upstream.id, reason: 'auth_time older than the prompt=login request' }, 'the upstream did not authenticate the user again');
     await finish(ctx, deps, { error: 'login_required', error_description: `${upstream.name} did not authenticate the user again` });
+    return;
+  }
+
+  // OIDC Core section 5.5.1.1: an essential acr the upstream did not achieve fails the request
+  // (asking the provider's login prompt again would only send the user back to the same upstream).
+  const essential = essentialAcrs(details.params);
+  if (essential && (identity.acr === undefined || !essential.includes(identity.acr))) {
+    deps.logger.info({ event: 'upstream.login_refused', reqId: ctx.state.requestId, upstream: upstream.id, reason: 'essential acr not achieved' }, 'the upstream authentication does not meet the essential acr');
+    await finish(ctx, deps, { error: 'unmet_authentication_requirements', error_description: `${upstream.name} did not authenticate the user with ${essential.join(' or ')}` });
     return;
   }
 
@@ -256,6 +266,34 @@ function refuse(ctx: Context, deps: InteractionDeps, status: number, title: stri
   ctx.type = 'html';
   ctx.set('Cache-Control', 'no-store');
   ctx.body = signInErrorPage(title, message, requestId);
+}
+
+/** The acr values the client asked for: `acr_values`, or those of the `claims` parameter's id_token acr. */
+function requestedAcrs(params: Readonly<Record<string, unknown>>): string[] | undefined {
+  const fromClaims = acrRequest(params);
+  const values = fromClaims?.values ?? (typeof fromClaims?.value === 'string' ? [fromClaims.value] : undefined);
+  if (values) return values;
+  return typeof params.acr_values === 'string' ? params.acr_values.split(' ').filter(Boolean) : undefined;
+}
+
+/** The acr values the `claims` parameter requires (essential), when it does. */
+function essentialAcrs(params: Readonly<Record<string, unknown>>): string[] | undefined {
+  const request = acrRequest(params);
+  if (request?.essential !== true) return undefined;
+  return request.values ?? (typeof request.value === 'string' ? [request.value] : undefined);
+}
+
+/** `claims.id_token.acr` of the authorization request (oidc-provider has already validated the JSON). */
+function acrRequest(params: Readonly<Record<string, unknown>>): { essential?: unknown; value?: unknown; values?: string[] } | undefined {
+  if (typeof params.claims !== 'string') return undefined;
+  try {
+    const acr = (JSON.parse(params.claims) as { id_token?: { acr?: { essential?: unknown; value?: unknown; values?: unknown } | null } }).id_token?.acr;
+    if (!acr || typeof acr !== 'object') return undefined;
+    const values = Array.isArray(acr.values) && acr.values.every((v) => typeof v === 'string') ? acr.values as string[] : undefined;
+    return { essential: acr.essential, value: acr.value, ...(values ? { values } : {}) };
+  } catch {
+    return undefined;
+  }
 }
 
 function callbackUri(deps: InteractionDeps, upstream: string): string {

@@ -128,7 +128,7 @@ export function buildUpstreamProvider(setup: ProviderSetup): Provider {
     },
     subjectTypes: profile === 'entra' ? ['pairwise'] : ['public'],
     pairwiseIdentifier: (_ctx, accountId, client) => entraPairwiseSubject(tenantId, client.clientId, users.get(accountId)!),
-    claims: CLAIMS[profile],
+    claims: options.authentication ? { ...CLAIMS[profile], openid: [...CLAIMS[profile].openid!, 'acr', 'amr'] } : CLAIMS[profile],
     scopes: ['openid', 'offline_access', ...Object.keys(CLAIMS[profile])],
     responseTypes: ['code'],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],

@@ -45,6 +45,8 @@ export interface UpstreamOptions {
   omitIdTokenOnRefresh?: boolean;
   /** Rewrites each successful refresh response body (e.g. an id_token for another user). */
   refreshResponse?: (body: Record<string, unknown>) => Promise<void> | void;
+  /** The acr and amr of every sign-in, released in the id_token with scope openid. */
+  authentication?: { acr: string; amr: string[] };
   /** Plays an IdP that ignores prompt=login and max_age: its session is reused whatever is asked. */
   ignoreReauthentication?: boolean;
 }
@@ -181,7 +183,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
     if (profile === 'entra' && pathname === COMMON_DISCOVERY) return json(res, 200, JSON.parse(commonDiscovery));
     if (prefix && pathname !== prefix && !pathname.startsWith(`${prefix}/`)) return json(res, 404, { error: 'not_found' });
     const rest = pathname.slice(prefix.length) || '/';
-    if (rest.startsWith('/interaction/')) return handleInteraction(provider, profile, options.users, req, res, prefix, rest);
+    if (rest.startsWith('/interaction/')) return handleInteraction(provider, profile, options.users, req, res, prefix, rest, options.authentication);
     // Mounted below the issuer path: the provider routes on the stripped URL and derives its
     // endpoint URLs from req.originalUrl (oidc-provider's "mounting" contract).
     const target = body ? replay(req, body) : req;
