@@ -9,13 +9,18 @@ import { authorize, CookieAgent, redeem, startCertification, suiteRp, type Certi
 const MFA = 'urn:example:acr:mfa';
 let cert: Certification;
 beforeAll(async () => {
-  cert = await startCertification({ upstreamOptions: { authentication: { acr: MFA, amr: ['pwd', 'otp'] } } });
+  cert = await startCertification({ upstream: { acrValues: [MFA, 'urn:example:acr:pwd'] }, upstreamOptions: { authentication: { acr: MFA, amr: ['pwd', 'otp'] } } });
 });
 afterAll(() => cert?.stop());
 
 const essentialAcr = (values: string[]) => JSON.stringify({ id_token: { acr: { essential: true, values } } });
 
 describe('oidcc-ensure-request-with-acr-values-succeeds', () => {
+  it('discovery advertises the upstreams\' acr values, which the suite then sends as acr_values', async () => {
+    const discovery = (await (await fetch(`${cert.baton.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(discovery.acr_values_supported).toEqual([MFA, 'urn:example:acr:pwd']);
+  });
+
   it('acr_values: the request succeeds, the upstream is asked for them, the id_token has its acr and amr', async () => {
     const before = cert.idp.authorizeRequests.length;
     const authorized = await authorize(cert.baton.url, { acr_values: `${MFA} urn:example:acr:pwd` });

@@ -1,5 +1,5 @@
 // Mirrors `oidcc-scope-profile`, `oidcc-scope-email`, `oidcc-scope-address`, `oidcc-scope-phone`,
-// `oidcc-scope-all` and `oidcc-ensure-other-scope-order-succeeds`: each scope's standard claims (OIDC
+// `oidcc-scope-all` and `oidcc-alternate-happy-flow` (formerly `oidcc-ensure-other-scope-order-succeeds`): each scope's standard claims (OIDC
 // Core section 5.4), mapped from what the upstream carries, are served at UserInfo with the access
 // token the code flow issued, and nothing of a scope not asked for.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +39,7 @@ describe('scopes at UserInfo', () => {
     expect(await userinfo('openid phone')).toEqual({ sub: 'corp:ann', phone_number: claims.phone_number, phone_number_verified: true });
   });
 
-  it('oidcc-scope-all and oidcc-ensure-other-scope-order-succeeds: every scope, in any order', async () => {
+  it('oidcc-scope-all and oidcc-alternate-happy-flow: every scope, in any order', async () => {
     const all = { sub: 'corp:ann', ...PROFILE, email: claims.email, email_verified: true, address: claims.address, phone_number: claims.phone_number, phone_number_verified: true };
     expect(await userinfo('openid profile email address phone')).toEqual(all);
     expect(await userinfo('phone address email profile openid')).toEqual(all);
