@@ -1,7 +1,7 @@
 // Mirrors `oidcc-discovery-endpoint-verification`, the Config OP plan's one module (OpenID Connect
-// Discovery section 3): what it checks that Baton can meet. Not met, by design: it also expects
-// `id_token` and `token id_token` response types and the `implicit` grant (Baton serves the code
-// flow only; see docs/operations.md "Running the OpenID certification suites").
+// Discovery section 3): the document (200, JSON, issuer, endpoints under it, at least one OpenID
+// Connect response type, RS256 for id_tokens, claims, scopes with openid, PKCE methods as an array)
+// and the JWKS (public keys only).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startCertification, type Certification } from './certification.ts';
