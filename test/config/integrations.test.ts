@@ -257,6 +257,11 @@ describe('what the pages say about claim mapping', () => {
     expect(mapClaims({ address: { geo: { lat: 52 } } }, { address: 'address' })).toEqual({});
   });
 
+  it('reads phone_number_verified like email_verified: booleans, or the strings "true" / "false"', () => {
+    expect(mapClaims({ phone_number: '+31 15 000 0000', phone_number_verified: 'true' }, { phone_number: 'phone_number', phone_number_verified: 'phone_number_verified' })).toEqual({ phone_number: '+31 15 000 0000', phone_number_verified: true });
+    expect(mapClaims({ phone_number_verified: 'yes' }, { phone_number_verified: 'phone_number_verified' })).toEqual({});
+  });
+
   it('bounds lists: more than 500 entries, or an entry over 1024 characters, and the list is not copied', () => {
     expect(mapClaims({ groups: Array.from({ length: 501 }, (_, i) => `g${i}`) }, { groups: 'groups' })).toEqual({});
     expect(mapClaims({ groups: ['x'.repeat(1025)] }, { groups: 'groups' })).toEqual({});
