@@ -14,6 +14,7 @@ import { edge } from './http/edge.ts';
 import { logApplicationErrors } from './http/errors.ts';
 import { Listeners } from './http/listeners.ts';
 import { attemptLimit } from './http/attempt-limit.ts';
+import { postAsGet } from './http/post-as-get.ts';
 import { providerRoutes } from './http/provider-route.ts';
 import { addHealthRoutes, addMetricsRoute, metricsListener } from './http/health.ts';
 import { pinOrigin } from './http/pin-origin.ts';
@@ -185,6 +186,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ route: 'code_verification', resolveRoute: providerRoutes(provider), formPath: provider.pathFor('code_verification'), max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session', store, logger, now: clock }));
       logApplicationErrors(provider.app, logger);
+      // OIDC Core 3.1.2.1 and RP-Initiated Logout section 2: GET and POST (http/post-as-get.ts).
+      provider.use(postAsGet({ resolveRoute: providerRoutes(provider), routes: ['authorization', 'end_session'], logger }));
       return { provider, handle: provider.callback() };
     };
 

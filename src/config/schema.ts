@@ -13,7 +13,7 @@ import { REFRESH_POLICIES, upstreamSchema } from './upstreams.ts';
 export { SIGNING_ALGORITHMS, type SigningAlgorithm } from './algorithms.ts';
 
 /** OpenID Connect scopes Baton serves itself; API scopes belong to `resources`. */
-export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
+export const OIDC_SCOPES = ['openid', 'profile', 'email', 'address', 'phone', 'offline_access'] as const;
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -133,7 +133,7 @@ export const keysSchema = z
       .array(signingAlgorithm)
       .min(1)
       .default(['ES256', 'RS256'])
-      .describe('Signing algorithms Baton holds a key for. The first is the default for id_tokens and access tokens; the others are available to clients and resources that ask for them. No duplicates.'),
+      .describe('Signing algorithms Baton holds a key for. The first is the default for access tokens; id_tokens default to RS256 (OpenID Connect Registration section 2; every OpenID Provider must support it, Core section 15.1), so keep RS256 in the list. The others are available to clients and resources that ask for them. A key is added at start for every listed algorithm the stored key set lacks. No duplicates.'),
     masterSecret: z
       .string()
       .min(32)
@@ -226,7 +226,7 @@ export const clientSchema = z
       .prefault(10)
       .describe('Reuse grace: for this long after a refresh token was rotated, the same client presenting it again (a retry, a second tab, another instance) gets the same successor and a fresh access token instead of a reuse revocation. 0: strict (any second presentation revokes the family). Another client, a presentation after the window, or one after the successor itself was used is still reuse.'),
     upstreamRefresh: z.enum(REFRESH_POLICIES).optional().describe('Overrides the upstream\'s `refresh` policy for this client.'),
-    id_token_signed_response_alg: signingAlgorithm.optional().describe('id_token signing algorithm: one of `keys.signing`, defaults to the first.'),
+    id_token_signed_response_alg: signingAlgorithm.optional().describe('id_token signing algorithm: one of `keys.signing`. Default RS256 (OpenID Connect Registration section 2) when `keys.signing` lists it, else the first of `keys.signing`.'),
   })
   .describe('An application registered at Baton.');
 

@@ -13,6 +13,7 @@ import { authorizeUser } from '../orchestration/pipeline.ts';
 import { stringParams } from '../orchestration/hook-points.ts';
 import { HookError } from '../orchestration/hooks/index.ts';
 import { deniedPage, signInErrorPage } from './pages.ts';
+import { essentialAcrs, requestedAcrs, staleAuthentication, upstreamFreshness } from './upstream-request.ts';
 import type { InteractionDeps } from './routes.ts';
 
 const LOGIN_KIND = 'upstream-login';
@@ -29,18 +30,21 @@ interface LoginRecord {
   readonly clientId: string;
   readonly pending: PendingLogin;
   readonly used?: boolean;
+  /** Epoch seconds: with prompt=login sent upstream, the upstream's auth_time may not be older. */
+  readonly freshSince?: number;
 }
 
 export async function startUpstreamLogin(ctx: Context, deps: InteractionDeps, details: Details, upstream: Connector): Promise<void> {
   const { params } = details;
-  const prompts = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
-  const maxAge = typeof params.max_age === 'string' && /^\d+$/.test(params.max_age) ? Number(params.max_age) : undefined;
+  const freshness = upstreamFreshness(params);
+  const startedAt = Math.floor(Date.now() / 1000);
   let begun: Awaited<ReturnType<Connector['begin']>>;
   try {
     begun = await upstream.begin({
       redirectUri: callbackUri(deps, upstream.id),
-      prompt: prompts.includes('login') ? 'login' : undefined,
-      maxAge,
+      prompt: freshness.prompt,
+      maxAge: freshness.maxAge,
+      acrValues: requestedAcrs(params)?.join(' '),
       loginHint: typeof params.login_hint === 'string' ? params.login_hint : undefined,
     });
   } catch (err) {
@@ -48,7 +52,7 @@ export async function startUpstreamLogin(ctx: Context, deps: InteractionDeps, de
     refuse(ctx, deps, 502, 'The identity provider is not available', `${upstream.name} could not be reached. Try again in a moment.`, { upstream: upstream.id, reason: err.message });
     return;
   }
-  const record: LoginRecord = { uid: details.uid, upstream: upstream.id, clientId: String(params.client_id), pending: begun.pending };
+  const record: LoginRecord = { uid: details.uid, upstream: upstream.id, clientId: String(params.client_id), pending: begun.pending, ...(freshness.prompt ? { freshSince: startedAt } : {}) };
   await deps.store.putRecord(LOGIN_KIND, begun.pending.state, record, { expectedVersion: 0, expiresIn: deps.config.ttl.interaction });
   deps.logger.info({ event: 'upstream.redirect', reqId: ctx.state.requestId, upstream: upstream.id, clientId: record.clientId }, 'redirecting to the upstream');
   ctx.status = 303;
@@ -100,6 +104,23 @@ export async function completeUpstreamLogin(ctx: Context, deps: InteractionDeps)
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
     await upstreamFailed(ctx, deps, upstream, err);
+    return;
+  }
+
+  // prompt=login asked for a new authentication: an upstream auth_time from before that request means
+  // the upstream reused its session, and an auth_time Baton would issue as fresh would be false.
+  if (staleAuthentication(claimed.freshSince, identity.authTime)) {
+    deps.logger.warn({ event: 'upstream.login_refused', reqId: ctx.state.requestId, upstream: upstream.id, reason: 'auth_time older than the prompt=login request' }, 'the upstream did not authenticate the user again');
+    await finish(ctx, deps, { error: 'login_required', error_description: `${upstream.name} did not authenticate the user again` });
+    return;
+  }
+
+  // OIDC Core section 5.5.1.1: an essential acr the upstream did not achieve fails the request
+  // (asking the provider's login prompt again would only send the user back to the same upstream).
+  const essential = essentialAcrs(details.params);
+  if (essential && (identity.acr === undefined || !essential.includes(identity.acr))) {
+    deps.logger.info({ event: 'upstream.login_refused', reqId: ctx.state.requestId, upstream: upstream.id, reason: 'essential acr not achieved' }, 'the upstream authentication does not meet the essential acr');
+    await finish(ctx, deps, { error: 'unmet_authentication_requirements', error_description: `${upstream.name} did not authenticate the user with ${essential.join(' or ')}` });
     return;
   }
 

@@ -96,9 +96,9 @@ function openidScopes(upstreamScope: string | undefined): string[] {
   return OIDC_SCOPES.filter((scope) => granted.has(scope));
 }
 
-/** OIDC Core section 5.4: the standard claims of each granted scope (without `sub`, Baton's own). */
+/** OIDC Core section 5.4: the standard claims of each granted scope (without `sub`, `acr`, `amr`: how the user signed in is not a profile claim). */
 export function claimsFor(claims: Readonly<Record<string, unknown>>, scopes: readonly string[]): Record<string, unknown> {
   const names = new Set(scopes.flatMap((scope) => (SCOPE_CLAIMS as Record<string, readonly string[]>)[scope] ?? []));
-  names.delete('sub');
+  for (const own of ['sub', 'acr', 'amr']) names.delete(own);
   return Object.fromEntries(Object.entries(claims).filter(([name]) => names.has(name)));
 }

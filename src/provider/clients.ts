@@ -1,6 +1,7 @@
 // Baton client configuration -> oidc-provider client metadata (RFC 7591 names).
 import type { ClientMetadata } from 'oidc-provider';
 
+import { defaultIdTokenAlgorithm } from '../config/algorithms.ts';
 import type { BatonConfig, ClientConfig } from '../config/schema.ts';
 
 export function clientMetadata(client: ClientConfig, config: BatonConfig): ClientMetadata {
@@ -13,7 +14,7 @@ export function clientMetadata(client: ClientConfig, config: BatonConfig): Clien
     redirect_uris: client.redirect_uris,
     post_logout_redirect_uris: client.post_logout_redirect_uris,
     token_endpoint_auth_method: client.token_endpoint_auth_method,
-    id_token_signed_response_alg: client.id_token_signed_response_alg ?? config.keys.signing[0],
+    id_token_signed_response_alg: client.id_token_signed_response_alg ?? defaultIdTokenAlgorithm(config.keys.signing),
     // No OpenID scopes (`scopes: []`, a client without a user): the provider refuses an empty
     // `scope`, so it is left out; its grants give such a client resource scopes only (the
     // authorization and device endpoints, which would read "absent" as "any", refuse it at config).

@@ -89,6 +89,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     responseTypes: ['code'],
     // idp_hint names the upstream to sign in with (skips the chooser).
     extraParams: ['idp_hint'],
+    // acr_values_supported: what the upstreams say they assert (Baton issues their acr unchanged).
+    acrValues: [...new Set(config.upstreams.flatMap((u) => u.acrValues ?? []))],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     enabledJWA: {
       idTokenSigningAlgValues: [...config.keys.signing],
@@ -103,6 +105,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       introspection: { enabled: true, allowedPolicy: new IntrospectionPolicy(config).allowedPolicy },
       revocation: { enabled: true },
       userinfo: { enabled: true },
+      // OIDC Core section 5.5: individual claims, essential or voluntary, for userinfo and the id_token.
+      claimsParameter: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {

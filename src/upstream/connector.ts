@@ -29,6 +29,8 @@ export interface LoginRequest {
   readonly prompt?: string;
   readonly maxAge?: number;
   readonly loginHint?: string;
+  /** OIDC Core section 3.1.2.1 `acr_values`, space-separated, in the upstream's vocabulary (Baton passes acr through). */
+  readonly acrValues?: string;
 }
 
 /** What must survive between the redirect to the upstream and its callback. */

@@ -70,6 +70,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
       prompt: request.prompt && FORWARDED_PROMPTS.has(request.prompt) ? request.prompt : undefined,
       max_age: request.maxAge === undefined ? undefined : String(request.maxAge),
       login_hint: request.loginHint,
+      acr_values: request.acrValues,
     };
     for (const source of [params, this.#settings.authorizationParams, fromRequest]) {
       for (const [key, value] of Object.entries(source)) if (value !== undefined) url.searchParams.set(key, value);

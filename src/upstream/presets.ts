@@ -29,6 +29,17 @@ export const STANDARD_CLAIMS: Readonly<Record<string, string>> = {
   preferred_username: 'preferred_username',
   picture: 'picture',
   locale: 'locale',
+  middle_name: 'middle_name',
+  nickname: 'nickname',
+  profile: 'profile',
+  website: 'website',
+  gender: 'gender',
+  birthdate: 'birthdate',
+  zoneinfo: 'zoneinfo',
+  updated_at: 'updated_at',
+  phone_number: 'phone_number',
+  phone_number_verified: 'phone_number_verified',
+  address: 'address',
 };
 
 const GENERIC: PresetDefaults = {

@@ -246,9 +246,20 @@ describe('resolved upstream shapes', () => {
 describe('what the pages say about claim mapping', () => {
   it('copies strings, numbers, booleans and lists of strings such as groups; objects and mixed lists are not copied', () => {
     const keycloak = resolved(load('keycloak.yaml'), 'keycloak');
-    const upstream = { preferred_username: 'ann', email: 'ann@example.com', email_verified: 'true', groups: ['staff', 'ops'], roles: ['a', 1], address: { country: 'NL' } };
-    expect(mapClaims(upstream, { ...keycloak.claims, groups: 'groups', roles: 'roles', address: 'address' }))
+    const upstream = { preferred_username: 'ann', email: 'ann@example.com', email_verified: 'true', groups: ['staff', 'ops'], roles: ['a', 1], org: { country: 'NL' } };
+    expect(mapClaims(upstream, { ...keycloak.claims, groups: 'groups', roles: 'roles', org: 'org' }))
       .toEqual({ username: 'ann', preferred_username: 'ann', email: 'ann@example.com', email_verified: true, groups: ['staff', 'ops'] });
+  });
+
+  it('copies OIDC Core\'s address object with its string members only', () => {
+    expect(mapClaims({ address: { country: 'NL', locality: 'Delft', geo: { lat: 52 }, postal_code: 2611 } }, { address: 'address' })).toEqual({ address: { country: 'NL', locality: 'Delft' } });
+    expect(mapClaims({ address: 'Delft' }, { address: 'address' })).toEqual({});
+    expect(mapClaims({ address: { geo: { lat: 52 } } }, { address: 'address' })).toEqual({});
+  });
+
+  it('reads phone_number_verified like email_verified: booleans, or the strings "true" / "false"', () => {
+    expect(mapClaims({ phone_number: '+31 15 000 0000', phone_number_verified: 'true' }, { phone_number: 'phone_number', phone_number_verified: 'phone_number_verified' })).toEqual({ phone_number: '+31 15 000 0000', phone_number_verified: true });
+    expect(mapClaims({ phone_number_verified: 'yes' }, { phone_number_verified: 'phone_number_verified' })).toEqual({});
   });
 
   it('bounds lists: more than 500 entries, or an entry over 1024 characters, and the list is not copied', () => {

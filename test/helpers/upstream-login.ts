@@ -39,9 +39,10 @@ ${error ? `<p class="error" role="alert">${escape(error)}</p>` : ''}
 /** Serves `<prefix>/interaction/...` with this profile's page and users. */
 export function handleInteraction(
   provider: Provider, profile: UpstreamProfile, users: readonly UpstreamUser[],
-  req: IncomingMessage, res: ServerResponse, prefix: string, path: string,
+  req: IncomingMessage, res: ServerResponse, prefix: string, path: string, authentication?: { acr: string; amr: string[] },
 ): Promise<void> {
   return handleIdpInteraction(provider, {
+    ...(authentication ? { authentication } : {}),
     loginPage: (form) => loginPage(profile, form),
     authenticate(username, password) {
       const user = users.find((u) => u.username === username);

@@ -50,6 +50,8 @@ const CLAIMS: Record<UpstreamProfile, Record<string, string[]>> = {
     openid: ['sub'],
     profile: ['name', 'given_name', 'family_name', 'preferred_username', 'picture', 'locale'],
     email: ['email', 'email_verified'],
+    address: ['address'],
+    phone: ['phone_number', 'phone_number_verified'],
   },
 };
 
@@ -116,6 +118,8 @@ export function buildUpstreamProvider(setup: ProviderSetup): Provider {
       subject_type: profile === 'entra' ? 'pairwise' : 'public',
       grant_types: ['authorization_code', 'refresh_token', ...(c.device ? ['urn:ietf:params:oauth:grant-type:device_code'] : [])],
       response_types: ['code'],
+      // An IdP that reuses its session says when the user really authenticated.
+      ...(options.ignoreReauthentication ? { require_auth_time: true } : {}),
     })),
     jwks: { keys: setup.keys },
     findAccount: (_ctx: KoaContextWithOIDC, id: string) => {
@@ -124,7 +128,7 @@ export function buildUpstreamProvider(setup: ProviderSetup): Provider {
     },
     subjectTypes: profile === 'entra' ? ['pairwise'] : ['public'],
     pairwiseIdentifier: (_ctx, accountId, client) => entraPairwiseSubject(tenantId, client.clientId, users.get(accountId)!),
-    claims: CLAIMS[profile],
+    claims: options.authentication ? { ...CLAIMS[profile], openid: [...CLAIMS[profile].openid!, 'acr', 'amr'] } : CLAIMS[profile],
     scopes: ['openid', 'offline_access', ...Object.keys(CLAIMS[profile])],
     responseTypes: ['code'],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],

@@ -45,6 +45,10 @@ export interface UpstreamOptions {
   omitIdTokenOnRefresh?: boolean;
   /** Rewrites each successful refresh response body (e.g. an id_token for another user). */
   refreshResponse?: (body: Record<string, unknown>) => Promise<void> | void;
+  /** The acr and amr of every sign-in, released in the id_token with scope openid. */
+  authentication?: { acr: string; amr: string[] };
+  /** Plays an IdP that ignores prompt=login and max_age: its session is reused whatever is asked. */
+  ignoreReauthentication?: boolean;
 }
 
 export interface UpstreamCounters {
@@ -77,6 +81,8 @@ export interface Upstream {
   readonly counters: UpstreamCounters;
   /** Raw `token` values received at the revocation endpoint, in order (also when a failure was injected). */
   readonly revoked: string[];
+  /** The query of every request to the authorization endpoint, in order. */
+  readonly authorizeRequests: URLSearchParams[];
   /** The current oidc-provider instance (replaced by rotateKeys). */
   readonly provider: Provider;
   /**
@@ -122,6 +128,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
   const holds = new Map<UpstreamEndpoint, number>();
   const counters: UpstreamCounters = { token: 0, refresh: 0, revocation: 0, authorize: 0 };
   const revoked: string[] = [];
+  const authorizeRequests: URLSearchParams[] = [];
   const held = new Set<NodeJS.Timeout>();
   let commonDiscovery = '';
 
@@ -166,6 +173,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
       }
     } else if (endpoint === 'authorize') {
       counters.authorize += 1;
+      authorizeRequests.push(new URLSearchParams(search));
     }
     const failure = endpoint && failures.get(endpoint);
     if (failure) return inject(failure.mode, failure.delayMs, res);
@@ -175,12 +183,12 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
     if (profile === 'entra' && pathname === COMMON_DISCOVERY) return json(res, 200, JSON.parse(commonDiscovery));
     if (prefix && pathname !== prefix && !pathname.startsWith(`${prefix}/`)) return json(res, 404, { error: 'not_found' });
     const rest = pathname.slice(prefix.length) || '/';
-    if (rest.startsWith('/interaction/')) return handleInteraction(provider, profile, options.users, req, res, prefix, rest);
+    if (rest.startsWith('/interaction/')) return handleInteraction(provider, profile, options.users, req, res, prefix, rest, options.authentication);
     // Mounted below the issuer path: the provider routes on the stripped URL and derives its
     // endpoint URLs from req.originalUrl (oidc-provider's "mounting" contract).
     const target = body ? replay(req, body) : req;
     Object.assign(target, { originalUrl: req.url });
-    target.url = `${rest}${search}`;
+    target.url = `${rest}${endpoint === 'authorize' && options.ignoreReauthentication ? withoutReauthentication(search) : search}`;
     await callback(target, res);
   }
 
@@ -211,6 +219,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
     tenantId,
     counters,
     revoked,
+    authorizeRequests,
     get provider() {
       return provider;
     },
@@ -288,4 +297,12 @@ function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
   copy.push(body);
   copy.push(null);
   return copy;
+}
+
+/** The query without prompt=login and max_age: what an IdP that ignores them acts on. */
+function withoutReauthentication(search: string): string {
+  const params = new URLSearchParams(search);
+  params.delete('max_age');
+  if (params.get('prompt') === 'login') params.delete('prompt');
+  return `?${params.toString()}`;
 }

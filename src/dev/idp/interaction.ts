@@ -20,6 +20,8 @@ export interface InteractionOptions {
   loginPage(form: LoginForm): string;
   /** The account id for these credentials, or undefined when they are wrong. */
   authenticate(username: string, password: string): string | undefined;
+  /** How the user authenticated (OIDC Core section 2 `acr`, `amr`), for the id_token; none by default. */
+  readonly authentication?: { readonly acr?: string; readonly amr?: readonly string[] };
 }
 
 export const WRONG_CREDENTIALS = 'Your account or password is incorrect.';
@@ -55,7 +57,8 @@ export async function handleInteraction(
     const username = form.get('username') ?? '';
     const accountId = options.authenticate(username, form.get('password') ?? '');
     if (accountId === undefined) return send(res, 200, options.loginPage({ action: base, clientId, error: WRONG_CREDENTIALS, username }));
-    await provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
+    const { acr, amr } = options.authentication ?? {};
+    await provider.interactionFinished(req, res, { login: { accountId, ...(acr ? { acr } : {}), ...(amr ? { amr: [...amr] } : {}) } }, { mergeWithLastSubmission: false });
     return;
   }
   send(res, 404, '<!doctype html><title>Not found</title><p>Not found</p>');
