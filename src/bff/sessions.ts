@@ -15,7 +15,7 @@ const GRANT_KIND = 'bff-grant';
 export interface SessionTokens {
   readonly refreshToken: string;
   /** Access tokens by resource, with their expiry (epoch seconds). */
-  readonly accessTokens: Readonly<Record<string, { readonly token: string; readonly exp: number }>>;
+  readonly accessTokens: Readonly<Record<string, { readonly token: string; readonly exp: number; readonly refreshAt: number }>>;
 }
 
 interface StoredSession {

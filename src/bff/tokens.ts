@@ -8,12 +8,17 @@ import type { BffDeps, BffEntry } from './entries.ts';
 import { unauthenticated } from './errors.ts';
 import type { BffSession, SessionTokens } from './sessions.ts';
 
-/** An access token this close to expiry (seconds) is refreshed before use. */
+/** An access token this close to expiry (seconds, at most a quarter of its lifetime) is refreshed before use. */
 const EARLY = 30;
+
+/** When a token issued now for `lifetime` seconds is due for refresh. */
+function refreshAt(now: number, lifetime: number): number {
+  return now + lifetime - Math.min(EARLY, Math.floor(lifetime / 4));
+}
 
 export class TokenSource {
   readonly #inFlight = new Map<string, Promise<string>>();
-  readonly #clientTokens = new Map<string, { token: string; exp: number }>();
+  readonly #clientTokens = new Map<string, { token: string; refreshAt: number }>();
 
   constructor(private readonly deps: BffDeps) {}
 
@@ -24,7 +29,7 @@ export class TokenSource {
   /** The user's access token for `resource`; `force` refreshes even a fresh one (after an API's 401). */
   async user(entry: BffEntry, session: BffSession, resource: string, force = false): Promise<string> {
     const cached = session.tokens.accessTokens[resource];
-    if (!force && cached && cached.exp - EARLY > this.now()) return cached.token;
+    if (!force && cached && cached.refreshAt > this.now()) return cached.token;
     const key = `${session.key}\n${resource}`;
     let flight = this.#inFlight.get(key);
     if (!flight) {
@@ -49,7 +54,7 @@ export class TokenSource {
     }
     const tokens: SessionTokens = {
       refreshToken: response.refresh_token ?? session.tokens.refreshToken,
-      accessTokens: { ...session.tokens.accessTokens, [resource]: { token: response.access_token, exp: this.now() + (response.expires_in ?? 60) } },
+      accessTokens: { ...session.tokens.accessTokens, [resource]: { token: response.access_token, exp: this.now() + (response.expires_in ?? 60), refreshAt: refreshAt(this.now(), response.expires_in ?? 60) } },
     };
     // A lost compare-and-set means another request of this session wrote first; the token is still good.
     if (await this.deps.sessions.saveTokens(session, tokens, entry.config.session)) {
@@ -62,9 +67,11 @@ export class TokenSource {
   async client(entry: BffEntry, resource: string): Promise<string> {
     const key = `${entry.config.id}\n${resource}`;
     const cached = this.#clientTokens.get(key);
-    if (cached && cached.exp - EARLY > this.now()) return cached.token;
-    const response = await client.clientCredentialsGrant(await entry.rp(), { resource });
-    this.#clientTokens.set(key, { token: response.access_token, exp: this.now() + (response.expires_in ?? 60) });
+    if (cached && cached.refreshAt > this.now()) return cached.token;
+    const registered = this.deps.config.clients.find((c) => c.client_id === entry.config.clientId);
+    const scopes = registered?.resources.find((r) => r.id === resource)?.scopes ?? this.deps.config.resources.find((r) => r.id === resource)?.scopes ?? [];
+    const response = await client.clientCredentialsGrant(await entry.rp(), { resource, ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}) });
+    this.#clientTokens.set(key, { token: response.access_token, refreshAt: refreshAt(this.now(), response.expires_in ?? 60) });
     return response.access_token;
   }
 }
