@@ -88,12 +88,16 @@ export function checkBff(raw: unknown, issuer: unknown, clients: ReadonlyMap<str
   const ids = new Set<string>();
   const lenient = z.object(bffSchema.shape);
   (Array.isArray(raw) ? raw : []).forEach((entry, i) => {
+    const at = (...path: Array<string | number>) => ['bff', i, ...path];
+    // Duplicates by the id as written, so a broken entry still claims its id.
+    const written = (entry as { id?: unknown } | null)?.id;
+    if (typeof written === 'string') {
+      if (ids.has(written)) issues.push({ path: at('id'), message: 'duplicate bff id' });
+      ids.add(written);
+    }
     const parsed = lenient.safeParse(entry);
     if (!parsed.success) return;
-    const at = (...path: Array<string | number>) => ['bff', i, ...path];
     const { id, clientId, routes, origins } = parsed.data;
-    if (ids.has(id)) issues.push({ path: at('id'), message: 'duplicate bff id' });
-    ids.add(id);
     if (new Set(origins).size !== origins.length) issues.push({ path: at('origins'), message: 'must not list an origin twice' });
     const client = clients.get(clientId);
     if (!client) issues.push({ path: at('clientId'), message: `${clientId} is not the client_id of a declared client` });
