@@ -8,6 +8,7 @@ import { pino } from 'pino';
 
 import { InvalidToken, verifyAccessToken } from '../../src/dev/api.ts';
 import { freePort, startBaton, type RunningBaton } from '../helpers/baton.ts';
+import type { CookieAgent } from '../helpers/browser-less.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 export const ORDERS = 'https://orders.api.example';
@@ -145,4 +146,31 @@ export async function startBffWorld(options: { accessTokenTTL?: string } = {}): 
       await Promise.all([idp.stop(), close(api), close(spa), close(evil)]);
     },
   };
+}
+
+/**
+ * Signs ann in through the BFF over plain HTTP (login, the upstream's form, the callbacks) and
+ * returns the session cookie's value: for tests where no page is under test.
+ */
+export async function signInWithoutBrowser(world: BffWorld, agent: CookieAgent, bff = 'spa'): Promise<string> {
+  let url = new URL(`${world.baton.url}/bff/${bff}/login?returnTo=${encodeURIComponent(`${world.spaOrigin}/`)}`);
+  let response = await agent.request(url);
+  for (let hops = 0; hops < 30; hops += 1) {
+    if (response.status >= 300 && response.status < 400) {
+      url = new URL(response.headers.get('location')!, url);
+      if (url.origin === world.spaOrigin) {
+        const cookie = agent.cookie(`baton-bff-${bff}`);
+        if (!cookie) throw new Error('back at the SPA without a session cookie');
+        return cookie;
+      }
+      response = await agent.request(url);
+      continue;
+    }
+    const page = await response.text();
+    const action = /<form method="post" action="([^"]+)\/login"/.exec(page)?.[1];
+    if (response.status !== 200 || !action) throw new Error(`BFF sign-in stopped at ${url.pathname} (${response.status}): ${page.slice(0, 200)}`);
+    url = new URL(`${action.replaceAll('&amp;', '&')}/login`, url);
+    response = await agent.request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username: 'ann', password: 'ann-pw' }).toString() });
+  }
+  throw new Error('BFF sign-in: too many redirects');
 }
