@@ -47,6 +47,7 @@ export interface SessionSummary {
   readonly key: string;
   readonly bff: string;
   readonly sub: string;
+  readonly grantId: string;
   readonly createdAt: number;
   readonly lastSeenAt: number;
 }
@@ -134,15 +135,15 @@ export class BffSessions {
   async list(bff: string, sub: string): Promise<SessionSummary[]> {
     const keys = (await this.store.getRecord<{ keys: string[] }>(USER_KIND, `${bff}/${sub}`))?.value.keys ?? [];
     const found = await Promise.all(keys.map(async (key) => ({ key, record: await this.store.getRecord<StoredSession>(KIND, key) })));
-    return found.flatMap(({ key, record }) => (record ? [{ key, bff: record.value.bff, sub: record.value.sub, createdAt: record.value.createdAt, lastSeenAt: record.value.lastSeenAt }] : []));
+    return found.flatMap(({ key, record }) => (record ? [{ key, bff: record.value.bff, sub: record.value.sub, grantId: record.value.grantId, createdAt: record.value.createdAt, lastSeenAt: record.value.lastSeenAt }] : []));
   }
 
-  /** Ends every session of `sub` at BFF `bff`; resolves how many there were. */
-  async endUser(bff: string, sub: string): Promise<number> {
+  /** Ends every session of `sub` at BFF `bff`; resolves the sessions ended. */
+  async endUser(bff: string, sub: string): Promise<SessionSummary[]> {
     const sessions = await this.list(bff, sub);
     await Promise.all(sessions.map((s) => this.end(s.key)));
     await this.store.deleteRecord(USER_KIND, `${bff}/${sub}`);
-    return sessions.length;
+    return sessions;
   }
 
   private remaining(session: Pick<StoredSession, 'lastSeenAt' | 'absoluteExpiresAt'>, settings: SessionSettings): number {

@@ -61,8 +61,15 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-export async function startBffWorld(options: { accessTokenTTL?: string } = {}): Promise<BffWorld> {
-  const port = await freePort();
+export interface WorldOptions {
+  readonly accessTokenTTL?: string;
+  /** Baton's storage (default memory). */
+  readonly storage?: Record<string, unknown>;
+  readonly port?: number;
+}
+
+export async function startBffWorld(options: WorldOptions = {}): Promise<BffWorld> {
+  const port = options.port ?? (await freePort());
   const batonUrl = `http://127.0.0.1:${port}`;
   const calls: ApiCall[] = [];
   let rejecting = 0;
@@ -112,6 +119,7 @@ export async function startBffWorld(options: { accessTokenTTL?: string } = {}): 
     users: [{ username: 'ann', password: 'ann-pw', claims: { email: 'ann@example.org', email_verified: true, name: 'Ann' } }],
   });
   const baton = await startBaton({
+    ...(options.storage ? { storage: options.storage } : {}),
     upstreams: [{ id: 'corp', issuer: idp.issuer, clientId: 'baton', clientSecret: UPSTREAM_SECRET }],
     resources: [
       { id: ORDERS, scopes: ['orders:read', 'orders:write'], ...(options.accessTokenTTL ? { accessTokenTTL: options.accessTokenTTL } : {}) },
