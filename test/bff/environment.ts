@@ -130,6 +130,9 @@ export async function startBffWorld(options: WorldOptions = {}): Promise<BffWorl
       redirect_uris: [`${batonUrl}/bff/spa/callback`], post_logout_redirect_uris: [`${spaOrigin}/`],
       grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
       resources: [{ id: ORDERS }, { id: REPORTS }],
+    }, {
+      client_id: 'spa-tokens', client_secret: '${WEB_SECRET}', redirect_uris: [`${batonUrl}/bff/tokens/callback`],
+      resources: [{ id: ORDERS, scopes: ['orders:read'] }],
     }],
     bff: [{
       id: 'spa', clientId: 'spa-bff', origins: [spaOrigin],
@@ -139,6 +142,10 @@ export async function startBffWorld(options: WorldOptions = {}): Promise<BffWorl
         { name: 'status', url: `${apiUrl}/status`, token: 'none' },
       ],
       proxy: { maxBodySize: 1024 },
+    }, {
+      // The token-mediating variant (RFC 10017 section 6.2), opted into.
+      id: 'tokens', clientId: 'spa-tokens', origins: [spaOrigin], tokenEndpoint: true,
+      routes: [{ name: 'orders', url: `${apiUrl}/orders`, resource: ORDERS }, { name: 'status', url: `${apiUrl}/status`, token: 'none' }],
     }],
   }, { port, logger: pino({ level: process.env.BATON_TEST_LOG ?? 'silent' }) });
 
