@@ -66,6 +66,8 @@ export interface WorldOptions {
   /** Baton's storage (default memory). */
   readonly storage?: Record<string, unknown>;
   readonly port?: number;
+  /** Baton's clock (epoch ms), for session lifetimes. */
+  readonly clock?: () => number;
 }
 
 export async function startBffWorld(options: WorldOptions = {}): Promise<BffWorld> {
@@ -147,7 +149,7 @@ export async function startBffWorld(options: WorldOptions = {}): Promise<BffWorl
       id: 'tokens', clientId: 'spa-tokens', origins: [spaOrigin], tokenEndpoint: true,
       routes: [{ name: 'orders', url: `${apiUrl}/orders`, resource: ORDERS }, { name: 'status', url: `${apiUrl}/status`, token: 'none' }],
     }],
-  }, { port, logger: pino({ level: process.env.BATON_TEST_LOG ?? 'silent' }) });
+  }, { port, logger: pino({ level: process.env.BATON_TEST_LOG ?? 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
 
   const close = (server: Server) => new Promise<void>((resolve) => {
     server.close(() => resolve());
