@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 /** A request exactly as written (no URL normalisation, any header), as an attacker's client would send it. */
-function raw(path: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function raw(path: string, headers: Record<string, string>, method = 'GET', chunks: string[] = []): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     const url = new URL(world.baton.url);
     const req = request({ host: url.hostname, port: url.port, path, method, headers }, (res) => {
@@ -44,6 +44,7 @@ function raw(path: string, headers: Record<string, string>, method = 'GET'): Pro
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
     });
     req.on('error', reject);
+    for (const chunk of chunks) req.write(chunk);
     req.end();
   });
 }
@@ -148,7 +149,23 @@ describe('sessions and routes', () => {
     const before = world.calls.length;
     const response = await fetch(bff('api/orders/items'), { method: 'POST', headers: asSpa({ 'content-type': 'application/json' }), body: JSON.stringify({ blob: 'x'.repeat(4096) }) });
     expect(response.status).toBe(413);
-    expect(world.calls.length).toBe(before);
+    // Streamed without a length: counted on the way through.
+    const chunked = await raw('/bff/spa/api/orders/items', asSpa({ 'content-type': 'application/json', 'transfer-encoding': 'chunked' }), 'POST', ['{"blob":"', 'x'.repeat(800), 'x'.repeat(800), '"}']);
+    expect(chunked.status).toBe(413);
+    expect(JSON.parse(chunked.body)).toMatchObject({ error: 'payload_too_large' });
+    expect(world.calls.filter((c) => c.body.length > 1024)).toEqual([]);
+  });
+
+  it('logout from a form-like navigation (Accept: text/html) still needs the header, and then redirects to Baton\'s end-session URL', async () => {
+    const { CookieAgent } = await import('../helpers/browser-less.ts');
+    const { signInWithoutBrowser } = await import('./environment.ts');
+    const other = await signInWithoutBrowser(world, new CookieAgent());
+    const response = await raw('/bff/spa/logout', asSpa({ cookie: `baton-bff-spa=${other}`, accept: 'text/html' }), 'POST');
+    expect(response.status).toBe(303);
+    const location = new URL(response.headers.location as string);
+    expect(`${location.origin}${location.pathname}`).toBe(`${world.baton.url}/logout`);
+    expect(location.searchParams.get('post_logout_redirect_uri')).toBe(`${world.spaOrigin}/`);
+    expect((await fetch(bff('user'), { headers: asSpa({ cookie: `baton-bff-spa=${other}` }) })).status).toBe(401);
   });
 
   it('the token endpoint is off unless enabled', async () => {

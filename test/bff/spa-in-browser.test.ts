@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { deriveKey } from '../../src/keys/seal.ts';
 import { BffSessions } from '../../src/bff/index.ts';
-import { launchBrowser, signInAtUpstream, type LaunchedBrowser } from '../helpers/browser.ts';
+import { cancelAtUpstream, launchBrowser, signInAtUpstream, type LaunchedBrowser } from '../helpers/browser.ts';
 import { TEST_MASTER_SECRET } from '../helpers/baton.ts';
 import { ORDERS, REPORTS, startBffWorld, type BffWorld } from './environment.ts';
 
@@ -53,6 +53,23 @@ async function sessionCookie(): Promise<{ name: string; value: string; httpOnly:
   if (!cookie) throw new Error(`no session cookie; have ${cookies.map((c) => c.name).join(', ')}`);
   return cookie;
 }
+
+describe('a sign-in the user cancels', () => {
+  it('comes back to returnTo with error=access_denied and no session', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${world.spaOrigin}/`);
+    await page.evaluate(() => (window as unknown as { login: (r: string) => void }).login(`${location.origin}/orders?tab=open`));
+    await page.waitForURL((url) => url.href.startsWith(world.idp.url));
+    await cancelAtUpstream(page);
+    await page.waitForURL((url) => url.origin === world.spaOrigin, { timeout: 15_000 });
+    const back = new URL(page.url());
+    expect(back.pathname).toBe('/orders');
+    expect(Object.fromEntries(back.searchParams)).toEqual({ tab: 'open', error: 'access_denied' });
+    expect((await browser.context.cookies(world.baton.url)).some((c) => c.name === 'baton-bff-spa')).toBe(false);
+    expect((await call(page, 'user')).status).toBe(401);
+    await page.close();
+  }, 30_000);
+});
 
 describe('a SPA signed in through the BFF', () => {
   let page: Page;
