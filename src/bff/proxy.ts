@@ -17,6 +17,7 @@ import type { TokenSource } from './tokens.ts';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 /** Request headers the API never sees: the browser's credentials, the CSRF marker, and what the edge sets itself. */
 const NOT_FORWARDED = new Set(['host', 'cookie', 'authorization', 'x-csrf', 'origin', 'referer', 'content-length', 'forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+const EMPTY_STATUSES = new Set([204, 205, 304]);
 /** Response headers the browser never sees from an API. */
 const NOT_RETURNED = new Set(['set-cookie', 'set-cookie2', 'content-length']);
 
@@ -76,6 +77,11 @@ export async function proxy(ctx: Context, deps: BffDeps, entry: BffEntry, tokens
     ctx.set(name, value as string | string[]);
   }
   ctx.set('Cache-Control', response.headers['cache-control'] as string | undefined ?? 'no-store');
+  if (method === 'HEAD' || EMPTY_STATUSES.has(response.statusCode)) {
+    // No body goes out: release the connection instead of leaving the API's stream unread.
+    await response.body.dump();
+    return;
+  }
   ctx.body = response.body as unknown as Readable;
 }
 

@@ -5,7 +5,7 @@
 import * as client from 'openid-client';
 
 import type { BffDeps, BffEntry } from './entries.ts';
-import { unauthenticated } from './errors.ts';
+import { BffError, unauthenticated } from './errors.ts';
 import type { BffSession, SessionTokens } from './sessions.ts';
 
 /** An access token this close to expiry (seconds, at most a quarter of its lifetime) is refreshed before use. */
@@ -50,7 +50,7 @@ export class TokenSource {
         await this.deps.sessions.end(session.key);
         throw unauthenticated('the session has ended');
       }
-      throw err;
+      throw refused(err, this.deps, entry.config.id);
     }
     const tokens: SessionTokens = {
       refreshToken: response.refresh_token ?? session.tokens.refreshToken,
@@ -70,8 +70,24 @@ export class TokenSource {
     if (cached && cached.refreshAt > this.now()) return cached.token;
     const registered = this.deps.config.clients.find((c) => c.client_id === entry.config.clientId);
     const scopes = registered?.resources.find((r) => r.id === resource)?.scopes ?? this.deps.config.resources.find((r) => r.id === resource)?.scopes ?? [];
-    const response = await client.clientCredentialsGrant(await entry.rp(), { resource, ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}) });
+    let response: client.TokenEndpointResponse;
+    try {
+      response = await client.clientCredentialsGrant(await entry.rp(), { resource, ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}) });
+    } catch (err) {
+      throw refused(err, this.deps, entry.config.id);
+    }
     this.#clientTokens.set(key, { token: response.access_token, refreshAt: refreshAt(this.now(), response.expires_in ?? 60) });
     return response.access_token;
   }
+}
+
+/** OAuth errors that mean "not for this API" (orchestration decided so) rather than "try again". */
+const DENIALS = new Set(['invalid_target', 'invalid_scope', 'access_denied', 'unauthorized_client']);
+
+/** A token request that failed for another reason than a dead refresh token, as the SPA sees it. */
+function refused(err: unknown, deps: BffDeps, bff: string): BffError {
+  const error = (err as { error?: string }).error;
+  if (error && DENIALS.has(error)) return new BffError(403, 'access_denied', 'access to this API was not granted');
+  deps.logger.warn({ err: { name: (err as Error).name, code: (err as { code?: string }).code, error }, bff }, 'BFF: no access token could be obtained');
+  return new BffError(503, 'temporarily_unavailable', 'no access token could be obtained for this API; try again', { 'Retry-After': '5' });
 }
