@@ -44,8 +44,10 @@ export async function proxy(ctx: Context, deps: BffDeps, entry: BffEntry, tokens
 
   const headers = forwardedHeaders(ctx);
   const bodiless = method === 'GET' || method === 'HEAD';
-  const send = async (force: boolean) => {
-    const authorization = route.token === 'user' ? await tokens.user(entry, session!, route.resource!, force) : route.token === 'client-credentials' ? await tokens.client(entry, route.resource!) : undefined;
+  let sent: string | undefined;
+  const send = async (rejected?: string) => {
+    const authorization = route.token === 'user' ? (await tokens.user(entry, session!, route.resource!, rejected)).token : route.token === 'client-credentials' ? await tokens.client(entry, route.resource!) : undefined;
+    sent = authorization;
     return request(url, {
       method: method as 'GET',
       headers: authorization ? { ...headers, authorization: `Bearer ${authorization}` } : headers,
@@ -56,11 +58,11 @@ export async function proxy(ctx: Context, deps: BffDeps, entry: BffEntry, tokens
   };
   let response;
   try {
-    response = await send(false);
+    response = await send();
     // The API refused a token Baton thinks is fine (revoked scope, clock skew): refresh once and retry.
     if (response.statusCode === 401 && bodiless && route.token === 'user') {
       await response.body.dump();
-      response = await send(true);
+      response = await send(sent);
     }
   } catch (err) {
     if (err instanceof BffError) throw err;

@@ -73,6 +73,5 @@ export async function token(ctx: Context, deps: BffDeps, entry: BffEntry, tokens
   if (!route) throw new BffError(400, 'invalid_target', 'the resource is not one of this app\'s APIs');
   const session = await currentSession(ctx, deps, entry);
   const accessToken = await tokens.user(entry, session, resource);
-  const cached = session.tokens.accessTokens[resource];
-  ctx.body = { access_token: accessToken, token_type: 'Bearer', expires_in: Math.max(0, (cached?.exp ?? 0) - Math.floor(deps.clock() / 1000)) };
+  ctx.body = { access_token: accessToken.token, token_type: 'Bearer', expires_in: Math.max(0, accessToken.exp - Math.floor(deps.clock() / 1000)) };
 }

@@ -5,6 +5,7 @@
 import { seal, unseal, UnsealError } from '../keys/seal.ts';
 import type { Clock, Store } from '../storage/store.ts';
 import { storedKey } from './cookie.ts';
+import type { AccessToken } from './tokens.ts';
 
 const KIND = 'bff-session';
 /** sub -> session keys, for the operator's CLI. */
@@ -15,7 +16,7 @@ const GRANT_KIND = 'bff-grant';
 export interface SessionTokens {
   readonly refreshToken: string;
   /** Access tokens by resource, with their expiry (epoch seconds). */
-  readonly accessTokens: Readonly<Record<string, { readonly token: string; readonly exp: number; readonly refreshAt: number }>>;
+  readonly accessTokens: Readonly<Record<string, AccessToken>>;
 }
 
 interface StoredSession {
@@ -106,6 +107,15 @@ export class BffSessions {
     }
     const { sealed: _sealed, ...rest } = stored;
     return { ...rest, lastSeenAt, key, version, tokens, expiresAt: Math.min(stored.absoluteExpiresAt, lastSeenAt + settings.idle) };
+  }
+
+  /** The session as stored now (after another request refreshed it), without renewing its idle time. */
+  async reload(session: BffSession): Promise<BffSession | undefined> {
+    const record = await this.store.getRecord<StoredSession>(KIND, session.key);
+    if (!record) return undefined;
+    const { sealed, ...rest } = record.value;
+    const tokens = JSON.parse(unseal(this.sealKey, sealed, `${KIND}:${session.key}`)) as SessionTokens;
+    return { ...rest, key: session.key, version: record.version, tokens, expiresAt: session.expiresAt };
   }
 
   /**

@@ -10,6 +10,7 @@ import { storedTokenId } from '../storage/token-ids.ts';
 import { randomId, storedKey } from './cookie.ts';
 import type { BffDeps, BffEntry } from './entries.ts';
 import { BffError, invalidRequest } from './errors.ts';
+import { issuedAccessToken } from './tokens.ts';
 
 const LOGIN_KIND = 'bff-login';
 /** Authorization request parameters the SPA may pass through `login`. */
@@ -98,9 +99,12 @@ export async function callback(ctx: Context, deps: BffDeps, entry: BffEntry): Pr
   const rp = await entry.rp();
   const current = new URL(entry.redirectUri);
   current.search = ctx.querystring;
+  // With several APIs in the grant the code is redeemed for the first one (RFC 8707 section 2.2);
+  // the others' tokens come from refreshes with their own `resource`.
+  const [first] = requestedScopes(deps.config, entry).resources;
   let tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
   try {
-    tokens = await client.authorizationCodeGrant(rp, current, { pkceCodeVerifier: pending.verifier, expectedState: state, expectedNonce: pending.nonce, idTokenExpected: true });
+    tokens = await client.authorizationCodeGrant(rp, current, { pkceCodeVerifier: pending.verifier, expectedState: state, expectedNonce: pending.nonce, idTokenExpected: true }, first ? { resource: first } : undefined);
   } catch (err) {
     deps.logger.warn({ err: { name: (err as Error).name, code: (err as { code?: string }).code, error: (err as { error?: string }).error }, bff: entry.config.id }, 'BFF code exchange failed');
     throw new BffError(400, 'invalid_grant', 'the sign-in could not be completed; start again');
@@ -114,7 +118,8 @@ export async function callback(ctx: Context, deps: BffDeps, entry: BffEntry): Pr
   if (previous) await deps.sessions.end(storedKey(previous));
   const cookie = randomId();
   const userClaims = Object.fromEntries(Object.entries(claims).filter(([name]) => !PROTOCOL_CLAIMS.has(name)));
-  await deps.sessions.create(cookie, entry.config.id, entry.config.session, { sub: claims.sub, grantId, claims: userClaims, tokens: { refreshToken: tokens.refresh_token, accessTokens: {} } });
+  const accessTokens = first ? { [first]: issuedAccessToken(tokens, Math.floor(deps.clock() / 1000)) } : {};
+  await deps.sessions.create(cookie, entry.config.id, entry.config.session, { sub: claims.sub, grantId, claims: userClaims, tokens: { refreshToken: tokens.refresh_token, accessTokens } });
   entry.cookies.setSession(ctx, cookie, entry.config.session.absolute);
   ctx.status = 303;
   ctx.redirect(pending.returnTo);

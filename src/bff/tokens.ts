@@ -11,13 +11,22 @@ import type { BffSession, SessionTokens } from './sessions.ts';
 /** An access token this close to expiry (seconds, at most a quarter of its lifetime) is refreshed before use. */
 const EARLY = 30;
 
-/** When a token issued now for `lifetime` seconds is due for refresh. */
-function refreshAt(now: number, lifetime: number): number {
-  return now + lifetime - Math.min(EARLY, Math.floor(lifetime / 4));
+/** The access token of a token response, with when it expires and when it is due for refresh. */
+export function issuedAccessToken(response: client.TokenEndpointResponse, now: number): AccessToken {
+  const lifetime = response.expires_in ?? 60;
+  return { token: response.access_token, exp: now + lifetime, refreshAt: now + lifetime - Math.min(EARLY, Math.floor(lifetime / 4)) };
+}
+
+export interface AccessToken {
+  readonly token: string;
+  /** Epoch seconds. */
+  readonly exp: number;
+  /** When it is refreshed before use (epoch seconds). */
+  readonly refreshAt: number;
 }
 
 export class TokenSource {
-  readonly #inFlight = new Map<string, Promise<string>>();
+  readonly #inFlight = new Map<string, Promise<AccessToken>>();
   readonly #clientTokens = new Map<string, { token: string; refreshAt: number }>();
 
   constructor(private readonly deps: BffDeps) {}
@@ -26,20 +35,32 @@ export class TokenSource {
     return Math.floor(this.deps.clock() / 1000);
   }
 
-  /** The user's access token for `resource`; `force` refreshes even a fresh one (after an API's 401). */
-  async user(entry: BffEntry, session: BffSession, resource: string, force = false): Promise<string> {
-    const cached = session.tokens.accessTokens[resource];
-    if (!force && cached && cached.refreshAt > this.now()) return cached.token;
-    const key = `${session.key}\n${resource}`;
-    let flight = this.#inFlight.get(key);
-    if (!flight) {
-      flight = this.refresh(entry, session, resource).finally(() => this.#inFlight.delete(key));
-      this.#inFlight.set(key, flight);
+  /**
+   * The user's access token for `resource`, with its expiry; `rejected` (a token the API just refused)
+   * is never answered again. One refresh at a time per session in this instance: a request that
+   * waited for another's refresh reads the rotated refresh token (and perhaps its own access token)
+   * back from the store.
+   */
+  async user(entry: BffEntry, session: BffSession, resource: string, rejected?: string): Promise<AccessToken> {
+    let current = rejected === undefined ? session : await this.reload(session);
+    for (let running = this.#inFlight.get(current.key); running; running = this.#inFlight.get(current.key)) {
+      await running.catch(() => undefined);
+      current = await this.reload(current);
     }
+    const cached = current.tokens.accessTokens[resource];
+    if (cached && cached.refreshAt > this.now() && cached.token !== rejected) return cached;
+    const flight = this.refresh(entry, current, resource).finally(() => this.#inFlight.delete(current.key));
+    this.#inFlight.set(current.key, flight);
     return flight;
   }
 
-  private async refresh(entry: BffEntry, session: BffSession, resource: string): Promise<string> {
+  private async reload(session: BffSession): Promise<BffSession> {
+    const reloaded = await this.deps.sessions.reload(session);
+    if (!reloaded) throw unauthenticated('the session has ended');
+    return reloaded;
+  }
+
+  private async refresh(entry: BffEntry, session: BffSession, resource: string): Promise<AccessToken> {
     const rp = await entry.rp();
     let response: client.TokenEndpointResponse;
     try {
@@ -52,15 +73,12 @@ export class TokenSource {
       }
       throw refused(err, this.deps, entry.config.id);
     }
-    const tokens: SessionTokens = {
-      refreshToken: response.refresh_token ?? session.tokens.refreshToken,
-      accessTokens: { ...session.tokens.accessTokens, [resource]: { token: response.access_token, exp: this.now() + (response.expires_in ?? 60), refreshAt: refreshAt(this.now(), response.expires_in ?? 60) } },
-    };
-    // A lost compare-and-set means another request of this session wrote first; the token is still good.
-    if (await this.deps.sessions.saveTokens(session, tokens, entry.config.session)) {
-      Object.assign(session, { tokens, version: session.version + 1 });
-    }
-    return response.access_token;
+    const issued = issuedAccessToken(response, this.now());
+    const tokens: SessionTokens = { refreshToken: response.refresh_token ?? session.tokens.refreshToken, accessTokens: { ...session.tokens.accessTokens, [resource]: issued } };
+    // A lost compare-and-set means another instance refreshed this session meanwhile (its grace
+    // replay gave both the same successor); the access token is good either way.
+    await this.deps.sessions.saveTokens(session, tokens, entry.config.session);
+    return issued;
   }
 
   /** A client_credentials token of the BFF's own client for `resource`. */
@@ -76,7 +94,7 @@ export class TokenSource {
     } catch (err) {
       throw refused(err, this.deps, entry.config.id);
     }
-    this.#clientTokens.set(key, { token: response.access_token, refreshAt: refreshAt(this.now(), response.expires_in ?? 60) });
+    this.#clientTokens.set(key, issuedAccessToken(response, this.now()));
     return response.access_token;
   }
 }

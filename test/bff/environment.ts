@@ -13,6 +13,7 @@ import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 export const ORDERS = 'https://orders.api.example';
 export const REPORTS = 'https://reports.api.example';
+export const INVOICES = 'https://invoices.api.example';
 const UPSTREAM_SECRET = 'upstream-client-secret-0123456789';
 
 export interface ApiCall {
@@ -83,7 +84,7 @@ export async function startBffWorld(options: WorldOptions = {}): Promise<BffWorl
     req.on('end', async () => {
       const url = new URL(req.url ?? '/', 'http://api');
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-      const audience = url.pathname.startsWith('/orders') ? ORDERS : url.pathname.startsWith('/reports') ? REPORTS : undefined;
+      const audience = url.pathname.startsWith('/orders') ? ORDERS : url.pathname.startsWith('/reports') ? REPORTS : url.pathname.startsWith('/invoices') ? INVOICES : undefined;
       let claims: JWTPayload | undefined;
       if (token && audience) {
         try {
@@ -126,12 +127,16 @@ export async function startBffWorld(options: WorldOptions = {}): Promise<BffWorl
     resources: [
       { id: ORDERS, scopes: ['orders:read', 'orders:write'], ...(options.accessTokenTTL ? { accessTokenTTL: options.accessTokenTTL } : {}) },
       { id: REPORTS, scopes: ['reports:read'] },
+      { id: INVOICES, scopes: ['invoices:read'] },
     ],
     clients: [{
       client_id: 'spa-bff', client_name: 'Orders SPA', client_secret: '${WEB_SECRET}',
       redirect_uris: [`${batonUrl}/bff/spa/callback`], post_logout_redirect_uris: [`${spaOrigin}/`],
       grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
-      resources: [{ id: ORDERS }, { id: REPORTS }],
+      resources: [{ id: ORDERS }, { id: REPORTS }, { id: INVOICES }],
+      // Strict: any second presentation of a refresh token revokes the grant, so the BFF's own
+      // concurrency must never present one twice.
+      refreshTokenReuseGrace: 0,
     }, {
       client_id: 'spa-tokens', client_secret: '${WEB_SECRET}', redirect_uris: [`${batonUrl}/bff/tokens/callback`],
       resources: [{ id: ORDERS, scopes: ['orders:read'] }],
@@ -142,6 +147,8 @@ export async function startBffWorld(options: WorldOptions = {}): Promise<BffWorl
         { name: 'orders', url: `${apiUrl}/orders`, methods: ['GET', 'POST'], resource: ORDERS },
         { name: 'reports', url: `${apiUrl}/reports`, token: 'client-credentials', resource: REPORTS },
         { name: 'status', url: `${apiUrl}/status`, token: 'none' },
+        { name: 'my-reports', url: `${apiUrl}/reports`, resource: REPORTS },
+        { name: 'invoices', url: `${apiUrl}/invoices`, resource: INVOICES },
       ],
       proxy: { maxBodySize: 1024 },
     }, {

@@ -47,9 +47,9 @@ describe('the end of a BFF session', () => {
   it('a refresh token that died (refresh answers invalid_grant) ends the session', async () => {
     const cookie = await signInWithoutBrowser(world, new CookieAgent());
     const session = await sessionsOf().load(cookie, 'spa', { idle: 1800, absolute: 43200 });
-    // As if it had expired: the provider no longer knows it.
+    // As if it had expired: the provider no longer knows it. The next API whose token needs a refresh finds out.
     await world.baton.baton.store.destroy('RefreshToken', storedTokenId(session!.tokens.refreshToken));
-    const response = await orders(cookie);
+    const response = await fetch(`${world.baton.url}/bff/spa/api/my-reports/mine`, { headers: asSpa(cookie) });
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ error: 'unauthenticated' });
     expect((await user(cookie)).status).toBe(401);
@@ -75,5 +75,23 @@ describe('the end of a BFF session', () => {
     const serialized = JSON.stringify(record);
     expect(serialized.includes(session!.tokens.refreshToken)).toBe(false);
     expect(serialized).not.toMatch(/eyJ[\w-]+\.eyJ/);
+  });
+});
+
+describe('concurrent calls of one session', () => {
+  it('make one refresh per API, never presenting a refresh token twice (reuse grace 0)', async () => {
+    const cookie = await signInWithoutBrowser(world, new CookieAgent());
+    const before = world.calls.length;
+    // Two APIs whose tokens are not cached yet: each needs a refresh of the same refresh token.
+    const routes = ['orders/items', 'my-reports/mine', 'invoices/open'];
+    const answers = await Promise.all(Array.from({ length: 18 }, (_, i) => fetch(`${world.baton.url}/bff/spa/api/${routes[i % 3]}`, { headers: asSpa(cookie) })));
+    expect(answers.map((a) => a.status)).toEqual(Array(18).fill(200));
+    const calls = world.calls.slice(before);
+    const tokensFor = (prefix: string) => new Set(calls.filter((c) => c.path.startsWith(prefix)).map((c) => c.token));
+    expect(tokensFor('/orders').size).toBe(1);
+    expect(tokensFor('/reports').size).toBe(1);
+    expect(tokensFor('/invoices').size).toBe(1);
+    expect(calls.filter((c) => c.path.startsWith('/reports')).every((c) => c.claims?.sub === calls[0]!.claims?.sub)).toBe(true);
+    expect((await user(cookie)).status).toBe(200);
   });
 });
