@@ -168,6 +168,15 @@ describe('sessions and routes', () => {
     expect((await fetch(bff('user'), { headers: asSpa({ cookie: `baton-bff-spa=${other}` }) })).status).toBe(401);
   });
 
+  it('an API that does not answer in time is 504, one that cannot be reached 502, both as JSON errors', async () => {
+    const slow = await fetch(bff('api/slow/x'), { headers: asSpa() });
+    expect(slow.status).toBe(504);
+    expect(await slow.json()).toMatchObject({ error: 'gateway_timeout' });
+    const gone = await fetch(bff('api/gone/x'), { headers: asSpa() });
+    expect(gone.status).toBe(502);
+    expect(await gone.json()).toMatchObject({ error: 'bad_gateway' });
+  });
+
   it('the token endpoint is off unless enabled', async () => {
     expect((await fetch(`${bff('token')}?resource=${encodeURIComponent('https://orders.api.example')}`, { headers: asSpa() })).status).toBe(404);
   });

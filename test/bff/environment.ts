@@ -33,6 +33,8 @@ export interface BffWorld {
   readonly apiUrl: string;
   /** Every request that reached the API, in order. */
   readonly calls: ApiCall[];
+  /** Every line Baton logged (debug level and up). */
+  readonly logs: string[];
   /** Makes the API answer 401 to the next n calls whatever the token (an API that rejects a token Baton thinks good). */
   rejectNext(n: number): void;
   stop(): Promise<void>;
@@ -75,6 +77,7 @@ export async function startBffWorld(options: WorldOptions = {}): Promise<BffWorl
   const port = options.port ?? (await freePort());
   const batonUrl = `http://127.0.0.1:${port}`;
   const calls: ApiCall[] = [];
+  const logs: string[] = [];
   let rejecting = 0;
   const jwks = createRemoteJWKSet(new URL(`${batonUrl}/jwks`));
 
@@ -83,6 +86,10 @@ export async function startBffWorld(options: WorldOptions = {}): Promise<BffWorl
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       const url = new URL(req.url ?? '/', 'http://api');
+      if (url.pathname.startsWith('/slow')) {
+        setTimeout(() => res.writableEnded || res.end('late'), 3_000).unref();
+        return;
+      }
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       const audience = url.pathname.startsWith('/orders') ? ORDERS : url.pathname.startsWith('/reports') ? REPORTS : url.pathname.startsWith('/invoices') ? INVOICES : undefined;
       let claims: JWTPayload | undefined;
@@ -114,6 +121,7 @@ export async function startBffWorld(options: WorldOptions = {}): Promise<BffWorl
   });
   const [apiPort, spaPort, evilPort] = await Promise.all([listen(api), listen(spa), listen(evil)]);
   const spaOrigin = `http://127.0.0.1:${spaPort}`;
+  const closedPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
 
   const idp = await startUpstream({
@@ -149,21 +157,23 @@ export async function startBffWorld(options: WorldOptions = {}): Promise<BffWorl
         { name: 'status', url: `${apiUrl}/status`, token: 'none' },
         { name: 'my-reports', url: `${apiUrl}/reports`, resource: REPORTS },
         { name: 'invoices', url: `${apiUrl}/invoices`, resource: INVOICES },
+        { name: 'slow', url: `${apiUrl}/slow`, token: 'none' },
+        { name: 'gone', url: `http://127.0.0.1:${closedPort}/`, token: 'none' },
       ],
-      proxy: { maxBodySize: 1024 },
+      proxy: { maxBodySize: 1024, timeout: '1s' },
     }, {
       // The token-mediating variant (RFC 10017 section 6.2), opted into.
       id: 'tokens', clientId: 'spa-tokens', origins: [spaOrigin], tokenEndpoint: true,
       routes: [{ name: 'orders', url: `${apiUrl}/orders`, resource: ORDERS }, { name: 'status', url: `${apiUrl}/status`, token: 'none' }],
     }],
-  }, { port, logger: pino({ level: process.env.BATON_TEST_LOG ?? 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
+  }, { port, logger: pino({ level: 'debug' }, { write: (line: string) => { logs.push(line); } }), ...(options.clock ? { clock: options.clock } : {}) });
 
   const close = (server: Server) => new Promise<void>((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();
   });
   return {
-    baton, idp, spaOrigin, evilOrigin: `http://127.0.0.1:${evilPort}`, apiUrl, calls,
+    baton, idp, spaOrigin, evilOrigin: `http://127.0.0.1:${evilPort}`, apiUrl, calls, logs,
     rejectNext: (n) => { rejecting = n; },
     stop: async () => {
       await baton.stop();

@@ -95,3 +95,16 @@ describe('concurrent calls of one session', () => {
     expect((await user(cookie)).status).toBe(200);
   });
 });
+
+describe('Baton\'s log of all this', () => {
+  it('holds no token: no JWT, no refresh token, no session cookie value', async () => {
+    const cookie = await signInWithoutBrowser(world, new CookieAgent());
+    expect((await orders(cookie)).status).toBe(200);
+    const session = await sessionsOf().load(cookie, 'spa', { idle: 1800, absolute: 43200 });
+    const log = world.logs.join('');
+    expect(world.logs.length).toBeGreaterThan(5);
+    expect(log).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
+    expect(log.includes(session!.tokens.refreshToken)).toBe(false);
+    expect(log.includes(cookie)).toBe(false);
+  });
+});
