@@ -119,9 +119,33 @@ describe('sessions and routes', () => {
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({ error: 'invalid_request' });
     }
-    const fine = await fetch(`${bff('login')}?returnTo=${encodeURIComponent(`${world.spaOrigin}/orders?x=1`)}`, { redirect: 'manual' });
+    const fine = await fetch(`${bff('login')}?returnTo=${encodeURIComponent(`${world.spaOrigin}/orders?x=1`)}&idp_hint=corp&login_hint=ann%40example.org&prompt=login&scope=admin`, { redirect: 'manual' });
     expect(fine.status).toBe(302);
-    expect(fine.headers.get('location')!.startsWith(`${world.baton.url}/authorize?`)).toBe(true);
+    const authorize = new URL(fine.headers.get('location')!);
+    expect(`${authorize.origin}${authorize.pathname}`).toBe(`${world.baton.url}/authorize`);
+    // The hints pass through; what the SPA cannot choose (scope, client, redirect) does not.
+    expect(Object.fromEntries(['idp_hint', 'login_hint', 'prompt', 'client_id', 'redirect_uri', 'code_challenge_method'].map((k) => [k, authorize.searchParams.get(k)]))).toEqual({
+      idp_hint: 'corp', login_hint: 'ann@example.org', prompt: 'login', client_id: 'spa-bff', redirect_uri: `${world.baton.url}/bff/spa/callback`, code_challenge_method: 'S256',
+    });
+    expect(authorize.searchParams.get('scope')).not.toContain('admin');
+    expect(authorize.searchParams.getAll('resource').length).toBeGreaterThan(1);
+  });
+
+  it('prompt=none without a session at Baton comes back to returnTo with error=login_required', async () => {
+    const { CookieAgent } = await import('../helpers/browser-less.ts');
+    const agent = new CookieAgent();
+    let response = await agent.request(`${bff('login')}?prompt=none&returnTo=${encodeURIComponent(`${world.spaOrigin}/app`)}`);
+    for (let hops = 0; hops < 10 && response.status >= 300 && response.status < 400; hops += 1) {
+      const next = new URL(response.headers.get('location')!, world.baton.url);
+      if (next.origin === world.spaOrigin) {
+        expect(next.pathname).toBe('/app');
+        expect(next.searchParams.get('error')).toBe('login_required');
+        expect(agent.cookie('baton-bff-spa')).toBeUndefined();
+        return;
+      }
+      response = await agent.request(next);
+    }
+    throw new Error(`never came back to the SPA (${response.status})`);
   });
 
   it('only configured routes and methods reach an API; dot segments cannot climb out of a route', async () => {
