@@ -1,4 +1,4 @@
-// CLI entry: `baton start | dev | check-config | keys rotate | hash-secret | migrate`.
+// CLI entry: `baton start | dev | check-config | keys rotate | hash-secret | migrate | bff sessions | bff end`.
 import { dirname, resolve } from 'node:path';
 
 import { Command, Option } from 'commander';
@@ -118,6 +118,31 @@ keys
     const { rotateKeys } = await import('./keys/rotate-command.ts');
     const result = await rotateKeys(config, dirname(resolve(file)));
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  });
+
+const bff = program.command('bff').description('Backend-for-frontend sessions (see docs/bff.md).');
+bff
+  .command('sessions')
+  .description('List a user\'s live BFF sessions.')
+  .addOption(configOption())
+  .requiredOption('--sub <sub>', 'the user\'s subject at Baton (`sub`)')
+  .option('--bff <id>', 'only this bff entry (default: all)')
+  .action(async ({ config: file, sub, bff: id }: { config: string; sub: string; bff?: string }) => {
+    const config = loadOrExit(file);
+    const { listBffSessions } = await import('./bff/sessions-command.ts');
+    process.stdout.write(`${JSON.stringify(await listBffSessions(config, sub, id), null, 2)}\n`);
+  });
+bff
+  .command('end')
+  .description('End a user\'s BFF sessions (and revoke their grants); the SPA is signed out at its next call.')
+  .addOption(configOption())
+  .requiredOption('--sub <sub>', 'the user\'s subject at Baton (`sub`)')
+  .option('--bff <id>', 'only this bff entry (default: all)')
+  .action(async ({ config: file, sub, bff: id }: { config: string; sub: string; bff?: string }) => {
+    const config = loadOrExit(file);
+    const { endBffSessions } = await import('./bff/sessions-command.ts');
+    const ended = await endBffSessions(config, sub, id);
+    process.stdout.write(`ended ${ended.length} session${ended.length === 1 ? '' : 's'}\n${JSON.stringify(ended, null, 2)}\n`);
   });
 
 program

@@ -49,6 +49,7 @@ import { IntrospectionPolicy, jwtIntrospection } from './provider/introspection.
 import { devicePolling } from './provider/device-polling.ts';
 import { type Clock, type Store, systemClock } from './storage/store.ts';
 import { addPassthroughRoutes, createPassthroughs, PASSTHROUGH_PREFIX } from './passthrough/index.ts';
+import { addBffRoutes, BFF_PREFIX, BffSessions, createBffs } from './bff/index.ts';
 
 const COLLECT_EVERY_MS = 10 * 60 * 1000;
 
@@ -142,6 +143,9 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     });
     const passthroughs = createPassthroughs({ config, store, logger, events, upstreams, hooks, authorizers, metrics, keys: () => keys.keys, secret: deriveKey(masterSecret.value, 'passthrough-refresh'), clock });
 
+    const bffSessions = new BffSessions(store, deriveKey(masterSecret.value, 'bff-sessions'), clock);
+    const bffs = createBffs({ config, store, sessions: bffSessions, logger, clock });
+
     const clientIds = new Set(config.clients.map((c) => c.client_id));
     const assemble = (loaded: LoadedKeySet) => {
       const provider = buildProvider({
@@ -172,6 +176,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         sessions.end(grantId).catch((err) => logger.error({ err }, 'ending the upstream session failed'));
         // ...and every grant a token exchange derived from it (provider/grant-lineage.ts).
         revokeDerivedGrants(store, grantId, (derived) => revokeGrant(store, derived)).catch((err) => logger.error({ err }, 'revoking the exchanged grants failed'));
+        // ...and the BFF sessions signed in through it (bff/sessions.ts also checks the grant on every use).
+        bffSessions.endGrant(grantId).catch((err) => logger.error({ err }, 'ending the BFF sessions failed'));
       });
       const routes = new Router();
       addHealthRoutes(routes, [
@@ -181,8 +187,9 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       if (config.metrics.enabled && config.metrics.port === undefined) addMetricsRoute(routes, metrics);
       addInteractionRoutes(routes, { provider, config, store, upstreams, vault, logger, events, hooks, sessions });
       addPassthroughRoutes(routes, passthroughs);
+      addBffRoutes(routes, bffs);
       upstreamLogout.addRoute(routes);
-      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, UPSTREAM_LOGOUT_RETURN], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config), store), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue], storageDown: () => store.ping().then(() => false, () => true) }));
+      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, BFF_PREFIX, UPSTREAM_LOGOUT_RETURN], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config), store), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue], storageDown: () => store.ping().then(() => false, () => true) }));
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ route: 'code_verification', resolveRoute: providerRoutes(provider), formPath: provider.pathFor('code_verification'), max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session', store, logger, now: clock }));
       logApplicationErrors(provider.app, logger);

@@ -8,6 +8,7 @@ import { clientSchema, keysSchema, resourceSchema, type SigningAlgorithm } from 
 import { upstreamSchema } from './upstreams.ts';
 import { authorizerSchema } from './orchestration.ts';
 import { checkPassthrough } from './passthrough.ts';
+import { checkBff, type BffClientFacts } from './bff.ts';
 import { checkAuthorizerConfigs } from '../orchestration/authorizers/namespaces.ts';
 import { resolveUpstream } from '../upstream/resolve.ts';
 
@@ -98,9 +99,14 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
 
   const clientIds = new Set<string>();
   const publicClients = new Set<string>();
+  const bffClients = new Map<string, BffClientFacts>();
   entries(field(raw, 'clients')).forEach((rawClient, i) => {
     const parsed = lenientClient.safeParse(rawClient);
     if (!parsed.success) return;
+    bffClients.set(parsed.data.client_id, {
+      confidential: parsed.data.token_endpoint_auth_method !== 'none' && parsed.data.client_secret !== undefined,
+      grantTypes: parsed.data.grant_types, redirectUris: parsed.data.redirect_uris, resources: parsed.data.resources.map((r) => r.id),
+    });
     if (parsed.data.token_endpoint_auth_method === 'none') publicClients.add(parsed.data.client_id);
     if (clientIds.has(parsed.data.client_id)) {
       issues.push({ path: ['clients', i, 'client_id'], message: 'duplicate client_id' });
@@ -114,6 +120,8 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
       if (!declaredUpstreams.has(id)) issues.push({ path: ['clients', i, 'upstreams', u], message: 'is not the id of a declared upstream' });
     });
   });
+
+  issues.push(...checkBff(field(raw, 'bff'), field(raw, 'issuer'), bffClients, declaredIds));
 
   // RFC 7662 section 4: introspection rights go to authenticated resource servers only.
   const declaredClients = new Set(entries(field(raw, 'clients')).map((c) => field(c, 'client_id')));

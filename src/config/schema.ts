@@ -6,6 +6,7 @@ import { SIGNING_ALGORITHMS } from './algorithms.ts';
 import { duration } from './duration.ts';
 import { auditSchema, metricsSchema } from './observability.ts';
 import { authorizerSchema, hooksSchema, ruleSchema } from './orchestration.ts';
+import { bffSchema } from './bff.ts';
 import { passthroughSchema } from './passthrough.ts';
 import { tokenExchangePolicySchema, tokenExchangeSchema } from './token-exchange.ts';
 import { REFRESH_POLICIES, upstreamSchema } from './upstreams.ts';
@@ -248,6 +249,7 @@ export const configSchema = z
     tokenExchange: tokenExchangeSchema.prefault({}).describe('Token exchange (RFC 8693): issuers whose JWTs Baton trusts as subject tokens.'),
     clients: z.array(clientSchema).default([]).describe('Registered applications.'),
     passthrough: z.array(passthroughSchema).default([]).describe('Apps registered at an upstream IdP, served through Baton under `{issuer}/passthrough/{id}` without re-registration (see docs/passthrough.md).'),
+    bff: z.array(bffSchema).default([]).describe('Backends-for-frontend for single-page apps, served under `{issuer}/bff/{id}/`: sign-in, server-side sessions and an API proxy, so no token reaches the browser (see docs/bff.md).'),
     logging: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Minimum log level.'),
@@ -266,3 +268,4 @@ export type TtlConfig = BatonConfig['ttl'];
 export type { UpstreamConfig, RefreshPolicy } from './upstreams.ts';
 export type { AuthorizerConfig, RuleConfig, HooksConfig } from './orchestration.ts';
 export type { PassthroughConfig } from './passthrough.ts';
+export type { BffConfig, BffRouteConfig } from './bff.ts';

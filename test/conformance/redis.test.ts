@@ -159,8 +159,8 @@ describe('Split store routing', () => {
 
     const shortModels = ['Interaction', 'AuthorizationCode', 'DeviceCode', 'ReplayDetection', 'PushedAuthorizationRequest', 'BackchannelAuthenticationRequest', 'AccessToken', 'ClientCredentials'];
     const durableModels = ['Grant', 'RefreshToken', 'Session', 'Client', 'SomeFutureModel'];
-    const shortKinds = ['upstream-login', 'interaction-denial', 'upstream-stash', 'authorizer-decision', 'hook-cache', 'device-poll', 'token-exchange-replay'];
-    const durableKinds = ['account', 'keyset', 'upstream-vault', 'some-future-kind'];
+    const shortKinds = ['upstream-login', 'interaction-denial', 'upstream-stash', 'authorizer-decision', 'hook-cache', 'device-poll', 'token-exchange-replay', 'bff-login'];
+    const durableKinds = ['account', 'keyset', 'upstream-vault', 'bff-session', 'some-future-kind'];
     for (const model of [...shortModels, ...durableModels]) await split.upsert(model, 'id', { grantId: 'g1' }, 60);
     for (const kind of [...shortKinds, ...durableKinds]) await split.putRecord(kind, 'id', { kind });
 

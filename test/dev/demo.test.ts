@@ -149,6 +149,32 @@ describe('baton dev', () => {
     await Promise.all([device.close(), phone.close()]);
   });
 
+  it('the single-page app signs in through Baton\'s BFF and calls the Orders API with no token in the page', async () => {
+    const seen: string[] = [];
+    const spa = await browser.newPage();
+    spa.on('response', (response) => { void response.text().then((text) => seen.push(text), () => undefined); });
+    await spa.goto(`${app}/spa`);
+    await spa.getByRole('button', { name: 'Sign in', exact: true }).click();
+    // alice's Baton session (from the device approval) is reused; sign in at the IdP only if it asks.
+    await spa.waitForURL((url) => url.port === String(demo.ports.idp) || (url.port === String(demo.ports.app) && url.pathname === '/spa'));
+    if (spa.url().includes(`:${demo.ports.idp}`)) await signInAtUpstream(spa, 'alice', 'alice-password');
+    await spa.waitForURL((url) => url.port === String(demo.ports.app) && url.pathname === '/spa');
+    await spa.getByRole('button', { name: 'Call the Orders API' }).waitFor();
+    expect(await spa.locator('#spa-user').innerText()).toContain('"sub": "contoso:alice"');
+    await spa.getByRole('button', { name: 'Call the Orders API' }).click();
+    await spa.locator('#spa-api', { hasText: '-> 200' }).waitFor();
+    expect(await spa.locator('#spa-api').innerText()).toContain('"client_id": "demo-spa-bff"');
+    expect(await spa.locator('#spa-scopes').innerText()).toContain('orders:write');
+    await spa.getByRole('button', { name: 'Place an order' }).click();
+    await spa.locator('#spa-api', { hasText: '-> 201' }).waitFor();
+    expect(await spa.locator('#spa-cookie').innerText()).toContain('(empty');
+    expect(seen.join('\n')).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
+    await spa.screenshot({ path: join(ARTIFACTS, 'demo-spa.png'), fullPage: true });
+    await spa.getByRole('button', { name: 'Sign out' }).click();
+    await spa.waitForURL((url) => url.port === String(demo.ports.baton));
+    await spa.close();
+  });
+
   it('a port in use: a clear message naming the port and the flag, exit 1, no stack trace', async () => {
     const [baton, api, app] = await Promise.all([freePort(), freePort(), freePort()]);
     const taken = demo.ports.idp;
@@ -185,7 +211,7 @@ describe('baton dev', () => {
   it('its configuration passes check-config', async () => {
     const ports = { BATON_PORT: '4000', IDP_PORT: '4001', API_PORT: '4002', APP_PORT: '4003', DATA_DIR: './data/dev' };
     const { code, stdout } = await runCli(['check-config', 'examples/dev/baton.yaml'], ports);
-    expect(stdout).toBe('examples/dev/baton.yaml: valid (2 clients, 2 resources)\n');
+    expect(stdout).toBe('examples/dev/baton.yaml: valid (3 clients, 2 resources)\n');
     expect(code).toBe(0);
   });
 

@@ -18,6 +18,11 @@ export class CookieAgent {
     return response;
   }
 
+  /** The value of one cookie held now. */
+  cookie(name: string): string | undefined {
+    return this.#cookies.get(name);
+  }
+
   /** The values of the cookies held now. */
   cookieValues(): string[] {
     return [...this.#cookies.values()];

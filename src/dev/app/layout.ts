@@ -45,7 +45,7 @@ const STYLE = `
   .user-code { font: 700 2.4rem ui-monospace, monospace; letter-spacing: .15em; margin: .4rem 0; }
 `;
 
-export type Section = 'home' | 'device' | 'exchange';
+export type Section = 'home' | 'device' | 'exchange' | 'spa';
 
 export interface Frame {
   readonly title: string;
@@ -69,7 +69,7 @@ export function layout(frame: Frame, body: Html, script?: string): string {
 <body>
 <header><div class="bar">
   <span class="brand">Contoso Orders<small>demo app · signs in through Baton</small></span>
-  <nav>${link('home', '/', 'Home')}${link('device', '/device', 'Device flow')}${link('exchange', '/exchange', 'Token exchange')}</nav>
+  <nav>${link('home', '/', 'Home')}${link('device', '/device', 'Device flow')}${link('exchange', '/exchange', 'Token exchange')}${link('spa', '/spa', 'Single-page app')}</nav>
   ${frame.user ? html`<span class="who">${frame.user}</span>
     <form class="inline" method="post" action="/logout"><button type="submit">Sign out</button></form>` : ''}
 </div></header>

@@ -6,6 +6,7 @@ import { sendHtml, sendJson, type Handler } from '../http.ts';
 import type { BatonClient } from './baton-client.ts';
 import { devicePage, errorPage, exchangePage, signedInHome, signedOutHome, type PageContext } from './pages.ts';
 import { Sessions, type ApiCall, type AppSession } from './session.ts';
+import { spaPage } from './spa.ts';
 
 export interface AppOptions {
   readonly baton: BatonClient;
@@ -108,6 +109,8 @@ export function demoApp(options: AppOptions): Handler {
       await baton.pollDevice(device);
       sendJson(res, 200, { status: device.status, message: device.message });
     },
+    // The SPA keeps no state here: its session is at Baton's BFF.
+    'GET /spa': async (_session, res) => sendHtml(res, 200, spaPage(baton.options.issuer)),
     'GET /exchange': async (session, res) => sendHtml(res, 200, exchangePage(context(session), options.exchangeTarget)),
     'POST /exchange': async (session, res) => {
       const tokens = session.tokens;

@@ -27,6 +27,8 @@ export const SHORT_LIVED_MODELS: ReadonlySet<string> = new Set([
 
 export const SHORT_LIVED_KINDS: ReadonlySet<string> = new Set([
   'upstream-login',
+  // A BFF sign-in's state, PKCE verifier and nonce, between `login` and `callback` (bff/sign-in.ts).
+  'bff-login',
   'interaction-denial',
   'upstream-stash',
   'authorizer-decision',
