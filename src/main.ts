@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 
 import { loadConfigFile } from './config/load.ts';
 import { ConfigError } from './config/issues.ts';
+import { StartupError } from './config/startup-error.ts';
 import type { BatonConfig } from './config/schema.ts';
 
 const program = new Command()
@@ -160,4 +161,10 @@ program
     process.stdout.write(`${await hashSecret(secret)}\n`);
   });
 
-await program.parseAsync(process.argv);
+// A startup problem the operator must fix (wrong master secret, database held by another process):
+// its message, no stack trace, and exit status 2 like a configuration error.
+await program.parseAsync(process.argv).catch((err: unknown) => {
+  if (!(err instanceof StartupError)) throw err;
+  process.stderr.write(`baton: ${err.message}\n`);
+  process.exit(2);
+});

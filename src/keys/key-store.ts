@@ -3,7 +3,8 @@
 import type { SigningAlgorithm } from '../config/schema.ts';
 import type { Clock, Store } from '../storage/store.ts';
 import { ensureAlgorithms, type KeySet, prune, rotate } from './keyset.ts';
-import { seal, unseal } from './seal.ts';
+import { StartupError } from '../config/startup-error.ts';
+import { seal, UnsealError, unseal } from './seal.ts';
 
 const KIND = 'keyset';
 const ID = 'signing';
@@ -58,7 +59,7 @@ export class KeyStore {
     const { store, sealKey, clock } = this.#options;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const record = await store.getRecord<SealedKeySet>(KIND, ID);
-      const current: KeySet = record ? JSON.parse(unseal(sealKey, record.value.sealed, CONTEXT)) as KeySet : { keys: [] };
+      const current: KeySet = record ? JSON.parse(openSealed(sealKey, record.value.sealed)) as KeySet : { keys: [] };
       const next = await change(current, Math.floor(clock() / 1000));
       if (record && !alwaysWrite && sameKeys(current, next)) return { keys: current, version: record.version };
       const expectedVersion = record?.version ?? 0;
@@ -67,6 +68,20 @@ export class KeyStore {
       }
     }
     throw new Error('the key set kept changing under concurrent updates; try again');
+  }
+}
+
+/** The key set is the first sealed record read at start: failing to open it means another master secret. */
+function openSealed(sealKey: Buffer, sealed: string): string {
+  try {
+    return unseal(sealKey, sealed, CONTEXT);
+  } catch (error) {
+    if (!(error instanceof UnsealError)) throw error;
+    throw new StartupError([
+      'the signing keys in the store cannot be decrypted: wrong master secret for this database (or the stored key set is corrupted).',
+      'Start Baton with the master secret this database was created with (keys.masterSecret or keys.masterSecretFile).',
+      'If that secret is lost, the stored keys, sessions and tokens cannot be recovered: point storage at a new, empty database.',
+    ].join('\n'));
   }
 }
 
