@@ -37,6 +37,7 @@ import { buildProvider } from './provider/index.ts';
 import { revokeGrant } from './provider/adapter.ts';
 import { revokeDerivedGrants } from './provider/grant-lineage.ts';
 import { openStore } from './storage/index.ts';
+import { lockSqliteStorage } from './storage/sqlite/instance-lock.ts';
 import { createUpstreams } from './upstream/index.ts';
 import { UpstreamVault } from './upstream/vault.ts';
 import { UpstreamSessions } from './upstream/session.ts';
@@ -91,7 +92,15 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
   const accessLogger = options.accessLogger ?? options.logger ?? createAccessLogger(config.logging.level);
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics();
-  const store = measuredStore(options.store ?? openStore(config.storage, { clock }), metrics);
+  // One server process per SQLite file: a second one is refused before it touches the database.
+  const unlock = options.store ? undefined : lockSqliteStorage(config.storage);
+  let store: ReturnType<typeof measuredStore>;
+  try {
+    store = measuredStore(options.store ?? openStore(config.storage, { clock }), metrics);
+  } catch (err) {
+    unlock?.();
+    throw err;
+  }
   const events = options.events ?? new Events((err, event) => logger.error({ err, eventType: event.type }, 'an event subscriber failed'));
   let audit: ReturnType<typeof openAuditLog>;
 
@@ -250,6 +259,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
           timers.forEach(clearInterval);
           await listeners.close(config.server.shutdownGracePeriod * 1000);
           await store.close();
+          unlock?.();
           accessLogger.flush();
           audit?.close();
         })();
@@ -259,6 +269,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
   } catch (err) {
     audit?.close();
     await store.close();
+    unlock?.();
     throw err;
   }
 }
