@@ -30,13 +30,20 @@ function isHttpClientError(err: unknown): err is { status: number; message: stri
  */
 const GRANT_NOT_ALLOWED = 'requested grant type is not allowed for this client';
 
-/** Rewrites a provider error body whose code differs from the RFC's (see GRANT_NOT_ALLOWED). */
+/**
+ * The code the client receives for a provider error: the RFC's where oidc-provider's differs (see
+ * GRANT_NOT_ALLOWED). Logs and metrics use it too, so they name the error the client saw.
+ */
+export function rfcErrorCode(error: unknown, description: unknown): unknown {
+  return error === 'invalid_request' && description === GRANT_NOT_ALLOWED ? 'unauthorized_client' : error;
+}
+
+/** Rewrites a provider error body whose code differs from the RFC's (see rfcErrorCode). */
 export function correctErrorCode(ctx: Context): void {
   if (ctx.status !== 400) return;
   const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
-  if (body?.error === 'invalid_request' && body.error_description === GRANT_NOT_ALLOWED) {
-    body.error = 'unauthorized_client';
-  }
+  const error = rfcErrorCode(body?.error, body?.error_description);
+  if (body && error !== body.error) body.error = error;
 }
 
 /**

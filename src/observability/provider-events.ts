@@ -4,6 +4,7 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
+import { rfcErrorCode } from '../http/errors.ts';
 import { jwtPayload, tokenRefs, type Events } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -45,9 +46,11 @@ export function subscribeToProviderEvents(provider: Provider, deps: { logger: Lo
 
   for (const event of REFUSALS) {
     events.on(event, (ctx: KoaContextWithOIDC, err: OAuthErrorLike) => {
-      logger.info({ reqId: ctx.state?.requestId, event, error: err.error, description: err.error_description, detail: err.error_detail }, 'request refused');
+      // The code the client receives (the edge corrects a few of the provider's, see rfcErrorCode).
+      const error = rfcErrorCode(err.error, err.error_description) as string | undefined;
+      logger.info({ reqId: ctx.state?.requestId, event, error, description: err.error_description, detail: err.error_detail }, 'request refused');
       if (event !== 'grant.error') return;
-      countToken(ctx, err.error ?? 'error');
+      countToken(ctx, error ?? 'error');
       // oidc-provider found the code or refresh token already consumed and revoked the grant.
       if (/already (used|consumed)/.test(err.error_detail ?? '')) reportReuse(logger, bus, { model: reusedModel(ctx), reqId: ctx.state?.requestId, ...(ctx.oidc?.client ? { clientId: ctx.oidc.client.clientId } : {}) });
     });

@@ -36,6 +36,17 @@ describe('/metrics', () => {
     expect(value(after, refused) - value(before, refused)).toBe(1);
   });
 
+  it('labels a refusal with the error the client received: unauthorized_client, not the provider\'s invalid_request', async () => {
+    const unauthorized = 'baton_token_requests_total{grant_type="refresh_token",client_id="service",result="unauthorized_client"}';
+    const before = await scrape();
+    // The service client is registered for client_credentials only.
+    const res = await postForm(`${baton.url}/token`, 'grant_type=refresh_token&refresh_token=abc', { authorization: basic('service', TEST_ENV.SERVICE_SECRET) });
+    expect(res.json.error).toBe('unauthorized_client');
+    const after = await scrape();
+    expect(value(after, unauthorized) - value(before, unauthorized)).toBe(1);
+    expect(after).not.toContain('grant_type="refresh_token",client_id="service",result="invalid_request"');
+  });
+
   it('bounds label values: a made-up grant type or client id is one series, not one per value', async () => {
     for (const grant of ['made-up-1', 'made-up-2']) {
       await postForm(`${baton.url}/token`, `grant_type=${grant}`, { authorization: basic(`nobody-${grant}`, 'wrong-secret-0123456789') });
