@@ -81,8 +81,11 @@ program
 program
   .command('check-config')
   .description('Validate a configuration file and print every problem found.')
-  .argument('<file>', 'configuration file (YAML)')
-  .action((file: string) => {
+  .argument('[file]', 'configuration file (YAML)')
+  .addOption(new Option('-c, --config <file>', 'configuration file (YAML), as for the other commands').env('BATON_CONFIG'))
+  .action((positional: string | undefined, { config: option }: { config?: string }) => {
+    const file = positional ?? option;
+    if (file === undefined) return program.error('check-config: name the file: `baton check-config FILE` or `--config FILE`', { exitCode: 2 });
     const config = loadOrExit(file);
     process.stdout.write(`${file}: valid (${config.clients.length} client${config.clients.length === 1 ? '' : 's'}, ${config.resources.length} resource${config.resources.length === 1 ? '' : 's'})\n`);
   });

@@ -6,6 +6,7 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 
 import { crossCheck } from './cross-checks.ts';
+import { nearestKey } from './did-you-mean.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { ConfigError, type ConfigIssue } from './issues.ts';
 import { configSchema, type BatonConfig } from './schema.ts';
@@ -31,11 +32,11 @@ export function parseConfig(text: string, source = 'configuration', options: Loa
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (document.errors.length > 0) {
-    throw new ConfigError(source, document.errors.map((e) => ({
-      path: [],
-      line: lineCounter.linePos(e.pos[0]).line,
-      message: `invalid YAML: ${e.code.toLowerCase().replaceAll('_', ' ')}`,
-    })));
+    const lines = text.split(/\r?\n/);
+    throw new ConfigError(source, document.errors.map((e) => {
+      const { line, col } = lineCounter.linePos(e.pos[0]);
+      return { path: [], message: `invalid YAML: ${e.code.toLowerCase().replaceAll('_', ' ')} at line ${line}, column ${col}: ${quoteLine(lines[line - 1] ?? '')}` };
+    }));
   }
   try {
     return validateConfig(document.toJS(), source, options);
@@ -43,6 +44,14 @@ export function parseConfig(text: string, source = 'configuration', options: Loa
     if (!(err instanceof ConfigError)) throw err;
     throw new ConfigError(source, locate(err.issues, document, lineCounter));
   }
+}
+
+/** The offending YAML line, trimmed; a value under a secret-looking key is not echoed. */
+function quoteLine(line: string): string {
+  const text = line.trimEnd().slice(0, 120);
+  const entry = /^(\s*-?\s*["']?[\w.-]+["']?\s*:)\s*\S/.exec(text);
+  if (entry && /secret|password|token|credential|key/i.test(entry[1]!)) return `\`${entry[1]} ...\``;
+  return `\`${text}\``;
 }
 
 /** Adds the line of each problem (the deepest node of its path present in the file) and sorts by it. */
@@ -66,9 +75,11 @@ export function validateConfig(raw: unknown, source = 'configuration', options: 
   }
   const issues: ConfigIssue[] = [];
   const interpolated = interpolateEnv(raw, options.env ?? process.env, issues);
+  // An unset variable is one error: not also "required" or "too short" for the empty value it left.
+  const unset = new Set(issues.map((issue) => JSON.stringify(issue.path)));
   const parsed = configSchema.safeParse(interpolated);
-  if (!parsed.success) issues.push(...parsed.error.issues.flatMap(toConfigIssues));
-  issues.push(...crossCheck(interpolated));
+  const more = [...(parsed.success ? [] : parsed.error.issues.flatMap(toConfigIssues)), ...crossCheck(interpolated)];
+  issues.push(...more.filter((issue) => !unset.has(JSON.stringify(issue.path))));
   if (issues.length > 0 || !parsed.success) throw new ConfigError(source, dedupe(issues));
   return deepFreeze(parsed.data);
 }
@@ -77,7 +88,10 @@ export function validateConfig(raw: unknown, source = 'configuration', options: 
 function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({ path: [...path, key], message: 'unknown key' }));
+    return issue.keys.map((key) => {
+      const near = nearestKey(configSchema, path, key);
+      return { path: [...path, key], message: near === undefined ? 'unknown key' : `unknown key; did you mean \`${near}\`?` };
+    });
   }
   return [{ path, message: describeIssue(issue) }];
 }

@@ -30,10 +30,11 @@ function messages(file: string, env: Record<string, string> = ENV): string[] {
 
 describe('broken configuration files', () => {
   it.each([
+    // The issue (18) added "did you mean", one error per unset variable and YAML positions with the line.
     ['typos.yaml', [
-      'sever: unknown key (line 5)',
+      'sever: unknown key; did you mean `server`? (line 5)',
       'clients[0].redirect_uris: at least one redirect URI is required for authorization_code (line 7)',
-      'clients[0].redirect_uri: unknown key (line 9)',
+      'clients[0].redirect_uri: unknown key; did you mean `redirect_uris`? (line 9)',
     ]],
     ['many-errors.yaml', [
       'issuer: must use https (http is only allowed for localhost) (line 1)',
@@ -71,12 +72,11 @@ describe('broken configuration files', () => {
     ['no-master-secret.yaml', [
       'keys: a master secret is required: set keys.masterSecret (e.g. "${BATON_MASTER_SECRET}") or keys.masterSecretFile, or development: true for local use',
       'clients[0].client_secret: environment variable MISSING_SECRET is not set (line 4)',
-      'clients[0].client_secret: must be at least 16 characters (line 4)',
     ]],
     ['not-yaml.yaml', [
-      'invalid YAML: duplicate key (line 4)',
-      'invalid YAML: bad indent (line 5)',
-      'invalid YAML: missing char (line 5)',
+      'invalid YAML: duplicate key at line 4, column 5: `    client_id: b`',
+      'invalid YAML: bad indent at line 5, column 1: `  bad-indent`',
+      'invalid YAML: missing char at line 5, column 3: `  bad-indent`',
     ]],
   ])('%s reports every problem, by path', (file, expected) => {
     expect(messages(file)).toEqual(expected);
@@ -99,6 +99,40 @@ clients:
     }
     expect(message).toContain('clients[0].client_secret: must be at least 16 characters (line 5)');
     expect(message).not.toMatch(/SECRET-\d/);
+  });
+
+  it('suggests the nearest key across spellings: clientSecret on an upstream, client_secret on a client', () => {
+    const text = `issuer: https://id.example.com
+development: true
+upstreams:
+  - id: corp
+    issuer: https://login.example.com
+    clientId: baton
+    client_secret: "\${CORP_SECRET}"
+clients:
+  - client_id: svc
+    clientSecret: "\${CORP_SECRET}"
+    grant_types: [client_credentials]
+`;
+    let message = '';
+    try {
+      parseConfig(text, 'inline', { env: { CORP_SECRET: 'corp-secret-0123456789' } });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('upstreams[0].client_secret: unknown key; did you mean `clientSecret`? (line 7)');
+    expect(message).toContain('clients[0].clientSecret: unknown key; did you mean `client_secret`? (line 10)');
+  });
+
+  it('a YAML syntax error shows the offending line, but not a secret on it', () => {
+    let message = '';
+    try {
+      parseConfig('issuer: https://id.example.com\nclients:\n  - client_id: web\n    client_secret: "abc-SECRET-9" trailing\n', 'inline', { env: {} });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/invalid YAML: unexpected token at line 4, column 35: `    client_secret: \.\.\.`/);
+    expect(message).not.toContain('SECRET-9');
   });
 
   it('a valid file yields defaults, interpolated secrets and a frozen object', () => {
@@ -135,8 +169,13 @@ describe('the CLI', () => {
     );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('3 configuration errors');
-    expect(result.stderr).toContain('sever: unknown key (line 5)');
-    expect(result.stderr).toContain('clients[0].redirect_uri: unknown key (line 9)');
+    expect(result.stderr).toContain('sever: unknown key; did you mean `server`? (line 5)');
+    expect(result.stderr).toContain('clients[0].redirect_uri: unknown key; did you mean `redirect_uris`? (line 9)');
+  });
+
+  it('check-config takes --config FILE like the other commands', async () => {
+    const { stdout } = await run(process.execPath, [BIN, 'check-config', '--config', fixture('valid.yaml')], { env: { ...process.env, ...ENV } });
+    expect(stdout).toMatch(/valid \(1 client, 1 resource\)/);
   });
 
   it('check-config accepts a valid file', async () => {
