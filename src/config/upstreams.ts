@@ -11,6 +11,10 @@ export type RefreshPolicy = (typeof REFRESH_POLICIES)[number];
 const UPSTREAM_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const DOMAIN = /^(?!-)[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+$/;
 
+/** Entra ID tenant ids are GUIDs; the multi-tenant endpoints are named. */
+const ENTRA_TENANT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ENTRA_MULTI_TENANT = ['organizations', 'common', 'consumers'];
+
 const url = z.string().refine((v) => {
   try {
     return Boolean(new URL(v.replace('{tenantid}', 'tenant')));
@@ -29,8 +33,11 @@ export const upstreamSchema = z
     preset: z.enum(PRESETS).optional().describe('Defaults for a known IdP. Everything it sets can be overridden.'),
     type: z.enum(['oidc', 'oauth2']).optional().describe('`oidc` (discovery, id_token; the default) or `oauth2` (explicit endpoints and a userinfo URL, e.g. GitHub).'),
     issuer: url.optional().describe('OIDC issuer. For Entra ID multi-tenant use `https://login.microsoftonline.com/{tenantid}/v2.0`: the tenant is taken from the token\'s `tid` and checked against `tenants`.'),
-    tenant: z.string().min(1).optional().describe('Entra ID: a tenant id for single-tenant apps, or `organizations` / `common` for multi-tenant ones (with `tenants` to restrict).'),
-    tenants: z.array(z.string().min(1)).optional().describe('Entra ID multi-tenant: tenant ids (`tid`) allowed to sign in. Omitted: any tenant.'),
+    tenant: z.string().min(1).refine((v) => ENTRA_TENANT.test(v) || ENTRA_MULTI_TENANT.includes(v), {
+      // A domain discovers fine, but tokens carry the GUID in `iss`: every sign-in would fail.
+      message: `must be the tenant id (a GUID, "Directory (tenant) ID" in the app registration) or one of ${'"organizations", "common", "consumers"'}; a domain such as contoso.onmicrosoft.com is not accepted (tokens carry the GUID)`,
+    }).optional().describe('Entra ID: a tenant id for single-tenant apps, or `organizations` / `common` for multi-tenant ones (with `tenants` to restrict).'),
+    tenants: z.array(z.string().min(1).refine((v) => ENTRA_TENANT.test(v), { message: 'must be a tenant id (a GUID, as in the tokens\' `tid`); a domain never matches' })).optional().describe('Entra ID multi-tenant: tenant ids (`tid`) allowed to sign in. Omitted: any tenant.'),
     discoveryUrl: url.optional().describe('Discovery document URL when it is not `{issuer}/.well-known/openid-configuration`.'),
     authorizationEndpoint: url.optional().describe('`oauth2` type: authorization endpoint.'),
     tokenEndpoint: url.optional().describe('`oauth2` type: token endpoint.'),

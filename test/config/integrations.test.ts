@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import { crossCheck } from '../../src/config/cross-checks.ts';
 import { ConfigError } from '../../src/config/issues.ts';
-import { loadConfigFile } from '../../src/config/load.ts';
+import { loadConfigFile, parseConfig } from '../../src/config/load.ts';
 import type { BatonConfig } from '../../src/config/schema.ts';
 import { mapClaims } from '../../src/upstream/claims.ts';
 import { createUpstreams } from '../../src/upstream/index.ts';
@@ -138,6 +138,19 @@ describe('resolved upstream shapes', () => {
     });
     expect(single.name).toBe('Contoso staff');
     expect(single.tenants).toBeUndefined();
+  });
+
+  it('Entra ID: a tenant given as a domain is refused, naming the accepted forms (every sign-in would fail on iss)', () => {
+    const text = readFileSync(`${DIR}entra.yaml`, 'utf8').replace('tenant: 72f988bf-86f1-41af-91ab-2d7cd011db47', 'tenant: contoso.onmicrosoft.com');
+    expect(text).toContain('tenant: contoso.onmicrosoft.com');
+    let message = '';
+    try {
+      parseConfig(text.replace('      - 72f988bf-86f1-41af-91ab-2d7cd011db47   #', '      - contoso.com   #'), 'entra.yaml', { env: ENV });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/upstreams\[1\]\.tenant: must be the tenant id \(a GUID.*or one of "organizations", "common", "consumers"; a domain such as contoso\.onmicrosoft\.com is not accepted/);
+    expect(message).toMatch(/upstreams\[0\]\.tenants\[0\]: must be a tenant id \(a GUID/);
   });
 
   it('Google: accounts.google.com, access_type=offline and hd sent upstream, hosted domain enforced', () => {
