@@ -64,4 +64,8 @@ export async function runDevCommand(options: DevCommandOptions): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // `npm run dev` stopped by a SIGTERM to npm may end npm and its shell but not this process, which
+  // would keep the ports: once re-parented (the parent is gone), stop as on SIGTERM.
+  const parent = process.ppid;
+  setInterval(() => { if (process.ppid !== parent) stop('parent process exited'); }, 1000).unref();
 }
