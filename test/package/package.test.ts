@@ -64,7 +64,8 @@ describe('the npm package', () => {
   it('npx baton start serves discovery and a client_credentials token, with claims from a TypeScript hook', async () => {
     const port = await freePort();
     const issuer = `http://127.0.0.1:${port}`;
-    // TypeScript-only syntax (an interface, annotations): this loads only if tsx is registered.
+    // TypeScript-only syntax (an interface, annotations): this loads only if tsx is registered, and, since
+    // app/package.json has no "type": "module", only with tsx's CommonJS loader too (what broke first).
     writeFileSync(join(app, 'claims.ts'), [
       'interface Stamp { readonly packaged: true; readonly grant: string }',
       'export const buildAccessTokenClaims = (ctx: { grantType: string }): Stamp => ({ packaged: true, grant: ctx.grantType });',
