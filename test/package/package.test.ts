@@ -116,8 +116,12 @@ describe('the npm package', () => {
     const claims = decodeJwt(String(body.access_token));
     expect(claims).toMatchObject({ iss: issuer, aud: 'https://orders.api.example', client_id: 'orders-sync', scope: 'orders:read', packaged: true, grant: 'client_credentials' });
 
-    const exited = new Promise<number | null>((resolve) => baton?.once('exit', (code) => resolve(code)));
+    // Stopped by its process group id (npx and the node process it runs); npx itself ends by the signal.
+    const exited = new Promise<void>((resolve) => baton?.once('exit', () => resolve()));
     process.kill(-(baton.pid as number), 'SIGTERM');
-    expect(await exited).toBe(0);
+    await exited;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await expect(fetch(`${issuer}/healthz`)).rejects.toThrow();
+    expect(log).not.toContain('package-test-client-secret');
   }, 90_000);
 });
