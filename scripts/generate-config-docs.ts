@@ -1,5 +1,6 @@
 // Generates docs/configuration.md from the zod schema in src/config/schema.ts (the single source of truth),
-// validating the example it ends with. `--check` exits 1 instead of writing when the file on disk is stale.
+// validating the example it ends with, and schema/baton.schema.json (editor support) from the same schema.
+// `--check` exits 1 instead of writing when a file on disk is stale.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +9,10 @@ import { z } from 'zod';
 
 import { parseConfig } from '../src/config/load.ts';
 import { configSchema } from '../src/config/schema.ts';
+import { SCHEMA_FILE, configJsonSchema } from './config-json-schema.ts';
 
 const OUTPUT = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));
+const SCHEMA_OUTPUT = fileURLToPath(new URL(`../${SCHEMA_FILE}`, import.meta.url));
 
 const INTRO = `# Configuration reference
 
@@ -257,17 +260,22 @@ function generate(): string {
 }
 
 try {
-  const markdown = generate();
-  if (process.argv.includes('--check')) {
-    if (!existsSync(OUTPUT) || readFileSync(OUTPUT, 'utf8') !== markdown) {
-      console.error('docs/configuration.md is stale: run npm run docs:config');
-      process.exit(1);
+  const outputs: Array<[string, string, string]> = [
+    [OUTPUT, 'docs/configuration.md', generate()],
+    [SCHEMA_OUTPUT, SCHEMA_FILE, configJsonSchema()],
+  ];
+  for (const [file, name, text] of outputs) {
+    if (process.argv.includes('--check')) {
+      if (!existsSync(file) || readFileSync(file, 'utf8') !== text) {
+        console.error(`${name} is stale: run npm run docs:config`);
+        process.exit(1);
+      }
+      console.log(`${name} is up to date`);
+    } else {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, text);
+      console.log(`wrote ${name}`);
     }
-    console.log('docs/configuration.md is up to date');
-  } else {
-    mkdirSync(dirname(OUTPUT), { recursive: true });
-    writeFileSync(OUTPUT, markdown);
-    console.log('wrote docs/configuration.md');
   }
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);

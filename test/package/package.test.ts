@@ -1,0 +1,127 @@
+// The installable package (issue 18): `npm pack` (which builds dist/), the tarball installed into an empty
+// directory with production dependencies only, then `npx baton` from there: --version, and `baton start`
+// answering discovery and a client_credentials token whose claims come from a TypeScript hook module.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { freePort } from '../helpers/baton.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+const MASTER_SECRET = 'package-test-master-secret-0123456789abcdef';
+// Building better-sqlite3 from source in the install (no prebuilt binary reachable) takes ~2 minutes.
+const INSTALL_TIMEOUT = 7 * 60_000;
+
+let dir: string;
+let app: string;
+let baton: ChildProcess | undefined;
+let log = '';
+
+function run(command: string, args: string[], cwd: string, timeout: number): string {
+  const result = spawnSync(command, args, { cwd, timeout, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.error?.message ?? `status ${result.status}`}):\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'baton-package-'));
+  run('npm', ['pack', '--pack-destination', dir], ROOT, 3 * 60_000);
+  app = join(dir, 'app');
+  run('mkdir', ['-p', app], dir, 5_000);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'baton-package-test', private: true }));
+  run('npm', ['install', join(dir, `baton-${version}.tgz`), '--omit=dev'], app, INSTALL_TIMEOUT);
+}, INSTALL_TIMEOUT + 4 * 60_000);
+
+afterAll(async () => {
+  if (baton?.pid !== undefined && baton.exitCode === null) {
+    const exited = new Promise((resolve) => baton?.once('exit', resolve));
+    process.kill(-baton.pid, 'SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the npm package', () => {
+  it('installs compiled JavaScript and production dependencies only', () => {
+    const installed = join(app, 'node_modules', 'baton');
+    expect(existsSync(join(installed, 'dist', 'main.js'))).toBe(true);
+    expect(existsSync(join(installed, 'src'))).toBe(false);
+    expect(existsSync(join(installed, 'LICENSE'))).toBe(true);
+    expect(existsSync(join(installed, 'schema', 'baton.schema.json'))).toBe(true);
+    for (const dev of ['typescript', 'vitest', 'playwright-core']) expect(existsSync(join(app, 'node_modules', dev)), dev).toBe(false);
+  });
+
+  it('npx baton --version prints the package version', () => {
+    expect(run('npx', ['--no-install', 'baton', '--version'], app, 60_000).trim()).toBe(version);
+  });
+
+  it('npx baton start serves discovery and a client_credentials token, with claims from a TypeScript hook', async () => {
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    // TypeScript-only syntax (an interface, annotations): this loads only if tsx is registered, and, since
+    // app/package.json has no "type": "module", only with tsx's CommonJS loader too (what broke first).
+    writeFileSync(join(app, 'claims.ts'), [
+      'interface Stamp { readonly packaged: true; readonly grant: string }',
+      'export const buildAccessTokenClaims = (ctx: { grantType: string }): Stamp => ({ packaged: true, grant: ctx.grantType });',
+      '',
+    ].join('\n'));
+    writeFileSync(join(app, 'baton.yaml'), [
+      `# yaml-language-server: $schema=node_modules/baton/schema/baton.schema.json`,
+      `issuer: ${issuer}`,
+      'server:', '  host: 127.0.0.1', `  port: ${port}`,
+      'storage:', '  type: memory',
+      'keys:', '  masterSecret: ${BATON_MASTER_SECRET}',
+      'resources:', '  - id: https://orders.api.example', '    scopes: [orders:read]',
+      'clients:',
+      '  - client_id: orders-sync', '    client_secret: package-test-client-secret-0123456789',
+      '    grant_types: [client_credentials]',
+      '    resources:', '      - id: https://orders.api.example', '        scopes: [orders:read]',
+      '    hooks:', '      module: ./claims.ts',
+      '',
+    ].join('\n'));
+
+    baton = spawn('npx', ['--no-install', 'baton', 'start', '--config', 'baton.yaml'], {
+      cwd: app, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BATON_MASTER_SECRET: MASTER_SECRET },
+    });
+    baton.stdout?.on('data', (chunk: Buffer) => { log += chunk.toString(); });
+    baton.stderr?.on('data', (chunk: Buffer) => { log += chunk.toString(); });
+
+    let discovery: Record<string, unknown> | undefined;
+    for (let attempt = 0; attempt < 120 && !discovery; attempt += 1) {
+      if (baton.exitCode !== null) throw new Error(`baton exited with ${baton.exitCode}:\n${log}`);
+      const res = await fetch(`${issuer}/.well-known/openid-configuration`).catch(() => undefined);
+      if (res?.ok) discovery = (await res.json()) as Record<string, unknown>;
+      else await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(discovery, log).toBeDefined();
+    expect(discovery?.issuer).toBe(issuer);
+    expect(discovery?.grant_types_supported).toContain('client_credentials');
+
+    const res = await fetch(String(discovery?.token_endpoint), {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from('orders-sync:package-test-client-secret-0123456789').toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'https://orders.api.example', scope: 'orders:read' }),
+    });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    const claims = decodeJwt(String(body.access_token));
+    expect(claims).toMatchObject({ iss: issuer, aud: 'https://orders.api.example', client_id: 'orders-sync', scope: 'orders:read', packaged: true, grant: 'client_credentials' });
+
+    // Stopped by its process group id (npx and the node process it runs); npx itself ends by the signal.
+    const exited = new Promise<void>((resolve) => baton?.once('exit', () => resolve()));
+    process.kill(-(baton.pid as number), 'SIGTERM');
+    await exited;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await expect(fetch(`${issuer}/healthz`)).rejects.toThrow();
+    expect(log).not.toContain('package-test-client-secret');
+  }, 90_000);
+});
