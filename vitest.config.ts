@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The package test runs on its own afterwards (vitest.package.config.ts, `npm test`).
+    exclude: [...configDefaults.exclude, 'test/package/**'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
