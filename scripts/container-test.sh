@@ -5,8 +5,9 @@
 #
 # Idempotent and bounded in time; removes what it started (the container, the temporary rootfs).
 # The base image (localhost/debian-node:test) and podman's layer cache are kept for the next run;
-# BATON_CONTAINER_FRESH=1 removes them first. Needs root, podman, buildah, runc and debootstrap
-# (`apt-get install -y podman buildah runc debootstrap`). About 6 minutes and 1.2 GB the first time.
+# BATON_CONTAINER_FRESH=1 removes them (and dangling build-stage images) first. Needs root, podman,
+# buildah, runc and debootstrap (`apt-get install -y podman buildah runc debootstrap`). The first run
+# takes 6-9 minutes (8 on 2 busy CPUs) and about 1.2 GB; a run with the images cached, about 25 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +39,7 @@ EOF
 if [ "${BATON_CONTAINER_FRESH:-0}" = 1 ]; then
   say "removing the images of earlier runs"
   podman rmi -f "$IMAGE" "$BASE_IMAGE" >/dev/null 2>&1 || true
+  podman image prune -f >/dev/null 2>&1 || true
 fi
 
 # The base image, built without any registry: a minimal Debian from the apt mirror this machine

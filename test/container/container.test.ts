@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 const script = fileURLToPath(new URL('../../scripts/container-test.sh', import.meta.url));
 const enabled = process.env.BATON_CONTAINER_TEST === '1';
 const SKIPPED = 'skipped: set BATON_CONTAINER_TEST=1 to run it. It builds the image with podman from a '
-  + 'debootstrap base (about 6 minutes and 1.2 GB the first time) and needs root, podman, buildah, runc '
+  + 'debootstrap base (6-9 minutes and about 1.2 GB the first time) and needs root, podman, buildah, runc '
   + 'and debootstrap; see scripts/container-test.sh';
 
 function run(file: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
