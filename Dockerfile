@@ -18,8 +18,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Development dependencies too: a build script needs the compiler; they are pruned below.
-RUN npm ci --no-audit --no-fund
+# Development dependencies too: a build script needs the compiler; they are pruned below. Scripts run
+# in `npm rebuild` (better-sqlite3's compile), not in `npm ci`: a root `prepare` script would run
+# before the sources are copied.
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && npm rebuild --no-audit --no-fund
 COPY . .
 RUN npm run build --if-present \
  && npm prune --omit=dev --no-audit --no-fund \
