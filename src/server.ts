@@ -202,7 +202,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, BFF_PREFIX, UPSTREAM_LOGOUT_RETURN], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config), store), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue, rootPage(config.issuer)], storageDown: () => store.ping().then(() => false, () => true) }));
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ route: 'code_verification', resolveRoute: providerRoutes(provider), formPath: provider.pathFor('code_verification'), max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session', store, logger, now: clock }));
-      logApplicationErrors(provider.app, logger);
+      // oidc-provider 9: the Provider is the Koa application itself (its `.app` getter is deprecated).
+      logApplicationErrors(provider, logger);
       // OIDC Core 3.1.2.1 and RP-Initiated Logout section 2: GET and POST (http/post-as-get.ts).
       provider.use(postAsGet({ resolveRoute: providerRoutes(provider), routes: ['authorization', 'end_session'], logger }));
       return { provider, handle: provider.callback() };
