@@ -2,19 +2,11 @@
 // SPA branches on (401: navigate to login; 403: refused by the CSRF defence). Never a stack, never a token.
 import type { Context } from 'koa';
 
+import { JsonError } from '../http/json-error.ts';
 import { safeDescription } from '../orchestration/hook-points.ts';
 
-export class BffError extends Error {
+export class BffError extends JsonError {
   override readonly name = 'BffError';
-
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly description: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {
-    super(description);
-  }
 }
 
 export const invalidRequest = (description: string) => new BffError(400, 'invalid_request', description);

@@ -3,20 +3,12 @@
 // the 503 a caller gets when the upstream cannot be reached. Never a stack, never a token.
 import type { Context } from 'koa';
 
+import { JsonError } from '../http/json-error.ts';
 import { safeDescription } from '../orchestration/hook-points.ts';
 import { HookError } from '../orchestration/hooks/index.ts';
 
-export class PassthroughError extends Error {
+export class PassthroughError extends JsonError {
   override readonly name = 'PassthroughError';
-
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly description: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {
-    super(description);
-  }
 }
 
 export const invalidRequest = (description: string) => new PassthroughError(400, 'invalid_request', description);
