@@ -85,13 +85,21 @@ export interface ScopeVerdict {
   readonly reason?: string;
 }
 
+/**
+ * Claims listed in a trace without their value: they differ for every token (or are derived from
+ * one), so they say nothing about the decision and replay never compares them. Every other claim
+ * of an issued token is listed with its value (redacted per `explain.redactClaims`).
+ */
+export const PER_TOKEN_CLAIMS: ReadonlySet<string> = new Set(['jti', 'iat', 'exp', 'nbf', 'auth_time', 'nonce', 'sid', 'at_hash', 'c_hash', 's_hash', 'urn:openid:params:jwt:claim:rt_hash', 'urn:openid:params:jwt:claim:auth_req_id']);
+
+/** One claim of one issued token (every claim of the token is listed, Baton's own included). */
 export interface ClaimOrigin {
   readonly token: 'id_token' | 'access_token' | 'userinfo';
   /** The access token's resource. */
   readonly resource?: string;
   readonly claim: string;
   readonly by: TraceActor;
-  /** Absent for per-token values (jti, iat, exp, hashes); a `Redacted` for `explain.redactClaims`. */
+  /** Absent for PER_TOKEN_CLAIMS; a `Redacted` for `explain.redactClaims`. */
   readonly value?: unknown;
 }
 
