@@ -151,7 +151,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     conformIdTokenClaims: false,
     // A JWT access token is not stored: remember its grant, so token exchange can tell it ended.
     formats: { customizers: { jwt: recordJwtGrant(store) } },
-    extraTokenClaims: tokenClaims({ config, store, sessions: deps.sessions, logger: deps.logger, events: deps.events, hooks: deps.hooks }) as Configuration['extraTokenClaims'],
+    extraTokenClaims: tokenClaims({ config, store, sessions: deps.sessions, logger: deps.logger, events: deps.events, hooks: deps.hooks, upstreams: deps.upstreams }) as Configuration['extraTokenClaims'],
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,

@@ -1,19 +1,21 @@
 // oidc-provider's `extraTokenClaims`, called while it builds every access token: the claims Baton
 // adds (the authorizers' for this token's resource), and, for refresh_token (RFC 6749 section 6),
 // re-authorization first: the grant's upstream session is renewed per policy
-// (upstream/session.ts) and the client's rules are evaluated again on the account's current
-// claims. Hooks get the grant's upstream tokens (api.upstream), never with an expired access token.
-// A session the upstream ended, or a user the rules no longer allow, fails the refresh
+// (upstream/session.ts) and the client's whole decision runs again on the account's current
+// claims (the same pipeline as a sign-in: upstream allow-list, email domains, rules, isAuthorized).
+// Hooks get the grant's upstream tokens (api.upstream), never with an expired access token.
+// A session the upstream ended, or a user the client no longer accepts, fails the refresh
 // with invalid_grant and ends the grant, so revoked access stops at the next refresh.
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
 import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
-import { evaluateRules } from '../orchestration/rules.ts';
+import { authorizeUser } from '../orchestration/pipeline.ts';
 import { authorizerClaims } from '../orchestration/token-decisions.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
 import type { Store } from '../storage/store.ts';
+import type { Upstreams } from '../upstream/index.ts';
 import type { UpstreamSessions } from '../upstream/session.ts';
 import { ACCOUNT_KIND, type AccountRecord } from './accounts.ts';
 import { revokeGrant } from './adapter.ts';
@@ -35,10 +37,11 @@ export interface ReauthorizeDeps {
   readonly logger: Logger;
   readonly events: Events;
   readonly hooks: HookPoints;
+  readonly upstreams: Upstreams;
 }
 
-export function tokenClaims({ config, store, sessions, logger, events, hooks }: ReauthorizeDeps) {
-  const rules = new Map(config.clients.map((c) => [c.client_id, c.rules]));
+export function tokenClaims({ config, store, sessions, logger, events, hooks, upstreams }: ReauthorizeDeps) {
+  const clients = new Map(config.clients.map((c) => [c.client_id, c]));
 
   async function end(grantId: string, reason: string): Promise<never> {
     await revokeGrant(store, grantId);
@@ -57,13 +60,27 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
       const outcome = await sessions.renew(grantId, clientId, accountId);
       if (outcome.kind === 'ended') await end(grantId, outcome.reason);
     }
-    const account = await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId);
-    // As at sign-in: the mapped claims with the loadAttrs attributes stored beside them.
-    const decision = evaluateRules(rules.get(clientId), { upstream: account?.value.upstream, claims: { ...account?.value.claims, ...account?.value.attrs } });
-    if (!decision.allowed) {
-      logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: accountId, clientId, by: 'rules', at: 'refresh' }, 'refresh denied by rules');
-      events.emit('authorization.denied', { reqId: ctx.state?.requestId, sub: accountId, clientId, by: 'rules', at: 'refresh' });
-      await end(grantId, decision.reason);
+    const account = (await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId))?.value;
+    const client = clients.get(clientId);
+    // As at sign-in, on the mapped claims and the loadAttrs attributes stored beside them; loadAttrs
+    // itself does not run again (no new upstream sign-in). A failing hook rejects (server_error):
+    // the grant stays, the client may retry.
+    const outcome = await authorizeUser({ store, hooks }, {
+      hookKey: clientId,
+      client: { id: clientId, name: client?.client_name },
+      rules: client?.rules,
+      grantType: 'refresh_token',
+      scopes: token.scope?.split(' ').filter(Boolean) ?? [],
+      requestId: String(ctx.state?.requestId ?? ''),
+      user: { accountId, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, attrs: account?.attrs ?? {} },
+      signIn: false,
+      allowedUpstreams: client?.upstreams,
+      emailDomains: account?.upstream === undefined ? undefined : upstreams.get(account.upstream)?.emailDomains,
+    });
+    if (!outcome.allowed) {
+      logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: accountId, clientId, by: outcome.by, at: 'refresh' }, 'refresh denied');
+      events.emit('authorization.denied', { reqId: ctx.state?.requestId, sub: accountId, clientId, by: outcome.by, at: 'refresh' });
+      await end(grantId, outcome.reason);
     }
   }
 

@@ -50,7 +50,8 @@ describe('hooks at the token endpoint', () => {
 
     calls.length = 0;
     const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
-    expect(hooksCalled()).toEqual(['buildAccessTokenClaims:refresh_token']);
+    // A refresh runs the client's decision again (isAuthorized on the stored account), then the claims.
+    expect(hooksCalled()).toEqual(['isAuthorized:token', 'buildAccessTokenClaims:refresh_token']);
     expect((await jwtVerify(refreshed.access_token, jwks(), { audience: API })).payload.tier).toBe('gold');
   });
 

@@ -1,13 +1,15 @@
-// Authorization is re-evaluated at every refresh: when the account's claims no longer satisfy the
-// client's rules (e.g. the user left a group upstream), the refresh fails with invalid_grant and
-// the grant ends.
+// Authorization is re-evaluated at every refresh, on the same pipeline as a sign-in: when the
+// account's claims no longer satisfy the client's rules (e.g. the user left a group upstream) or
+// its isAuthorized hook now says no, the refresh fails with invalid_grant and the grant ends.
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { resolve } from 'node:path';
 
 import { ACCOUNT_KIND } from '../../src/provider/accounts.ts';
 import { WEB_REDIRECT } from '../fixtures/standard.ts';
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
-import { discover, rejection } from '../helpers/rp.ts';
+import { basic, discover, postForm, rejection } from '../helpers/rp.ts';
 import { seedAuthorizationCode } from '../helpers/seed.ts';
 
 let baton: RunningBaton;
@@ -19,6 +21,9 @@ beforeAll(async () => {
     }, {
       client_id: 'finance', client_secret: '${WEB_SECRET}', redirect_uris: [WEB_REDIRECT],
       rules: [{ allow: { claim: { name: 'department', equals: 'finance' } } }],
+    }, {
+      client_id: 'payroll', client_secret: '${WEB_SECRET}', redirect_uris: [WEB_REDIRECT],
+      hooks: { module: resolve(import.meta.dirname, 'fixtures/active-hooks.ts') },
     }],
   });
 });
@@ -52,5 +57,28 @@ describe('rules on refresh', () => {
     // The HR service now says Eve moved department (what loadAttrs stored at her last sign-in).
     await baton.baton.store.putRecord(ACCOUNT_KIND, 'entra:eve', { ...account, attrs: { department: 'sales' } });
     expect(await rejection(client.refreshTokenGrant(rp, refreshed.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('runs the isAuthorized hook again: a user it now refuses loses the grant; a failing hook does not end it', async () => {
+    const rp = await discover(baton.url, 'payroll', TEST_ENV.WEB_SECRET);
+    const account = { claims: { email: 'finn@example.com' }, upstream: 'entra', attrs: { active: true } };
+    const seeded = await seedAuthorizationCode(baton.baton, { clientId: 'payroll', redirectUri: WEB_REDIRECT, accountId: 'entra:finn', claims: account.claims });
+    await baton.baton.store.putRecord(ACCOUNT_KIND, 'entra:finn', account);
+    const tokens = await client.authorizationCodeGrant(rp, seeded.callbackUrl(baton.url), { pkceCodeVerifier: seeded.codeVerifier, expectedNonce: seeded.nonce });
+    const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
+
+    // The hook's dependency is down: the refresh fails, but the grant and its refresh token stay.
+    await baton.baton.store.putRecord(ACCOUNT_KIND, 'entra:finn', { ...account, attrs: { active: true, hookFails: true } });
+    const failed = await postForm(`${baton.url}/token`, new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshed.refresh_token! }), { authorization: basic('payroll', TEST_ENV.WEB_SECRET) });
+    expect(failed.status).toBe(500);
+    expect(failed.json).toMatchObject({ error: 'server_error' });
+    await baton.baton.store.putRecord(ACCOUNT_KIND, 'entra:finn', account);
+    const again = await client.refreshTokenGrant(rp, refreshed.refresh_token!);
+
+    // The account was deactivated: the hook refuses, the refresh is invalid_grant with its reason, the grant ends.
+    await baton.baton.store.putRecord(ACCOUNT_KIND, 'entra:finn', { ...account, attrs: { active: false } });
+    expect(await rejection(client.refreshTokenGrant(rp, again.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
+    await baton.baton.store.putRecord(ACCOUNT_KIND, 'entra:finn', account);
+    expect(await rejection(client.refreshTokenGrant(rp, again.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
   });
 });
