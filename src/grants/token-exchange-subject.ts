@@ -118,7 +118,8 @@ export interface PipelineDeps {
 
 /**
  * What a sign-in gets before a token is minted: the account record (upstream id_token, trusted
- * JWT), the email-domain rule of the upstream, loadAttrs, the client's rules, then isAuthorized.
+ * JWT), the client's upstream allow-list, the email-domain rule of the upstream, loadAttrs, the
+ * client's rules, then isAuthorized.
  * A refusal is invalid_request with the reason (RFC 8693 section 2.2.2: the subject token is
  * unacceptable by policy); a failing hook is a server_error, as elsewhere.
  */
@@ -134,6 +135,9 @@ export async function authorizeSubject(ctx: KoaContextWithOIDC, deps: PipelineDe
     requestId: String(ctx.state?.requestId ?? ''),
     user: subject,
     signIn: subject.writeAccount,
+    // The client's upstream allow-list holds for every way a user reaches it, exchange included: a
+    // subject of another upstream, or of a trusted issuer (no upstream), is refused by a client that has one.
+    allowedUpstreams: client?.upstreams,
     emailDomains: connector?.emailDomains,
   });
   if (!outcome.allowed) {

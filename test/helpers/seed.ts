@@ -11,6 +11,8 @@ export interface SeedOptions {
   redirectUri: string;
   accountId?: string;
   claims?: Record<string, unknown>;
+  /** The upstream the account signed in with (what a real sign-in records); checked by clients' allow-lists. */
+  upstream?: string;
   scope?: string;
   resource?: string;
   resourceScope?: string;
@@ -28,7 +30,7 @@ export async function seedAuthorizationCode(baton: Baton, options: SeedOptions):
   const { provider, store } = baton;
   const accountId = options.accountId ?? 'alice';
   const scope = options.scope ?? 'openid email offline_access';
-  await store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, { claims: options.claims ?? { email: 'alice@example.com', email_verified: true, name: 'Alice' } });
+  await store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, { claims: options.claims ?? { email: 'alice@example.com', email_verified: true, name: 'Alice' }, ...(options.upstream === undefined ? {} : { upstream: options.upstream }) });
 
   const grant = new provider.Grant({ accountId, clientId: options.clientId });
   grant.addOIDCScope(scope);

@@ -147,6 +147,8 @@ export async function startEnvironment(): Promise<Environment> {
         rules: [{ deny: { emailDomain: ['blocked.example'] }, reason: 'blocked.example accounts may not use this API' }, { allow: {} }],
       },
       { client_id: 'no-policy', client_secret: '${SERVICE_SECRET}', grant_types: [TE], resources: [{ id: ORDERS }] },
+      // Accepts Google and Entra id_tokens for exchange, but its users may only come from Google (clients[].upstreams).
+      { client_id: 'google-users', client_secret: '${SERVICE_SECRET}', grant_types: [TE], resources: [{ id: ORDERS }], upstreams: ['google'], tokenExchange: { subjectTokenTypes: ['id_token'], upstreams: ['google', 'contoso'] } },
       { client_id: 'no-grant', client_secret: '${SERVICE_SECRET}', grant_types: ['client_credentials'], resources: [{ id: ORDERS }] },
     ],
   }, { port, configDir: fileURLToPath(new URL('./fixtures/', import.meta.url)) });

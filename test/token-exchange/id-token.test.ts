@@ -194,4 +194,11 @@ describe('token exchange: a single-use subject token is spent whatever its spell
     await exchange(env.baton, 'gateway', { ...params, subject_token: token });
     expect(await refusal(exchange(env.baton, 'gateway', { ...params, subject_token: twin }))).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('already exchanged') });
   });
+
+  it("the client's upstream allow-list holds for exchange too: a subject from another upstream is refused", async () => {
+    const google = await exchangeIdToken(await idToken({ sub: 'g-allowed' }), {}, 'google-users');
+    expect((await verifyAccessToken(env.baton, google.access_token, ORDERS)).payload.sub).toBe('google:g-allowed');
+    const entra = await env.entra.issueIdToken({ aud: 'baton-at-entra', oid: randomUUID(), email: 'erin@contoso.com', nonce: randomUUID() });
+    expect(await refusal(exchangeIdToken(entra, {}, 'google-users'))).toMatchObject({ error: 'invalid_request', error_description: 'this application does not accept accounts of this identity provider' });
+  });
 });

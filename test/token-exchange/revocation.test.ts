@@ -25,7 +25,7 @@ afterAll(async () => {
 
 /** A user signed in to `web` (code flow, seeded as an upstream sign-in leaves it): a JWT access token for ORDERS and a refresh token. */
 async function signedIn(accountId: string) {
-  const seeded = await seedAuthorizationCode(env.baton.baton, { clientId: 'web', redirectUri: WEB_REDIRECT, accountId, resource: ORDERS, resourceScope: 'orders:read' });
+  const seeded = await seedAuthorizationCode(env.baton.baton, { clientId: 'web', redirectUri: WEB_REDIRECT, accountId, upstream: accountId.split(':')[0], resource: ORDERS, resourceScope: 'orders:read' });
   const rp = await discover(env.baton.url, 'web', TEST_ENV.WEB_SECRET);
   const tokens = await client.authorizationCodeGrant(rp, seeded.callbackUrl(env.baton.url), { pkceCodeVerifier: seeded.codeVerifier, expectedNonce: seeded.nonce });
   expect(tokens.access_token.split('.')).toHaveLength(3);
