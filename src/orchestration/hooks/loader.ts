@@ -59,6 +59,9 @@ export async function loadHooks(modulePath: string, baseDir: string): Promise<Lo
 /**
  * Checks the exports of an already imported module (`import * as mod`) exactly as `loadHooks` does
  * and returns its hooks; `module` is its id in logs, events and the cache, `path` names it in errors.
+ * @example
+ * import * as web from './web.ts';
+ * const loaded = checkHooks(web, 'web.ts'); // throws a HookLoadError for `buildAccesTokenClaims`
  */
 export function checkHooks(namespace: Readonly<Record<string, unknown>>, module: string, path: string = module): LoadedHooks {
   const problems: string[] = [];

@@ -40,7 +40,15 @@ export interface FetchedRequest {
   readonly body?: string;
 }
 
-/** Everything is optional: the defaults are an empty session, cache and secrets, and no network. */
+/**
+ * Everything is optional: the defaults are an empty session, cache and secrets, and no network.
+ * @example
+ * const options: HookTestOptions = {
+ *   secrets: { hrToken: 'test-token' },
+ *   session: { tenant: 'acme' },
+ *   fetch: (request) => (request.url.endsWith('/ann') ? Response.json({ roles: ['buyer'] }) : new Response(null, { status: 404 })),
+ * };
+ */
 export interface HookTestOptions {
   /** The module's secrets (name -> value), as under `hooks.secrets` in the configuration. Scrubbed from logs. */
   readonly secrets?: Readonly<Record<string, string>>;
@@ -66,7 +74,12 @@ export interface HookTestOptions {
   readonly logs?: HookLogLine[];
 }
 
-/** What a hook run yields: the checked output and what the hook did through `api`. */
+/**
+ * What a hook run yields: the checked output and what the hook did through `api`.
+ * @example
+ * const { output, cached, fetched } = await runHookForTest(hooks, 'loadAttrs', {}, options);
+ * expect(cached['hr:example:alice']?.ttlSeconds).toBe(300);
+ */
 export interface HookTestResult<N extends HookName> {
   /** The result as Baton uses it: checked, copied, normalised (`isAuthorized` -> `{ allow }`), reserved claims removed. */
   readonly output: HookOutputs[N];
