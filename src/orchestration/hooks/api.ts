@@ -87,7 +87,9 @@ export function apiInternals(api: HookApi): Internals {
 
 /** Builds the `api` a hook receives. One per request and module is the intended granularity. */
 export function createHookApi(options: HookApiOptions): HookApi {
-  const { store, logger, session, moduleId, timeoutMs, fetch: send = globalThis.fetch } = options;
+  const { store, logger, session, moduleId, timeoutMs } = options;
+  // The global fetch is looked up at each call, as before, so a test stubbing it later still sees its calls.
+  const send: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
   const secrets = new Map(Object.entries(options.secrets ?? {}));
   const upstream = options.upstream && frozenCopy(options.upstream);
   const hidden = [...secrets.values(), upstream?.tokens.accessToken, upstream?.tokens.idToken].filter((v): v is string => !!v);
