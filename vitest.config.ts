@@ -2,7 +2,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    // examples/: unit tests of the example hook modules, written with the hook test kit.
+    include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     // The package test runs on its own afterwards (vitest.package.config.ts, `npm test`).
     exclude: [...configDefaults.exclude, 'test/package/**'],
     pool: 'forks',

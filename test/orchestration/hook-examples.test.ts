@@ -178,7 +178,7 @@ describe('examples/hooks/groups.ts', () => {
 describe('docs/hooks.md', () => {
   it('embeds every example module verbatim, and every hook has a tested example', () => {
     const doc = readFileSync(DOC, 'utf8');
-    const blocks = [...doc.matchAll(/```ts\n(\/\/ (examples\/hooks\/[\w-]+\.ts)[^\n]*\n[\s\S]*?)```/g)].map((m) => ({ file: m[2]!, code: m[1]! }));
+    const blocks = [...doc.matchAll(/```ts\n(\/\/ (examples\/hooks\/[\w.-]+\.ts)[^\n]*\n[\s\S]*?)```/g)].map((m) => ({ file: m[2]!, code: m[1]! }));
     const modules = readdirSync(DIR).filter((f) => f.endsWith('.ts')).sort();
     expect(blocks.map((b) => b.file).sort()).toEqual(modules.map((f) => `examples/hooks/${f}`));
     for (const { file, code } of blocks) expect(code).toBe(readFileSync(fileURLToPath(new URL(`../../${file}`, import.meta.url)), 'utf8'));

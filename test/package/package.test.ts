@@ -1,6 +1,7 @@
 // The installable package (issue 18): `npm pack` (which builds dist/), the tarball installed into an empty
-// directory with production dependencies only, then `npx baton` from there: --version, and `baton start`
-// answering discovery and a client_credentials token whose claims come from a TypeScript hook module.
+// directory with production dependencies only, then `npx baton` from there: --version, `baton start`
+// answering discovery and a client_credentials token whose claims come from a TypeScript hook module,
+// and the hook test kit imported from `baton/hooks/testing`, typechecked and run (issue 15).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +61,53 @@ describe('the npm package', () => {
   it('npx baton --version prints the package version', () => {
     expect(run('npx', ['--no-install', 'baton', '--version'], app, 60_000).trim()).toBe(version);
   });
+
+  it('exposes baton/hooks and baton/hooks/testing: typed (shipped declarations) and runnable with production dependencies', () => {
+    // ES module files (.mts): app/package.json has no "type": "module". The hook module imports defineHooks
+    // from the package too, as an author's module would.
+    writeFileSync(join(app, 'kit-hooks.mts'), [
+      "import { defineHooks } from 'baton/hooks';",
+      'export default defineHooks({',
+      '  buildAccessTokenClaims: (ctx, api) => {',
+      "    api.logger.info({ key: api.secrets.get('key') }, 'stamping');",
+      "    return { tenant: ctx.client.id, sub: 'forged' };",
+      '  },',
+      "  isAuthorized: (ctx) => ctx.user?.attrs.active === true || { allow: false, reason: 'inactive' },",
+      '});',
+      '',
+    ].join('\n'));
+    writeFileSync(join(app, 'kit-check.mts'), [
+      "import { HookError, runHookForTest, type HookTestResult } from 'baton/hooks/testing';",
+      "const run: HookTestResult<'buildAccessTokenClaims'> = await runHookForTest('./kit-hooks.mts', 'buildAccessTokenClaims', { client: { id: 'acme' } }, { secrets: { key: 'kit-secret-value' } });",
+      "const denied = await runHookForTest('./kit-hooks.mts', 'isAuthorized', { user: { attrs: { active: false } } });",
+      "// @ts-expect-error: not a hook (the declarations type the hook name)",
+      "const typo = () => runHookForTest('./kit-hooks.mts', 'buildAccesTokenClaims', {});",
+      "const failed = await runHookForTest('./kit-hooks.mts', 'buildAccessTokenClaims', { client: { id: 'acme' } }, { timeoutMs: -1 }).catch((e: unknown) => e);",
+      "const frozen = await runHookForTest({ loadAttrs: (ctx: { scopes: string[] }) => { ctx.scopes.push('admin'); return {}; } }, 'loadAttrs', {}).catch((e: unknown) => e);",
+      "console.log(JSON.stringify({ output: run.output, dropped: run.droppedClaims, logs: run.logs, denied: denied.output, failed: String(failed), frozen: frozen instanceof HookError ? frozen.kind : String(frozen), typo: typeof typo }));",
+      '',
+    ].join('\n'));
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { target: 'ES2023', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')] },
+      files: ['kit-check.mts', 'kit-hooks.mts'],
+    }));
+    const installed = join(app, 'node_modules', 'baton', 'dist', 'orchestration', 'hooks');
+    for (const file of ['types.js', 'types.d.ts', 'testing.js', 'testing.d.ts']) expect(existsSync(join(installed, file)), file).toBe(true);
+    // TypeScript is a dev dependency of Baton, not installed in app/: the checkout's compiler reads app/'s files.
+    run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], app, 120_000);
+
+    // tsx comes with Baton's production dependencies.
+    const out = JSON.parse(run(process.execPath, ['--import', 'tsx', 'kit-check.mts'], app, 60_000)) as Record<string, unknown>;
+    expect(out.output).toEqual({ tenant: 'acme' });
+    expect(out.dropped).toEqual(['sub']);
+    expect(out.logs).toEqual([
+      { level: 'info', fields: { key: '[redacted]', hookModule: './kit-hooks.mts' }, msg: 'stamping' },
+      expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ event: 'hook.reserved_claims', claims: ['sub'] }) }),
+    ]);
+    expect(out.denied).toEqual({ allow: false, reason: 'inactive' });
+    expect(out.failed).toContain('timeoutMs must be positive');
+    expect(out.frozen).toBe('threw');
+  }, 240_000);
 
   it('npx baton start serves discovery and a client_credentials token, with claims from a TypeScript hook', async () => {
     const port = await freePort();

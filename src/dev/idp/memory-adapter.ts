@@ -8,10 +8,15 @@ export type AdapterStorage = Map<string, Stored>;
 /** An oidc-provider adapter class over `storage`; expired entries are dropped when read. */
 export function memoryAdapter(storage: AdapterStorage) {
   return class MemoryAdapter implements Adapter {
-    constructor(private readonly name: string) {}
+    // A #private field: a TypeScript `private` member cannot appear in the emitted declarations.
+    readonly #name: string;
+
+    constructor(name: string) {
+      this.#name = name;
+    }
 
     #key(id: string): string {
-      return `${this.name}:${id}`;
+      return `${this.#name}:${id}`;
     }
 
     #get(key: string): AdapterPayload | undefined {
@@ -25,7 +30,7 @@ export function memoryAdapter(storage: AdapterStorage) {
     }
 
     #findBy(field: 'uid' | 'userCode', value: string): Promise<AdapterPayload | undefined> | undefined {
-      for (const [key, { payload }] of storage) if (key.startsWith(`${this.name}:`) && payload[field] === value) return this.find(key.slice(this.name.length + 1));
+      for (const [key, { payload }] of storage) if (key.startsWith(`${this.#name}:`) && payload[field] === value) return this.find(key.slice(this.#name.length + 1));
       return undefined;
     }
 

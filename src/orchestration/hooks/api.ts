@@ -65,6 +65,8 @@ export interface HookApiOptions {
   readonly moduleId: string;
   /** The hook deadline: bounds every `api.fetch`. */
   readonly timeoutMs: number;
+  /** What `api.fetch` calls once the deadline signal is added: the global fetch unless a test plays the network. */
+  readonly fetch?: typeof fetch;
 }
 
 interface Internals {
@@ -86,6 +88,8 @@ export function apiInternals(api: HookApi): Internals {
 /** Builds the `api` a hook receives. One per request and module is the intended granularity. */
 export function createHookApi(options: HookApiOptions): HookApi {
   const { store, logger, session, moduleId, timeoutMs } = options;
+  // The global fetch is looked up at each call, as before, so a test stubbing it later still sees its calls.
+  const send: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
   const secrets = new Map(Object.entries(options.secrets ?? {}));
   const upstream = options.upstream && frozenCopy(options.upstream);
   const hidden = [...secrets.values(), upstream?.tokens.accessToken, upstream?.tokens.idToken].filter((v): v is string => !!v);
@@ -106,7 +110,7 @@ export function createHookApi(options: HookApiOptions): HookApi {
     const own = init?.signal ?? (input instanceof Request ? input.signal : undefined);
     const deadline = AbortSignal.any([AbortSignal.timeout(timeoutMs), aborter.signal]);
     try {
-      return await fetch(input, { ...init, signal: own ? AbortSignal.any([deadline, own]) : deadline });
+      return await send(input, { ...init, signal: own ? AbortSignal.any([deadline, own]) : deadline });
     } catch (err) {
       if (deadline.aborted && err !== null && typeof err === 'object') deadlineErrors.add(err);
       throw err;

@@ -53,6 +53,17 @@ export async function loadHooks(modulePath: string, baseDir: string): Promise<Lo
     throw new HookLoadError(path, [`failed to load: ${message}${hint}`]);
   }
 
+  return checkHooks(namespace, modulePath, path);
+}
+
+/**
+ * Checks the exports of an already imported module (`import * as mod`) exactly as `loadHooks` does
+ * and returns its hooks; `module` is its id in logs, events and the cache, `path` names it in errors.
+ * @example
+ * import * as web from './web.ts';
+ * const loaded = checkHooks(web, 'web.ts'); // throws a HookLoadError for `buildAccesTokenClaims`
+ */
+export function checkHooks(namespace: Readonly<Record<string, unknown>>, module: string, path: string = module): LoadedHooks {
   const problems: string[] = [];
   const hooks: Partial<Record<HookName, unknown>> = {};
   const take = (name: string, value: unknown, where: string) => {
@@ -85,7 +96,7 @@ export async function loadHooks(modulePath: string, baseDir: string): Promise<Lo
     problems.push(`exports no hook; export one or more of: ${HOOK_NAMES.join(', ')}`);
   }
   if (problems.length > 0) throw new HookLoadError(path, problems);
-  return Object.freeze({ module: modulePath, path, hooks: Object.freeze(hooks as Hooks) });
+  return Object.freeze({ module, path, hooks: Object.freeze(hooks as Hooks) });
 }
 
 function isHookName(name: string): name is HookName {
