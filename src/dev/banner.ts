@@ -32,7 +32,7 @@ export function banner({ ports, parts, users, policy, configFile, dataDir, logFi
     row('  token exchange', url(ports.app, '/exchange')),
     row('Baton (issuer)', url(ports.baton), `discovery: ${url(ports.baton, '/.well-known/openid-configuration')}`),
     row('  metrics', url(ports.baton, '/metrics'), '(Prometheus)'),
-    row('Contoso (demo IdP)', url(ports.idp), `Baton's client there: ${parts.upstream.clientId} / ${parts.upstream.clientSecret}`),
+    row('Contoso (demo IdP)', url(ports.idp), `Baton's client there: ${parts.upstream.client_id} / ${parts.upstream.client_secret}`),
     row('Orders API', url(ports.api, '/orders'), `aud ${parts.orders.audience ?? parts.orders.id}`),
     row('Shipping API', url(ports.api, '/shipping'), `aud ${parts.shipping.audience ?? parts.shipping.id}`),
     row('Orders authorizer', url(ports.api, '/authorizer/decide'), `owns ${parts.authorizer.namespace}`),

@@ -6,6 +6,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 import { pino } from 'pino';
 
+import { formatIssue } from '../config/issues.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { createAccessLogger, createLogger } from '../observability/logger.ts';
 import { createBaton, type Baton } from '../server.ts';
@@ -39,7 +40,7 @@ export async function startDemo({ configFile, dataDir, ports, say }: DevOptions)
   await checkPortsFree(ports);
   privateDirectory(dataDir);
   const env = { ...process.env, BATON_PORT: String(ports.baton), IDP_PORT: String(ports.idp), API_PORT: String(ports.api), APP_PORT: String(ports.app), DATA_DIR: dataDir };
-  const config = loadConfigFile(configFile, { env });
+  const config = loadConfigFile(configFile, { env, onWarning: (warning) => say(`warning: ${formatIssue(warning)}`) });
   const parts = demoParts(config);
   const logFile = join(dataDir, 'baton.log');
   privateFile(logFile);
@@ -59,7 +60,7 @@ export async function startDemo({ configFile, dataDir, ports, say }: DevOptions)
   try {
     const idpUrl = `http://localhost:${ports.idp}`;
     await serve(demoIdp(idpUrl, {
-      client_id: parts.upstream.clientId, client_secret: parts.upstream.clientSecret, client_name: 'Baton', redirect_uris: [`${config.issuer}/callback/${IDS.upstream}`],
+      client_id: parts.upstream.client_id, client_secret: parts.upstream.client_secret, client_name: 'Baton', redirect_uris: [`${config.issuer}/callback/${IDS.upstream}`],
     }, DEMO_USERS), 'idp');
 
     const authorizer = demoAuthorizer({
