@@ -4,6 +4,7 @@
 import type { Server } from 'node:http';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
+import type { JWTPayload } from 'jose';
 import { pino } from 'pino';
 
 import { formatIssue } from '../config/issues.ts';
@@ -19,6 +20,7 @@ import { banner } from './banner.ts';
 import { close, listen, PortInUseError, type Handler } from './http.ts';
 import { demoIdp } from './idp/server.ts';
 import { DEMO_USERS } from './idp/users.ts';
+import { LivePolicy } from './live-policy.ts';
 import { demoParts, IDS } from './parts.ts';
 import { checkPortsFree, ROLES, type DevPorts } from './ports.ts';
 
@@ -47,6 +49,7 @@ export async function startDemo({ configFile, dataDir, ports, say }: DevOptions)
   const destination = pino.destination({ dest: logFile, mkdir: true, sync: true });
   const logger = createLogger(config.logging.level, destination);
   const onError = (err: unknown) => logger.error({ err }, 'demo component failed');
+  const policy = new LivePolicy(ORDERS_POLICY);
 
   const servers: Server[] = [];
   let baton: Baton | undefined;
@@ -59,12 +62,14 @@ export async function startDemo({ configFile, dataDir, ports, say }: DevOptions)
 
   try {
     const idpUrl = `http://localhost:${ports.idp}`;
+    // The claims of the last id_token Contoso issued (to Baton) per demo user, for the app's "From Contoso" card.
+    const upstreamIdTokens = new Map<string, JWTPayload>();
     await serve(demoIdp(idpUrl, {
       client_id: parts.upstream.client_id, client_secret: parts.upstream.client_secret, client_name: 'Baton', redirect_uris: [`${config.issuer}/callback/${IDS.upstream}`],
-    }, DEMO_USERS), 'idp');
+    }, DEMO_USERS, (claims) => { if (DEMO_USERS.some((u) => u.username === claims.sub)) upstreamIdTokens.set(claims.sub!, claims); }), 'idp');
 
     const authorizer = demoAuthorizer({
-      issuer: config.issuer, id: parts.authorizer.id, namespace: parts.authorizer.namespace, policy: ORDERS_POLICY,
+      issuer: config.issuer, id: parts.authorizer.id, namespace: parts.authorizer.namespace, policy: () => policy.current,
       onDecision: (request, decision) => say(`[authorizer] ${request.subject} (${request.grant_type}) asked ${request.scopes.join(' ')}: `
         + (decision.decision === 'grant' ? `granted ${decision.scopes.join(' ') || 'nothing'}` : `denied (${decision.reason})`)),
       onRefused: (reason) => say(`[authorizer] refused a request: ${reason}`),
@@ -95,6 +100,8 @@ export async function startDemo({ configFile, dataDir, ports, say }: DevOptions)
       apiScopes: parts.orders.scopes,
       exchangeTarget: { name: parts.shipping.name ?? 'Shipping API', url: `http://localhost:${ports.api}/shipping`, resource: parts.shipping.id, scope: parts.shipping.scopes.join(' ') },
       idpName: parts.upstream.name ?? 'the IdP',
+      upstreamIdToken: (upstreamSub) => upstreamIdTokens.get(upstreamSub),
+      policy,
     }), 'app');
   } catch (err) {
     await stop();
