@@ -17,9 +17,9 @@ const NOT_ENABLED = 'skipped: set BATON_CONTAINER_TEST=1 to run it (.ci/run does
 /** The script's exit status for "a prerequisite of this machine is missing" (its `SKIP:` line says which). */
 const PREREQUISITE_MISSING = 3;
 
-function run(file: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function run(file: string, timeoutMs: number, args: string[] = [], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
@@ -29,6 +29,17 @@ function run(file: string, timeoutMs: number): Promise<{ code: number | null; ou
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, output }); });
   });
 }
+
+describe('container test prerequisites', () => {
+  // Cheap, so always run: a machine that cannot run a step is a skip naming why, never a pass or a failure.
+  it('a missing prerequisite exits 3 with one SKIP line naming it (here: more disk than any machine has)', async () => {
+    const { code, output } = await run(script, 120_000, ['--preflight'], { BATON_CONTAINER_NEED_GB: '999999' });
+    expect(code, output).toBe(PREREQUISITE_MISSING);
+    const skips = output.split('\n').filter((line) => line.startsWith('SKIP: '));
+    expect(skips, output).toHaveLength(1);
+    expect(skips[0]).toMatch(/^SKIP: (not root \(uid \d+\)|not installed: [a-z ]+ \(apt-get install|not enough disk: \d+ GB free for \/\S+, the first run needs 999999 GB)/);
+  });
+});
 
 describe('container image', () => {
   it('runs read-only as non-root: healthy, discovery and a client_credentials token', async (ctx) => {
