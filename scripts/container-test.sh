@@ -8,6 +8,10 @@
 # BATON_CONTAINER_FRESH=1 removes them (and dangling build-stage images) first. Needs root, podman,
 # buildah, runc and debootstrap (`apt-get install -y podman buildah runc debootstrap`). The first run
 # takes 6-9 minutes (8 on 2 busy CPUs) and about 1.2 GB; a run with the images cached, about 25 s.
+#
+# Exit status: 0 proven; 1 the build or the run failed; 3 a prerequisite of this machine is missing
+# (not root, a tool, disk space, no network to the Debian mirror or the npm registry), with a line
+# `SKIP: <why>`. `--preflight` checks only the prerequisites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,13 +20,48 @@ BASE_IMAGE=localhost/debian-node:test
 IMAGE=localhost/baton:test
 SUITE=bookworm
 
+# Disk the first run needs: the debootstrap tree, the base image, the build stage and the image.
+NEED_GB=${BATON_CONTAINER_NEED_GB:-4}
+
 say() { printf '[container-test %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
+skip() { say "SKIP: $*"; printf 'SKIP: %s\n' "$*"; exit 3; }
 
-[ "$(id -u)" = 0 ] || fail "needs root (debootstrap and rootful podman)"
-for tool in podman buildah runc debootstrap curl; do
-  command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed (apt-get install -y podman buildah runc debootstrap curl)"
-done
+# The apt mirror this machine already uses (debootstrap and the build stage's apt-get both need it).
+mirror=$(grep -rhoE '^URIs: *http[^ ]*/debian/?$|^deb +http[^ ]*/debian/? ' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
+  | grep -oE 'http[^ ]*/debian/?' | head -1 || true)
+mirror=${mirror:-http://deb.debian.org/debian}
+mirror=${mirror%/}
+
+# Free GB on the filesystem holding $1 (or its nearest existing parent).
+free_gb() {
+  local dir=$1
+  while [ ! -e "$dir" ]; do dir=$(dirname "$dir"); done
+  df -Pk "$dir" | awk 'NR == 2 { printf "%d", $4 / 1048576 }'
+}
+
+preflight() {
+  [ "$(id -u)" = 0 ] || skip "not root (uid $(id -u)): debootstrap and rootful podman need root"
+  local missing=()
+  for tool in podman buildah runc debootstrap curl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  [ ${#missing[@]} -eq 0 ] || skip "not installed: ${missing[*]} (apt-get install -y podman buildah runc debootstrap curl)"
+  local store dir free
+  store=$(podman info --format '{{.Store.GraphRoot}}' 2>/dev/null) || store=""
+  store=${store:-/var/lib/containers/storage}
+  for dir in "$store" "$WORK"; do
+    free=$(free_gb "$dir")
+    [ "$free" -ge "$NEED_GB" ] || skip "not enough disk: ${free} GB free for $dir, the first run needs ${NEED_GB} GB"
+  done
+  curl -fsS --max-time 20 -o /dev/null "$mirror/dists/$SUITE/Release" 2>/dev/null \
+    || skip "no network to the Debian mirror: $mirror/dists/$SUITE/Release cannot be fetched (curl exit $?)"
+  local registry
+  registry=$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)
+  timeout 60 npm ping >/dev/null 2>&1 || skip "no network to the npm registry: npm ping to $registry failed (the build stage runs npm ci)"
+  say "prerequisites met: root, tools, disk, $mirror, $registry"
+}
+
+preflight
+[ "${1:-}" = --preflight ] && exit 0
 mkdir -p "$WORK"
 
 # crun (podman's default) fails here on cgroups, and the default ulimits cannot be raised in this
@@ -46,9 +85,6 @@ fi
 # already uses, plus this machine's Node.js (installed under /usr/local, as in the official node
 # images, so the Dockerfile's npm_config_nodedir fits both), its CA bundle and global npmrc.
 if ! podman image exists "$BASE_IMAGE"; then
-  mirror=$(grep -rhoE '^URIs: *http[^ ]*/debian/?$|^deb +http[^ ]*/debian/? ' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-    | grep -oE 'http[^ ]*/debian/?' | head -1 || true)
-  mirror=${mirror:-http://deb.debian.org/debian}
   rootfs="$WORK/rootfs"
   rm -rf "$rootfs"
   trap 'rm -rf "$rootfs"' EXIT

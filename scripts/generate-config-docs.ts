@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 import { z } from 'zod';
 
+import { formatIssue } from '../src/config/issues.ts';
 import { parseConfig } from '../src/config/load.ts';
+import { RENAMED_KEYS } from '../src/config/renamed-keys.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { SCHEMA_FILE, configJsonSchema } from './config-json-schema.ts';
 
@@ -29,6 +31,24 @@ Baton is configured by one YAML file. It is validated at startup by \`baton star
 - **Durations** are a positive number of seconds (\`3600\`) or a number with a unit \`s\`, \`m\`, \`h\` or \`d\`
   (\`"90s"\`, \`"15m"\`, \`"8h"\`, \`"14d"\`).
 - Keys with a default may be left out; whole sections too (\`server\`, \`storage\`, \`keys\`, \`ttl\`, \`logging\`).
+
+## Naming
+
+Baton's own settings are camelCase (\`requirePkce\`, \`refreshGracePeriod\`). The keys of a client's
+OAuth registration keep the names OAuth gives them (RFC 6749, RFC 7591 client metadata), wherever
+they appear: \`client_id\`, \`client_secret\`, \`token_endpoint_auth_method\` mean the same in
+\`clients[]\` (apps registered at Baton), \`upstreams[]\` (Baton registered at an IdP) and \`bff[]\`
+(the client a BFF signs in through). So a value copied from an IdP's registration page goes under
+the key it has there.
+
+Keys renamed for this rule still load with their old spelling: \`baton start\` logs, and
+\`baton check-config\` prints, one warning per key naming its path and the new key
+(\`upstreams[0].clientSecret: deprecated spelling: rename it to client_secret (line 12)\`). Both
+spellings in one entry are an error. The JSON Schema marks the old spellings deprecated.
+
+| Old spelling | New key |
+| --- | --- |
+${RENAMED_KEYS.map(({ section, from, to }) => `| \`${section}[].${from}\` | \`${section}[].${to}\` |`).join('\n')}
 `;
 
 /** A realistic production configuration; generation fails if it does not pass parseConfig. */
@@ -59,14 +79,14 @@ upstreams:
     preset: entra
     tenant: organizations
     tenants: [72f988bf-86f1-41af-91ab-2d7cd011db47]
-    clientId: 6731de76-14a6-49ae-97bc-6eba6914391e
-    clientSecret: \${ENTRA_CLIENT_SECRET}
-    tokenEndpointAuthMethod: client_secret_post
+    client_id: 6731de76-14a6-49ae-97bc-6eba6914391e
+    client_secret: \${ENTRA_CLIENT_SECRET}
+    token_endpoint_auth_method: client_secret_post
   # Google Workspace: only example.com accounts; Google does not rotate refresh tokens.
   - id: google
     preset: google
-    clientId: 1234567890-abc.apps.googleusercontent.com
-    clientSecret: \${GOOGLE_CLIENT_SECRET}
+    client_id: 1234567890-abc.apps.googleusercontent.com
+    client_secret: \${GOOGLE_CLIENT_SECRET}
     hostedDomain: example.com
     emailDomains: [example.com]
     refresh: when-expired
@@ -240,7 +260,7 @@ function render(section: Section): string[] {
 function validateExample(): void {
   const names = [...EXAMPLE.matchAll(/(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1] ?? '');
   const env = Object.fromEntries(names.map((name) => [name, `fake-${name.toLowerCase()}-`.padEnd(48, 'x')]));
-  parseConfig(EXAMPLE, 'the example in scripts/generate-config-docs.ts', { env });
+  parseConfig(EXAMPLE, 'the example in scripts/generate-config-docs.ts', { env, onWarning: (w) => { throw new Error(`the example uses a deprecated key: ${formatIssue(w)}`); } });
 }
 
 function generate(): string {

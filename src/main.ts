@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 
 import { loadConfigFile } from './config/load.ts';
-import { ConfigError } from './config/issues.ts';
+import { ConfigError, formatIssue, formatPath, type ConfigIssue } from './config/issues.ts';
 import { StartupError } from './config/startup-error.ts';
 import type { BatonConfig } from './config/schema.ts';
 
@@ -15,9 +15,12 @@ const program = new Command()
 
 const configOption = () => new Option('-c, --config <file>', 'configuration file (YAML)').env('BATON_CONFIG').makeOptionMandatory();
 
-function loadOrExit(file: string): BatonConfig {
+/** A deprecated key, as check-config and the commands without a logger print it. */
+const printWarning = (file: string) => (warning: ConfigIssue) => process.stderr.write(`${file}: warning: ${formatIssue(warning)}\n`);
+
+function loadOrExit(file: string, onWarning: (warning: ConfigIssue) => void = printWarning(file)): BatonConfig {
   try {
-    return loadConfigFile(file);
+    return loadConfigFile(file, { onWarning });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -32,9 +35,11 @@ program
   .description('Start the Baton server.')
   .addOption(configOption())
   .action(async ({ config: file }: { config: string }) => {
-    const config = loadOrExit(file);
+    const deprecated: ConfigIssue[] = [];
+    const config = loadOrExit(file, (warning) => deprecated.push(warning));
     const { createBaton } = await import('./server.ts');
     const baton = await createBaton(config, { configDir: dirname(resolve(file)) });
+    for (const warning of deprecated) baton.logger.warn({ key: formatPath(warning.path), line: warning.line }, `configuration: ${formatIssue(warning)}`);
     const address = await baton.listen().catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
         const metricsPort = config.metrics.port !== undefined && (err as { port?: number }).port === config.metrics.port;

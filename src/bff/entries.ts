@@ -35,13 +35,13 @@ export interface Bffs {
 export function createBffs(deps: BffDeps): Bffs {
   const entries = new Map<string, BffEntry>();
   for (const entry of deps.config.bff) {
-    const registered = deps.config.clients.find((c) => c.client_id === entry.clientId);
+    const registered = deps.config.clients.find((c) => c.client_id === entry.client_id);
     const secret = registered?.client_secret;
-    if (!registered || secret === undefined) throw new Error(`bff ${entry.id}: client ${entry.clientId} has no client_secret`);
+    if (!registered || secret === undefined) throw new Error(`bff ${entry.id}: client ${entry.client_id} has no client_secret`);
     const auth = registered.token_endpoint_auth_method === 'client_secret_post' ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
     let discovered: Promise<client.Configuration> | undefined;
     const rp = () => {
-      discovered ??= discoverIssuer(deps.config.issuer, entry.clientId, auth).catch((err: unknown) => {
+      discovered ??= discoverIssuer(deps.config.issuer, entry.client_id, auth).catch((err: unknown) => {
         discovered = undefined;
         throw err;
       });

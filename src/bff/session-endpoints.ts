@@ -24,8 +24,8 @@ export async function currentSession(ctx: Context, deps: BffDeps, entry: BffEntr
 /** Where the browser ends its session at Baton itself (OpenID Connect RP-Initiated Logout 1.0 section 2). */
 function logoutUrl(deps: BffDeps, entry: BffEntry): string {
   const url = new URL(`${deps.config.issuer}/logout`);
-  url.searchParams.set('client_id', entry.config.clientId);
-  const registered = deps.config.clients.find((c) => c.client_id === entry.config.clientId);
+  url.searchParams.set('client_id', entry.config.client_id);
+  const registered = deps.config.clients.find((c) => c.client_id === entry.config.client_id);
   const back = registered?.post_logout_redirect_uris.find((uri) => entry.config.origins.includes(new URL(uri).origin));
   if (back) url.searchParams.set('post_logout_redirect_uri', back);
   return url.href;

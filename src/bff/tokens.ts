@@ -86,7 +86,7 @@ export class TokenSource {
     const key = `${entry.config.id}\n${resource}`;
     const cached = this.#clientTokens.get(key);
     if (cached && cached.refreshAt > this.now()) return cached.token;
-    const registered = this.deps.config.clients.find((c) => c.client_id === entry.config.clientId);
+    const registered = this.deps.config.clients.find((c) => c.client_id === entry.config.client_id);
     const scopes = registered?.resources.find((r) => r.id === resource)?.scopes ?? this.deps.config.resources.find((r) => r.id === resource)?.scopes ?? [];
     let response: client.TokenEndpointResponse;
     try {

@@ -43,7 +43,7 @@ const routeSchema = z
 export const bffSchema = z
   .strictObject({
     id: z.string().regex(ID, 'must be lowercase letters, digits and hyphens (it appears in the URL)').describe('Identifier: the endpoints are under `{issuer}/bff/{id}/`. Unique among BFF entries.'),
-    clientId: z.string().min(1).describe('A confidential client under `clients` (with `client_secret`, `authorization_code` and `refresh_token`, and `{issuer}/bff/{id}/callback` among its `redirect_uris`). Baton signs in through it; its secret and tokens never reach the browser.'),
+    client_id: z.string().min(1).describe('The `client_id` of a confidential client under `clients` (with `client_secret`, `authorization_code` and `refresh_token`, and `{issuer}/bff/{id}/callback` among its `redirect_uris`). Baton signs in through it; its secret and tokens never reach the browser. Formerly `clientId`.'),
     origins: z.array(origin).min(1).describe('Origins the SPA is served from. Only they get CORS answers and may call `user`, `logout`, `token` and `api/`; `returnTo` must be on one of them.'),
     scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email']).describe('OpenID Connect scopes asked for at sign-in (the routes\' resource scopes are added).'),
     routes: z.array(routeSchema).default([]).describe('The APIs the proxy reaches, under `api/{name}/`; any other path is answered 404.'),
@@ -97,17 +97,17 @@ export function checkBff(raw: unknown, issuer: unknown, clients: ReadonlyMap<str
     }
     const parsed = lenient.safeParse(entry);
     if (!parsed.success) return;
-    const { id, clientId, routes, origins } = parsed.data;
+    const { id, client_id: clientId, routes, origins } = parsed.data;
     if (new Set(origins).size !== origins.length) issues.push({ path: at('origins'), message: 'must not list an origin twice' });
     const client = clients.get(clientId);
-    if (!client) issues.push({ path: at('clientId'), message: `${clientId} is not the client_id of a declared client` });
+    if (!client) issues.push({ path: at('client_id'), message: `${clientId} is not the client_id of a declared client` });
     else {
-      if (!client.confidential) issues.push({ path: at('clientId'), message: `${clientId} must be a confidential client with a plain client_secret (Baton authenticates as it)` });
+      if (!client.confidential) issues.push({ path: at('client_id'), message: `${clientId} must be a confidential client with a plain client_secret (Baton authenticates as it)` });
       for (const grant of ['authorization_code', 'refresh_token']) {
-        if (!client.grantTypes.includes(grant)) issues.push({ path: at('clientId'), message: `${clientId} must allow the ${grant} grant` });
+        if (!client.grantTypes.includes(grant)) issues.push({ path: at('client_id'), message: `${clientId} must allow the ${grant} grant` });
       }
       if (typeof issuer === 'string' && !client.redirectUris.includes(bffCallbackUrl(issuer, id))) {
-        issues.push({ path: at('clientId'), message: `${clientId} must list ${bffCallbackUrl(issuer, id)} in its redirect_uris` });
+        issues.push({ path: at('client_id'), message: `${clientId} must list ${bffCallbackUrl(issuer, id)} in its redirect_uris` });
       }
     }
     const names = new Set<string>();

@@ -48,7 +48,8 @@ export function nearestKey(schema: z.ZodType, parent: ConfigPath, key: string): 
   const fold = (s: string) => s.toLowerCase().replaceAll(/[_-]/g, '');
   let best: { name: string; distance: number } | undefined;
   for (const name of known) {
-    const distance = fold(name) === fold(key) ? 0 : editDistance(key, name);
+    // Spelling distance, or case and underscores aside (clientSecrett -> client_secret), whichever is nearer.
+    const distance = Math.min(editDistance(key, name), editDistance(fold(key), fold(name)));
     if (!best || distance < best.distance) best = { name, distance };
   }
   return best && best.distance <= Math.max(2, Math.floor(key.length / 3)) ? best.name : undefined;

@@ -9,11 +9,14 @@ import { crossCheck } from './cross-checks.ts';
 import { nearestKey } from './did-you-mean.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { ConfigError, type ConfigIssue } from './issues.ts';
+import { asWritten, renameKeys } from './renamed-keys.ts';
 import { configSchema, type BatonConfig } from './schema.ts';
 
 export interface LoadOptions {
   /** Environment for `${VAR}` interpolation; defaults to process.env (read here, at boot, only). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Told once per deprecated key in the file (its path, and its line when parsed from YAML). */
+  readonly onWarning?: (warning: ConfigIssue) => void;
 }
 
 export function loadConfigFile(file: string, options: LoadOptions = {}): BatonConfig {
@@ -38,8 +41,10 @@ export function parseConfig(text: string, source = 'configuration', options: Loa
       return { path: [], message: `invalid YAML: ${e.code.toLowerCase().replaceAll('_', ' ')} at line ${line}, column ${col}: ${quoteLine(lines[line - 1] ?? '')}` };
     }));
   }
+  const onWarning = options.onWarning;
+  const located = onWarning && ((warning: ConfigIssue) => locate([warning], document, lineCounter).forEach(onWarning));
   try {
-    return validateConfig(document.toJS(), source, options);
+    return validateConfig(document.toJS(), source, { ...options, onWarning: located });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new ConfigError(source, locate(err.issues, document, lineCounter));
@@ -77,9 +82,11 @@ export function validateConfig(raw: unknown, source = 'configuration', options: 
   const interpolated = interpolateEnv(raw, options.env ?? process.env, issues);
   // An unset variable is one error: not also "required" or "too short" for the empty value it left.
   const unset = new Set(issues.map((issue) => JSON.stringify(issue.path)));
-  const parsed = configSchema.safeParse(interpolated);
-  const more = [...(parsed.success ? [] : parsed.error.issues.flatMap(toConfigIssues)), ...crossCheck(interpolated)];
-  issues.push(...more.filter((issue) => !unset.has(JSON.stringify(issue.path))));
+  const renamed = renameKeys(interpolated);
+  renamed.warnings.forEach((warning) => options.onWarning?.(warning));
+  const parsed = configSchema.safeParse(renamed.value);
+  const more = [...renamed.issues, ...(parsed.success ? [] : parsed.error.issues.flatMap(toConfigIssues)), ...crossCheck(renamed.value)];
+  issues.push(...more.map((issue) => asWritten(issue, renamed.writtenAs)).filter((issue) => !unset.has(JSON.stringify(issue.path))));
   if (issues.length > 0 || !parsed.success) throw new ConfigError(source, dedupe(issues));
   return deepFreeze(parsed.data);
 }
@@ -102,7 +109,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_type':
       return issue.message.endsWith('received undefined') ? 'required' : `must be ${article(issue.expected)}`;
     case 'too_small':
-      if (issue.origin === 'string') return `must be at least ${issue.minimum} characters`;
+      if (issue.origin === 'string') return issue.minimum === 1 ? 'must not be empty' : `must be at least ${issue.minimum} characters`;
       if (issue.origin === 'array') return `must have at least ${issue.minimum} entr${issue.minimum === 1 ? 'y' : 'ies'}`;
       return `must be at least ${issue.minimum}`;
     case 'too_big':

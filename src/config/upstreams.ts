@@ -43,9 +43,9 @@ export const upstreamSchema = z
     tokenEndpoint: url.optional().describe('`oauth2` type: token endpoint.'),
     userinfoEndpoint: url.optional().describe('`oauth2` type: where the user\'s profile is read (required); `oidc`: overrides discovery.'),
     emailsEndpoint: url.optional().describe('`oauth2` type: optional list of the user\'s addresses (GitHub `/user/emails`) used when the profile has no public verified email.'),
-    clientId: z.string().min(1).describe('Baton\'s client id at the upstream.'),
-    clientSecret: z.string().min(1).optional().describe('Baton\'s client secret at the upstream, normally `${ENV_VAR}`.'),
-    tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).optional().describe('How Baton authenticates at the upstream token endpoint. Some IdPs do not percent-decode Basic credentials: use `client_secret_post` there. Default `client_secret_basic`.'),
+    client_id: z.string().min(1).describe('Baton\'s client id at the upstream (formerly `clientId`).'),
+    client_secret: z.string().min(1).optional().describe('Baton\'s client secret at the upstream, normally `${ENV_VAR}` (formerly `clientSecret`).'),
+    token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).optional().describe('How Baton authenticates at the upstream token endpoint. Some IdPs do not percent-decode Basic credentials: use `client_secret_post` there. Default `client_secret_basic`. Formerly `tokenEndpointAuthMethod`.'),
     privateKey: z.string().min(1).optional().describe('`private_key_jwt`: the private JWK (JSON), normally `${ENV_VAR}`.'),
     scopes: z.array(z.string().min(1)).optional().describe('Scopes requested upstream; the preset\'s default otherwise (`openid profile email`).'),
     authorizationParams: z

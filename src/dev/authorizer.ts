@@ -41,7 +41,8 @@ export interface AuthorizerOptions {
   /** Its id in Baton's `authorizers`: the JWT's `aud`. */
   readonly id: string;
   readonly namespace: string;
-  readonly policy: OrdersPolicy;
+  /** The policy, or where to read it at each decision (the demo's live policy). */
+  readonly policy: OrdersPolicy | (() => OrdersPolicy);
   /** Baton's JWKS; `{issuer}/jwks` by default. */
   readonly jwks?: JWTVerifyGetKey;
   readonly onDecision?: (request: DecisionRequest, decision: Decision) => void;
@@ -77,7 +78,7 @@ export function demoAuthorizer(options: AuthorizerOptions): Handler {
     if (request.subject !== jwt.sub || request.client_id !== jwt.client_id) {
       return sendJson(res, 401, refuse('the body does not match the JWT'), { 'www-authenticate': 'Bearer error="invalid_token"' });
     }
-    const decision = decide(request, options.policy, options.namespace);
+    const decision = decide(request, typeof options.policy === 'function' ? options.policy() : options.policy, options.namespace);
     options.onDecision?.(request, decision);
     sendJson(res, 200, decision);
   };

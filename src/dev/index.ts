@@ -4,8 +4,10 @@
 import type { Server } from 'node:http';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
+import type { JWTPayload } from 'jose';
 import { pino } from 'pino';
 
+import { formatIssue } from '../config/issues.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { createAccessLogger, createLogger } from '../observability/logger.ts';
 import { createBaton, type Baton } from '../server.ts';
@@ -18,6 +20,7 @@ import { banner } from './banner.ts';
 import { close, listen, PortInUseError, type Handler } from './http.ts';
 import { demoIdp } from './idp/server.ts';
 import { DEMO_USERS } from './idp/users.ts';
+import { LivePolicy } from './live-policy.ts';
 import { demoParts, IDS } from './parts.ts';
 import { checkPortsFree, ROLES, type DevPorts } from './ports.ts';
 
@@ -39,13 +42,14 @@ export async function startDemo({ configFile, dataDir, ports, say }: DevOptions)
   await checkPortsFree(ports);
   privateDirectory(dataDir);
   const env = { ...process.env, BATON_PORT: String(ports.baton), IDP_PORT: String(ports.idp), API_PORT: String(ports.api), APP_PORT: String(ports.app), DATA_DIR: dataDir };
-  const config = loadConfigFile(configFile, { env });
+  const config = loadConfigFile(configFile, { env, onWarning: (warning) => say(`warning: ${formatIssue(warning)}`) });
   const parts = demoParts(config);
   const logFile = join(dataDir, 'baton.log');
   privateFile(logFile);
   const destination = pino.destination({ dest: logFile, mkdir: true, sync: true });
   const logger = createLogger(config.logging.level, destination);
   const onError = (err: unknown) => logger.error({ err }, 'demo component failed');
+  const policy = new LivePolicy(ORDERS_POLICY);
 
   const servers: Server[] = [];
   let baton: Baton | undefined;
@@ -58,12 +62,14 @@ export async function startDemo({ configFile, dataDir, ports, say }: DevOptions)
 
   try {
     const idpUrl = `http://localhost:${ports.idp}`;
+    // The claims of the last id_token Contoso issued (to Baton) per demo user, for the app's "From Contoso" card.
+    const upstreamIdTokens = new Map<string, JWTPayload>();
     await serve(demoIdp(idpUrl, {
-      client_id: parts.upstream.clientId, client_secret: parts.upstream.clientSecret, client_name: 'Baton', redirect_uris: [`${config.issuer}/callback/${IDS.upstream}`],
-    }, DEMO_USERS), 'idp');
+      client_id: parts.upstream.client_id, client_secret: parts.upstream.client_secret, client_name: 'Baton', redirect_uris: [`${config.issuer}/callback/${IDS.upstream}`],
+    }, DEMO_USERS, (claims) => { if (DEMO_USERS.some((u) => u.username === claims.sub)) upstreamIdTokens.set(claims.sub!, claims); }), 'idp');
 
     const authorizer = demoAuthorizer({
-      issuer: config.issuer, id: parts.authorizer.id, namespace: parts.authorizer.namespace, policy: ORDERS_POLICY,
+      issuer: config.issuer, id: parts.authorizer.id, namespace: parts.authorizer.namespace, policy: () => policy.current,
       onDecision: (request, decision) => say(`[authorizer] ${request.subject} (${request.grant_type}) asked ${request.scopes.join(' ')}: `
         + (decision.decision === 'grant' ? `granted ${decision.scopes.join(' ') || 'nothing'}` : `denied (${decision.reason})`)),
       onRefused: (reason) => say(`[authorizer] refused a request: ${reason}`),
@@ -94,6 +100,8 @@ export async function startDemo({ configFile, dataDir, ports, say }: DevOptions)
       apiScopes: parts.orders.scopes,
       exchangeTarget: { name: parts.shipping.name ?? 'Shipping API', url: `http://localhost:${ports.api}/shipping`, resource: parts.shipping.id, scope: parts.shipping.scopes.join(' ') },
       idpName: parts.upstream.name ?? 'the IdP',
+      upstreamIdToken: (upstreamSub) => upstreamIdTokens.get(upstreamSub),
+      policy,
     }), 'app');
   } catch (err) {
     await stop();

@@ -14,7 +14,7 @@ export const IDS = {
 } as const;
 
 export interface DemoParts {
-  readonly upstream: UpstreamConfig & { readonly clientSecret: string };
+  readonly upstream: UpstreamConfig & { readonly client_secret: string };
   readonly app: ClientConfig & { readonly client_secret: string };
   readonly device: ClientConfig;
   readonly authorizer: AuthorizerConfig;
@@ -29,7 +29,7 @@ export function demoParts(config: BatonConfig): DemoParts {
     if (!found) missing.push(what);
     return found as T;
   };
-  const upstream = find(config.upstreams, (u) => u.id === IDS.upstream && u.clientSecret !== undefined, `upstreams: "${IDS.upstream}" with a clientSecret`);
+  const upstream = find(config.upstreams, (u) => u.id === IDS.upstream && u.client_secret !== undefined, `upstreams: "${IDS.upstream}" with a client_secret`);
   const app = find(config.clients, (c) => c.client_id === IDS.app && c.client_secret !== undefined, `clients: "${IDS.app}" with a client_secret`);
   const device = find(config.clients, (c) => c.client_id === IDS.device, `clients: "${IDS.device}"`);
   const authorizer = find(config.authorizers, (a) => a.id === IDS.authorizer, `authorizers: "${IDS.authorizer}"`);

@@ -50,6 +50,12 @@ export const PAGE_STYLE = `
   .choice { display: block; padding: .8rem 1rem; border: 1px solid var(--border); border-radius: 8px; color: var(--fg); text-decoration: none; font-weight: 600; }
   .choice:hover, .choice:focus-visible { border-color: var(--accent); outline: none; box-shadow: 0 0 0 3px color-mix(in srgb, var(--accent) 25%, transparent); }
   .error-code { font-family: ui-monospace, monospace; color: var(--muted); font-size: .9rem; }
+  .code-form label { display: block; font-weight: 600; margin-bottom: .35rem; }
+  .code-form input { width: 100%; font: 600 1.5rem ui-monospace, monospace; letter-spacing: .12em; text-transform: uppercase; padding: .5rem .7rem;
+                     border: 1px solid var(--border); border-radius: 8px; background: var(--bg); color: var(--fg); }
+  .code-form input::placeholder { letter-spacing: .12em; opacity: .45; }
+  .code-form input:focus-visible { outline: 3px solid var(--accent); outline-offset: 1px; }
+  .code-form .hint { font-size: .85rem; margin: .4rem 0 0; }
 `;
 
 export function page(title: string, body: Html): string {

@@ -4,7 +4,7 @@ import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-prov
 
 import type { BatonConfig } from '../config/schema.ts';
 import { logoutSource, postLogoutSuccessSource, renderError } from '../interactions/pages.ts';
-import { successSource, userCodeConfirmSource, userCodeInputSource } from '../interactions/device-pages.ts';
+import { devicePages } from '../interactions/device-pages.ts';
 import type { KeySet } from '../keys/keyset.ts';
 import { providerJwks } from '../keys/keyset.ts';
 import { EXTERNAL_SIGNING_ACK, NodeSigningKey } from '../keys/node-signing-key.ts';
@@ -67,6 +67,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   const { config, store } = deps;
   const resources = new ResourcePolicy(config, deps.decideScopes);
   const pkceRequiredFor = new Set(config.clients.filter((c) => c.requirePkce || c.token_endpoint_auth_method === 'none').map((c) => c.client_id));
+  const findAccount = accountFinder(store);
 
   // oidc-provider refuses outgoing requests to special-use addresses (SSRF protection). Baton's
   // clients come from the operator's configuration, so their back-channel logout URIs are trusted
@@ -83,7 +84,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     adapter: createAdapter(new TokensAtRest(store, deps.tokenIdsKey), deps.onReuse),
     clients: config.clients.map((c) => clientMetadata(c, config)),
     jwks: { keys: providerJwks(deps.keys, deps.now).keys.map((jwk) => new NodeSigningKey(jwk as SigningJwk)) },
-    findAccount: accountFinder(store),
+    findAccount,
     scopes: [...STATIC_SCOPES],
     claims: { ...SCOPE_CLAIMS },
     responseTypes: ['code'],
@@ -116,7 +117,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
         postLogoutSuccessSource,
       },
       backchannelLogout: { enabled: true },
-      deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****', userCodeInputSource, userCodeConfirmSource, successSource },
+      deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****', ...devicePages(findAccount) },
       resourceIndicators: {
         enabled: true,
         defaultResource: resources.defaultResource,

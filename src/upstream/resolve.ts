@@ -39,7 +39,7 @@ export function resolveUpstream(config: UpstreamConfig): { upstream?: ResolvedUp
   const issues: Array<{ key?: string; message: string }> = [];
   const type = config.type ?? preset.type;
   const issuer = config.issuer ?? preset.issuer?.(config);
-  const authMethod = config.tokenEndpointAuthMethod ?? 'client_secret_basic';
+  const authMethod = config.token_endpoint_auth_method ?? 'client_secret_basic';
 
   if (type === 'oidc' && !issuer) issues.push({ key: 'issuer', message: 'required for an oidc upstream (or use a preset that sets it)' });
   if (type === 'oauth2') {
@@ -61,8 +61,8 @@ export function resolveUpstream(config: UpstreamConfig): { upstream?: ResolvedUp
         issues.push({ key: 'privateKey', message: 'must be a private JWK in JSON' });
       }
     }
-  } else if (!config.clientSecret) {
-    issues.push({ key: 'clientSecret', message: `required for ${authMethod}` });
+  } else if (!config.client_secret) {
+    issues.push({ key: 'client_secret', message: `required for ${authMethod}` });
   }
   if (issues.length > 0) return { issues };
 
@@ -78,8 +78,8 @@ export function resolveUpstream(config: UpstreamConfig): { upstream?: ResolvedUp
       tokenEndpoint: config.tokenEndpoint ?? preset.tokenEndpoint,
       userinfoEndpoint: config.userinfoEndpoint ?? preset.userinfoEndpoint,
       emailsEndpoint: config.emailsEndpoint ?? preset.emailsEndpoint,
-      clientId: config.clientId,
-      clientSecret: config.clientSecret,
+      clientId: config.client_id,
+      clientSecret: config.client_secret,
       authMethod,
       privateKey,
       scopes: config.scopes ?? preset.scopes,

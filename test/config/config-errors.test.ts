@@ -101,14 +101,14 @@ clients:
     expect(message).not.toMatch(/SECRET-\d/);
   });
 
-  it('suggests the nearest key across spellings: clientSecret on an upstream, client_secret on a client', () => {
+  it('suggests the nearest key across spellings: client_secret for a misspelt upstream or client secret', () => {
     const text = `issuer: https://id.example.com
 development: true
 upstreams:
   - id: corp
     issuer: https://login.example.com
-    clientId: baton
-    client_secret: "\${CORP_SECRET}"
+    client_id: baton
+    clientSecrett: "\${CORP_SECRET}"
 clients:
   - client_id: svc
     clientSecret: "\${CORP_SECRET}"
@@ -120,7 +120,7 @@ clients:
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toContain('upstreams[0].client_secret: unknown key; did you mean `clientSecret`? (line 7)');
+    expect(message).toContain('upstreams[0].clientSecrett: unknown key; did you mean `client_secret`? (line 7)');
     expect(message).toContain('clients[0].clientSecret: unknown key; did you mean `client_secret`? (line 10)');
   });
 

@@ -95,7 +95,7 @@ describe('docs/integrations/*.yaml', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const config = load(file);
     for (const [i] of config.upstreams.entries()) {
-      expect((error as ConfigError).message).toMatch(new RegExp(`upstreams\\[${i}\\]\\.clientSecret: environment variable \\w+_CLIENT_SECRET is not set`));
+      expect((error as ConfigError).message).toMatch(new RegExp(`upstreams\\[${i}\\]\\.client_secret: environment variable \\w+_CLIENT_SECRET is not set`));
     }
   });
 

@@ -1,5 +1,5 @@
-// The demo's parts on their own: the orders authorizer's decisions and its request checks, the
-// demo API's refusal of tokens for another audience or issuer, and the demo configuration file.
+// The demo's parts on their own: the orders authorizer's decisions (and its live policy) and its request checks, the
+// token views' readable times, the demo API's refusal of tokens for another audience or issuer, and the demo configuration file.
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfigFile } from '../../src/config/load.ts';
 import { demoApis } from '../../src/dev/api.ts';
+import { jwtCard, readableTime } from '../../src/dev/app/layout.ts';
 import { decide, demoAuthorizer, ORDERS_POLICY } from '../../src/dev/authorizer.ts';
 import { close, listen, type Handler } from '../../src/dev/http.ts';
+import { LivePolicy } from '../../src/dev/live-policy.ts';
 import { demoParts } from '../../src/dev/parts.ts';
 import { resolvePorts } from '../../src/dev/ports.ts';
 
@@ -27,6 +29,44 @@ async function serve(handler: Handler): Promise<{ url: string; stop: () => Promi
   const server = await listen(handler, 0, 'test', '--test', (err) => { throw err; });
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, stop: () => close(server) };
 }
+
+describe('the live policy (changed from the demo app\'s home page)', () => {
+  const ask = (policy: LivePolicy, subject: string) => decide({ subject, client_id: 'demo-app', grant_type: 'refresh_token', scopes: ['orders:read', 'orders:write'] }, policy.current);
+
+  it('revokes and restores one scope of one user; the next decision follows', () => {
+    const policy = new LivePolicy(ORDERS_POLICY);
+    expect(policy.set('contoso:bob', 'orders:read', false)).toBe(true);
+    expect(ask(policy, 'contoso:bob')).toEqual({ decision: 'deny', reason: 'none of the requested orders scopes is allowed' });
+    expect(ask(policy, 'contoso:alice')).toMatchObject({ decision: 'grant', scopes: ['orders:read', 'orders:write'] });
+    expect(policy.set('contoso:bob', 'orders:write', true)).toBe(true);
+    expect(ask(policy, 'contoso:bob')).toMatchObject({ decision: 'grant', scopes: ['orders:write'], claims: { team: 'sales' } });
+    policy.reset();
+    expect(policy.current).toBe(ORDERS_POLICY);
+    expect(ORDERS_POLICY['contoso:bob']?.scopes).toEqual(['orders:read']);
+  });
+
+  it('changes nothing for a user or scope not in the table it started with', () => {
+    const policy = new LivePolicy(ORDERS_POLICY);
+    for (const [subject, scope] of [['contoso:mallory', 'orders:read'], ['contoso:bob', 'orders:admin'], ['__proto__', 'orders:read'], ['toString', 'orders:read']] as const) {
+      expect(policy.set(subject, scope, true)).toBe(false);
+    }
+    expect(policy.current).toBe(ORDERS_POLICY);
+    expect(policy.choices.map((c) => c.subject)).toEqual(['contoso:alice', 'contoso:bob']);
+  });
+});
+
+describe('token views: times', () => {
+  it('every time claim beside its epoch seconds, in UTC, with how long ago or how soon', async () => {
+    const now = Date.UTC(2026, 11, 6, 12, 0, 0);
+    expect(readableTime(now / 1000 + 600, now)).toBe('2026-12-06 12:10:00 UTC (in 10 min)');
+    expect(readableTime(now / 1000 - 3600, now)).toBe('2026-12-06 11:00:00 UTC (60 min ago)');
+    expect(readableTime(now / 1000 + 10, now)).toBe('2026-12-06 12:00:10 UTC (now)');
+    const token = await sign({ sub: 'contoso:alice', auth_time: 1796560000, nbf: 1796560001 });
+    const card = jwtCard('t', 'h', token, 'tok').value;
+    for (const claim of ['iat', 'nbf', 'auth_time', 'exp']) expect(card).toMatch(new RegExp(`<td>${claim}</td><td>\\d{10}</td><td>\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC \\(`));
+    expect(card).toContain('<td>auth_time</td><td>1796560000</td><td>2026-12-06 12:26:40 UTC (');
+  });
+});
 
 describe('orders authorizer: decisions', () => {
   const ask = (subject: string, scopes: string[]) => decide({ subject, client_id: 'demo-app', grant_type: 'authorization_code', scopes }, ORDERS_POLICY);

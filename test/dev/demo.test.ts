@@ -1,7 +1,10 @@
 // The one-command demo end to end, as a newcomer runs it: `node bin/baton.js dev` as a child
 // process (free ports, temp data dir), then real Chromium through the demo app: alice signs in at
-// the demo IdP and gets orders:write, calls the API, refreshes, signs out; bob gets read only;
-// the device flow and the token exchange pages; a taken port; SIGTERM stops everything.
+// the demo IdP and gets orders:write, calls the API, refreshes, signs out; bob gets read only, and
+// the authorizer's policy changed live from the page takes effect at the next refresh (the change is
+// CSRF-protected, the authorizer has no endpoint for it); readable token times; the upstream's own
+// claims beside Baton's; the device flow (code field, approving account) and the token exchange
+// pages; a taken port; SIGTERM stops everything.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -69,6 +72,32 @@ describe('baton dev', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'demo-signed-in.png'), fullPage: true });
   });
 
+  it('token views show exp, iat and auth_time as readable times beside the epoch seconds', async () => {
+    const payload = JSON.parse(await page.locator('#id-token pre:not(.jose-header)').innerText()) as Record<string, number>;
+    const rows = await page.locator('#id-token-times tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    // The app asks for auth_time (claims parameter); Baton's id_token lists claims in this order.
+    expect(rows.map((row) => row[0])).toEqual(['iat', 'auth_time', 'exp']);
+    for (const [claim, seconds, readable] of rows) {
+      expect(seconds).toBe(String(payload[claim!]));
+      expect(readable).toBe(`${new Date(payload[claim!]! * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} ${readable!.slice(24)}`);
+    }
+    expect(rows.find((row) => row[0] === 'exp')?.[2]).toMatch(/ UTC \(in (59|60) min\)$/);
+    expect(rows.find((row) => row[0] === 'iat')?.[2]).toMatch(/ UTC \((now|1 min ago)\)$/);
+    expect(await page.locator('#access-token-times').innerText()).toMatch(/exp\s+\d{10}\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(in (9|10) min\)/);
+  });
+
+  it('"From Contoso" shows the upstream\'s own id_token claims beside what Baton issued', async () => {
+    const card = page.locator('#upstream-claims');
+    const row = async (claim: string) => card.locator(`tr[data-claim="${claim}"] td`).allInnerTexts();
+    expect(await row('iss')).toEqual(['iss', `http://localhost:${demo.ports.idp}`, `http://localhost:${demo.ports.baton}`]);
+    expect(await row('sub')).toEqual(['sub', 'alice', 'contoso:alice']);
+    expect(await row('aud')).toEqual(['aud', 'baton', 'demo-app']);
+    expect(await row('email')).toEqual(['email', 'alice@contoso.example', 'alice@contoso.example']);
+    expect(await card.locator('tr[data-claim="sub"] td.differs').count()).toBe(2);
+    expect(await card.locator('tr[data-claim="email"] td.differs').count()).toBe(0);
+    expect(await card.innerText()).toContain('read from the demo IdP itself');
+  });
+
   it('alice calls the Orders API: 200 with her claims; placing an order is allowed', async () => {
     await page.getByRole('button', { name: 'Call the Orders API' }).click();
     const result = page.locator('#api-result');
@@ -80,10 +109,12 @@ describe('baton dev', () => {
     expect(await page.locator('#api-result h2').innerText()).toMatch(/→ 201$/);
   });
 
-  it('refresh: new tokens, and the authorizer is asked again', async () => {
+  it('refresh: new tokens, the authorizer is asked again, and the previous API answer is cleared', async () => {
     const before = await page.locator('#access-token').innerText();
+    expect(await page.locator('#api-result').count()).toBe(1);
     await page.getByRole('button', { name: 'Refresh tokens' }).click();
     await page.getByText('Tokens refreshed').waitFor();
+    expect(await page.locator('#api-result').count()).toBe(0);
     expect(await page.locator('.lead').innerText()).toContain('refreshed 1 time');
     expect(await page.locator('#access-token').innerText()).not.toBe(before);
     expect(await granted()).toEqual(['✓ orders:read', '✓ orders:write']);
@@ -105,6 +136,65 @@ describe('baton dev', () => {
     await page.getByRole('button', { name: 'Place an order (needs orders:write)' }).click();
     expect(await page.locator('#api-result h2').innerText()).toMatch(/→ 403$/);
     expect(await page.locator('#api-result').innerText()).toContain('insufficient_scope');
+  });
+
+  it('the authorizer\'s policy changed live from the page: bob loses orders:read at the next refresh, then gets it back', async () => {
+    const revoke = page.getByRole('button', { name: 'Revoke orders:read for contoso:bob' });
+    await revoke.click();
+    await page.getByText('Policy changed: contoso:bob may no longer get orders:read.').waitFor();
+    // Tokens already issued keep their scopes until the next refresh.
+    expect(await granted()).toEqual(['✓ orders:read']);
+    await page.getByRole('button', { name: 'Refresh tokens' }).click();
+    await page.getByText(/Tokens refreshed|Refresh failed/).waitFor();
+    expect(demo.stdout()).toContain('[authorizer] contoso:bob (refresh_token) asked orders:read orders:write: denied (none of the requested orders scopes is allowed)');
+    expect(await granted()).toEqual([]);
+    expect(await refused()).toEqual(['✗ orders:read', '✗ orders:write']);
+    await page.getByRole('button', { name: 'Call the Orders API' }).click();
+    expect(await page.locator('#api-result h2').innerText()).toMatch(/→ 40[13]$/);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-policy-revoked.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Restore orders:read for contoso:bob' }).click();
+    await page.getByText('Policy changed: contoso:bob may get orders:read.').waitFor();
+    await page.getByRole('button', { name: 'Refresh tokens' }).click();
+    await page.getByText('Tokens refreshed').waitFor();
+    expect(await granted()).toEqual(['✓ orders:read']);
+    expect(await page.getByRole('button', { name: 'Revoke orders:read for contoso:bob' }).count()).toBe(1);
+  });
+
+  it('the policy form refuses a cross-site post, another session\'s or no CSRF token, and a large body; the authorizer serves no policy endpoint', async () => {
+    const token = await page.locator('#policy input[name="csrf"]').first().inputValue();
+    const cookies = await browser.context.cookies(app);
+    const cookie = cookies.filter((c) => c.name === 'demo_app_session').map((c) => `${c.name}=${c.value}`).join('; ');
+    expect(cookie).not.toBe('');
+    const other = (await fetch(`${app}/`)).headers.get('set-cookie')?.split(';')[0] ?? '';
+    expect(other).toMatch(/^demo_app_session=/);
+    const post = (headers: Record<string, string>, body: string) => fetch(`${app}/policy`, {
+      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body,
+    });
+    const form = (csrf: string) => new URLSearchParams({ csrf, subject: 'contoso:bob', scope: 'orders:read', allow: 'no' }).toString();
+    const refusals = [
+      await post({}, form(token)), // no session cookie: a new session, whose token it is not
+      await post({ cookie }, form('')), // no token
+      await post({ cookie }, form(`${token.slice(0, -1)}x`)), // a wrong token
+      await post({ cookie: other }, form(token)), // another session's token
+      await post({ cookie, origin: 'http://evil.example' }, form(token)), // a cross-site form
+      await post({ cookie }, `${form(token)}&pad=${'x'.repeat(8192)}`), // oversized
+    ];
+    expect(refusals.map((r) => r.status)).toEqual([403, 403, 403, 403, 403, 403]);
+    expect(await refusals[4]!.text()).toContain('cross-origin form post');
+    expect((await post({ cookie, origin: app }, new URLSearchParams({ csrf: token, subject: 'contoso:mallory', scope: 'orders:read', allow: 'yes' }).toString())).status).toBe(400);
+    // Nothing changed: bob keeps orders:read.
+    await page.reload();
+    expect(await page.getByRole('button', { name: 'Revoke orders:read for contoso:bob' }).count()).toBe(1);
+    // The page cannot be framed, and the authorizer has no way in to its policy.
+    const home = await fetch(`${app}/`, { headers: { cookie } });
+    expect(home.headers.get('x-frame-options')).toBe('DENY');
+    expect(home.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    const api = `http://localhost:${demo.ports.api}`;
+    for (const path of ['/authorizer/policy', '/authorizer', '/policy']) {
+      expect((await fetch(`${api}${path}`, { method: 'POST', body: form(token) })).status).toBe(404);
+    }
+    expect((await fetch(`${api}/authorizer/decide`, { method: 'POST', body: JSON.stringify({ subject: 'contoso:bob', scopes: ['orders:read'] }) })).status).toBe(401);
   });
 
   it('token exchange: bob\'s Orders token becomes a Shipping token that only the Shipping API accepts', async () => {
@@ -135,17 +225,45 @@ describe('baton dev', () => {
 
     const phone = await browser.newPage();
     await phone.goto(verification!);
-    await phone.locator('input[name="user_code"]').fill(userCode);
+    // A proper code field: labelled, the expected format, no autocomplete, shown upper case.
+    const field = phone.getByLabel('Code');
+    expect(await field.getAttribute('autocomplete')).toBe('off');
+    expect(await field.getAttribute('placeholder')).toBe('XXXX-XXXX');
+    expect(await field.getAttribute('inputmode')).toBe('text');
+    expect(await field.getAttribute('autocapitalize')).toBe('characters');
+    expect(await field.evaluate((el) => getComputedStyle(el).textTransform)).toBe('uppercase');
+    expect(await phone.locator('#user_code_format').innerText()).toContain('XXXX-XXXX');
+    await field.fill('BCD');
+    await phone.getByRole('button', { name: 'Continue' }).click();
+    expect(await field.evaluate((el) => (el as HTMLInputElement).validity.patternMismatch)).toBe(true);
+    expect(phone.url()).toBe(verification);
+    await field.fill(userCode.toLowerCase());
     await phone.getByRole('button', { name: 'Continue' }).click();
     await phone.getByRole('heading', { name: 'Connect Warehouse scanner?' }).waitFor();
+    expect(await phone.locator('#approving-account').innerText()).toContain('Next you sign in; the device will act as the account you sign in with.');
     await phone.getByRole('button', { name: 'Continue' }).click();
     await signInAtUpstream(phone, 'alice', 'alice-password');
     await phone.getByRole('heading', { name: 'Device connected' }).waitFor();
+    expect(await phone.locator('main').innerText()).toContain('Warehouse scanner is signed in as Alice Anderson (contoso:alice).');
 
     await device.locator('#device-status', { hasText: 'approved' }).waitFor({ timeout: 30_000 });
+    expect(await device.locator('#device-approver').innerText()).toBe('Approved by Alice Anderson (contoso:alice): the device acts as this account.');
     const token = await device.locator('#device-access-token').innerText();
     expect(token).toContain('"client_id": "demo-device"');
     expect(token).toContain('"scope": "orders:read orders:write"');
+    expect(await device.locator('#device-access-token-times').innerText()).toContain('UTC');
+
+    // Signed in at Baton now: the confirmation names the account before it approves; cancel it.
+    await device.getByRole('button', { name: 'Start again' }).click();
+    const second = await device.locator('#user-code').innerText();
+    await phone.goto(verification!);
+    await phone.getByLabel('Code').fill(second);
+    await phone.getByRole('button', { name: 'Continue' }).click();
+    expect(await phone.locator('#approving-account').innerText()).toBe('You approve it as Alice Anderson (contoso:alice), signed in here: the device will act as this account.');
+    await phone.screenshot({ path: join(ARTIFACTS, 'demo-device-confirm.png') });
+    await phone.getByRole('button', { name: 'Cancel' }).click();
+    await phone.getByText('The sign-in was cancelled.').waitFor();
+    await device.locator('#device-status', { hasText: 'denied' }).waitFor({ timeout: 30_000 });
     await Promise.all([device.close(), phone.close()]);
   });
 

@@ -46,7 +46,7 @@ describe('claims', () => {
 
 describe('presets', () => {
   it('entra multi-tenant uses the {tenantid} template, the tenant-specific discovery, and tid+oid', () => {
-    const { upstream } = resolveUpstream({ id: 'e', preset: 'entra', tenant: 'organizations', clientId: 'c', clientSecret: 's', timeout: 10, revokeOnLogout: true, continueLogout: false });
+    const { upstream } = resolveUpstream({ id: 'e', preset: 'entra', tenant: 'organizations', client_id: 'c', client_secret: 's', timeout: 10, revokeOnLogout: true, continueLogout: false });
     expect(upstream).toMatchObject({
       issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0',
       discoveryUrl: 'https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration',
@@ -56,17 +56,17 @@ describe('presets', () => {
   });
 
   it('entra single-tenant uses the tenant issuer', () => {
-    const { upstream } = resolveUpstream({ id: 'e', preset: 'entra', tenant: '72f988bf-86f1-41af-91ab-2d7cd011db47', clientId: 'c', clientSecret: 's', timeout: 10, revokeOnLogout: true, continueLogout: false });
+    const { upstream } = resolveUpstream({ id: 'e', preset: 'entra', tenant: '72f988bf-86f1-41af-91ab-2d7cd011db47', client_id: 'c', client_secret: 's', timeout: 10, revokeOnLogout: true, continueLogout: false });
     expect(upstream?.issuer).toBe('https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0');
   });
 
   it('google asks for offline access and passes the hosted domain', () => {
-    const { upstream } = resolveUpstream({ id: 'g', preset: 'google', hostedDomain: 'example.com', clientId: 'c', clientSecret: 's', timeout: 10, revokeOnLogout: true, continueLogout: false });
+    const { upstream } = resolveUpstream({ id: 'g', preset: 'google', hostedDomain: 'example.com', client_id: 'c', client_secret: 's', timeout: 10, revokeOnLogout: true, continueLogout: false });
     expect(upstream).toMatchObject({ issuer: 'https://accounts.google.com', authorizationParams: { access_type: 'offline', hd: 'example.com' } });
   });
 
   it('github is plain OAuth 2 with its profile and emails endpoints; config overrides the preset', () => {
-    const { upstream } = resolveUpstream({ id: 'gh', preset: 'github', clientId: 'c', clientSecret: 's', claims: { email: 'notification_email' }, timeout: 10, revokeOnLogout: true, continueLogout: false });
+    const { upstream } = resolveUpstream({ id: 'gh', preset: 'github', client_id: 'c', client_secret: 's', claims: { email: 'notification_email' }, timeout: 10, revokeOnLogout: true, continueLogout: false });
     expect(upstream).toMatchObject({ type: 'oauth2', userinfoEndpoint: 'https://api.github.com/user', subject: ['id'] });
     expect(upstream?.claims.email).toBe('notification_email');
     expect(upstream?.claims.preferred_username).toBe('login');
@@ -86,9 +86,9 @@ describe('upstream configuration errors', () => {
 
   it('reports missing settings per type, bad ids, duplicates and dangling client references', () => {
     expect(messages([
-      { id: 'Bad Id', clientId: 'c', clientSecret: 's', issuer: 'https://idp.example.com' },
-      { id: 'generic', clientId: 'c', clientSecret: 's' },
-      { id: 'plain', type: 'oauth2', clientId: 'c', clientSecret: 's' },
+      { id: 'Bad Id', client_id: 'c', client_secret: 's', issuer: 'https://idp.example.com' },
+      { id: 'generic', client_id: 'c', client_secret: 's' },
+      { id: 'plain', type: 'oauth2', client_id: 'c', client_secret: 's' },
       { id: 'pkjwt', issuer: 'https://idp.example.com', clientId: 'c', tokenEndpointAuthMethod: 'private_key_jwt', privateKey: '{"kty":"EC"}' },
       { id: 'generic', issuer: 'https://idp.example.com', clientId: 'c' },
     ], [{ client_id: 'web', client_secret: 'web-secret-0123456789', redirect_uris: ['https://web.example/cb'], upstreams: ['generic', 'nope'] }])).toEqual([
@@ -99,7 +99,7 @@ describe('upstream configuration errors', () => {
       'upstreams.2.userinfoEndpoint: required for an oauth2 upstream',
       'upstreams.3.privateKey: must be a private JWK (JSON with "d")',
       'upstreams.4.id: duplicate upstream id',
-      'upstreams.4.clientSecret: required for client_secret_basic',
+      'upstreams.4.client_secret: required for client_secret_basic',
       'clients.0.upstreams.1: is not the id of a declared upstream',
     ].map((m) => (m.startsWith('0.') ? `upstreams.${m}` : m)));
   });

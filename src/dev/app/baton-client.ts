@@ -56,6 +56,8 @@ export class BatonClient {
       nonce: pending.nonce,
       code_challenge: await client.calculatePKCECodeChallenge(pending.verifier),
       code_challenge_method: 'S256',
+      // OIDC Core section 5.5: when the user signed in, shown on the home page beside iat and exp.
+      claims: JSON.stringify({ id_token: { auth_time: { essential: true } } }),
       ...(prompt ? { prompt } : {}),
     });
   }

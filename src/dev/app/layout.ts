@@ -43,6 +43,13 @@ const STYLE = `
   .status.ok { color: var(--ok); } .status.err { color: var(--no); }
   .notice { background: #eef3ff; border: 1px solid #cdd9ff; border-radius: 8px; padding: .6rem 1rem; margin-bottom: 1rem; }
   .user-code { font: 700 2.4rem ui-monospace, monospace; letter-spacing: .15em; margin: .4rem 0; }
+  table.times { margin-top: .5rem; font-size: .85rem; }
+  table.times td:nth-child(2) { font-family: ui-monospace, monospace; color: var(--muted); white-space: nowrap; width: 1%; }
+  .chip { font: 13px ui-monospace, monospace; padding: .2rem .6rem; border-radius: 999px; border: 1px solid; margin: 0 .3rem .3rem 0; }
+  .chip.granted { color: var(--ok); background: #e9f7ef; border-color: var(--ok); }
+  .chip.refused { color: var(--no); background: #fdeceb; border-color: var(--no); }
+  table.compare td.differs { background: #fff7e0; }
+  table.compare th { text-align: left; font-weight: 600; font-size: .85rem; color: var(--muted); padding: .25rem .4rem; }
 `;
 
 export type Section = 'home' | 'device' | 'exchange' | 'spa';
@@ -62,7 +69,7 @@ export function layout(frame: Frame, body: Html, script?: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${frame.title} · Contoso Orders (Baton demo)</title>
 <style>${new Html(STYLE)}</style>
 </head>
@@ -91,10 +98,28 @@ export function decoded(token: string): { header: Record<string, unknown>; paylo
   return { header: decodeProtectedHeader(token) as Record<string, unknown>, payload: decodeJwt(token) as Record<string, unknown> };
 }
 
+/** Claims that are times in epoch seconds (RFC 7519 section 4.1, OIDC Core section 2). */
+const TIME_CLAIMS = ['iat', 'nbf', 'auth_time', 'exp'];
+
+/** An epoch-seconds time as people read it: `2026-12-06 12:00:00 UTC (in 10 min)`. */
+export function readableTime(seconds: number, now = Date.now()): string {
+  const at = new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const minutes = Math.round((seconds * 1000 - now) / 60_000);
+  const relative = minutes === 0 ? 'now' : minutes > 0 ? `in ${minutes} min` : `${-minutes} min ago`;
+  return `${at} (${relative})`;
+}
+
+/** The payload's time claims beside their epoch seconds. */
+function times(payload: Record<string, unknown>, id: string): Html {
+  const rows = TIME_CLAIMS.filter((claim) => typeof payload[claim] === 'number');
+  if (rows.length === 0) return html``;
+  return html`<table class="times" id="${id}-times">${rows.map((claim) => html`<tr><td>${claim}</td><td>${payload[claim] as number}</td><td>${readableTime(payload[claim] as number)}</td></tr>`)}</table>`;
+}
+
 export function jwtCard(title: string, hint: string, token: string, id: string): Html {
   const { header, payload } = decoded(token);
   return html`<section class="card" id="${id}"><h2>${title}</h2><p class="hint">${hint}</p>
-    <pre class="jose-header" title="JOSE header">${JSON.stringify(header)}</pre>${json(payload)}</section>`;
+    <pre class="jose-header" title="JOSE header">${JSON.stringify(header)}</pre>${json(payload)}${times(payload, id)}</section>`;
 }
 
 export function apiResult(call: { label: string; status: number; body: unknown } | undefined, id: string): Html {

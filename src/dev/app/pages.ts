@@ -1,11 +1,15 @@
 // The demo app's pages: home (sign in, or the tokens side by side with the API's answer), the
 // device flow (a code and live status) and the token exchange. Server-rendered, escaped.
 import { html } from '../../http/html.ts';
+import type { LivePolicy } from '../live-policy.ts';
 import { apiResult, decoded, json, jwtCard, layout, scopeChips } from './layout.ts';
+import { policyCard } from './policy-card.ts';
 import type { AppSession, DeviceAttempt } from './session.ts';
 
 /** Identity claims as Baton mapped them from the upstream (Contoso) into its id_token. */
 const IDENTITY_CLAIMS = ['name', 'given_name', 'family_name', 'preferred_username', 'email', 'email_verified', 'locale'];
+/** Who issued the token, about whom, for whom: where the two id_tokens differ by design. */
+const ENVELOPE_CLAIMS = ['iss', 'sub', 'aud'];
 
 export interface PageContext {
   readonly session: AppSession;
@@ -13,6 +17,10 @@ export interface PageContext {
   readonly apiScopes: readonly string[];
   readonly issuer: string;
   readonly idpName: string;
+  /** The claims of the last id_token the upstream issued to Baton for this subject (at the upstream), when known. */
+  readonly upstreamIdToken?: (upstreamSub: string) => Readonly<Record<string, unknown>> | undefined;
+  /** The orders authorizer's policy, changeable from the home page. */
+  readonly policy?: LivePolicy;
 }
 
 export function userName(session: AppSession): string | undefined {
@@ -41,7 +49,6 @@ export function signedInHome(ctx: PageContext): string {
   const id = decoded(tokens.idToken).payload;
   const access = decoded(tokens.accessToken).payload;
   const granted = typeof access.scope === 'string' ? access.scope.split(' ') : [];
-  const identity = IDENTITY_CLAIMS.filter((claim) => id[claim] !== undefined);
   const [upstream, ...upstreamSub] = String(id.sub).split(':');
   return layout({ title: 'Signed in', section: 'home', user: userName(ctx.session), notice: ctx.session.notice }, html`
     <h1>Signed in as ${id.name ?? id.sub}</h1>
@@ -57,14 +64,28 @@ export function signedInHome(ctx: PageContext): string {
       </div>
     </section>
     ${apiResult(ctx.session.apiCall, 'api-result')}
+    ${ctx.policy ? policyCard(ctx.policy, ctx.session.csrf) : ''}
     <div class="grid">
-      <section class="card" id="upstream-claims"><h2>From ${ctx.idpName} (upstream identity)</h2>
-        <p class="hint">What the company IdP said about you, as Baton mapped it into its own id_token. ${ctx.idpName}'s tokens never reach this app.</p>
-        <table>${identity.map((claim) => html`<tr><td>${claim}</td><td>${String(id[claim])}</td></tr>`)}</table>
-      </section>
+      ${upstreamCard(ctx, id, ctx.upstreamIdToken?.(upstreamSub.join(':')))}
       ${jwtCard('Baton id_token', 'Who you are, for this app (aud = its client_id).', tokens.idToken, 'id-token')}
       ${jwtCard('Baton access token (Orders API)', 'RFC 9068 JWT for the Orders API: scope and the authorizer\'s claims.', tokens.accessToken, 'access-token')}
     </div>`);
+}
+
+/** The upstream's own id_token claims (what it told Baton) beside those of Baton's id_token (what Baton told this app). */
+function upstreamCard(ctx: PageContext, baton: Record<string, unknown>, upstream: Readonly<Record<string, unknown>> | undefined) {
+  const claims = [...ENVELOPE_CLAIMS, ...IDENTITY_CLAIMS.filter((claim) => baton[claim] !== undefined || upstream?.[claim] !== undefined)];
+  const show = (value: unknown) => (value === undefined ? '—' : typeof value === 'string' ? value : JSON.stringify(value));
+  return html`<section class="card" id="upstream-claims"><h2>From ${ctx.idpName} (upstream identity)</h2>
+    <p class="hint">${upstream
+      ? html`The claims of the id_token ${ctx.idpName} issued to Baton (read from the demo IdP itself), beside Baton's id_token for this app. Baton keeps ${ctx.idpName}'s tokens: they never reach this app.`
+      : html`${ctx.idpName} has not issued an id_token for you since the demo started; Baton's id_token for this app is shown.`}</p>
+    <table class="compare"><tr><th>claim</th><th>${ctx.idpName} → Baton</th><th>Baton → this app</th></tr>
+      ${claims.map((claim) => {
+        const differs = upstream !== undefined && show(upstream[claim]) !== show(baton[claim]);
+        return html`<tr data-claim="${claim}"><td>${claim}</td><td class="${differs ? 'differs' : ''}">${upstream ? show(upstream[claim]) : '(not known)'}</td><td class="${differs ? 'differs' : ''}">${show(baton[claim])}</td></tr>`;
+      })}</table>
+  </section>`;
 }
 
 export function devicePage(device: DeviceAttempt | undefined): string {
@@ -78,13 +99,21 @@ export function devicePage(device: DeviceAttempt | undefined): string {
         <p><a href="${device.verificationUri}" target="_blank" rel="noopener" id="verification-uri">${device.verificationUri}</a> and enter</p>
         <p class="user-code" id="user-code">${device.userCode}</p>
         ${device.verificationUriComplete ? html`<p class="hint">or open <a href="${device.verificationUriComplete}" target="_blank" rel="noopener">the link with the code filled in</a>.</p>` : ''}
+        <p class="hint">Whoever approves it there, signed in at Baton, becomes the device's user: the page shows the account before you confirm.</p>
         <p id="device-status" role="status">${device.message}</p></section>`
     : html`<section class="card"><h2>Device: <span id="device-status" class="status ${device.status === 'approved' ? 'ok' : 'err'}">${device.status}</span></h2>
-        <p>${device.message}</p>${start}</section>
+        <p>${device.message}</p>${approver(device)}${start}</section>
         ${device.accessToken ? html`<div class="grid">${jwtCard('The device\'s access token (Orders API)', 'Scopes decided by the same authorizer.', device.accessToken, 'device-access-token')}
           ${device.idToken ? jwtCard('The device\'s id_token', 'Who approved it.', device.idToken, 'device-id-token') : ''}</div>` : ''}`;
   const script = device.status === 'pending' ? DEVICE_POLLING : undefined;
   return layout({ title: 'Device flow', section: 'device' }, html`${intro}${body}`, script);
+}
+
+/** The account the device acts as, from its id_token: who approved it. */
+function approver(device: DeviceAttempt) {
+  if (!device.idToken) return '';
+  const id = decoded(device.idToken).payload;
+  return html`<p id="device-approver">Approved by <strong>${String(id.name ?? id.sub)}</strong> (<code>${String(id.sub)}</code>): the device acts as this account.</p>`;
 }
 
 /** Asks the app's server every 2 s; the server polls Baton no faster than Baton's interval. */

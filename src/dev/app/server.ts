@@ -1,8 +1,10 @@
 // The demo web app (a confidential client of Baton): routes for sign-in, callback, API calls,
 // refresh, sign-out (RP-initiated logout at Baton), the device flow and the token exchange.
-import type { ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { sendHtml, sendJson, type Handler } from '../http.ts';
+import { readBody, sendHtml, sendJson, type Handler } from '../http.ts';
+import type { LivePolicy } from '../live-policy.ts';
 import type { BatonClient } from './baton-client.ts';
 import { devicePage, errorPage, exchangePage, signedInHome, signedOutHome, type PageContext } from './pages.ts';
 import { Sessions, type ApiCall, type AppSession } from './session.ts';
@@ -17,6 +19,10 @@ export interface AppOptions {
   /** The other API the token exchange targets. */
   readonly exchangeTarget: { readonly name: string; readonly url: string; readonly resource: string; readonly scope: string };
   readonly idpName: string;
+  /** The claims of the last id_token the upstream issued to Baton for a subject at the upstream. */
+  readonly upstreamIdToken?: (upstreamSub: string) => Readonly<Record<string, unknown>> | undefined;
+  /** The orders authorizer's live policy: the home page changes it (POST /policy). */
+  readonly policy?: LivePolicy;
 }
 
 /** An OAuth error from openid-client as one readable line. */
@@ -38,6 +44,26 @@ async function callApi(label: string, url: string, token: string, method = 'GET'
   return { label, status: response.status, body: challenge ? { 'WWW-Authenticate': challenge, body } : body };
 }
 
+/**
+ * Same-origin form posts only: the Origin header (when the browser sends one; the pages' referrer
+ * policy, same-origin, lets it send the app's own) and the session's synchronizer token.
+ */
+async function checkedForm(req: IncomingMessage, session: AppSession, appUrl: string): Promise<URLSearchParams | string> {
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== new URL(appUrl).origin) return 'cross-origin form post';
+  if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return 'not a form post';
+  let form: URLSearchParams;
+  try {
+    form = new URLSearchParams(await readBody(req, 4096));
+  } catch {
+    return 'form too large';
+  }
+  const sent = Buffer.from(form.get('csrf') ?? '');
+  const expected = Buffer.from(session.csrf);
+  if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) return 'missing or wrong CSRF token';
+  return form;
+}
+
 function redirect(res: ServerResponse, location: string): void {
   res.writeHead(303, { location, 'cache-control': 'no-store' });
   res.end();
@@ -46,7 +72,9 @@ function redirect(res: ServerResponse, location: string): void {
 export function demoApp(options: AppOptions): Handler {
   const { baton } = options;
   const sessions = new Sessions();
-  const context = (session: AppSession): PageContext => ({ session, apiScopes: options.apiScopes, issuer: baton.options.issuer, idpName: options.idpName });
+  const context = (session: AppSession): PageContext => ({
+    session, apiScopes: options.apiScopes, issuer: baton.options.issuer, idpName: options.idpName, upstreamIdToken: options.upstreamIdToken, policy: options.policy,
+  });
   /** Renders and then forgets the one-time notice. */
   const show = (res: ServerResponse, session: AppSession, render: () => string) => {
     const body = render();
@@ -54,7 +82,7 @@ export function demoApp(options: AppOptions): Handler {
     sendHtml(res, 200, body);
   };
 
-  type Route = (session: AppSession, res: ServerResponse, url: URL) => Promise<void>;
+  type Route = (session: AppSession, res: ServerResponse, url: URL, req: IncomingMessage) => Promise<void>;
   const routes: Record<string, Route> = {
     'GET /': async (session, res, url) => {
       if (url.searchParams.get('state') === 'signed-out') session.notice = 'You signed out at Baton.';
@@ -83,6 +111,8 @@ export function demoApp(options: AppOptions): Handler {
     },
     'POST /refresh': async (session, res) => {
       if (session.tokens) {
+        // The last API answer was for the old access token: it goes.
+        session.apiCall = undefined;
         try {
           session.tokens = await baton.refresh(session.tokens);
           session.notice = 'Tokens refreshed: Baton rotated the refresh token and asked the authorizer again.';
@@ -97,6 +127,15 @@ export function demoApp(options: AppOptions): Handler {
       const idToken = session.tokens?.idToken;
       Object.assign(session, { tokens: undefined, apiCall: undefined, exchange: undefined });
       redirect(res, idToken ? baton.endSessionUrl(idToken).href : '/');
+    },
+    'POST /policy': async (session, res, _url, req) => {
+      const form = await checkedForm(req, session, baton.options.appUrl);
+      if (typeof form === 'string') return sendHtml(res, 403, errorPage('Not changed', `The policy was not changed: ${form}. Use the form on the home page.`));
+      const [subject, scope] = [form.get('subject') ?? '', form.get('scope') ?? ''];
+      if (!options.policy?.set(subject, scope, form.get('allow') === 'yes')) return sendHtml(res, 400, errorPage('Not changed', 'There is no such user or scope in the policy.'));
+      session.notice = `Policy changed: ${subject} ${options.policy.allows(subject, scope) ? 'may get' : 'may no longer get'} ${scope}. `
+        + 'Refresh tokens to see the authorizer decide again (tokens already issued keep their scopes until then).';
+      redirect(res, '/');
     },
     'GET /device': async (session, res) => sendHtml(res, 200, devicePage(session.device)),
     'POST /device/start': async (session, res) => {
@@ -138,6 +177,9 @@ export function demoApp(options: AppOptions): Handler {
     const route = routes[`${req.method} ${url.pathname}`];
     if (!route) return sendHtml(res, 404, errorPage('Not found', 'There is no such page in this demo app.'));
     const session = sessions.of(req, res);
-    await route(session, res, url);
+    // Its forms change things (the authorizer's policy among them): never inside another site's frame.
+    res.setHeader('content-security-policy', "frame-ancestors 'none'");
+    res.setHeader('x-frame-options', 'DENY');
+    await route(session, res, url, req);
   };
 }

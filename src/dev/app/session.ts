@@ -41,6 +41,8 @@ export interface ExchangeResult {
 }
 
 export interface AppSession {
+  /** Synchronizer token of the forms that change shared state (the authorizer's policy). */
+  readonly csrf: string;
   pending?: { readonly state: string; readonly nonce: string; readonly verifier: string };
   tokens?: Tokens;
   /** The last call to an API, shown on the home page. */
@@ -61,7 +63,7 @@ export class Sessions {
     const id = cookie(req.headers.cookie, COOKIE);
     const existing = id && this.#sessions.get(id);
     if (existing) return existing;
-    const created: AppSession = {};
+    const created: AppSession = { csrf: randomBytes(24).toString('base64url') };
     const newId = randomBytes(24).toString('base64url');
     if (this.#sessions.size >= MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value!);
     this.#sessions.set(newId, created);

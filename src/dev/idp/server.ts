@@ -1,13 +1,20 @@
 // The demo upstream IdP ("Contoso"): plays Entra ID / Google for `baton dev`. Serves the sign-in
-// interaction and a small home page; everything else is oidc-provider.
+// interaction and a small home page; everything else is oidc-provider. `onIdToken` is told the
+// claims of every id_token it issues (to Baton), so the demo app can show them beside Baton's.
+import { decodeJwt, type JWTPayload } from 'jose';
+
 import type { Handler } from '../http.ts';
 import { handleInteraction } from './interaction.ts';
 import { contosoLoginPage } from './login-page.ts';
 import { buildIdpProvider, type IdpClient } from './provider.ts';
 import type { DemoUser } from './users.ts';
 
-export function demoIdp(issuer: string, client: IdpClient, users: readonly DemoUser[]): Handler {
+export function demoIdp(issuer: string, client: IdpClient, users: readonly DemoUser[], onIdToken?: (claims: JWTPayload) => void): Handler {
   const provider = buildIdpProvider(issuer, client, users);
+  provider.on('grant.success', (ctx: { body?: unknown }) => {
+    const idToken = (ctx.body as { id_token?: unknown } | undefined)?.id_token;
+    if (onIdToken && typeof idToken === 'string') onIdToken(decodeJwt(idToken));
+  });
   const callback = provider.callback();
   const interaction = {
     loginPage: (form: Parameters<typeof contosoLoginPage>[0]) => contosoLoginPage(form, form.clientId === client.client_id ? client.client_name : form.clientId, users),
