@@ -1,5 +1,5 @@
-// Paired A/B of the authorizer fan-out's CPU per decide() for issue 16: variants of the signer and
-// logger in ONE process, measured in alternating slices against the same authorizer child, so a
+// Paired A/B of the authorizer fan-out's CPU per decide() for issue 16: the signer and logger as
+// they were (jose, pino path redaction) and as they are, in ONE process, measured in alternating slices against the same authorizer child, so a
 // noisy shared machine hits every variant alike. Prints CPU µs per decide() per variant and ratios.
 //   node --import tsx bench/profile-authorizers.ts   (env: BENCH_SLICES 8, BENCH_SLICE 1.5 s)
 import { randomUUID } from 'node:crypto';
@@ -7,7 +7,9 @@ import { performance } from 'node:perf_hooks';
 
 import { importJWK, SignJWT, type JWK } from 'jose';
 
-import { createAccessLogger, createLogger } from '../src/observability/logger.ts';
+import { pino } from 'pino';
+
+import { REDACT_PATHS, createAccessLogger, createLogger } from '../src/observability/logger.ts';
 import { Authorizers, type DecisionRequest } from '../src/orchestration/authorizers/index.ts';
 import { ensureAlgorithms } from '../src/keys/keyset.ts';
 import { requestSigner } from '../src/orchestration/request-signer.ts';
@@ -22,7 +24,7 @@ const IN_FLIGHT = 50;
 const children = new Children();
 try {
   const { ready } = await children.start('authorizers', './authorizers-server.ts', { env: { BENCH_DELAYS: '2,3,5' } });
-  const urls = (ready as { urls: string[] }).urls;
+  const urls = (ready as { urls?: string[] }).urls ?? [];
   const configs = urls.map((url, i) => ({ id: `authz-${i}`, url, namespace: `ns${i}:`, timeout: 5, onFailure: 'deny' as const, cacheTTL: 0 }));
   const keys = await ensureAlgorithms({ keys: [] }, ['ES256'], Math.floor(Date.now() / 1000) - 1);
   const key = keys.keys[0]!;
@@ -34,13 +36,17 @@ try {
   const nodeSign = requestSigner('http://127.0.0.1', 'ES256', () => keys);
   const sink = { write: () => undefined };
   const variants = Object.entries({
-    'jose signer, info logs': { sign: joseSign, level: 'info' },
+    'jose signer, path redaction': { sign: joseSign, level: 'info', paths: true },
+    'node signer, path redaction': { sign: nodeSign, level: 'info', paths: true },
     'node signer, info logs': { sign: nodeSign, level: 'info' },
     'node signer, unredacted': { sign: nodeSign, level: 'info', plain: true },
     'node signer, no logs': { sign: nodeSign, level: 'silent' },
   } as const).map(([name, v]) => ({
     name, cpu: 0, calls: 0,
-    authorizers: new Authorizers(configs, { sign: v.sign, store: new MemoryStore(), logger: 'plain' in v ? createAccessLogger(v.level, sink) : createLogger(v.level, sink) }),
+    authorizers: new Authorizers(configs, { sign: v.sign, store: new MemoryStore(), logger: 'plain' in v ? createAccessLogger(v.level, sink)
+      // The logger as it was before issue 16: pino's path redaction with the same paths.
+      : 'paths' in v ? pino({ level: v.level, base: { service: 'baton' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, formatters: { level: (label) => ({ level: label }) } }, sink)
+        : createLogger(v.level, sink) }),
   }));
   const request: DecisionRequest = {
     subject: 'alice', clientId: 'web', grantType: 'authorization_code', resource: 'https://api.bench.example',
