@@ -30,6 +30,12 @@ const baton = await createBaton(config, { keyReloadInterval: 0 });
 await baton.listen(port, '127.0.0.1');
 await new Promise((resolve) => setTimeout(resolve, 500));
 report('Baton listening (idle)');
+// V8's memory reducer shrinks the young generation after some seconds without allocation.
+for (let waited = 0; waited < Number(process.env.BENCH_IDLE ?? 0); waited += 5) {
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const m = process.memoryUsage();
+  console.log(`  idle ${waited + 5} s: RSS ${mib(m.rss)} MiB, heap total ${mib(m.heapTotal)} MiB (no forced collection)`);
+}
 
 const packages = new Map<string, number>();
 for (const file of Object.keys(createRequire(import.meta.url).cache)) {
