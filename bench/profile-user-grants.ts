@@ -67,7 +67,8 @@ async function measure(label: string, jobs: Array<() => Promise<unknown>>): Prom
   }));
   const cpu = process.cpuUsage(before);
   const seconds = (performance.now() - started) / 1000;
-  console.log(`${label.padEnd(18)} ${jobs.length} requests  ${(jobs.length / seconds).toFixed(0)}/s  CPU ${((cpu.user + cpu.system) / jobs.length).toFixed(0)} µs/request (server and client)`);
+  const memory = process.memoryUsage();
+  console.log(`${label.padEnd(18)} ${jobs.length} requests  ${(jobs.length / seconds).toFixed(0)}/s  CPU ${((cpu.user + cpu.system) / jobs.length).toFixed(0)} µs/request (server and client)  RSS ${(memory.rss / 1048576).toFixed(0)} MiB, heap used ${(memory.heapUsed / 1048576).toFixed(0)} MiB`);
 }
 
 try {
