@@ -1,10 +1,10 @@
 // Helpers for bench/authorizers.ts: an authorizer on 127.0.0.1 that grants after a fixed delay,
-// an ES256 request signer like Baton's, percentiles and environment numbers.
-import { randomUUID } from 'node:crypto';
+// Baton's own ES256 request signer on a fresh key, percentiles and environment numbers.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { generateKeyPair, SignJWT } from 'jose';
+import { ensureAlgorithms } from '../src/keys/keyset.ts';
+import { requestSigner } from '../src/orchestration/request-signer.ts';
 
 export interface SlowAuthorizer { url: string; close: () => Promise<void> }
 
@@ -23,13 +23,10 @@ export async function startSlowAuthorizer(delayMs: number): Promise<SlowAuthoriz
   };
 }
 
-/** Signs like Baton's request signer: ES256, iss, aud, iat, exp +60 s, jti. */
+/** Baton's request signer (src/orchestration/request-signer.ts): ES256, kid, iss, aud, iat, exp +60 s, jti. */
 export async function benchSigner(): Promise<(audience: string, payload: Record<string, unknown>) => Promise<string>> {
-  const { privateKey } = await generateKeyPair('ES256');
-  return (audience, payload) => new SignJWT(payload)
-    .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
-    .setIssuer('http://127.0.0.1').setAudience(audience).setIssuedAt().setExpirationTime('60s').setJti(randomUUID())
-    .sign(privateKey);
+  const keys = await ensureAlgorithms({ keys: [] }, ['ES256'], Math.floor(Date.now() / 1000) - 1);
+  return requestSigner('http://127.0.0.1', 'ES256', () => keys);
 }
 
 /** Nearest-rank percentile of an ascending array. */

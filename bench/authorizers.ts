@@ -1,6 +1,6 @@
 // Benchmark: the authorizer fan-out itself (src/orchestration/authorizers). Three HTTP authorizers
 // on 127.0.0.1 (a child process, authorizers-server.ts) grant after 20, 30 and 50 ms; 50 decide()
-// calls stay in flight for 10 s, cache off, real ES256 request JWTs, info logs into a sink; then
+// calls stay in flight for 10 s, cache off, ES256 request JWTs from Baton's signer, info logs into a sink; then
 // 3 s at 10 in flight, and 3 s of the same calls made one after another (sequential reference).
 // Prints p50/p99, p50 / 50 ms (~1.0 parallel, ~2.0 sequential; target <= 1.1) and this process's
 // CPU per decide(), which tells whether the first figure is CPU-bound. Stops by itself (~18 s).

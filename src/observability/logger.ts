@@ -1,35 +1,51 @@
 // pino JSON logs. Redaction is a safety net: handlers never pass tokens, secrets or codes to the
 // logger in the first place, and request logs carry the path without its query string.
-import { pino, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
+import { pino, stdSerializers, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
+
+import { CENSORED_KEYS, redact, redactField } from './redact.ts';
 
 export type { Logger };
 
-const CENSORED_KEYS = [
-  'authorization', 'cookie', 'client_secret', 'client_assertion', 'password', 'secret', 'masterSecret',
-  'access_token', 'refresh_token', 'id_token', 'code_verifier', 'token', 'subject_token', 'actor_token',
-  'assertion', 'privateKey',
-];
+const CENSOR = '[redacted]';
 
-/** fast-redact paths: each sensitive key at the top level and one or two levels down. */
+/**
+ * What createLogger redacts, as pino redact paths (each sensitive key at the top level and one or
+ * two levels down): redact.ts censors exactly these in one pass; tests compare the two.
+ */
 export const REDACT_PATHS = [
   ...CENSORED_KEYS,
-  ...CENSORED_KEYS.map((k) => `*.${k}`),
-  ...CENSORED_KEYS.map((k) => `*.*.${k}`),
+  ...[...CENSORED_KEYS].map((k) => `*.${k}`),
+  ...[...CENSORED_KEYS].map((k) => `*.*.${k}`),
   // `code` alone is too common (error codes) to censor everywhere: only where it is an OAuth code.
   'params.code', 'body.code', 'query.code',
   'headers["set-cookie"]', '*.headers["set-cookie"]',
 ];
 
 export function createLogger(level: LevelWithSilent, destination?: DestinationStream): Logger {
-  return pino(
+  const logger = pino(
     {
       level,
       base: { service: 'baton' },
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      formatters: { level: (label) => ({ level: label }) },
+      // REDACT_PATHS in one pass (redact.ts): every record and child binding; `err` after pino's
+      // error serializer has turned it into a plain record.
+      formatters: {
+        level: (label) => ({ level: label }),
+        bindings: (bindings) => redact(bindings, CENSOR),
+        log: (record) => redact(record, CENSOR, 'err'),
+      },
+      serializers: { err: (err: unknown) => redactField('err', stdSerializers.err(err as Error), CENSOR) },
     },
     destination,
   );
+  // pino applies no formatter to child bindings: they are censored on the way in (children of
+  // children inherit this `child` through their prototype).
+  const child = logger.child;
+  Object.defineProperty(logger, 'child', {
+    value: function redactedChild(this: Logger, bindings: Parameters<Logger['child']>[0], options?: Parameters<Logger['child']>[1]) {
+      return child.call(this, redact(bindings, CENSOR), options);
+    },
+  });
+  return logger;
 }
 
 /**

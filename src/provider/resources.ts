@@ -4,6 +4,8 @@ import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provi
 
 import type { BatonConfig, ClientConfig, ResourceConfig } from '../config/schema.ts';
 
+const INFO_CACHE_SIZE = 1024;
+
 type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 
 /**
@@ -51,7 +53,11 @@ export class ResourcePolicy {
     return this.#serverInfo(resource, decided, clientCredentials);
   };
 
-  /** Resource server descriptions depend only on static config: built once per client, resource and grant kind. */
+  /**
+   * Resource server descriptions depend only on static config: built once per resource, grant kind
+   * and set of decided scopes. Those sets are subsets of the configured scopes (authorizers and
+   * rules pick among them), so in theory 2^n of them: the cache starts over past INFO_CACHE_SIZE.
+   */
   readonly #infoCache = new Map<string, ResourceServer>();
 
   #serverInfo(resource: ResourceConfig, scopes: readonly string[], clientCredentials: boolean): ResourceServer {
@@ -66,6 +72,7 @@ export class ResourcePolicy {
         accessTokenFormat: resource.accessTokenFormat,
         ...(resource.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: resource.signingAlg ?? this.#config.keys.signing[0] } } } : {}),
       };
+      if (this.#infoCache.size >= INFO_CACHE_SIZE) this.#infoCache.clear();
       this.#infoCache.set(key, info);
     }
     return { ...info };

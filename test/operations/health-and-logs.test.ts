@@ -3,10 +3,9 @@
 import { Writable } from 'node:stream';
 
 import * as client from 'openid-client';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { REDACT_PATHS } from '../../src/observability/logger.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 import { MemoryStore } from '../../src/storage/memory/memory-store.ts';
 import type { ModelPayload } from '../../src/storage/store.ts';
 import { ORDERS_API, WEB_REDIRECT, standardConfig } from '../fixtures/standard.ts';
@@ -43,7 +42,7 @@ let baton: RunningBaton;
 let store: FaultyStore;
 beforeAll(async () => {
   store = new FaultyStore();
-  const logger = pino({ level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, capture);
+  const logger = createLogger('debug', capture);
   baton = await startBaton(standardConfig, { store, logger });
 });
 afterAll(() => baton.stop());
@@ -131,7 +130,7 @@ describe('logs', () => {
 
   it('redacts sensitive fields even when a caller logs them by mistake', () => {
     const before = lines.length;
-    const logger = pino({ redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, capture);
+    const logger = createLogger('info', capture);
     logger.info({ client_secret: 's1', body: { refresh_token: 'r1', code: 'c1' }, req: { headers: { authorization: 'Basic x' } } }, 'oops');
     const line = lines.slice(before).join('\n');
     expect(line).not.toMatch(/s1|r1|c1|Basic x/);

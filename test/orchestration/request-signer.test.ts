@@ -1,10 +1,10 @@
 // The JWT Baton presents to authorizers is signed with the key that signs tokens now: a key rotated
 // in under an activation delay is published first, so it must not sign authorizer requests either
 // until it activates (another instance's JWKS may not list it yet).
-import { decodeProtectedHeader } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 
-import { ensureAlgorithms, rotate } from '../../src/keys/keyset.ts';
+import { ensureAlgorithms, publicJwks, rotate } from '../../src/keys/keyset.ts';
 import { requestSigner } from '../../src/orchestration/request-signer.ts';
 
 describe('authorizer request signer', () => {
@@ -20,5 +20,32 @@ describe('authorizer request signer', () => {
     expect(decodeProtectedHeader(await sign('orders', { sub: 'alice' })).kid).toBe(previous!.kid);
     now = (t0 + 100) * 1000;
     expect(decodeProtectedHeader(await sign('orders', { sub: 'alice' })).kid).toBe(fresh!.kid);
+  });
+
+  for (const alg of ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'] as const) {
+    it(`signs a ${alg} JWT that verifies against the published JWKS, with iss, aud, 60 s, a fresh jti`, async () => {
+      const keys = await ensureAlgorithms({ keys: [] }, [alg], Math.floor(Date.now() / 1000) - 10);
+      const sign = requestSigner('https://baton.example', alg, () => keys);
+      const jwt = await sign('orders', { sub: 'alice', client_id: 'web' });
+      const { payload, protectedHeader } = await jwtVerify(jwt, createLocalJWKSet(publicJwks(keys)), {
+        issuer: 'https://baton.example', audience: 'orders', algorithms: [alg], typ: 'JWT',
+      });
+      expect(protectedHeader).toEqual({ alg, kid: keys.keys[0]!.kid, typ: 'JWT' });
+      expect(payload).toMatchObject({ sub: 'alice', client_id: 'web' });
+      expect(payload.exp! - payload.iat!).toBe(60);
+      expect(Math.abs(payload.iat! - Date.now() / 1000)).toBeLessThan(5);
+      expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
+      expect((await jwtVerify(await sign('orders', { sub: 'alice' }), createLocalJWKSet(publicJwks(keys)))).payload.jti).not.toBe(payload.jti);
+      // Another authorizer's audience is not this one's, and a tampered payload does not verify.
+      await expect(jwtVerify(jwt, createLocalJWKSet(publicJwks(keys)), { audience: 'billing' })).rejects.toThrow();
+      const [h, , s] = jwt.split('.');
+      const forged = `${h}.${Buffer.from(JSON.stringify({ ...payload, sub: 'mallory' })).toString('base64url')}.${s}`;
+      await expect(jwtVerify(forged, createLocalJWKSet(publicJwks(keys)))).rejects.toThrow();
+    });
+  }
+
+  it('fails when no key of the algorithm signs', async () => {
+    const keys = await ensureAlgorithms({ keys: [] }, ['ES256'], 1_900_000_000);
+    await expect(requestSigner('https://baton.example', 'RS256', () => keys)('orders', {})).rejects.toThrow(/no current RS256 signing key/);
   });
 });

@@ -13,13 +13,18 @@ export interface CallDeps {
 
 /** Asks one authorizer about `scopes` (all in its namespace); resolves its Decision or throws AuthorizerFailure. */
 export async function callAuthorizer(config: AuthorizerConfig, request: DecisionRequest, scopes: readonly string[], deps: CallDeps): Promise<Decision> {
-  const signal = AbortSignal.timeout(config.timeout * 1000);
   let jwt: string;
   try {
     jwt = await deps.sign(config.id, { sub: request.subject, client_id: request.clientId });
   } catch (err) {
     throw new AuthorizerFailure('could not sign the request JWT', { cause: err });
   }
+  // The deadline covers the whole call, body included. A plain timer, cleared when the call ends,
+  // rather than AbortSignal.timeout: that one registers a weakly held timer per signal, about a
+  // tenth of the fan-out's CPU.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new DOMException('authorizer deadline', 'TimeoutError')), config.timeout * 1000);
+  const { signal } = deadline;
   try {
     const answer = await deps.post(config.url, {
       headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${jwt}` },
@@ -33,6 +38,8 @@ export async function callAuthorizer(config: AuthorizerConfig, request: Decision
     return parseAnswer(await readBounded(answer), scopes, { topLevelClaims: (config.claimsNamespace ?? config.id) === '' });
   } catch (err) {
     throw classify(err, config);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,6 +1,7 @@
 // Versioned schema of the PostgreSQL backend, kept in its own SQL schema. Append new migrations;
 // never edit an applied one. Concurrent starters serialise on a transaction-level advisory lock.
-import pg from 'pg';
+import type pg from 'pg';
+import { drivers } from '../drivers.ts';
 
 interface Migration {
   readonly version: number;
@@ -102,7 +103,7 @@ export interface MigratePostgresOptions {
 /** Connects once, applies pending migrations to `schema` and disconnects: for `baton migrate`. */
 export async function migratePostgres(url: string, schema: string, options: MigratePostgresOptions = {}): Promise<number[]> {
   quoteSchema(schema);
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: (options.timeout ?? 30) * 1000, application_name: 'baton migrate' });
+  const client = new (drivers.pg().Client)({ connectionString: url, connectionTimeoutMillis: (options.timeout ?? 30) * 1000, application_name: 'baton migrate' });
   client.on('error', () => undefined);
   await client.connect();
   try {

@@ -1,9 +1,10 @@
 // PostgreSQL backend (pg.Pool). Every one-time operation is a single conditional statement, so it
 // stays atomic across connections, processes and instances; expiry compares the injected clock.
-import pg from 'pg';
+import type pg from 'pg';
 
 import { type Clock, type ModelPayload, type PutRecordOptions, type Store, type StoredRecord, systemClock } from '../store.ts';
 import { migrate, quoteSchema } from './migrations.ts';
+import { drivers } from '../drivers.ts';
 
 const COLLECT_BATCH = 500;
 
@@ -42,7 +43,7 @@ export class PostgresStore implements Store {
     this.#sql = statements(quoteSchema(this.#schema));
     this.#clock = options.clock ?? systemClock;
     const timeoutMs = Math.ceil((options.timeout ?? 5) * 1000);
-    this.#pool = new pg.Pool({
+    this.#pool = new (drivers.pg().Pool)({
       connectionString: options.url,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: timeoutMs,

@@ -2,10 +2,11 @@
 // are bounded by `timeout` and reject while Redis is down, and the client reconnects by itself.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 import { type Clock, type ModelPayload, type PutRecordOptions, type Store, type StoredRecord, expiresAt, systemClock } from '../store.ts';
 import { COLLECT, CONSUME, DESTROY, FIND_BY, type LuaScript, PUT_RECORD, REKEY, REVOKE, UPSERT } from './scripts.ts';
+import { drivers } from '../drivers.ts';
 
 /** Native TTLs outlive the logical expiry by this much, so Redis never drops a key the clock still sees. */
 const TTL_MARGIN_MS = 10_000;
@@ -41,7 +42,7 @@ export class RedisStore implements Store {
     this.#prefix = options.keyPrefix;
     this.#clock = options.clock ?? systemClock;
     this.#timeoutMs = Math.max(1, Math.round(options.timeout * 1000));
-    this.#redis = new Redis(options.url, {
+    this.#redis = new (drivers.ioredis().Redis)(options.url, {
       connectTimeout: this.#timeoutMs,
       commandTimeout: this.#timeoutMs,
       maxRetriesPerRequest: 0,

@@ -3,11 +3,12 @@
 import { dirname } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 
 import { privateDirectory, privateFile, withoutWorldAccess } from '../data-files.ts';
 import { type Clock, type ModelPayload, type PutRecordOptions, type Store, type StoredRecord, expiresAt, systemClock } from '../store.ts';
 import { migrate } from './migrations.ts';
+import { drivers } from '../drivers.ts';
 
 const COLLECT_BATCH = 500;
 
@@ -43,7 +44,7 @@ export class SqliteStore implements Store {
       privateFile(options.path);
       for (const companion of ['-wal', '-shm']) withoutWorldAccess(`${options.path}${companion}`);
     }
-    this.#db = new Database(options.path);
+    this.#db = new (drivers.betterSqlite3())(options.path);
     try {
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');

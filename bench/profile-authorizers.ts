@@ -1,0 +1,87 @@
+// Paired A/B of the authorizer fan-out's CPU per decide() for issue 16: the signer and logger as
+// they were (jose, pino path redaction) and as they are, in ONE process, measured in alternating slices against the same authorizer child, so a
+// noisy shared machine hits every variant alike. Prints CPU µs per decide() per variant and ratios.
+//   node --import tsx bench/profile-authorizers.ts   (env: BENCH_SLICES 8, BENCH_SLICE 1.5 s)
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+
+import { importJWK, SignJWT, type JWK } from 'jose';
+
+import { pino } from 'pino';
+
+import { REDACT_PATHS, createAccessLogger, createLogger } from '../src/observability/logger.ts';
+import { Authorizers, type DecisionRequest } from '../src/orchestration/authorizers/index.ts';
+import { ensureAlgorithms } from '../src/keys/keyset.ts';
+import { requestSigner } from '../src/orchestration/request-signer.ts';
+import { MemoryStore } from '../src/storage/memory/memory-store.ts';
+import { Children } from './processes.ts';
+import { envNumber } from './support.ts';
+
+const SLICES = envNumber('BENCH_SLICES', 8);
+const SLICE = envNumber('BENCH_SLICE', 1.5);
+const IN_FLIGHT = 50;
+
+const children = new Children();
+try {
+  const { ready } = await children.start('authorizers', './authorizers-server.ts', { env: { BENCH_DELAYS: '2,3,5' } });
+  const urls = (ready as { urls?: string[] }).urls ?? [];
+  const configs = urls.map((url, i) => ({ id: `authz-${i}`, url, namespace: `ns${i}:`, timeout: 5, onFailure: 'deny' as const, cacheTTL: 0 }));
+  const keys = await ensureAlgorithms({ keys: [] }, ['ES256'], Math.floor(Date.now() / 1000) - 1);
+  const key = keys.keys[0]!;
+  const joseKey = await importJWK(key.jwk as JWK, 'ES256');
+  // The signer as it was before issue 16 (jose SignJWT on WebCrypto).
+  const joseSign = (audience: string, payload: Record<string, unknown>) => new SignJWT(payload)
+    .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' }).setIssuer('http://127.0.0.1').setAudience(audience)
+    .setIssuedAt().setExpirationTime('60s').setJti(randomUUID()).sign(joseKey);
+  const nodeSign = requestSigner('http://127.0.0.1', 'ES256', () => keys);
+  const sink = { write: () => undefined };
+  const variants = Object.entries({
+    'jose signer, path redaction': { sign: joseSign, level: 'info', paths: true },
+    'node signer, path redaction': { sign: nodeSign, level: 'info', paths: true },
+    'jose signer, one-pass redaction': { sign: joseSign, level: 'info' },
+    'node signer, one-pass redaction': { sign: nodeSign, level: 'info' },
+    'node signer, unredacted': { sign: nodeSign, level: 'info', plain: true },
+    'node signer, no logs': { sign: nodeSign, level: 'silent' },
+  } as const).map(([name, v]) => ({
+    name, cpu: 0, calls: 0,
+    authorizers: new Authorizers(configs, { sign: v.sign, store: new MemoryStore(), logger: 'plain' in v ? createAccessLogger(v.level, sink)
+      // The logger as it was before issue 16: pino's path redaction with the same paths.
+      : 'paths' in v ? pino({ level: v.level, base: { service: 'baton' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, formatters: { level: (label) => ({ level: label }) } }, sink)
+        : createLogger(v.level, sink) }),
+  }));
+  const request: DecisionRequest = {
+    subject: 'alice', clientId: 'web', grantType: 'authorization_code', resource: 'https://api.bench.example',
+    scopes: ['openid', 'ns0:read', 'ns1:read', 'ns1:write', 'ns2:read'], upstream: { idp: 'entra', acr: 'mfa', amr: ['pwd', 'otp'] },
+    claims: { email: 'alice@example.com', groups: ['staff'] },
+  };
+  const run = async (authorizers: Authorizers, seconds: number) => {
+    let calls = 0;
+    const end = performance.now() + seconds * 1000;
+    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+      while (performance.now() < end) {
+        const result = await authorizers.decide(request);
+        if (result.failed || result.scopes.length !== request.scopes.length) throw new Error(`not granted: ${JSON.stringify(result.failed)}`);
+        calls += 1;
+      }
+    }));
+    return calls;
+  };
+  for (const v of variants) await run(v.authorizers, 0.5);
+  for (let slice = 0; slice < SLICES; slice += 1) {
+    const order = [...variants.slice(slice % variants.length), ...variants.slice(0, slice % variants.length)]; // rotated: no variant always first
+    for (const v of order) {
+      const before = process.cpuUsage();
+      v.calls += await run(v.authorizers, SLICE);
+      const used = process.cpuUsage(before);
+      v.cpu += used.user + used.system;
+    }
+  }
+  const base = variants[0]!.cpu / variants[0]!.calls;
+  for (const v of variants) {
+    const per = v.cpu / v.calls;
+    console.log(`${v.name.padEnd(26)} ${String(v.calls).padStart(6)} decide()  CPU ${per.toFixed(0).padStart(5)} µs/decide()  (${(per / base).toFixed(2)} of the first)`);
+  }
+} finally {
+  await children.stopAll();
+}
+process.exit(0);
