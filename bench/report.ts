@@ -8,6 +8,8 @@ export class Tally {
   failures = { non2xx: 0, errors: 0 };
   cpuMicros = 0;
   rss = 0;
+  /** Bytes: RSS and V8 heap used once started (idle) and the highest mid-slice sample under load. */
+  readonly memory = { idleRss: 0, idleHeap: 0, loadRss: 0, loadHeap: 0 };
   readonly latencies: number[] = [];
 
   constructor(readonly name: string) {}
@@ -54,6 +56,25 @@ export function printReport(baton: Tally, bare: Tally): void {
     { benchmark: 'client_credentials', figure: 'throughput Baton/bare', value: (baton.requestsPerSecond / bare.requestsPerSecond).toFixed(2), target: '>= 1.0 (later >= 1.3)' },
     { benchmark: 'client_credentials', figure: 'CPU per request bare/Baton', value: (bare.cpuMicrosPerRequest / baton.cpuMicrosPerRequest).toFixed(2) },
   ]);
+  printMemory(baton, bare);
   const failed = [baton, bare].filter((t) => t.failures.non2xx + t.failures.errors > 0);
   if (failed.length > 0) console.log(`note: non-2xx responses or socket errors during the run (${failed.map((t) => t.name).join(', ')}): those figures include failures`);
+}
+
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+
+/** Issue 16 target 5: idle RSS below 120 MiB, below 160 MiB under the client_credentials load. */
+function printMemory(baton: Tally, bare: Tally): void {
+  console.log('');
+  console.log('memory (MiB)   idle RSS  idle heap  RSS under load  heap under load');
+  for (const t of [baton, bare]) {
+    const m = t.memory;
+    console.log(`${t.name.padEnd(13)}  ${mib(m.idleRss).padStart(8)}  ${mib(m.idleHeap).padStart(9)}  ${mib(m.loadRss).padStart(14)}  ${mib(m.loadHeap).padStart(15)}`);
+  }
+  console.log('targets (Baton): idle RSS < 120 MiB, RSS under the client_credentials load < 160 MiB');
+  recordSummary([
+    { benchmark: 'memory', figure: 'idle RSS MiB Baton (bare)', value: `${mib(baton.memory.idleRss)} (${mib(bare.memory.idleRss)})`, target: '< 120' },
+    { benchmark: 'memory', figure: 'RSS MiB under client_credentials load Baton (bare)', value: `${mib(baton.memory.loadRss)} (${mib(bare.memory.loadRss)})`, target: '< 160' },
+    { benchmark: 'memory', figure: 'heap used MiB idle / under load Baton (bare)', value: `${mib(baton.memory.idleHeap)} / ${mib(baton.memory.loadHeap)} (${mib(bare.memory.idleHeap)} / ${mib(bare.memory.loadHeap)})` },
+  ]);
 }
