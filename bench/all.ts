@@ -57,7 +57,11 @@ async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const known = BENCHMARKS.flatMap((b) => [b.name, ...(b.parts ?? []), ...(b.aliases ?? [])]);
   const unknown = only.filter((name) => !known.includes(name));
-  if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark ${unknown.join(', ')}; known: ${known.join(', ')}`);
+    process.exitCode = 2;
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
   const summaryFile = join(dir, 'summary.jsonl');
   const failed: string[] = [];
