@@ -21,7 +21,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { name: 'client_credentials', file: 'client-credentials.ts', aliases: ['memory'] },
   { name: 'endpoints', file: 'endpoints.ts', parts: ['discovery', 'jwks', 'introspection', 'userinfo', 'code', 'refresh', 'token_exchange'] },
   { name: 'sign_in', file: 'sign-in.ts' },
-  { name: 'growth', file: 'growth.ts', parts: ['clients', 'resources', 'authorizers_configured'] },
+  { name: 'growth', file: 'growth.ts', parts: ['clients', 'resources', 'authorizers_configured', 'authorizers_asked'] },
   { name: 'storage', file: 'storage.ts' },
   { name: 'authorizers', file: 'authorizers.ts' },
   { name: 'refresh_storm', file: 'refresh-storm.ts' },
