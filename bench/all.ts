@@ -8,16 +8,35 @@ import { fileURLToPath } from 'node:url';
 
 import type { SummaryRow } from './support.ts';
 
-const BENCHMARKS = [
-  { name: 'client_credentials', file: 'client-credentials.ts' },
+interface Benchmark {
+  readonly name: string;
+  readonly file: string;
+  /** Workloads of this benchmark that can be named alone (`npm run bench -- code refresh`): passed as arguments. */
+  readonly parts?: readonly string[];
+  /** Other names that select the whole benchmark. */
+  readonly aliases?: readonly string[];
+}
+
+const BENCHMARKS: readonly Benchmark[] = [
+  { name: 'client_credentials', file: 'client-credentials.ts', aliases: ['memory'] },
+  { name: 'endpoints', file: 'endpoints.ts', parts: ['discovery', 'jwks', 'introspection', 'userinfo', 'code', 'refresh', 'token_exchange'] },
+  { name: 'sign_in', file: 'sign-in.ts' },
+  { name: 'growth', file: 'growth.ts', parts: ['clients', 'resources', 'authorizers_configured', 'authorizers_asked'] },
   { name: 'storage', file: 'storage.ts' },
   { name: 'authorizers', file: 'authorizers.ts' },
   { name: 'refresh_storm', file: 'refresh-storm.ts' },
-] as const;
+];
 
-function run(file: string, summaryFile: string): Promise<number> {
+/** What to run of `bench` for the names given: undefined (skip), [] (all of it), or some of its parts. */
+function selection(bench: Benchmark, only: readonly string[]): string[] | undefined {
+  if (only.length === 0 || only.includes(bench.name) || bench.aliases?.some((a) => only.includes(a))) return [];
+  const parts = (bench.parts ?? []).filter((part) => only.includes(part));
+  return parts.length > 0 ? parts : undefined;
+}
+
+function run(file: string, args: readonly string[], summaryFile: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(file, import.meta.url))], {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(file, import.meta.url)), ...args], {
       stdio: 'inherit',
       env: { ...process.env, BENCH_SUMMARY_FILE: summaryFile },
     });
@@ -36,14 +55,22 @@ function printTable(rows: readonly SummaryRow[]): void {
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
+  const known = BENCHMARKS.flatMap((b) => [b.name, ...(b.parts ?? []), ...(b.aliases ?? [])]);
+  const unknown = only.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark ${unknown.join(', ')}; known: ${known.join(', ')}`);
+    process.exitCode = 2;
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
   const summaryFile = join(dir, 'summary.jsonl');
   const failed: string[] = [];
   try {
     for (const bench of BENCHMARKS) {
-      if (only.length > 0 && !only.includes(bench.name)) continue;
-      console.log(`\n=== ${bench.name} (bench/${bench.file}) ===`);
-      if ((await run(bench.file, summaryFile)) !== 0) failed.push(bench.name);
+      const args = selection(bench, only);
+      if (args === undefined) continue;
+      console.log(`\n=== ${bench.name}${args.length > 0 ? `: ${args.join(', ')}` : ''} (bench/${bench.file}) ===`);
+      if ((await run(bench.file, args, summaryFile)) !== 0) failed.push(bench.name);
     }
     let rows: SummaryRow[] = [];
     try {

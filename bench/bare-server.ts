@@ -1,5 +1,5 @@
 // Benchmark child (b): bare oidc-provider configured as close to Baton as possible for this grant
-// (same client, JWT ES256 resource server, default memory adapter). Listens on 127.0.0.1:BENCH_PORT.
+// (same client, JWT ES256 resource server, default memory adapter; more clients: growth-fixture.ts). Listens on 127.0.0.1:BENCH_PORT.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 
@@ -7,6 +7,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors, type Configuration } from 'oidc-provider';
 
 import { CLIENT_ID, CLIENT_SECRET, RESOURCE, SCOPES, TOKEN_TTL } from './fixture.ts';
+import { extraClients, growth } from './growth-fixture.ts';
 import { benchPort, serveBenchIpc } from './server-ipc.ts';
 
 const port = benchPort();
@@ -15,7 +16,13 @@ const { privateKey } = await generateKeyPair('ES256', { extractable: true });
 const jwk = { ...(await exportJWK(privateKey)), kid: 'bench-es256', alg: 'ES256', use: 'sig' };
 
 const provider = new Provider(issuer, {
-  clients: [{
+  clients: [...extraClients(growth()).map((c) => ({
+    ...c,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic' as const,
+  })), {
     client_id: CLIENT_ID,
     client_secret: CLIENT_SECRET,
     grant_types: ['client_credentials'],

@@ -1,11 +1,14 @@
 // Benchmark child (a): Baton from src/server.ts with the in-memory store, one JWT (ES256) API and
-// one client_credentials client. Listens on 127.0.0.1:BENCH_PORT; see server-ipc.ts.
+// one client_credentials client (for bench/growth.ts, more clients, resources and authorizers:
+// growth-fixture.ts). Listens on 127.0.0.1:BENCH_PORT; see server-ipc.ts.
 import { validateConfig } from '../src/config/load.ts';
 import { createBaton } from '../src/server.ts';
-import { CLIENT_ID, CLIENT_SECRET, RESOURCE, SCOPES, TOKEN_TTL } from './fixture.ts';
+import { CLIENT_ID, CLIENT_SECRET, RESOURCE, TOKEN_TTL } from './fixture.ts';
+import { extraClients, extraResources, growth, namespace, resourceScopes } from './growth-fixture.ts';
 import { benchPort, serveBenchIpc } from './server-ipc.ts';
 
 const port = benchPort();
+const g = growth();
 const config = validateConfig({
   issuer: `http://127.0.0.1:${port}`,
   server: { host: '127.0.0.1', port, shutdownGracePeriod: 1 },
@@ -13,14 +16,21 @@ const config = validateConfig({
   keys: { masterSecret: 'bench-master-secret-0123456789abcdefghij', signing: ['ES256'] },
   ttl: { clientCredentials: TOKEN_TTL },
   logging: { level: process.env.BENCH_BATON_LOG_LEVEL ?? 'info' },
-  resources: [{ id: RESOURCE, scopes: [...SCOPES], accessTokenFormat: 'jwt' }],
-  clients: [{
-    client_id: CLIENT_ID,
-    client_secret: CLIENT_SECRET,
-    grant_types: ['client_credentials'],
-    token_endpoint_auth_method: 'client_secret_basic',
-    resources: [{ id: RESOURCE }],
-  }],
+  resources: [
+    ...extraResources(g).map((id) => ({ id, scopes: ['read'], accessTokenFormat: 'jwt' })),
+    { id: RESOURCE, scopes: resourceScopes(g), accessTokenFormat: 'jwt' },
+  ],
+  authorizers: (g.authorizers ?? []).map((url, i) => ({ id: `a${i}`, url, namespace: namespace(i), cacheTTL: 0 })),
+  clients: [
+    ...extraClients(g).map((c) => ({ ...c, grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic', resources: [{ id: RESOURCE }] })),
+    {
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+      grant_types: ['client_credentials'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      resources: [...extraResources(g).map((id) => ({ id })), { id: RESOURCE }],
+    },
+  ],
 }, 'bench config');
 
 const baton = await createBaton(config, { keyReloadInterval: 0 });

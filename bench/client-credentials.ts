@@ -1,6 +1,7 @@
 // Benchmark: client_credentials grant with an RFC 9068 JWT access token (ES256), Baton vs bare
 // oidc-provider, servers on one CPU and autocannon on the other. See bench/README.md.
 import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { RESOURCE, TOKEN_REQUEST } from './fixture.ts';
 import type { LoadResult } from './load.ts';
@@ -54,8 +55,13 @@ async function main(): Promise<void> {
     const start = async (name: string, file: string): Promise<Server> => {
       const env = { BENCH_PORT: String(await freePort()), BENCH_BATON_LOG_LEVEL: LOG_LEVEL };
       const { child, ready } = await children.start(name, file, { cpu: pinning.server, env, nodeArgs: SERVER_NODE_ARGS });
+      const tally = new Tally(name);
+      // Idle: started, listening, not one request served yet.
+      const idle = await child.request<Stats>({ type: 'stats' }, 'stats');
+      tally.memory.idleRss = idle.rss;
+      tally.memory.idleHeap = idle.heapUsed;
       await verify(name, ready.url!);
-      return { tally: new Tally(name), child, url: ready.url! };
+      return { tally, child, url: ready.url! };
     };
     const servers = [await start('Baton', './baton-server.ts'), await start('bare', './bare-server.ts')];
     const cpu = async (server: Server) => (await server.child.request<Stats>({ type: 'stats' }, 'stats')).cpuMicros;
@@ -68,8 +74,13 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
         const before = await cpu(server);
+        // Memory under load: sampled in the middle of the slice (the highest sample is kept).
+        const sample = sleep((DURATION / ROUNDS) * 500).then(() => server.child.request<Stats>({ type: 'stats' }, 'stats'));
         const result = await run(server.url, DURATION / ROUNDS);
         server.tally.add(result, (await cpu(server)) - before);
+        const loaded = await sample;
+        server.tally.memory.loadRss = Math.max(server.tally.memory.loadRss, loaded.rss);
+        server.tally.memory.loadHeap = Math.max(server.tally.memory.loadHeap, loaded.heapUsed);
       }
     }
     for (const server of servers) server.tally.rss = (await server.child.request<Stats>({ type: 'stats' }, 'stats')).rss;

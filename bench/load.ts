@@ -4,7 +4,8 @@ import autocannon from 'autocannon';
 
 import { TOKEN_REQUEST } from './fixture.ts';
 
-export interface LoadRun { type: 'run'; url: string; duration: number; connections: number }
+/** `body`: another form body for POST /token than the fixture's (bench/growth.ts asks other scopes). */
+export interface LoadRun { type: 'run'; url: string; duration: number; connections: number; body?: string }
 export interface LoadResult {
   type: 'result';
   /** Wall-clock seconds of the run. */
@@ -26,7 +27,7 @@ process.on('message', async (message: LoadRun | { type: 'stop' }) => {
     url: message.url + TOKEN_REQUEST.path,
     method: TOKEN_REQUEST.method,
     headers: TOKEN_REQUEST.headers,
-    body: TOKEN_REQUEST.body,
+    body: message.body ?? TOKEN_REQUEST.body,
     connections: message.connections,
     duration: message.duration,
   });

@@ -1,7 +1,7 @@
 // Server-child side of the benchmark's IPC: announces the listening URL, reports its own CPU time
-// and RSS when asked, and exits on `stop` or when the parent goes away.
+// and memory (RSS, V8 heap) when asked, and exits on `stop` or when the parent goes away.
 export type ParentMessage = { type: 'stats' } | { type: 'stop' };
-export type ServerMessage = { type: 'ready'; url: string } | { type: 'stats'; cpuMicros: number; rss: number };
+export type ServerMessage = { type: 'ready'; url: string } | { type: 'stats'; cpuMicros: number; rss: number; heapUsed: number; heapTotal: number };
 
 /** The port the parent picked for this child (BENCH_PORT). */
 export function benchPort(): number {
@@ -21,7 +21,8 @@ export function serveBenchIpc(url: string, close: () => Promise<void>): void {
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'stats') {
       const { user, system } = process.cpuUsage();
-      send({ type: 'stats', cpuMicros: user + system, rss: process.memoryUsage().rss });
+      const { rss, heapUsed, heapTotal } = process.memoryUsage();
+      send({ type: 'stats', cpuMicros: user + system, rss, heapUsed, heapTotal });
     } else if (message.type === 'stop') {
       exit();
     }
