@@ -7,7 +7,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import type { ScopeDecider } from '../provider/resources.ts';
 import type { Store } from '../storage/store.ts';
-import type { Authorizers, DecisionRequest } from './authorizers/index.ts';
+import type { Authorizers, AuthorizerTrace, DecisionRequest } from './authorizers/index.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 const STATE_KEY = 'batonAuthorizerClaims';
@@ -88,6 +88,8 @@ export interface FanOutOutcome {
   readonly claims: Record<string, unknown>;
   /** An authorizer that could not decide under `onFailure: deny`: the whole request must fail. */
   readonly failed?: string;
+  /** Each authorizer's part (who granted or denied which scope). */
+  readonly decisions: readonly AuthorizerTrace[];
 }
 
 /** Asks the authorizers concerned by `request.scopes` and bounds `allowed` by their answer; metrics per authorizer. */
@@ -96,9 +98,9 @@ export async function fanOut(authorizers: Pick<Authorizers, 'decide'>, request: 
   for (const trace of result.traces) {
     metrics?.authorizers.observe({ authorizer: trace.authorizer, outcome: trace.outcome, cached: String(trace.cached) }, trace.latencyMs / 1000);
   }
-  if (result.failed) return { scopes: [], claims: {}, failed: result.failed.authorizer };
+  if (result.failed) return { scopes: [], claims: {}, failed: result.failed.authorizer, decisions: result.traces };
   const decided = new Set(result.scopes);
-  return { scopes: allowed.filter((scope) => !request.scopes.includes(scope) || decided.has(scope)), claims: result.claims };
+  return { scopes: allowed.filter((scope) => !request.scopes.includes(scope) || decided.has(scope)), claims: result.claims, decisions: result.traces };
 }
 
 /** Claims the authorizers added for the resource of this access token (see authorizerDecider). */
