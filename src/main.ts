@@ -172,6 +172,35 @@ program
   });
 
 program
+  .command('replay')
+  .description('Decide the recorded traces\' requests again with a candidate configuration (its rules, hooks and authorizers, called for real) and print what changes; exit 1 when anything does (see docs/explain.md).')
+  .addOption(new Option('-c, --config <file>', 'the candidate configuration (YAML)').env('BATON_CONFIG'))
+  .option('--from-store <file>', 'read the traces from the store of this (live) configuration')
+  .option('--traces <file>', 'read the traces from a JSON lines file (one trace per line, as --export writes)')
+  .option('--since <time>', 'only traces at or after this ISO 8601 time (or epoch ms)')
+  .option('--until <time>', 'only traces at or before this time')
+  .option('--client <id>', 'only this client\'s requests')
+  .option('--user <sub>', 'only this user\'s requests (Baton\'s sub)')
+  .option('--json', 'print JSON')
+  .option('--export <file>', 'write the selected traces as JSON lines to this file instead of replaying them')
+  .action(async ({ config: file, ...options }: { config?: string } & import('./explain/replay-command.ts').ReplayOptions) => {
+    const { exportTraces, loadTraces, replayAgainst } = await import('./explain/replay-command.ts');
+    const live = options.fromStore === undefined ? undefined : loadOrExit(options.fromStore);
+    const traces = await loadTraces(live, options).catch(usageError);
+    if (options.export !== undefined) {
+      exportTraces(traces, options.export);
+      process.stdout.write(`exported ${traces.length} trace${traces.length === 1 ? '' : 's'} to ${options.export}\n`);
+      return;
+    }
+    if (file === undefined) return program.error('replay: name the candidate configuration with --config FILE', { exitCode: 2 });
+    const candidate = loadOrExit(file);
+    const report = await replayAgainst(candidate, dirname(resolve(file)), traces).catch(usageError);
+    const { formatReplay } = await import('./explain/replay.ts');
+    process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReplay(report, candidate));
+    process.exitCode = report.summary.changed > 0 ? 1 : 0;
+  });
+
+program
   .command('hash-secret')
   .description('Print the scrypt hash of a client secret read from standard input, for client_secret_hash.')
   .action(async () => {
