@@ -103,6 +103,8 @@ async function decide(evaluator: Evaluator, request: EvaluationRequest, recorder
     if (!identity) throw new EvaluationInputError(`${request.grantType} needs a user (claims or an id_token)`);
     sub = identity.sub ?? (identity.upstream && identity.upstreamSubject ? accountIdFor(identity.upstream, identity.upstreamSubject) : '');
     if (!sub) throw new EvaluationInputError('the user needs a sub, or an upstream and upstream subject');
+    // Recorded first: a refused user's inputs are what a replay needs most.
+    recorder.identity({ ...identity, sub });
     account = await authorizeIdentity(evaluator, request, client, sub, identity, recorder.requestId);
     recorder.identity({ ...identity, sub, ...(account.attrs && Object.keys(account.attrs).length > 0 ? { attrs: account.attrs } : {}) });
   }

@@ -97,7 +97,7 @@ export function formatReplay(report: ReplayReport, config: Pick<BatonConfig, 'is
     out.push('', `${r.requestId}: ${r.grantType} for client ${r.clientId ?? '?'}${r.sub && r.sub !== r.clientId ? `, user ${r.sub}` : ''}`);
     for (const change of r.changes) out.push(...describeLines(change).map((line) => `  ${line}`));
   }
-  const skipped = Object.entries(report.summary.skipped);
+  const skipped = Object.entries(report.summary.skipped).sort(([a], [b]) => a.localeCompare(b));
   const skippedTotal = skipped.reduce((n, [, c]) => n + c, 0);
   out.push('', `${report.summary.replayed} replayed: ${report.summary.changed} changed, ${report.summary.unchanged} unchanged; ${skippedTotal} skipped${skipped.length > 0 ? ` (${skipped.map(([reason, c]) => `${reason}: ${c}`).join('; ')})` : ''}`);
   return `${out.join('\n')}\n`;

@@ -16,20 +16,20 @@ export async function storedTrace(store: Store, requestId: string): Promise<Deci
   return record && readable(record.value) ? record.value : undefined;
 }
 
-/** Every stored trace this version can read, oldest first (one that expired meanwhile is skipped). */
+/** Every stored trace this version can read, oldest first, then by request id (one that expired meanwhile is skipped). */
 export async function storedTraces(store: Store): Promise<DecisionTrace[]> {
   const traces: DecisionTrace[] = [];
   for (const id of await store.listRecordIds(TRACE_KIND)) {
     const trace = await storedTrace(store, id);
     if (trace) traces.push(trace);
   }
-  return traces.sort((a, b) => a.at - b.at);
+  return traces.sort((a, b) => a.at - b.at || a.requestId.localeCompare(b.requestId));
 }
 
 /** JSON lines (blank lines ignored); a file holding one JSON trace is read too. */
 export function traceFile(path: string): DecisionTrace[] {
   const text = readFileSync(path, 'utf8');
-  const lines = text.trim().startsWith('{') && !text.trim().includes('\n{') ? [text] : text.split('\n');
+  const lines = isOneJsonObject(text) ? [text] : text.split('\n');
   return lines.filter((line) => line.trim() !== '').map((line, i) => {
     let value: unknown;
     try {
@@ -51,4 +51,13 @@ function readable(value: unknown): value is DecisionTrace {
   const trace = value as Partial<DecisionTrace> | null;
   return typeof trace === 'object' && trace !== null && trace.v === TRACE_VERSION && typeof trace.requestId === 'string'
     && typeof trace.at === 'number' && typeof trace.request === 'object' && typeof trace.result === 'object';
+}
+
+function isOneJsonObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
 }

@@ -26,7 +26,7 @@ let ids: Record<string, string>;
  */
 async function recordTraces(): Promise<Record<string, string>> {
   const config = bed.baton.config;
-  const evaluator = await createEvaluator(config, { configDir: bed.dir, keys: (await signingKeys(config, bed.baton.store))! });
+  const evaluator = await createEvaluator(config, { configDir: bed.dir, keys: (await signingKeys(config, bed.baton.baton.store))! });
   const user = (name: keyof typeof USERS) => ({ upstream: 'corp', upstreamSubject: USERS[name].username, claims: { ...USERS[name].claims } });
   const requests: Record<string, EvaluationRequest> = {
     alice: { clientId: 'web', grantType: 'authorization_code', scopes: SCOPE.split(' '), resources: [API], identity: user('alice') },
@@ -37,12 +37,12 @@ async function recordTraces(): Promise<Record<string, string>> {
   };
   const stored: Record<string, string> = {};
   const put = async (name: string, trace: DecisionTrace) => {
-    await bed.baton.store.putRecord(TRACE_KIND, trace.requestId, trace, { expiresIn: 3600 });
+    await bed.baton.baton.store.putRecord(TRACE_KIND, trace.requestId, trace, { expiresIn: 3600 });
     stored[name] = trace.requestId;
   };
   for (const [name, request] of Object.entries(requests)) await put(name, (await evaluate(evaluator, { ...request, requestId: `req-${name}` })).trace);
   // Inputs replay cannot use: a redacted claim, a grant it does not run.
-  const alice = (await bed.baton.store.getRecord<DecisionTrace>(TRACE_KIND, 'req-alice'))!.value;
+  const alice = (await bed.baton.baton.store.getRecord<DecisionTrace>(TRACE_KIND, 'req-alice'))!.value;
   await put('redacted', { ...alice, requestId: 'req-redacted', identity: { ...alice.identity!, claims: { ...alice.identity!.claims, email: { redacted: true, digest: 'AAAAAAAAAAAAAAAA' } } } });
   await put('exchange', { ...alice, requestId: 'req-exchange', request: { ...alice.request, grantType: 'urn:ietf:params:oauth:grant-type:token-exchange' } });
   return stored;
