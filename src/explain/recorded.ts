@@ -1,7 +1,7 @@
 // `--recorded`: the authorizers' answers taken from a trace instead of calling them, so a preview
 // or replay can be repeated exactly (or run where the authorizers cannot be reached). Ownership of
 // scopes is still the configuration's (longest namespace); a scope whose owner left no answer in
-// the trace counts as that authorizer failing.
+// the trace (neither its step nor its scope verdicts) counts as that authorizer failing.
 import type { AuthorizerConfig } from '../config/orchestration.ts';
 import type { AuthorizerTrace, DecisionRequest, FanoutResult } from '../orchestration/authorizers/index.ts';
 import { NamespaceIndex } from '../orchestration/authorizers/namespaces.ts';
@@ -21,7 +21,8 @@ export function recordedAuthorizers(configs: readonly AuthorizerConfig[], trace:
       const traces: AuthorizerTrace[] = [];
       let failed: FanoutResult['failed'];
       for (const [config, requested] of index.partition(request.scopes)) {
-        const step = steps.find((s) => s.authorizer === config.id && (s.resource === undefined || s.resource === request.resource));
+        const step = steps.find((s) => s.authorizer === config.id && (s.resource === undefined || s.resource === request.resource))
+          ?? fromVerdicts(trace, config.id, request.resource);
         const answer: AuthorizerTrace = { authorizer: config.id, requested, granted: [], outcome: 'failed', cached: true, latencyMs: 0 };
         if (!step || step.outcome === 'failed' || step.outcome === 'ignored') {
           answer.outcome = config.onFailure === 'ignore' ? 'ignored' : 'failed';
@@ -41,5 +42,17 @@ export function recordedAuthorizers(configs: readonly AuthorizerConfig[], trace:
       const scopes = [...new Set(request.scopes)].filter((scope) => index.ownerOf(scope) === undefined || granted.has(scope));
       return { scopes, claims, traces, ...(failed ? { failed } : {}) };
     },
+  };
+}
+
+/** A trace without the authorizer's step still says, scope by scope, what it decided (result.scopes). */
+function fromVerdicts(trace: DecisionTrace, authorizer: string, resource: string | undefined): AuthorizerStep | undefined {
+  const verdicts = trace.result.scopes.filter((v) => v.by === `authorizer:${authorizer}` && v.resource === resource);
+  if (verdicts.length === 0) return undefined;
+  const granted = verdicts.filter((v) => v.granted).map((v) => v.scope);
+  const reason = verdicts.find((v) => !v.granted && v.reason !== undefined)?.reason;
+  return {
+    kind: 'authorizer', authorizer, shadow: false, ...(resource === undefined ? {} : { resource }), requested: verdicts.map((v) => v.scope), granted,
+    outcome: granted.length > 0 ? 'granted' : 'denied', cached: true, latencyMs: 0, ...(reason === undefined ? {} : { reason }),
   };
 }

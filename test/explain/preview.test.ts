@@ -131,6 +131,20 @@ describe('baton preview', () => {
     expect(cli.stdout()).toMatch(/REFUSED: temporarily_unavailable: the authorizer orders could not decide/);
   });
 
+  it('--recorded: the authorizers\' answers from a trace, not called (same tokens with the authorizer unreachable)', async () => {
+    const live = await preview(['--client', 'web', '--id-token', await idTokenFile('alice'), '--scope', SCOPE, '--resource', API, '--json']);
+    const recordedFile = join(bed.dir, 'alice-trace.json');
+    writeFileSync(recordedFile, JSON.stringify((JSON.parse(live.stdout) as PreviewJson).trace));
+    const before = bed.authorizer.seen.length;
+    const down = bed.writeConfig('authorizer-gone', (raw) => ({ ...raw, authorizers: [{ id: 'orders', url: 'http://127.0.0.1:9/decide', namespace: 'orders:', cacheTTL: 0, timeout: '1s' }] }));
+    const cli = runCli(['preview', '--config', down, '--client', 'web', '--id-token', await idTokenFile('alice'), '--scope', SCOPE, '--resource', API, '--recorded', recordedFile, '--json']);
+    expect(await cli.exited).toBe(0);
+    const replayed = JSON.parse(cli.stdout()) as PreviewJson;
+    expect(replayed.notes.join('\n')).toMatch(/answers recorded in trace preview-/);
+    expect(withoutPerToken(replayed.accessTokens[0]!.claims)).toStrictEqual(withoutPerToken((JSON.parse(live.stdout) as PreviewJson).accessTokens[0]!.claims));
+    expect(bed.authorizer.seen.length).toBe(before);
+  });
+
   it('usage errors exit 2 with a message: unknown client, malformed claims, a grant it cannot run, an unknown recorded request', async () => {
     const unknown = await preview(['--client', 'nobody', '--grant', 'client_credentials']);
     expect(unknown.status).toBe(2);
