@@ -39,7 +39,8 @@ export async function preview(config: BatonConfig, configDir: string, options: P
   const store = openStore(config.storage);
   try {
     const recorded = options.recorded === undefined ? undefined : await recordedTrace(store, options.recorded);
-    const keys = recorded ? undefined : await signingKeys(config, store);
+    // A store that cannot be read here (down, another network) only costs the real signing key.
+    const keys = recorded ? undefined : await signingKeys(config, store).catch(() => undefined);
     if (config.authorizers.length > 0) {
       notes.push(recorded ? `authorizers: answers recorded in trace ${recorded.requestId}, not called`
         : keys ? 'authorizers: called for real, signed with Baton\'s current signing key'
