@@ -1,4 +1,4 @@
-// CLI entry: `baton start | dev | check-config | keys rotate | hash-secret | migrate | bff sessions | bff end`.
+// CLI entry: `baton start | dev | check-config | keys rotate | hash-secret | migrate | bff sessions | bff end | preview | replay`.
 import { dirname, resolve } from 'node:path';
 
 import { Command, Option } from 'commander';
@@ -155,6 +155,57 @@ bff
   });
 
 program
+  .command('preview')
+  .description('Print the tokens a client would get for a user (claims or an upstream id_token), decided by the real rules, hooks and authorizers, with their explanation; no server, nothing issued (see docs/explain.md).')
+  .addOption(configOption())
+  .requiredOption('--client <id>', 'the client asking')
+  .option('--claims <file>', 'the user\'s mapped claims (JSON), or a trace identity { claims, upstream, upstreamSubject, attrs }')
+  .option('--id-token <file>', 'an upstream id_token, mapped with the upstream\'s claim mapping (verified against its JWKS when reachable)')
+  .option('--upstream <id>', 'the upstream the user signs in with')
+  .option('--sub <sub>', 'Baton\'s sub for the user (default {upstream}:{upstream subject})')
+  .option('--scope <scopes>', 'scopes asked, space-separated')
+  .option('--resource <uri>', 'a resource (RFC 8707); repeat for several', (value: string, all: string[] = []) => [...all, value])
+  .option('--grant <type>', 'authorization_code (default with a user), refresh_token or client_credentials (default without)')
+  .option('--recorded <request-id-or-file>', 'take the authorizers\' answers from this trace instead of calling them')
+  .option('--json', 'print JSON')
+  .action(async ({ config: file, ...options }: { config: string } & import('./explain/preview.ts').PreviewOptions) => {
+    const config = loadOrExit(file);
+    const { preview, formatPreview, previewJson } = await import('./explain/preview.ts');
+    const output = await preview(config, dirname(resolve(file)), options).catch(usageError);
+    process.stdout.write(options.json ? previewJson(output) : formatPreview(output));
+    process.exitCode = output.evaluation.trace.result.outcome === 'refused' ? 1 : 0;
+  });
+
+program
+  .command('replay')
+  .description('Decide the recorded traces\' requests again with a candidate configuration (its rules, hooks and authorizers, called for real) and print what changes; exit 1 when anything does (see docs/explain.md).')
+  .addOption(new Option('-c, --config <file>', 'the candidate configuration (YAML)').env('BATON_CONFIG'))
+  .option('--from-store <file>', 'read the traces from the store of this (live) configuration')
+  .option('--traces <file>', 'read the traces from a JSON lines file (one trace per line, as --export writes)')
+  .option('--since <time>', 'only traces at or after this ISO 8601 time (or epoch ms)')
+  .option('--until <time>', 'only traces at or before this time')
+  .option('--client <id>', 'only this client\'s requests')
+  .option('--user <sub>', 'only this user\'s requests (Baton\'s sub)')
+  .option('--json', 'print JSON')
+  .option('--export <file>', 'write the selected traces as JSON lines to this file instead of replaying them')
+  .action(async ({ config: file, ...options }: { config?: string } & import('./explain/replay-command.ts').ReplayOptions) => {
+    const { exportTraces, loadTraces, replayAgainst } = await import('./explain/replay-command.ts');
+    const live = options.fromStore === undefined ? undefined : loadOrExit(options.fromStore);
+    const traces = await loadTraces(live, options).catch(usageError);
+    if (options.export !== undefined) {
+      exportTraces(traces, options.export);
+      process.stdout.write(`exported ${traces.length} trace${traces.length === 1 ? '' : 's'} to ${options.export}\n`);
+      return;
+    }
+    if (file === undefined) return program.error('replay: name the candidate configuration with --config FILE', { exitCode: 2 });
+    const candidate = loadOrExit(file);
+    const report = await replayAgainst(candidate, dirname(resolve(file)), traces).catch(usageError);
+    const { formatReplay } = await import('./explain/replay.ts');
+    process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReplay(report, candidate));
+    process.exitCode = report.summary.changed > 0 ? 1 : 0;
+  });
+
+program
   .command('hash-secret')
   .description('Print the scrypt hash of a client secret read from standard input, for client_secret_hash.')
   .action(async () => {
@@ -168,6 +219,18 @@ program
     const { hashSecret } = await import('./provider/client-secret.ts');
     process.stdout.write(`${await hashSecret(secret)}\n`);
   });
+
+/** A request the configuration cannot run (unknown client, unreadable file, hook module missing): exit status 2. */
+async function usageError(err: unknown): Promise<never> {
+  const { EvaluationInputError } = await import('./explain/evaluate.ts');
+  const { TraceSourceError } = await import('./explain/trace-source.ts');
+  const { HookLoadError } = await import('./orchestration/hooks/index.ts');
+  if (err instanceof EvaluationInputError || err instanceof TraceSourceError || err instanceof HookLoadError) {
+    process.stderr.write(`baton: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
 
 // A startup problem the operator must fix (wrong master secret, database held by another process):
 // its message, no stack trace, and exit status 2 like a configuration error.

@@ -50,6 +50,12 @@ export class KeyStore {
     return this.#update((current, now) => rotate(current, this.#options.algorithms, now, this.#options.retention, this.#options.activationDelay ?? 0), true);
   }
 
+  /** The stored set, decrypted, without ever writing (offline tools: `baton preview`); undefined when none is stored. */
+  async read(): Promise<KeySet | undefined> {
+    const record = await this.#options.store.getRecord<SealedKeySet>(KIND, ID);
+    return record ? JSON.parse(openSealed(this.#options.sealKey, record.value.sealed)) as KeySet : undefined;
+  }
+
   /** The stored version, without decrypting: cheap enough to poll. */
   async version(): Promise<number> {
     return (await this.#options.store.getRecord<SealedKeySet>(KIND, ID))?.version ?? 0;

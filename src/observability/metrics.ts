@@ -103,7 +103,7 @@ export class Metrics {
   }
 }
 
-const STORE_OPERATIONS = ['upsert', 'find', 'findByUid', 'findByUserCode', 'consume', 'destroy', 'revokeByGrantId', 'listModelIds', 'rekey', 'getRecord', 'putRecord', 'deleteRecord', 'collectExpired', 'ping'] as const;
+const STORE_OPERATIONS = ['upsert', 'find', 'findByUid', 'findByUserCode', 'consume', 'destroy', 'revokeByGrantId', 'listModelIds', 'rekey', 'getRecord', 'putRecord', 'deleteRecord', 'listRecordIds', 'collectExpired', 'ping'] as const;
 
 /** The store with every operation timed into `baton_storage_seconds` and traced; behaviour unchanged. */
 export function measuredStore(store: Store, metrics: Metrics): Store {

@@ -7,7 +7,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import type { ScopeDecider } from '../provider/resources.ts';
 import type { Store } from '../storage/store.ts';
-import type { Authorizers, DecisionRequest } from './authorizers/index.ts';
+import type { Authorizers, AuthorizerTrace, DecisionRequest } from './authorizers/index.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 const STATE_KEY = 'batonAuthorizerClaims';
@@ -29,29 +29,56 @@ interface ScopedEntity {
 
 export function authorizerDecider(authorizers: Authorizers, store: Store, metrics?: Metrics): ScopeDecider {
   return async (ctx, clientId, resource, allowed) => {
-    const grantType = String(ctx.oidc.params?.grant_type ?? '');
     const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.DeviceCode ?? ctx.oidc.entities.RefreshToken) as ScopedEntity | undefined;
-    const asked = typeof ctx.oidc.params?.scope === 'string' ? new Set(ctx.oidc.params.scope.split(' ')) : source?.scopes;
-    // In request order (docs/authorizers.md), not the resource's declared order.
-    const permitted = new Set(allowed);
-    const requested = [...(asked ?? [])].filter((scope) => permitted.has(scope));
-    if (!authorizers.concerns(requested)) return allowed;
-
+    const asked = typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope.split(' ') : [...source?.scopes ?? []];
     const accountId = ctx.oidc.entities.Account?.accountId;
     const account = accountId ? (await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId))?.value : undefined;
-    const result = await fanOut(authorizers, {
-      subject: accountId ?? clientId,
-      clientId,
-      grantType,
-      resource,
-      scopes: requested,
-      upstream: account?.upstream ? { idp: account.upstream, acr: source?.acr, amr: source?.amr, authTime: source?.authTime } : undefined,
-      claims: account?.claims ?? {},
-    }, allowed, metrics);
+    const result = await decideResourceScopes(authorizers, {
+      clientId, grantType: String(ctx.oidc.params?.grant_type ?? ''), resource, asked, allowed,
+      ...(accountId === undefined ? {} : { accountId }), ...(account ? { account } : {}),
+      ...(source?.acr === undefined ? {} : { acr: source.acr }), ...(source?.amr === undefined ? {} : { amr: source.amr }),
+      ...(source?.authTime === undefined ? {} : { authTime: source.authTime }),
+    }, metrics);
+    if (!result) return allowed;
     if (result.failed) throw new TemporarilyUnavailable(`the authorizer ${result.failed} could not decide; try again later`);
     (ctx.state[STATE_KEY] ??= {} as Record<string, Record<string, unknown>>)[resource] = result.claims;
     return result.scopes;
   };
+}
+
+/** One access token's decision, outside any request (the token endpoint and `baton preview` both call it). */
+export interface ResourceScopesInput {
+  readonly clientId: string;
+  readonly grantType: string;
+  readonly resource: string;
+  /** The scopes asked, in request order. */
+  readonly asked: readonly string[];
+  /** What the client may have at the resource (ResourcePolicy.allowedScopes). */
+  readonly allowed: readonly string[];
+  /** Absent for client_credentials. */
+  readonly accountId?: string;
+  readonly account?: AccountRecord;
+  readonly acr?: string;
+  readonly amr?: readonly string[];
+  readonly authTime?: number;
+}
+
+/** The fan-out for one resource; undefined when no authorizer is concerned (the allowed scopes stand). */
+export async function decideResourceScopes(authorizers: Pick<Authorizers, 'concerns' | 'decide'>, input: ResourceScopesInput, metrics?: Metrics): Promise<FanOutOutcome | undefined> {
+  // In request order (docs/authorizers.md), not the resource's declared order.
+  const permitted = new Set(input.allowed);
+  const requested = [...new Set(input.asked)].filter((scope) => permitted.has(scope));
+  if (!authorizers.concerns(requested)) return undefined;
+  const { account } = input;
+  return fanOut(authorizers, {
+    subject: input.accountId ?? input.clientId,
+    clientId: input.clientId,
+    grantType: input.grantType,
+    resource: input.resource,
+    scopes: requested,
+    upstream: account?.upstream ? { idp: account.upstream, acr: input.acr, amr: input.amr, authTime: input.authTime } : undefined,
+    claims: account?.claims ?? {},
+  }, input.allowed, metrics);
 }
 
 export interface FanOutOutcome {
@@ -61,17 +88,19 @@ export interface FanOutOutcome {
   readonly claims: Record<string, unknown>;
   /** An authorizer that could not decide under `onFailure: deny`: the whole request must fail. */
   readonly failed?: string;
+  /** Each authorizer's part (who granted or denied which scope). */
+  readonly decisions: readonly AuthorizerTrace[];
 }
 
 /** Asks the authorizers concerned by `request.scopes` and bounds `allowed` by their answer; metrics per authorizer. */
-export async function fanOut(authorizers: Authorizers, request: DecisionRequest, allowed: readonly string[], metrics?: Metrics): Promise<FanOutOutcome> {
+export async function fanOut(authorizers: Pick<Authorizers, 'decide'>, request: DecisionRequest, allowed: readonly string[], metrics?: Metrics): Promise<FanOutOutcome> {
   const result = await authorizers.decide(request);
   for (const trace of result.traces) {
     metrics?.authorizers.observe({ authorizer: trace.authorizer, outcome: trace.outcome, cached: String(trace.cached) }, trace.latencyMs / 1000);
   }
-  if (result.failed) return { scopes: [], claims: {}, failed: result.failed.authorizer };
+  if (result.failed) return { scopes: [], claims: {}, failed: result.failed.authorizer, decisions: result.traces };
   const decided = new Set(result.scopes);
-  return { scopes: allowed.filter((scope) => !request.scopes.includes(scope) || decided.has(scope)), claims: result.claims };
+  return { scopes: allowed.filter((scope) => !request.scopes.includes(scope) || decided.has(scope)), claims: result.claims, decisions: result.traces };
 }
 
 /** Claims the authorizers added for the resource of this access token (see authorizerDecider). */

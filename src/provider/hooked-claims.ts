@@ -16,7 +16,7 @@ async function userOf(store: Store, accountId: string): Promise<HookUser> {
 }
 
 /** Grants whose id_tokens the hook builds: a user just signed in (never refresh, exchange or client_credentials). */
-const ID_TOKEN_GRANTS = new Set(['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code']);
+export const ID_TOKEN_GRANTS: ReadonlySet<string> = new Set(['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code']);
 
 /**
  * id_tokens: oidc-provider filters account claims by scope, so hook claims are merged into the
@@ -31,17 +31,37 @@ export function addIdTokenHook(provider: Provider, hooks: HookPoints, store: Sto
     const clientId = this.client?.clientId;
     const grantType = ctx?.oidc?.params?.grant_type;
     if (!ctx || ctx.oidc?.route !== 'token' || !ID_TOKEN_GRANTS.has(String(grantType)) || !clientId || !hooks.has(clientId, 'buildIDTokenClaims')) return claims;
-    const extra = await hooks.run(clientId, 'buildIDTokenClaims', {
-      client: { id: clientId, name: this.client?.clientName },
-      flow: 'token',
+    const extra = await idTokenHookClaims(hooks, store, {
+      clientId,
+      clientName: this.client?.clientName,
       grantType: String(grantType),
       scopes: [...((ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.DeviceCode) as { scopes?: Set<string> } | undefined)?.scopes ?? []],
-      params: {},
-      user: await userOf(store, String(claims.sub)),
+      sub: String(claims.sub),
       requestId: String(ctx.state?.requestId ?? ''),
     });
-    return { ...claims, ...extra, sub: claims.sub };
+    return withIdTokenHookClaims(claims, extra);
   };
+}
+
+/** Runs the client's buildIDTokenClaims hook for one id_token, outside any request (`baton preview` calls it too). */
+export async function idTokenHookClaims(hooks: HookPoints, store: Store, input: {
+  readonly clientId: string; readonly clientName?: string | undefined; readonly grantType: string;
+  readonly scopes: readonly string[]; readonly sub: string; readonly requestId: string;
+}): Promise<Record<string, unknown>> {
+  return hooks.run(input.clientId, 'buildIDTokenClaims', {
+    client: { id: input.clientId, name: input.clientName },
+    flow: 'token',
+    grantType: input.grantType,
+    scopes: [...input.scopes],
+    params: {},
+    user: await userOf(store, input.sub),
+    requestId: input.requestId,
+  });
+}
+
+/** The id_token claims merged as addIdTokenHook does: the hook's claims never replace `sub`. */
+export function withIdTokenHookClaims(claims: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  return { ...claims, ...extra, sub: claims.sub };
 }
 
 interface IdTokenLike {

@@ -85,8 +85,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     clients: config.clients.map((c) => clientMetadata(c, config)),
     jwks: { keys: providerJwks(deps.keys, deps.now).keys.map((jwk) => new NodeSigningKey(jwk as SigningJwk)) },
     findAccount,
-    scopes: [...STATIC_SCOPES],
-    claims: { ...SCOPE_CLAIMS },
+    ...claimsConfiguration(),
     responseTypes: ['code'],
     // idp_hint names the upstream to sign in with (skips the chooser).
     extraParams: ['idp_hint'],
@@ -148,8 +147,6 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     // Every refresh rotates, except a grace replay, which answers with the successor already issued.
     rotateRefreshToken: (ctx) => !isGraceReplay(ctx),
-    // Scope claims (email, profile) also go into the id_token: what applications expect from an IdP.
-    conformIdTokenClaims: false,
     // A JWT access token is not stored: remember its grant, so token exchange can tell it ended.
     formats: { customizers: { jwt: recordJwtGrant(store) } },
     extraTokenClaims: tokenClaims({ config, store, sessions: deps.sessions, logger: deps.logger, events: deps.events, hooks: deps.hooks, upstreams: deps.upstreams }) as Configuration['extraTokenClaims'],
@@ -193,6 +190,16 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     ...(deps.metrics ? { count: (outcome) => deps.metrics!.countRefresh(outcome) } : {}),
   });
   return provider;
+}
+
+/** Which scopes release which claims, and where: shared with `baton preview`'s id_tokens (explain/id-token-claims.ts). */
+export function claimsConfiguration(): Pick<Configuration, 'scopes' | 'claims' | 'conformIdTokenClaims'> {
+  return {
+    scopes: [...STATIC_SCOPES],
+    claims: { ...SCOPE_CLAIMS },
+    // Scope claims (email, profile) also go into the id_token: what applications expect from an IdP.
+    conformIdTokenClaims: false,
+  };
 }
 
 /** Clients configured with `client_secret_hash` are verified with scrypt instead of string equality. */

@@ -111,8 +111,13 @@ function isClientCredentials(ctx: KoaContextWithOIDC): boolean {
 /** RFC 6749 section 5.2: a scope the client may not have is invalid_scope, never silently dropped. */
 function rejectScopesOutside(ctx: KoaContextWithOIDC, allowed: readonly string[]): void {
   const requested = typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope.split(' ').filter(Boolean) : [];
-  const refused = requested.filter((scope) => !allowed.includes(scope));
+  const refused = scopesOutside(requested, allowed);
   if (refused.length > 0) {
     throw new errors.InvalidScope('requested scope is not allowed', refused.join(' '));
   }
+}
+
+/** The requested scopes a client_credentials client may not have (refused with invalid_scope); `baton preview` shares it. */
+export function scopesOutside(requested: readonly string[], allowed: readonly string[]): string[] {
+  return requested.filter((scope) => !allowed.includes(scope));
 }

@@ -13,7 +13,7 @@ import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { authorizeUser } from '../orchestration/pipeline.ts';
 import { authorizerClaims } from '../orchestration/token-decisions.ts';
-import type { HookPoints } from '../orchestration/hook-points.ts';
+import type { HookCallParts, HookPoints } from '../orchestration/hook-points.ts';
 import type { Store } from '../storage/store.ts';
 import type { Upstreams } from '../upstream/index.ts';
 import type { UpstreamSessions } from '../upstream/session.ts';
@@ -93,16 +93,41 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks, up
     const account = token.accountId ? (await store.getRecord<AccountRecord>(ACCOUNT_KIND, token.accountId))?.value : undefined;
     // api.upstream: the vaulted tokens of the sign-in, renewed first when about to expire (never handed out expired).
     const upstream = token.grantId && token.accountId ? await sessions.view(token.grantId, token.clientId, token.accountId) : undefined;
-    const built = await hooks.run(token.clientId, 'buildAccessTokenClaims', {
-      client: { id: token.clientId, name: config.clients.find((c) => c.client_id === token.clientId)?.client_name },
-      flow: 'token',
+    const built = await accessTokenHookClaims(hooks, config, {
+      clientId: token.clientId,
       grantType: String(ctx.oidc.params?.grant_type ?? ''),
       scopes: token.scope?.split(' ').filter(Boolean) ?? [],
       resource,
-      params: {},
-      user: token.accountId ? { sub: token.accountId, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, attrs: account?.attrs ?? {} } : undefined,
+      ...(token.accountId ? { accountId: token.accountId } : {}),
+      ...(account ? { account } : {}),
       requestId: String(ctx.state?.requestId ?? ''),
     }, upstream ? { upstream: { ...upstream, claims: account?.claims ?? {} } } : {});
     return { ...decided, ...built };
   };
+}
+
+/** The buildAccessTokenClaims hook's input for one access token, outside any request (`baton preview` calls it too). */
+export interface AccessTokenHookInput {
+  readonly clientId: string;
+  readonly grantType: string;
+  readonly scopes: readonly string[];
+  readonly resource: string | undefined;
+  readonly accountId?: string;
+  readonly account?: AccountRecord;
+  readonly requestId: string;
+}
+
+/** Runs the client's buildAccessTokenClaims hook (the caller checked `hooks.has`). */
+export function accessTokenHookClaims(hooks: HookPoints, config: BatonConfig, input: AccessTokenHookInput, parts: HookCallParts = {}): Promise<Record<string, unknown>> {
+  const { account } = input;
+  return hooks.run(input.clientId, 'buildAccessTokenClaims', {
+    client: { id: input.clientId, name: config.clients.find((c) => c.client_id === input.clientId)?.client_name },
+    flow: 'token',
+    grantType: input.grantType,
+    scopes: [...input.scopes],
+    resource: input.resource,
+    params: {},
+    user: input.accountId ? { sub: input.accountId, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, attrs: account?.attrs ?? {} } : undefined,
+    requestId: input.requestId,
+  }, parts);
 }

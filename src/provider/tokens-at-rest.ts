@@ -122,6 +122,10 @@ export class TokensAtRest implements Store {
     return this.#store.listModelIds(model);
   }
 
+  listRecordIds(kind: string): Promise<string[]> {
+    return this.#store.listRecordIds(kind);
+  }
+
   rekey(model: string, from: string, to: string, payload: ModelPayload): Promise<boolean> {
     return this.#store.rekey(model, from, to, payload);
   }

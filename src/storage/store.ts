@@ -97,6 +97,14 @@ export interface Store {
   /** Removes a record; removing an absent one is not an error. */
   deleteRecord(kind: string, id: string): Promise<void>;
 
+  /**
+   * The ids of the live records of `kind`, in no particular order, each once. MUST NOT list an
+   * expired record nor a record of another kind (not even one whose kind starts with `kind`). For
+   * maintenance (`baton replay --from-store` reads the stored decision traces), never for request
+   * paths: it reads every record of the kind (Redis: SCAN, never KEYS).
+   */
+  listRecordIds(kind: string): Promise<string[]>;
+
   /** Deletes expired models and records; returns how many were removed. MUST NOT block readers for long. */
   collectExpired(): Promise<number>;
 

@@ -23,6 +23,21 @@ export interface SignInTarget {
  * from the Baton session, linked to that one upstream sign-in.
  */
 export async function signIn(target: SignInTarget, username: string, password: string, agent = new CookieAgent()): Promise<string> {
+  const body = await signInForTokens(target, username, password, agent);
+  if (!body.refresh_token) throw new Error('code redemption gave no refresh token');
+  return body.refresh_token;
+}
+
+/** The token response of the code redemption (access, id and refresh tokens). */
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly id_token?: string;
+  readonly refresh_token?: string;
+  readonly scope?: string;
+}
+
+/** As signIn, resolving with the whole token response. */
+export async function signInForTokens(target: SignInTarget, username: string, password: string, agent = new CookieAgent()): Promise<TokenResponse> {
   const verifier = client.randomPKCECodeVerifier();
   const authorize = new URL(`${target.issuer}/authorize`);
   for (const [key, value] of Object.entries({
@@ -48,7 +63,7 @@ export async function signIn(target: SignInTarget, username: string, password: s
   throw new Error(`sign-in of ${username}: too many redirects`);
 }
 
-async function redeem(target: SignInTarget, callback: URL, verifier: string): Promise<string> {
+async function redeem(target: SignInTarget, callback: URL, verifier: string): Promise<TokenResponse> {
   const code = callback.searchParams.get('code');
   if (!code) throw new Error(`sign-in refused: ${callback.searchParams.get('error') ?? 'no code'}`);
   const response = await fetch(`${target.issuer}/token`, {
@@ -56,7 +71,7 @@ async function redeem(target: SignInTarget, callback: URL, verifier: string): Pr
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${target.clientId}:${target.secret}`).toString('base64')}` },
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: target.redirectUri, code_verifier: verifier, ...(target.resource ? { resource: target.resource } : {}) }).toString(),
   });
-  const body = (await response.json()) as { refresh_token?: string; error?: string };
-  if (!body.refresh_token) throw new Error(`code redemption failed: ${body.error ?? response.status}`);
-  return body.refresh_token;
+  const body = (await response.json()) as Partial<TokenResponse> & { error?: string };
+  if (!body.access_token) throw new Error(`code redemption failed: ${body.error ?? response.status}`);
+  return body as TokenResponse;
 }

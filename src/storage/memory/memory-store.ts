@@ -84,6 +84,12 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async listRecordIds(kind: string): Promise<string[]> {
+    this.#open();
+    const prefix = `${kind}\u0000`;
+    return [...this.#records].filter(([k, entry]) => k.startsWith(prefix) && !this.#expired(entry.expiresAt)).map(([k]) => k.slice(prefix.length));
+  }
+
   async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
     this.#open();
     const entry = this.#liveRecord(key(kind, id));

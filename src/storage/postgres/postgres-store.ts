@@ -114,6 +114,10 @@ export class PostgresStore implements Store {
     }
   }
 
+  async listRecordIds(kind: string): Promise<string[]> {
+    return (await this.#query<{ id: string }>(this.#sql.listRecordIds, [kind, this.#now()])).rows.map((row) => row.id);
+  }
+
   async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
     const row = (await this.#query<RecordRow>(this.#sql.getRecord, [kind, id, this.#now()])).rows[0];
     return row && { value: JSON.parse(row.value) as T, version: row.version };
@@ -231,6 +235,7 @@ function statements(s: string) {
         RETURNING consumed_at, expires_at)
       INSERT INTO ${models} (model, id, payload, grant_id, uid, user_code, consumed_at, expires_at)
         SELECT $1, $4, $5, $6, $7, $8, consumed_at, expires_at FROM moved RETURNING 1`,
+    listRecordIds: `SELECT id FROM ${records} WHERE kind = $1 AND (expires_at IS NULL OR expires_at > $2)`,
     getRecord: `SELECT value, version FROM ${records} WHERE kind = $1 AND id = $2 AND ${live}`,
     // Unconditional: always writes; an expired row counts as absent and restarts at version 1.
     putAlways: `${insertRecord}, version = CASE WHEN ${expired} THEN 1 ELSE r.version + 1 END RETURNING 1`,

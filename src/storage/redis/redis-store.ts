@@ -127,6 +127,29 @@ export class RedisStore implements Store {
     ])) === 1;
   }
 
+  async listRecordIds(kind: string): Promise<string[]> {
+    const redis = await this.#client();
+    const start = this.#recordKey(kind, '');
+    const ids: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${globEscape(start)}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const read = redis.pipeline();
+      for (const key of keys) read.hmget(key, 'v', 'e');
+      const rows = (await read.exec()) ?? [];
+      keys.forEach((key, i) => {
+        const [error, fields] = rows[i] ?? [];
+        if (error) throw error;
+        const [value, at] = fields as [string | null, string | null];
+        if (value !== null && !this.#expired(at)) ids.push(key.slice(start.length));
+      });
+    } while (cursor !== '0');
+    // SCAN may return a key twice.
+    return [...new Set(ids)];
+  }
+
   async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
     const redis = await this.#client();
     const [value, version, at] = await redis.hmget(this.#recordKey(kind, id), 'v', 'n', 'e');

@@ -110,6 +110,10 @@ export class SplitStore implements Store {
     return this.storeForModel(model).rekey(model, from, to, payload);
   }
 
+  listRecordIds(kind: string): Promise<string[]> {
+    return this.storeForKind(kind).listRecordIds(kind);
+  }
+
   getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
     return this.storeForKind(kind).getRecord<T>(kind, id);
   }

@@ -75,6 +75,7 @@ export class SqliteStore implements Store {
       listModelIds: db.prepare(`SELECT id FROM oidc_models WHERE model = @model AND ${live}`).pluck(),
       rekeySource: db.prepare(`SELECT consumed_at, expires_at FROM oidc_models WHERE model = @model AND id = @id AND ${live}`),
       exists: db.prepare('SELECT 1 FROM oidc_models WHERE model = @model AND id = @id'),
+      listRecordIds: db.prepare(`SELECT id FROM baton_records WHERE kind = @kind AND ${live}`).pluck(),
       getRecord: db.prepare(`SELECT value, version FROM baton_records WHERE kind = @kind AND id = @id AND ${live}`),
       putRecord: db.prepare(`INSERT INTO baton_records (kind, id, value, version, expires_at) VALUES (@kind, @id, @value, @version, @expiresAt)
         ON CONFLICT (kind, id) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at`),
@@ -146,6 +147,10 @@ export class SqliteStore implements Store {
       return true;
     });
     return move.immediate();
+  }
+
+  async listRecordIds(kind: string): Promise<string[]> {
+    return this.#sql.listRecordIds.all({ kind, now: this.#clock() }) as string[];
   }
 
   async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {

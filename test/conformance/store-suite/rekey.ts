@@ -1,4 +1,4 @@
-// Store conformance, maintenance: listModelIds lists a model's live ids, and rekey moves one instance
+// Store conformance, maintenance: listModelIds and listRecordIds list a model's or a kind's live ids, and rekey moves one instance
 // to another id atomically, keeping expiry and consumed state, re-indexing by the new payload, and
 // letting exactly one of several racing moves win (src/storage/store.ts).
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { type StoreUnderTest, RACERS, winners } from './harness.ts';
 export function describeRekey(suite: StoreUnderTest): void {
   const { name, advance, connections } = suite;
 
-  describe('listModelIds and rekey', () => {
+  describe('listModelIds, listRecordIds and rekey', () => {
     let store: Store;
     beforeEach(() => {
       store = suite.store;
@@ -25,6 +25,29 @@ export function describeRekey(suite: StoreUnderTest): void {
       advance(10);
       expect((await store.listModelIds('RefreshToken')).sort()).toStrictEqual(['rt-1', 'rt-2']);
       expect(await store.listModelIds('Nothing')).toStrictEqual([]);
+    });
+
+    it('listRecordIds lists the live records of one kind, and only those', async () => {
+      await store.putRecord('decision-trace', 'req-1', { n: 1 }, { expiresIn: 60 });
+      await store.putRecord('decision-trace', 'req-2', { n: 2 });
+      await store.putRecord('decision-trace', 'req:colon*glob?', { n: 3 });
+      await store.putRecord('decision-trace', 'req-short', { n: 4 }, { expiresIn: 5 });
+      await store.putRecord('decision-trace', 'req-deleted', { n: 5 });
+      await store.deleteRecord('decision-trace', 'req-deleted');
+      await store.putRecord('decision-traceX', 'other-kind', {});
+      await store.putRecord('decision', 'trace-prefix', {});
+      await store.upsert('decision-trace', 'a-model', {}, 60);
+      advance(10);
+      expect((await store.listRecordIds('decision-trace')).sort()).toStrictEqual(['req-1', 'req-2', 'req:colon*glob?']);
+      expect(await store.listRecordIds('nothing')).toStrictEqual([]);
+    });
+
+    it('listRecordIds lists each of many records once', async () => {
+      const ids = Array.from({ length: 1200 }, (_, i) => `r-${i}`);
+      for (let i = 0; i < ids.length; i += 100) await Promise.all(ids.slice(i, i + 100).map((id) => store.putRecord('many', id, { id })));
+      const listed = await store.listRecordIds('many');
+      expect(listed).toHaveLength(ids.length);
+      expect(new Set(listed)).toStrictEqual(new Set(ids));
     });
 
     it('rekey moves payload, expiry, consumed state and every index to the new id', async () => {
