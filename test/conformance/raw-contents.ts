@@ -39,7 +39,8 @@ export async function redisContents(prefix: string): Promise<string> {
       for (const key of keys) {
         const type = await redis.type(key);
         const value =
-          type === 'hash' ? await redis.hgetall(key)
+          // Field order of a hash is not stable: Redis' incremental rehashing reorders it on reads.
+          type === 'hash' ? Object.fromEntries(Object.entries(await redis.hgetall(key)).sort(([a], [b]) => (a < b ? -1 : 1)))
             : type === 'set' ? (await redis.smembers(key)).sort()
               : type === 'zset' ? await redis.zrange(key, 0, -1)
                 : type === 'string' ? await redis.get(key)
