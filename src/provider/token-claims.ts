@@ -10,6 +10,9 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { BatonConfig } from '../config/schema.ts';
 import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
+import { currentTrace } from '../explain/recorder.ts';
+import { recordRefusal, recordRules } from '../explain/steps.ts';
+import { noteHookClaims, recordAccessTokenClaims } from '../explain/token-claims.ts';
 import { evaluateRules } from '../orchestration/rules.ts';
 import { authorizerClaims } from '../orchestration/token-decisions.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
@@ -60,7 +63,11 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
     const account = await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId);
     // As at sign-in: the mapped claims with the loadAttrs attributes stored beside them.
     const decision = evaluateRules(rules.get(clientId), { upstream: account?.value.upstream, claims: { ...account?.value.claims, ...account?.value.attrs } });
+    const trace = currentTrace();
+    if (trace && !trace.hasIdentity) trace.identity({ sub: accountId, upstream: account?.value.upstream, upstreamSubject: account?.value.upstreamSubject, claims: account?.value.claims ?? {}, ...(account?.value.attrs ? { attrs: account.value.attrs } : {}) });
+    recordRules(rules.get(clientId), decision);
     if (!decision.allowed) {
+      recordRefusal('invalid_grant', decision.reason, 'rules');
       logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: accountId, clientId, by: 'rules', at: 'refresh' }, 'refresh denied by rules');
       events.emit('authorization.denied', { reqId: ctx.state?.requestId, sub: accountId, clientId, by: 'rules', at: 'refresh' });
       await end(grantId, decision.reason);
@@ -72,7 +79,7 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
     if (ctx.oidc.params?.grant_type === 'refresh_token') await reauthorize(ctx, token);
     const resource = token.resourceServer?.identifier();
     const decided = authorizerClaims(ctx, resource);
-    if (!token.clientId || !hooks.has(token.clientId, 'buildAccessTokenClaims')) return decided;
+    if (!token.clientId || !hooks.has(token.clientId, 'buildAccessTokenClaims')) return recordedOpaque(ctx, token, resource, decided);
     const account = token.accountId ? (await store.getRecord<AccountRecord>(ACCOUNT_KIND, token.accountId))?.value : undefined;
     // api.upstream: the vaulted tokens of the sign-in, renewed first when about to expire (never handed out expired).
     const upstream = token.grantId && token.accountId ? await sessions.view(token.grantId, token.clientId, token.accountId) : undefined;
@@ -86,6 +93,18 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
       user: token.accountId ? { sub: token.accountId, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, attrs: account?.attrs ?? {} } : undefined,
       requestId: String(ctx.state?.requestId ?? ''),
     }, upstream ? { upstream: { ...upstream, claims: account?.claims ?? {} } } : {});
-    return { ...decided, ...built };
+    noteHookClaims(ctx, resource, Object.keys(built));
+    return recordedOpaque(ctx, token, resource, { ...decided, ...built });
   };
+}
+
+/**
+ * Opaque access tokens never pass the JWT customizer: their claims (what introspection tells) are
+ * recorded here, Baton's registered ones named without value.
+ */
+function recordedOpaque(ctx: KoaContextWithOIDC, token: TokenLike & { resourceServer?: { accessTokenFormat?: string } }, resource: string | undefined, extra: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (currentTrace() && token.resourceServer?.accessTokenFormat === 'opaque') {
+    recordAccessTokenClaims(ctx, resource, { iss: undefined, ...(token.accountId ? { sub: token.accountId } : {}), client_id: token.clientId, aud: undefined, scope: token.scope, jti: undefined, iat: undefined, exp: undefined, ...extra });
+  }
+  return extra;
 }
