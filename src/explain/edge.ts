@@ -5,7 +5,7 @@
 // when `explain.enabled`; otherwise the edge has no recorder at all.
 import type { Context } from 'koa';
 
-import type { ExplainConfig } from '../config/schema.ts';
+import { OIDC_SCOPES, type ExplainConfig } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Redactor } from './redact.ts';
 import { TraceRecorder } from './recorder.ts';
@@ -116,10 +116,19 @@ function responseError(ctx: Context): { error: string; description?: string } | 
   }
 }
 
-/** OpenID scopes the token response grants (no resource decided them): the client's configuration allowed them. */
+/**
+ * OpenID scopes the token response grants (no resource decided them; the client's configuration
+ * allowed them): those of the response, and the OpenID scopes of the code or refresh token redeemed
+ * (with a resource, the response's `scope` is the access token's).
+ */
 function grantedOidcScopes(ctx: Context, recorder: TraceRecorder): void {
   const body = ctx.body as { scope?: unknown } | undefined;
-  const granted = typeof body?.scope === 'string' ? body.scope.split(' ').filter(Boolean) : [];
+  const entities = (ctx as unknown as { oidc?: { entities?: Record<string, { scopes?: Set<string> } | undefined> } }).oidc?.entities ?? {};
+  const source = entities.AuthorizationCode ?? entities.DeviceCode ?? entities.RefreshToken;
+  const granted = [
+    ...(typeof body?.scope === 'string' ? body.scope.split(' ').filter(Boolean) : []),
+    ...[...(source?.scopes ?? [])].filter((scope) => (OIDC_SCOPES as readonly string[]).includes(scope)),
+  ];
   for (const scope of granted) if (!recorder.hasScope(scope)) recorder.scope({ scope, granted: true, by: 'client' });
   const asked = recorder.requested?.scopes ?? [];
   for (const scope of asked) if (!granted.includes(scope) && !recorder.hasScope(scope)) recorder.scope({ scope, granted: false, by: 'client' });
