@@ -13,6 +13,7 @@ const BENCHMARKS = [
   { name: 'storage', file: 'storage.ts' },
   { name: 'authorizers', file: 'authorizers.ts' },
   { name: 'refresh_storm', file: 'refresh-storm.ts' },
+  { name: 'tracing', file: 'tracing.ts' },
 ] as const;
 
 function run(file: string, summaryFile: string): Promise<number> {
