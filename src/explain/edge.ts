@@ -77,10 +77,14 @@ function completeFromResponse(ctx: Context, recorder: TraceRecorder): void {
     const scopes = text('scope')?.split(' ').filter(Boolean);
     const resources = params.resource === undefined ? [] : [params.resource].flat().filter((r): r is string => typeof r === 'string');
     const clientId = oidc.client?.clientId ?? text('client_id');
+    // Without a `scope` parameter, the code's, device code's or refresh token's scopes were asked.
+    const source = (oidc as { entities?: Record<string, { scopes?: Set<string> } | undefined> }).entities;
+    const redeemed = source?.AuthorizationCode ?? source?.DeviceCode ?? source?.RefreshToken;
+    const asked = scopes ?? (redeemed?.scopes ? [...redeemed.scopes] : undefined);
     recorder.request({
       ...(clientId === undefined ? {} : { clientId }),
       ...(text('grant_type') === undefined ? {} : { grantType: text('grant_type') }),
-      ...(scopes ? { scopes } : {}),
+      ...(asked ? { scopes: asked } : {}),
       ...(text('subject_token_type') === undefined ? {} : { subjectTokenType: text('subject_token_type') }),
       ...(text('actor_token_type') === undefined ? {} : { actorTokenType: text('actor_token_type') }),
     });

@@ -6,7 +6,7 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import { currentTrace } from './recorder.ts';
-import type { TraceActor } from './trace.ts';
+import { PER_TOKEN_CLAIMS, type TraceActor } from './trace.ts';
 
 const HOOK_CLAIMS = 'batonHookClaims';
 /** Claims of an id_token that Baton (oidc-provider) sets itself, whatever the upstream says. */
@@ -32,6 +32,8 @@ export function recordAccessTokenClaims(ctx: KoaContextWithOIDC | undefined, res
     return undefined;
   };
   for (const [claim, value] of Object.entries(payload)) {
+    // A member set to undefined is not in the token (JSON drops it).
+    if (value === undefined && !PER_TOKEN_CLAIMS.has(claim)) continue;
     const authorizer = authorizerOf(claim);
     const by: TraceActor = hooked.has(claim) ? 'hook:buildAccessTokenClaims' : authorizer ? `authorizer:${authorizer}` : 'baton';
     trace.claim({ token: 'access_token', ...(resource === undefined ? {} : { resource }), claim, by, value });
@@ -39,7 +41,7 @@ export function recordAccessTokenClaims(ctx: KoaContextWithOIDC | undefined, res
 }
 
 /** Every claim of one id_token (the payload before signing, plus what the signer adds) and who set it. */
-export function recordIdTokenClaims(payload: Readonly<Record<string, unknown>>, hookClaims: readonly string[]): void {
+export function recordIdTokenClaims(payload: Readonly<Record<string, unknown>>, hookClaims: readonly string[], signed: { iss?: string; aud?: string } = {}): void {
   const trace = currentTrace();
   if (!trace) return;
   const hooked = new Set(hookClaims);
@@ -47,5 +49,9 @@ export function recordIdTokenClaims(payload: Readonly<Record<string, unknown>>, 
     const by: TraceActor = hooked.has(claim) ? 'hook:buildIDTokenClaims' : ID_TOKEN_OWN.has(claim) ? 'baton' : 'upstream';
     trace.claim({ token: 'id_token', claim, by, value });
   }
-  for (const claim of ID_TOKEN_SIGNED) if (!(claim in payload)) trace.claim({ token: 'id_token', claim, by: 'baton' });
+  for (const claim of ID_TOKEN_SIGNED) {
+    if (claim in payload) continue;
+    const value = claim === 'iss' || claim === 'aud' ? signed[claim] : undefined;
+    trace.claim({ token: 'id_token', claim, by: 'baton', ...(value === undefined ? {} : { value }) });
+  }
 }

@@ -32,7 +32,7 @@ export function addIdTokenHook(provider: Provider, hooks: HookPoints, store: Sto
     const clientId = this.client?.clientId;
     const grantType = ctx?.oidc?.params?.grant_type;
     if (!ctx || ctx.oidc?.route !== 'token' || !ID_TOKEN_GRANTS.has(String(grantType)) || !clientId || !hooks.has(clientId, 'buildIDTokenClaims')) {
-      if (ctx?.oidc?.route === 'token') recordIdTokenClaims(claims, []);
+      if (ctx?.oidc?.route === 'token') recordIdTokenClaims(claims, [], { iss: ctx.oidc.issuer, aud: clientId });
       return claims;
     }
     const extra = await hooks.run(clientId, 'buildIDTokenClaims', {
@@ -45,7 +45,7 @@ export function addIdTokenHook(provider: Provider, hooks: HookPoints, store: Sto
       requestId: String(ctx.state?.requestId ?? ''),
     });
     const built = { ...claims, ...extra, sub: claims.sub };
-    recordIdTokenClaims(built, Object.keys(extra).filter((name) => name !== 'sub'));
+    recordIdTokenClaims(built, Object.keys(extra).filter((name) => name !== 'sub'), { iss: ctx.oidc.issuer, aud: clientId });
     return built;
   };
 }

@@ -77,6 +77,7 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
   return async function extraTokenClaims(ctx: KoaContextWithOIDC, token: TokenLike): Promise<Record<string, unknown> | undefined> {
     if (ctx.oidc?.route !== 'token') return undefined;
     if (ctx.oidc.params?.grant_type === 'refresh_token') await reauthorize(ctx, token);
+    await traceIdentity(store, token.accountId);
     const resource = token.resourceServer?.identifier();
     const decided = authorizerClaims(ctx, resource);
     if (!token.clientId || !hooks.has(token.clientId, 'buildAccessTokenClaims')) return recordedOpaque(ctx, token, resource, decided);
@@ -98,13 +99,22 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
   };
 }
 
+/** In a traced request: who the token is for, as the account record says (once per trace). */
+async function traceIdentity(store: Store, accountId: string | undefined): Promise<void> {
+  const trace = currentTrace();
+  if (!trace || trace.hasIdentity || accountId === undefined) return;
+  const account = (await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId))?.value;
+  trace.identity({ sub: accountId, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, ...(account?.attrs ? { attrs: account.attrs } : {}) });
+}
+
 /**
  * Opaque access tokens never pass the JWT customizer: their claims (what introspection tells) are
  * recorded here, Baton's registered ones named without value.
  */
 function recordedOpaque(ctx: KoaContextWithOIDC, token: TokenLike & { resourceServer?: { accessTokenFormat?: string } }, resource: string | undefined, extra: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (currentTrace() && token.resourceServer?.accessTokenFormat === 'opaque') {
-    recordAccessTokenClaims(ctx, resource, { iss: undefined, ...(token.accountId ? { sub: token.accountId } : {}), client_id: token.clientId, aud: undefined, scope: token.scope, jti: undefined, iat: undefined, exp: undefined, ...extra });
+    const aud = (token.resourceServer as { audience?: string }).audience;
+    recordAccessTokenClaims(ctx, resource, { iss: ctx.oidc.issuer, sub: token.accountId ?? token.clientId, client_id: token.clientId, aud, scope: token.scope, jti: undefined, iat: undefined, exp: undefined, ...extra });
   }
   return extra;
 }
