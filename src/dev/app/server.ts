@@ -4,7 +4,9 @@ import type { ServerResponse } from 'node:http';
 
 import { sendHtml, sendJson, type Handler } from '../http.ts';
 import type { BatonClient } from './baton-client.ts';
-import { devicePage, errorPage, exchangePage, signedInHome, signedOutHome, type PageContext } from './pages.ts';
+import { renderTrace } from '../../explain/render.ts';
+import type { DecisionTrace } from '../../explain/trace.ts';
+import { devicePage, errorPage, exchangePage, signedInHome, signedOutHome, whyPage, type PageContext } from './pages.ts';
 import { Sessions, type ApiCall, type AppSession } from './session.ts';
 import { spaPage } from './spa.ts';
 
@@ -97,6 +99,13 @@ export function demoApp(options: AppOptions): Handler {
       const idToken = session.tokens?.idToken;
       Object.assign(session, { tokens: undefined, apiCall: undefined, exchange: undefined });
       redirect(res, idToken ? baton.endSessionUrl(idToken).href : '/');
+    },
+    'GET /why': async (session, res) => {
+      const requestId = session.tokens?.requestId;
+      if (!requestId) return redirect(res, '/');
+      const { status, body } = await baton.explain(requestId);
+      if (status !== 200) return sendHtml(res, 502, errorPage('No explanation', `Baton answered ${status} for the trace of request ${requestId}: ${JSON.stringify(body)}`, undefined));
+      sendHtml(res, 200, whyPage(context(session), requestId, renderTrace(body as DecisionTrace)));
     },
     'GET /device': async (session, res) => sendHtml(res, 200, devicePage(session.device)),
     'POST /device/start': async (session, res) => {
