@@ -92,7 +92,10 @@ function completeFromResponse(ctx: Context, recorder: TraceRecorder): void {
   }
   const error = responseError(ctx);
   if (error) {
-    if (recorder.refused || endpoint === 'token' || recorder.relevant) recorder.answered(error.error, error.description);
+    // Every refusal at a token endpoint (Baton's or a passthrough's); elsewhere (pages, the BFF's
+    // API proxy) only those of a request that decided something.
+    const tokenEndpoint = endpoint === 'token' || (endpoint === 'passthrough' && ctx.path.toLowerCase().endsWith('/token'));
+    if (recorder.refused || tokenEndpoint || recorder.relevant) recorder.answered(error.error, error.description);
     return;
   }
   if (endpoint === 'token' && ctx.status === 200) grantedOidcScopes(ctx, recorder);

@@ -13,6 +13,7 @@ import type { Logger } from '../observability/logger.ts';
 import { currentTrace } from '../explain/recorder.ts';
 import { recordRefusal, recordRules } from '../explain/steps.ts';
 import { noteHookClaims, recordAccessTokenClaims } from '../explain/token-claims.ts';
+import type { TraceActor } from '../explain/trace.ts';
 import { evaluateRules } from '../orchestration/rules.ts';
 import { authorizerClaims } from '../orchestration/token-decisions.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
@@ -43,7 +44,8 @@ export interface ReauthorizeDeps {
 export function tokenClaims({ config, store, sessions, logger, events, hooks }: ReauthorizeDeps) {
   const rules = new Map(config.clients.map((c) => [c.client_id, c.rules]));
 
-  async function end(grantId: string, reason: string): Promise<never> {
+  async function end(grantId: string, reason: string, by: TraceActor): Promise<never> {
+    recordRefusal('invalid_grant', reason, by);
     await revokeGrant(store, grantId);
     await sessions.end(grantId);
     throw new errors.InvalidGrant(reason);
@@ -53,12 +55,12 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
     const { grantId, accountId, clientId } = token;
     if (!grantId || !accountId || !clientId) return;
     // A grant made by exchanging another grant's token ends with that grant (grant-lineage.ts).
-    if (await originEnded(store, grantId, async (id) => Boolean(await ctx.oidc.provider.Grant.find(id)))) await end(grantId, 'the grant this token was exchanged from has ended');
+    if (await originEnded(store, grantId, async (id) => Boolean(await ctx.oidc.provider.Grant.find(id)))) await end(grantId, 'the grant this token was exchanged from has ended', 'baton');
     // A grace replay answers a rotation that renewed the upstream session moments ago: renewing it
     // again per replay would multiply upstream refreshes (and rotations) by the number of tabs.
     if (!isGraceReplay(ctx)) {
       const outcome = await sessions.renew(grantId, clientId, accountId);
-      if (outcome.kind === 'ended') await end(grantId, outcome.reason);
+      if (outcome.kind === 'ended') await end(grantId, outcome.reason, 'upstream');
     }
     const account = await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId);
     // As at sign-in: the mapped claims with the loadAttrs attributes stored beside them.
@@ -67,10 +69,9 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
     if (trace && !trace.hasIdentity) trace.identity({ sub: accountId, upstream: account?.value.upstream, upstreamSubject: account?.value.upstreamSubject, claims: account?.value.claims ?? {}, ...(account?.value.attrs ? { attrs: account.value.attrs } : {}) });
     recordRules(rules.get(clientId), decision);
     if (!decision.allowed) {
-      recordRefusal('invalid_grant', decision.reason, 'rules');
       logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: accountId, clientId, by: 'rules', at: 'refresh' }, 'refresh denied by rules');
       events.emit('authorization.denied', { reqId: ctx.state?.requestId, sub: accountId, clientId, by: 'rules', at: 'refresh' });
-      await end(grantId, decision.reason);
+      await end(grantId, decision.reason, 'rules');
     }
   }
 

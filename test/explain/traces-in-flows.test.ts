@@ -134,7 +134,7 @@ describe('decision traces of real flows', () => {
     expect(wrong.json.error).toBe('invalid_grant');
     secrets.add('not-the-password-at-all');
     requestIds.add(wrong.headers.get('x-request-id')!);
-    expect((await stored(wrong.headers.get('x-request-id')!))?.result).toMatchObject({ outcome: 'refused', error: 'invalid_grant' });
+    expect((await stored(wrong.headers.get('x-request-id')!))?.result).toMatchObject({ outcome: 'refused', error: 'invalid_grant', refusedBy: 'hook:authenticateBackchannel' });
   });
 
   it('a refusal is always kept: eve denied by a rule at sign-in, with the rule that refused', async () => {
