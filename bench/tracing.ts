@@ -4,6 +4,9 @@
 // BENCH_BASELINE_SRC=/path/to/other/checkout/src, also that checkout's Baton (e.g. main before
 // traces) to show that "off" costs nothing. Servers on one CPU, autocannon on the other, measured
 // in alternating slices. This file is also the server child (BENCH_TRACING_ROLE=server).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { CLIENT_ID, CLIENT_SECRET, RESOURCE, SCOPES, TOKEN_REQUEST, TOKEN_TTL } from './fixture.ts';
@@ -17,6 +20,20 @@ const WARMUP = envNumber('BENCH_WARMUP', 3);
 const DURATION = envNumber('BENCH_DURATION', 10);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 10);
 const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 5));
+/**
+ * Where traces go: `sqlite` (the default backend; a fresh file per server) or `memory`. With
+ * `memory` every stored trace stays in the server's own heap, so the run measures that heap's
+ * growth (garbage collection) more than tracing; a real store keeps them out of the process.
+ */
+const STORAGE = process.env.BENCH_STORAGE === 'memory' ? 'memory' : 'sqlite';
+const scratch: string[] = [];
+const storage = () => {
+  if (STORAGE === 'memory') return { type: 'memory' };
+  const dir = mkdtempSync(join(tmpdir(), 'baton-bench-traces-'));
+  scratch.push(dir);
+  return { type: 'sqlite', path: join(dir, 'baton.db') };
+};
+const removeScratch = () => { for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true }); };
 
 async function serve(): Promise<void> {
   const src = process.env.BENCH_BATON_SRC ? pathToFileURL(`${process.env.BENCH_BATON_SRC}/`).href : new URL('../src/', import.meta.url).href;
@@ -27,7 +44,7 @@ async function serve(): Promise<void> {
   const config = validateConfig({
     issuer: `http://127.0.0.1:${port}`,
     server: { host: '127.0.0.1', port, shutdownGracePeriod: 1 },
-    storage: { type: 'memory' },
+    storage: storage(),
     keys: { masterSecret: 'bench-master-secret-0123456789abcdefghij', signing: ['ES256'] },
     ttl: { clientCredentials: TOKEN_TTL },
     logging: { level: process.env.BENCH_BATON_LOG_LEVEL ?? 'warn' },
@@ -37,7 +54,7 @@ async function serve(): Promise<void> {
   }, 'bench config');
   const baton = await createBaton(config, { keyReloadInterval: 0 });
   await baton.listen(port, '127.0.0.1');
-  serveBenchIpc(config.issuer, () => baton.close());
+  serveBenchIpc(config.issuer, () => baton.close().finally(removeScratch));
 }
 
 type Stats = Extract<ServerMessage, { type: 'stats' }>;
@@ -46,7 +63,7 @@ interface Server { tally: Tally; child: Child; url: string }
 async function main(): Promise<void> {
   const pinning = choosePinning();
   const baseline = process.env.BENCH_BASELINE_SRC;
-  console.log('decision traces on the client_credentials hot path (JWT access token, ES256, memory store)');
+  console.log(`decision traces on the client_credentials hot path (JWT access token, ES256, ${STORAGE} store)`);
   console.log(`per server: ${WARMUP} s warm-up, then ${DURATION} s measured in ${ROUNDS} alternating slices; ${CONNECTIONS} connections`);
   console.log(pinning.note ? `note: ${pinning.note}` : `servers pinned to CPU ${pinning.server} (one loaded at a time), load generator to CPU ${pinning.load}`);
   const children = new Children();
@@ -123,7 +140,7 @@ async function interleaved(): Promise<void> {
     const { createBaton } = await import(`${src}server.ts`) as typeof import('../src/server.ts');
     const port = await freePort();
     const config = validateConfig({
-      issuer: `http://127.0.0.1:${port}`, server: { host: '127.0.0.1', port }, storage: { type: 'memory' },
+      issuer: `http://127.0.0.1:${port}`, server: { host: '127.0.0.1', port }, storage: storage(),
       keys: { masterSecret: 'bench-master-secret-0123456789abcdefghij', signing: ['ES256'] }, ttl: { clientCredentials: TOKEN_TTL },
       resources: [{ id: RESOURCE, scopes: [...SCOPES], accessTokenFormat: 'jwt' }],
       clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, grant_types: ['client_credentials'], resources: [{ id: RESOURCE }] }],
@@ -146,7 +163,7 @@ async function interleaved(): Promise<void> {
     }));
     return perBatch / ((performance.now() - started) / 1000);
   };
-  console.log(`interleaved, in one process: ${batches} batches of ${perBatch} requests per server, ${CONNECTIONS} concurrent, rotating order; median batch throughput`);
+  console.log(`interleaved, in one process (${STORAGE} store): ${batches} batches of ${perBatch} requests per server, ${CONNECTIONS} concurrent, rotating order; median batch throughput`);
   try {
     for (const server of servers) for (let i = 0; i < 3; i++) await batch(server.url);
     for (let round = 0; round < batches; round++) {
@@ -157,6 +174,7 @@ async function interleaved(): Promise<void> {
     }
   } finally {
     await Promise.all(servers.map((server) => server.close()));
+    removeScratch();
   }
   const median = (values: number[]) => { const sorted = [...values].sort((a, b) => a - b); return sorted[Math.floor(sorted.length / 2)]!; };
   const off = median(servers[0]!.rates);
