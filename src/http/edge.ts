@@ -45,22 +45,41 @@ export function edge({ accessLogger, logger, routes, prefixes, after, storageDow
     if (storageDown && ctx.status === 500) await unavailableWhileDown(ctx, storageDown);
     endPageSecurity(ctx);
   };
-  return async function atTheEdge(ctx: Context, next: Next): Promise<void> {
+  if (!explain) {
+    // Decision traces off: the request path without any of them (the same steps as `handle`, inline).
+    return async function atTheEdge(ctx: Context, next: Next): Promise<void> {
+      const started = beginRequest(ctx);
+      beginPageSecurity(ctx);
+      try {
+        if (owned(ctx.path)) await boundary(ctx, () => dispatch(ctx as Parameters<typeof dispatch>[0], next));
+        else {
+          await next();
+          for (const step of after ?? []) await boundary(ctx, () => step(ctx));
+        }
+        correctErrorCode(ctx);
+        if (storageDown && ctx.status === 500) await unavailableWhileDown(ctx, storageDown);
+        endPageSecurity(ctx);
+      } finally {
+        endRequest(accessLogger, ctx, started);
+      }
+    };
+  }
+  return async function atTheEdgeTraced(ctx: Context, next: Next): Promise<void> {
     const started = beginRequest(ctx);
     beginPageSecurity(ctx);
-    const recorder = explain?.begin(ctx);
+    const recorder = explain.begin(ctx);
     try {
-      if (recorder) {
-        try {
-          await withTrace(recorder, () => handle(ctx, next));
-        } catch (err) {
-          recorder.refuse('server_error', 'the request failed');
-          throw err;
-        } finally {
-          explain!.finish(ctx, recorder);
-        }
-      } else {
+      if (!recorder) {
         await handle(ctx, next);
+        return;
+      }
+      try {
+        await withTrace(recorder, () => handle(ctx, next));
+      } catch (err) {
+        recorder.refuse('server_error', 'the request failed');
+        throw err;
+      } finally {
+        explain.finish(ctx, recorder);
       }
     } finally {
       endRequest(accessLogger, ctx, started);

@@ -78,7 +78,7 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks }: 
   return async function extraTokenClaims(ctx: KoaContextWithOIDC, token: TokenLike): Promise<Record<string, unknown> | undefined> {
     if (ctx.oidc?.route !== 'token') return undefined;
     if (ctx.oidc.params?.grant_type === 'refresh_token') await reauthorize(ctx, token);
-    await traceIdentity(store, token.accountId);
+    if (currentTrace()) await traceIdentity(store, token.accountId);
     const resource = token.resourceServer?.identifier();
     const decided = authorizerClaims(ctx, resource);
     if (!token.clientId || !hooks.has(token.clientId, 'buildAccessTokenClaims')) return recordedOpaque(ctx, token, resource, decided);
