@@ -134,7 +134,7 @@ async function interleaved(): Promise<void> {
     ['explain off', undefined, own], ['on, sample 0', { enabled: true, sample: 0 }, own], ['on, sample 1', { enabled: true, sample: 1 }, own],
     ...(baseline ? [['baseline', undefined, baseline] as [string, undefined, string]] : []),
   ];
-  const servers: Array<{ name: string; url: string; rates: number[]; close: () => Promise<void> }> = [];
+  const servers: Array<{ name: string; url: string; rates: number[]; cpu: number[]; close: () => Promise<void> }> = [];
   for (const [name, explain, src] of variants) {
     const { validateConfig } = await import(`${src}config/load.ts`) as typeof import('../src/config/load.ts');
     const { createBaton } = await import(`${src}server.ts`) as typeof import('../src/server.ts');
@@ -149,11 +149,13 @@ async function interleaved(): Promise<void> {
     const silent = pino({ level: 'silent' });
     const baton = await createBaton(config, { keyReloadInterval: 0, logger: silent, accessLogger: silent });
     await baton.listen(port, '127.0.0.1');
-    servers.push({ name, url: config.issuer, rates: [], close: () => baton.close() });
+    servers.push({ name, url: config.issuer, rates: [], cpu: [], close: () => baton.close() });
   }
-  const batch = async (url: string): Promise<number> => {
+  /** Requests per second, and CPU microseconds per request (this process: the load and every server). */
+  const batch = async (url: string): Promise<[number, number]> => {
     let left = perBatch;
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
       while (left-- > 0) {
         const response = await fetch(url + TOKEN_REQUEST.path, { method: 'POST', headers: TOKEN_REQUEST.headers, body: TOKEN_REQUEST.body });
@@ -161,7 +163,8 @@ async function interleaved(): Promise<void> {
         await response.arrayBuffer();
       }
     }));
-    return perBatch / ((performance.now() - started) / 1000);
+    const cpu = process.cpuUsage(cpuBefore);
+    return [perBatch / ((performance.now() - started) / 1000), (cpu.user + cpu.system) / perBatch];
   };
   console.log(`interleaved, in one process (${STORAGE} store): ${batches} batches of ${perBatch} requests per server, ${CONNECTIONS} concurrent, rotating order; median batch throughput`);
   try {
@@ -169,7 +172,9 @@ async function interleaved(): Promise<void> {
     for (let round = 0; round < batches; round++) {
       for (let i = 0; i < servers.length; i++) {
         const server = servers[(round + i) % servers.length]!;
-        server.rates.push(await batch(server.url));
+        const [rate, cpu] = await batch(server.url);
+        server.rates.push(rate);
+        server.cpu.push(cpu);
       }
     }
   } finally {
@@ -178,7 +183,10 @@ async function interleaved(): Promise<void> {
   }
   const median = (values: number[]) => { const sorted = [...values].sort((a, b) => a - b); return sorted[Math.floor(sorted.length / 2)]!; };
   const off = median(servers[0]!.rates);
-  for (const server of servers) console.log(`${server.name.padEnd(14)} ${median(server.rates).toFixed(0).padStart(6)} req/s (median)   vs off ${(median(server.rates) / off).toFixed(3)}`);
+  const offCpu = median(servers[0]!.cpu);
+  for (const server of servers) {
+    console.log(`${server.name.padEnd(14)} ${median(server.rates).toFixed(0).padStart(6)} req/s (median), vs off ${(median(server.rates) / off).toFixed(3)}   ${median(server.cpu).toFixed(0).padStart(6)} CPU µs/req (median, load included), vs off ${(median(server.cpu) / offCpu).toFixed(3)}`);
+  }
   const ratio = median(servers[2]!.rates) / off;
   console.log(`\nthroughput on (sample 1)/off: ${ratio.toFixed(3)}   Target: >= 0.90`);
   const base = servers.find((server) => server.name === 'baseline');
