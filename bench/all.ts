@@ -25,6 +25,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { name: 'storage', file: 'storage.ts' },
   { name: 'authorizers', file: 'authorizers.ts' },
   { name: 'refresh_storm', file: 'refresh-storm.ts' },
+  { name: 'tracing', file: 'tracing.ts' },
 ];
 
 /** What to run of `bench` for the names given: undefined (skip), [] (all of it), or some of its parts. */

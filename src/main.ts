@@ -206,6 +206,23 @@ program
   });
 
 program
+  .command('explain')
+  .description('Print the decision trace of a request (by its X-Request-Id): its steps, who granted or denied each scope, who set each claim (see docs/explain.md).')
+  .argument('<requestId>', 'the request id, as in X-Request-Id, logs and error pages')
+  .addOption(configOption())
+  .option('--json', 'print the trace as JSON')
+  .action(async (requestId: string, { config: file, json }: { config: string; json?: boolean }) => {
+    const config = loadOrExit(file);
+    const { explainCommand } = await import('./explain/command.ts');
+    const output = await explainCommand(config, requestId, json === true);
+    if (output === undefined) {
+      process.stderr.write(`baton explain: no trace of request ${requestId} (unknown, expired, not sampled, or explain is off${config.explain.enabled ? '' : ' in this configuration'})\n`);
+      process.exit(1);
+    }
+    process.stdout.write(output);
+  });
+
+program
   .command('hash-secret')
   .description('Print the scrypt hash of a client secret read from standard input, for client_secret_hash.')
   .action(async () => {

@@ -132,6 +132,11 @@ export function crossCheck(raw: unknown): ConfigIssue[] {
       else if (publicClients.has(clientId)) issues.push({ path: ['resources', i, 'introspectors', c], message: 'a public client ("none") cannot introspect: it does not authenticate' });
     });
   });
+  entries(field(field(raw, 'explain'), 'readers')).forEach((clientId, c) => {
+    if (typeof clientId !== 'string') return;
+    if (!declaredClients.has(clientId)) issues.push({ path: ['explain', 'readers', c], message: 'is not the client_id of a declared client' });
+    else if (publicClients.has(clientId)) issues.push({ path: ['explain', 'readers', c], message: 'a public client ("none") cannot read traces: it does not authenticate' });
+  });
 
   return issues;
 }

@@ -17,6 +17,7 @@ export const authorizerSchema = z
       .union([z.literal(0), duration('How long a decision is reused.')])
       .prefault('30s')
       .describe('How long a decision is reused for the same subject, client, resource and scopes (0: never); re-evaluated after that, and so on refresh.'),
+    shadow: z.boolean().optional().describe('`true`: a shadow, asked in parallel with the enforced authorizer of the same `namespace`, never changes a token nor fails a request; where it would have decided otherwise, the disagreement is counted (`baton_authorizer_shadow_disagreements_total`) and written in the decision trace. For rolling out a new policy service safely (docs/authorizers.md).'),
     claimsNamespace: z.string().optional().describe('Claim under which its added claims go (an object); defaults to the id. Empty string: top-level claims; an answer setting a reserved claim is then a failure (docs/authorizers.md).'),
   })
   .describe('An HTTP service that decides the scopes of its namespace.');

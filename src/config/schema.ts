@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 import { SIGNING_ALGORITHMS } from './algorithms.ts';
 import { duration } from './duration.ts';
+import { explainSchema } from './explain.ts';
 import { auditSchema, metricsSchema } from './observability.ts';
 import { authorizerSchema, hooksSchema, ruleSchema } from './orchestration.ts';
 import { bffSchema } from './bff.ts';
@@ -258,6 +259,7 @@ export const configSchema = z
       .describe('JSON logs on stdout (pino); tokens, secrets and codes are always redacted.'),
     metrics: metricsSchema.prefault({}),
     audit: auditSchema.prefault({}),
+    explain: explainSchema.prefault({}),
   })
   .describe('Baton configuration file (YAML).');
 
@@ -269,3 +271,4 @@ export type { UpstreamConfig, RefreshPolicy } from './upstreams.ts';
 export type { AuthorizerConfig, RuleConfig, HooksConfig } from './orchestration.ts';
 export type { PassthroughConfig } from './passthrough.ts';
 export type { BffConfig, BffRouteConfig } from './bff.ts';
+export type { ExplainConfig } from './explain.ts';

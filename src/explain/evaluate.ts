@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { STATIC_SCOPES } from '../provider/claims.ts';
 import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
 import { scopesOutside } from '../provider/resources.ts';
-import { authorizeUser } from '../orchestration/pipeline.ts';
+import { authorizeUser, refusalActor } from '../orchestration/pipeline.ts';
 import { evaluateRules } from '../orchestration/rules.ts';
 import { HookError } from '../orchestration/hooks/index.ts';
 import { withTrace, TraceRecorder } from './recorder.ts';
@@ -15,7 +15,7 @@ import type { DecisionTrace, ScopeVerdict, TraceActor, TraceIdentity } from './t
 import type { Evaluator } from './evaluator.ts';
 import { accessTokenFor, idTokenFor } from './issue.ts';
 import { recordToken } from './origins.ts';
-import type { Claims } from './token-claims.ts';
+import type { Claims } from './offline-claims.ts';
 
 /** The grants an evaluation can run (token exchange and device code are not previewed). */
 export const EVALUATED_GRANTS = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
@@ -163,7 +163,7 @@ async function authorizeIdentity(evaluator: Evaluator, request: EvaluationReques
     ...(identity.upstream ? { parts: { upstream: { id: identity.upstream, claims: identity.claims, tokens: {} } } } : {}),
   });
   if (!outcome.allowed) {
-    const by: TraceActor = outcome.by === 'isAuthorized' ? 'hook:isAuthorized' : outcome.by === 'emailDomains' ? 'upstream' : outcome.by === 'upstreams' ? 'client' : 'rules';
+    const by = refusalActor(outcome.by);
     throw new Refusal('access_denied', outcome.reason, by);
   }
   return (await store.getRecord<AccountRecord>(ACCOUNT_KIND, sub))?.value ?? base;

@@ -17,7 +17,7 @@ import { ResourcePolicy } from '../provider/resources.ts';
 import { MemoryStore } from '../storage/memory/memory-store.ts';
 import type { Store } from '../storage/store.ts';
 import { createUpstreams, type Upstreams } from '../upstream/index.ts';
-import { IdTokenClaims } from './token-claims.ts';
+import { IdTokenClaims } from './offline-claims.ts';
 
 /** Who decides the authorizers' scopes in an evaluation: the real fan-out, or answers recorded in a trace. */
 export type ScopeAuthority = Pick<Authorizers, 'concerns' | 'decide'>;

@@ -9,7 +9,7 @@ import { accessTokenHookClaims } from '../provider/token-claims.ts';
 import { decideResourceScopes } from '../orchestration/token-decisions.ts';
 import type { ScopeVerdict, TraceIdentity } from './trace.ts';
 import type { Evaluator } from './evaluator.ts';
-import { accessTokenClaims, idTokenEnvelope, type BuiltToken, type Claims, type Origins } from './token-claims.ts';
+import { accessTokenClaims, idTokenEnvelope, type BuiltToken, type Claims, type Origins } from './offline-claims.ts';
 
 export interface AccessTokenInput {
   readonly client: ClientConfig;

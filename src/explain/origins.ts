@@ -2,7 +2,7 @@
 // real one (trace.ts): who set it, and its value unless it differs for every token (PER_TOKEN_CLAIMS).
 import type { TraceRecorder } from './recorder.ts';
 import { PER_TOKEN_CLAIMS, type ClaimOrigin } from './trace.ts';
-import type { BuiltToken } from './token-claims.ts';
+import type { BuiltToken } from './offline-claims.ts';
 
 export function recordToken(recorder: TraceRecorder, token: ClaimOrigin['token'], built: BuiltToken, resource?: string): void {
   for (const [claim, value] of Object.entries(built.claims)) {

@@ -4,8 +4,9 @@
 // and recording costs one lookup.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
+import { keepAll, redactAll, type Redactor } from './redact.ts';
 import {
-  TRACE_VERSION, type ClaimOrigin, type DecisionTrace, type ScopeVerdict, type TraceActor, type TraceIdentity,
+  PER_TOKEN_CLAIMS, TRACE_VERSION, type ClaimOrigin, type DecisionTrace, type ScopeVerdict, type TraceActor, type TraceIdentity,
   type TraceRequest, type TraceStep,
 } from './trace.ts';
 
@@ -31,36 +32,108 @@ export class TraceRecorder {
   readonly #scopes: ScopeVerdict[] = [];
   readonly #claims: ClaimOrigin[] = [];
   #refusal: { error: string; description?: string; by?: TraceActor } | undefined;
+  readonly #redact: Redactor;
+  /** Work that finishes after the answer (shadow authorizers): the trace is stored once it settles. */
+  readonly #pending: Promise<unknown>[] = [];
 
-  constructor(requestId: string, at: number) {
+  /** `redact` hides the values of `explain.redactClaims` (identity claims, attributes, token claims). */
+  constructor(requestId: string, at: number, redact: Redactor = keepAll) {
     this.requestId = requestId;
     this.at = at;
+    this.#redact = redact;
+  }
+
+  /** The value to record for claim `name` (redacted per configuration). */
+  redactValue(name: string, value: unknown): unknown {
+    return this.#redact(name, value);
+  }
+
+  /** Keeps the trace open until `work` settles (it must never reject; a rejection is ignored). */
+  wait(work: Promise<unknown>): void {
+    this.#pending.push(work.catch(() => undefined));
+  }
+
+  /** Resolves once every `wait`ed piece of work has settled. */
+  async settled(): Promise<void> {
+    while (this.#pending.length > 0) await Promise.all(this.#pending.splice(0));
   }
 
   /** Sets (or completes) what was asked; later calls override earlier fields. */
-  request(request: Partial<TraceRequest> & Pick<TraceRequest, 'endpoint'>): void {
-    this.#request = { resources: [], scopes: [], ...this.#request, ...request };
+  request(request: Partial<TraceRequest>): void {
+    this.#request = { endpoint: 'token', resources: [], scopes: [], ...this.#request, ...request };
   }
 
+  /** Adds a resource the request concerns (once). */
+  addResource(resource: string): void {
+    const current = this.#request ?? { endpoint: 'token', resources: [], scopes: [] };
+    if (!current.resources.includes(resource)) this.#request = { ...current, resources: [...current.resources, resource] };
+  }
+
+  get hasRequest(): boolean {
+    return this.#request !== undefined;
+  }
+
+  /** What was asked, as recorded so far. */
+  get requested(): TraceRequest | undefined {
+    return this.#request;
+  }
+
+  /** The identity the decision was made for; claims and attrs are redacted here. */
   identity(identity: TraceIdentity): void {
-    this.#identity = identity;
+    this.#identity = {
+      ...identity,
+      claims: redactAll(identity.claims, this.#redact),
+      ...(identity.attrs ? { attrs: redactAll(identity.attrs, this.#redact) } : {}),
+    };
+  }
+
+  get hasIdentity(): boolean {
+    return this.#identity !== undefined;
   }
 
   step(step: TraceStep): void {
     this.#steps.push(step);
   }
 
-  scope(verdict: ScopeVerdict): void {
-    this.#scopes.push(verdict);
+  /** The steps recorded so far, in order. */
+  get steps(): readonly TraceStep[] {
+    return this.#steps;
   }
 
+  /** A scope's verdict; a later verdict for the same scope and resource replaces the earlier one. */
+  scope(verdict: ScopeVerdict): void {
+    const at = this.#scopes.findIndex((v) => v.scope === verdict.scope && v.resource === verdict.resource);
+    if (at >= 0) this.#scopes[at] = verdict;
+    else this.#scopes.push(verdict);
+  }
+
+  /** Whether a verdict for this scope (and resource) was recorded. */
+  hasScope(scope: string, resource?: string): boolean {
+    return this.#scopes.some((v) => v.scope === scope && (resource === undefined || v.resource === resource));
+  }
+
+  /**
+   * One claim of an issued token: the value is dropped for PER_TOKEN_CLAIMS and redacted per
+   * configuration; a later origin for the same token, resource and claim replaces the earlier one.
+   */
   claim(origin: ClaimOrigin): void {
-    this.#claims.push(origin);
+    const { value, ...rest } = origin;
+    const kept: ClaimOrigin = PER_TOKEN_CLAIMS.has(origin.claim) || value === undefined ? rest : { ...rest, value: this.#redact(origin.claim, value) };
+    const at = this.#claims.findIndex((c) => c.token === origin.token && c.resource === origin.resource && c.claim === origin.claim);
+    if (at >= 0) this.#claims[at] = kept;
+    else this.#claims.push(kept);
   }
 
   /** The request was refused with this RFC error; the first refusal recorded wins. */
   refuse(error: string, description?: string, by?: TraceActor): void {
     this.#refusal ??= { error, ...(description === undefined ? {} : { description }), ...(by === undefined ? {} : { by }) };
+  }
+
+  /** The error the client actually received (from the response); keeps who refused, if recorded. */
+  answered(error: string, description?: string, by?: TraceActor): void {
+    const earlier = this.#refusal;
+    const actor = earlier?.by ?? by;
+    this.#refusal = { error, ...(description === undefined ? {} : { description }), ...(actor === undefined ? {} : { by: actor }) };
   }
 
   get refused(): boolean {

@@ -5,6 +5,8 @@
 // and the same again per identity the hook names, so spellings it normalises share one limit.
 // The subject is namespaced by the client (`~password/{client_id}:{sub}`). Rules and isAuthorized
 // apply as after any sign-in.
+import { currentTrace } from '../explain/recorder.ts';
+import { recordRefusal, recordRules } from '../explain/steps.ts';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type Provider from 'oidc-provider';
 
@@ -77,6 +79,7 @@ async function passwordGrant(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, c
   const base = { client: { id: client.clientId, name: client.clientName }, flow: 'token' as const, grantType: 'password', scopes: requested, params: {}, requestId: String(ctx.state?.requestId ?? '') };
   const outcome = await deps.hooks.run(client.clientId, 'authenticateBackchannel', { ...base, username, password });
   if ('deny' in outcome) {
+    recordRefusal('invalid_grant', 'the username or password is not correct', 'hook:authenticateBackchannel');
     // Under a burst of concurrent failures for one username a few may go unstored (AttemptWindow.recorded):
     // the ceiling is approximate there, while the per-address limit above stays exact.
     await counters.perUsername.increment(user);
@@ -101,11 +104,19 @@ async function passwordGrant(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, c
   const claims = outcome.claims;
   await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, { claims, updatedAt: Math.floor(Date.now() / 1000) });
   const clientConfig = deps.config.clients.find((c) => c.client_id === client.clientId);
+  currentTrace()?.identity({ sub: accountId, claims });
   const decision = evaluateRules(clientConfig?.rules, { claims });
-  if (!decision.allowed) throw new errors.InvalidGrant(decision.reason);
+  recordRules(clientConfig?.rules, decision);
+  if (!decision.allowed) {
+    recordRefusal('invalid_grant', decision.reason, 'rules');
+    throw new errors.InvalidGrant(decision.reason);
+  }
   if (deps.hooks.has(client.clientId, 'isAuthorized')) {
     const verdict = await deps.hooks.run(client.clientId, 'isAuthorized', { ...base, user: { sub: accountId, claims, attrs: {} } });
-    if (!verdict.allow) throw new errors.InvalidGrant(safeDescription(verdict.reason ?? 'not allowed'));
+    if (!verdict.allow) {
+      recordRefusal('invalid_grant', safeDescription(verdict.reason ?? 'not allowed'), 'hook:isAuthorized');
+      throw new errors.InvalidGrant(safeDescription(verdict.reason ?? 'not allowed'));
+    }
   }
   ctx.oidc.entity('Account', (await accountFinder(deps.store)(ctx, accountId))!);
   ctx.body = await issueTokens(ctx, deps, accountId, requested);

@@ -4,6 +4,8 @@
 import type Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 
+import type { ExplainEdge } from '../explain/edge.ts';
+import { withTrace } from '../explain/recorder.ts';
 import type { Logger } from '../observability/logger.ts';
 import { beginRequest, endRequest } from '../observability/request-log.ts';
 import { correctErrorCode, errorBoundary, unavailableWhileDown } from './errors.ts';
@@ -19,9 +21,11 @@ export interface EdgeOptions {
   readonly after?: ReadonlyArray<(ctx: Context) => Promise<void>>;
   /** Whether storage is down: a server_error then becomes 503 temporarily_unavailable. */
   readonly storageDown?: () => Promise<boolean>;
+  /** Decision traces (`explain.enabled`); absent: no recorder, nothing traced. */
+  readonly explain?: ExplainEdge;
 }
 
-export function edge({ accessLogger, logger, routes, prefixes, after, storageDown }: EdgeOptions): Middleware {
+export function edge({ accessLogger, logger, routes, prefixes, after, storageDown, explain }: EdgeOptions): Middleware {
   const boundary = errorBoundary(logger);
   const dispatch = routes.routes();
   // Routers fold case (Baton's and the provider's alike), so ownership does too: a path is Baton's
@@ -31,18 +35,52 @@ export function edge({ accessLogger, logger, routes, prefixes, after, storageDow
     const lower = path.toLowerCase();
     return folded.some((prefix) => lower.startsWith(prefix));
   };
-  return async function atTheEdge(ctx: Context, next: Next): Promise<void> {
+  const handle = async (ctx: Context, next: Next): Promise<void> => {
+    if (owned(ctx.path)) await boundary(ctx, () => dispatch(ctx as Parameters<typeof dispatch>[0], next));
+    else {
+      await next();
+      for (const step of after ?? []) await boundary(ctx, () => step(ctx));
+    }
+    correctErrorCode(ctx);
+    if (storageDown && ctx.status === 500) await unavailableWhileDown(ctx, storageDown);
+    endPageSecurity(ctx);
+  };
+  if (!explain) {
+    // Decision traces off: the request path without any of them (the same steps as `handle`, inline).
+    return async function atTheEdge(ctx: Context, next: Next): Promise<void> {
+      const started = beginRequest(ctx);
+      beginPageSecurity(ctx);
+      try {
+        if (owned(ctx.path)) await boundary(ctx, () => dispatch(ctx as Parameters<typeof dispatch>[0], next));
+        else {
+          await next();
+          for (const step of after ?? []) await boundary(ctx, () => step(ctx));
+        }
+        correctErrorCode(ctx);
+        if (storageDown && ctx.status === 500) await unavailableWhileDown(ctx, storageDown);
+        endPageSecurity(ctx);
+      } finally {
+        endRequest(accessLogger, ctx, started);
+      }
+    };
+  }
+  return async function atTheEdgeTraced(ctx: Context, next: Next): Promise<void> {
     const started = beginRequest(ctx);
     beginPageSecurity(ctx);
+    const recorder = explain.begin(ctx);
     try {
-      if (owned(ctx.path)) await boundary(ctx, () => dispatch(ctx as Parameters<typeof dispatch>[0], next));
-      else {
-        await next();
-        for (const step of after ?? []) await boundary(ctx, () => step(ctx));
+      if (!recorder) {
+        await handle(ctx, next);
+        return;
       }
-      correctErrorCode(ctx);
-      if (storageDown && ctx.status === 500) await unavailableWhileDown(ctx, storageDown);
-      endPageSecurity(ctx);
+      try {
+        await withTrace(recorder, () => handle(ctx, next));
+      } catch (err) {
+        recorder.refuse('server_error', 'the request failed');
+        throw err;
+      } finally {
+        explain.finish(ctx, recorder);
+      }
     } finally {
       endRequest(accessLogger, ctx, started);
     }

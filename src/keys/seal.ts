@@ -6,7 +6,7 @@ const FORMAT = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export type Purpose = 'keyset-at-rest' | 'cookie-signing' | 'upstream-vault' | 'passthrough-refresh' | 'token-ids-at-rest' | 'bff-sessions';
+export type Purpose = 'keyset-at-rest' | 'cookie-signing' | 'upstream-vault' | 'passthrough-refresh' | 'token-ids-at-rest' | 'bff-sessions' | 'trace-redaction';
 
 export function deriveKey(masterSecret: string, purpose: Purpose): Buffer {
   return Buffer.from(hkdfSync('sha256', Buffer.from(masterSecret, 'utf8'), Buffer.from('baton/v1'), Buffer.from(purpose), 32));

@@ -47,6 +47,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly shadowDisagreements = new Counter({
+    name: 'baton_authorizer_shadow_disagreements_total',
+    help: 'Scopes a shadow authorizer would have decided otherwise than the enforced authorizer, by shadow.',
+    labelNames: ['authorizer'] as const,
+    registers: [this.registry],
+  });
+
   readonly hooks = new Histogram({
     name: 'baton_hook_seconds',
     help: 'Hook runs by hook name and result (ran, threw, timeout, bad-shape).',

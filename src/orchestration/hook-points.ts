@@ -3,6 +3,8 @@
 // module's deadline, every run and failure reported as an event, and `api.session` kept in the
 // store per client and user between hook calls.
 import type { BatonConfig, HooksConfig } from '../config/schema.ts';
+import { summarizeHookInput, summarizeHookOutput } from '../explain/hook-summary.ts';
+import { currentTrace } from '../explain/recorder.ts';
 import type { Logger } from '../observability/logger.ts';
 import { traced } from '../observability/tracing.ts';
 import type { Store } from '../storage/store.ts';
@@ -105,15 +107,34 @@ export class HookPoints {
       moduleId: module.loaded.module,
       timeoutMs,
     });
+    const trace = currentTrace();
+    let reported: HookEvent | undefined;
     return traced(`hook.${name}`, { 'baton.hook': name, 'baton.client_id': clientId ?? '' }, async () => {
-      const output = await runHook(module.loaded, name, ctx, api, {
-        timeoutMs,
-        logger: this.#logger,
-        onEvent: (event) => {
-          this.#logger.info({ ...event, event: event.type, clientId }, event.type === 'hook.ran' ? 'hook ran' : 'hook failed');
-          this.#onEvent?.(event, clientId);
-        },
-      });
+      let output: HookOutputs[N];
+      try {
+        output = await runHook(module.loaded, name, ctx, api, {
+          timeoutMs,
+          logger: this.#logger,
+          onEvent: (event) => {
+            reported = event;
+            this.#logger.info({ ...event, event: event.type, clientId }, event.type === 'hook.ran' ? 'hook ran' : 'hook failed');
+            this.#onEvent?.(event, clientId);
+          },
+        });
+      } catch (err) {
+        if (trace && reported?.type === 'hook.failed') {
+          trace.step({ kind: 'hook', hook: name, module: module.loaded.module, latencyMs: reported.latencyMs, outcome: 'failed', failure: reported.kind, input: summarizeHookInput(ctx, parts.upstream !== undefined) });
+          trace.refuse('server_error', `hook ${name} ${reported.kind}`, `hook:${name}`);
+        }
+        throw err;
+      }
+      if (trace) {
+        const dropped = reported?.type === 'hook.ran' ? reported.droppedClaims : undefined;
+        trace.step({
+          kind: 'hook', hook: name, module: module.loaded.module, latencyMs: reported?.latencyMs ?? 0, outcome: 'ran',
+          input: summarizeHookInput(ctx, parts.upstream !== undefined), output: summarizeHookOutput(output, trace), ...(dropped ? { droppedClaims: dropped } : {}),
+        });
+      }
       // Only a hook that completed saves what it set; last writer wins between concurrent flows.
       if (sessionId !== undefined && session.changed) {
         await this.#store.putRecord(HOOK_SESSION_KIND, sessionId, session.toJSON(), { expiresIn: this.#sessionTtl });

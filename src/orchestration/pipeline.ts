@@ -4,6 +4,9 @@
 // passthrough run it as it is; the caller turns a refusal into its own error (a denial page,
 // access_denied, invalid_grant).
 import type { RuleConfig } from '../config/schema.ts';
+import { currentTrace } from '../explain/recorder.ts';
+import { recordRefusal, recordRules } from '../explain/steps.ts';
+import type { TraceActor } from '../explain/trace.ts';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import type { Store } from '../storage/store.ts';
 import { safeDescription, type HookCallParts, type HookPoints } from './hook-points.ts';
@@ -48,15 +51,47 @@ export type PipelineOutcome =
 
 const NOT_ALLOWED = 'this account is not allowed to use this application';
 
-/** Rejects with a HookError when a hook fails; refusals are outcomes, not errors. */
+/** Who refused, in a trace's words: the client's allow-list, the upstream's domains, the rules, the hook. */
+export function refusalActor(by: Extract<PipelineOutcome, { allowed: false }>['by']): TraceActor {
+  return by === 'isAuthorized' ? 'hook:isAuthorized' : by === 'emailDomains' ? 'upstream' : by === 'upstreams' ? 'client' : 'rules';
+}
+
+/** Rejects with a HookError when a hook fails; refusals are outcomes, not errors. Recorded in the current trace. */
 export async function authorizeUser(deps: { readonly store: Store; readonly hooks: HookPoints }, request: PipelineRequest): Promise<PipelineOutcome> {
+  const trace = currentTrace();
+  if (!trace) return decideUser(deps, request);
+  const { user } = request;
+  trace.request({
+    clientId: request.client.id, scopes: [...request.scopes],
+    ...(request.grantType === undefined ? {} : { grantType: request.grantType }),
+  });
+  trace.identity({ sub: user.accountId, upstream: user.upstream, upstreamSubject: user.upstreamSubject, claims: user.claims, ...(user.attrs ? { attrs: user.attrs } : {}) });
+  const outcome = await decideUser(deps, request);
+  if (outcome.allowed) {
+    if (Object.keys(outcome.attrs).length > 0) trace.identity({ sub: user.accountId, upstream: user.upstream, upstreamSubject: user.upstreamSubject, claims: user.claims, attrs: outcome.attrs });
+  } else {
+    const by = refusalActor(outcome.by);
+    // What the callers answer: access_denied at sign-in, invalid_request for token exchange
+    // (RFC 8693 section 2.2.2), invalid_grant elsewhere; the edge corrects it from the response.
+    const error = request.flow === 'authorization' ? 'access_denied' : request.grantType === 'urn:ietf:params:oauth:grant-type:token-exchange' ? 'invalid_request' : 'invalid_grant';
+    recordRefusal(error, outcome.reason, by);
+  }
+  return outcome;
+}
+
+async function decideUser(deps: { readonly store: Store; readonly hooks: HookPoints }, request: PipelineRequest): Promise<PipelineOutcome> {
   const { store, hooks } = deps;
   const { user, hookKey } = request;
+  const trace = currentTrace();
   if (request.allowedUpstreams && (user.upstream === undefined || !request.allowedUpstreams.includes(user.upstream))) {
-    return { allowed: false, by: 'upstreams', reason: 'this application does not accept accounts of this identity provider' };
+    const reason = 'this application does not accept accounts of this identity provider';
+    trace?.step({ kind: 'check', check: 'upstreams', outcome: 'refused', reason });
+    return { allowed: false, by: 'upstreams', reason };
   }
+  if (request.allowedUpstreams) trace?.step({ kind: 'check', check: 'upstreams', outcome: 'passed' });
   if (request.emailDomains) {
     const refusal = emailDomainRefusal(request.emailDomains, user.claims);
+    trace?.step({ kind: 'check', check: 'emailDomains', outcome: refusal ? 'refused' : 'passed', ...(refusal ? { reason: refusal } : {}) });
     if (refusal) return { allowed: false, by: 'emailDomains', reason: refusal };
   }
   const now = Math.floor(Date.now() / 1000);
@@ -74,6 +109,7 @@ export async function authorizeUser(deps: { readonly store: Store; readonly hook
     await store.putRecord<AccountRecord>(ACCOUNT_KIND, user.accountId, record(attrs));
   }
   const decision = evaluateRules(request.rules, { upstream: user.upstream, claims: { ...user.claims, ...attrs } });
+  recordRules(request.rules, decision);
   if (!decision.allowed) return { allowed: false, by: 'rules', reason: decision.reason };
   if (hooks.has(hookKey, 'isAuthorized')) {
     const verdict = await hooks.run(hookKey, 'isAuthorized', { ...base, user: hookUser() }, request.parts);

@@ -10,15 +10,16 @@ export interface RuleSubject {
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
-export type RuleDecision = { readonly allowed: true } | { readonly allowed: false; readonly reason: string };
+/** `rule`: the index (in clients[].rules) of the rule that decided; absent when none matched or none is configured. */
+export type RuleDecision = { readonly allowed: true; readonly rule?: number } | { readonly allowed: false; readonly reason: string; readonly rule?: number };
 
 const NOT_ALLOWED = 'your account is not allowed to use this application';
 
 export function evaluateRules(rules: readonly RuleConfig[] | undefined, subject: RuleSubject): RuleDecision {
   if (!rules || rules.length === 0) return { allowed: true };
-  for (const rule of rules) {
-    if (rule.deny && matches(rule.deny, subject)) return { allowed: false, reason: rule.reason ?? NOT_ALLOWED };
-    if (rule.allow && matches(rule.allow, subject)) return { allowed: true };
+  for (const [index, rule] of rules.entries()) {
+    if (rule.deny && matches(rule.deny, subject)) return { allowed: false, reason: rule.reason ?? NOT_ALLOWED, rule: index };
+    if (rule.allow && matches(rule.allow, subject)) return { allowed: true, rule: index };
   }
   return { allowed: false, reason: NOT_ALLOWED };
 }

@@ -4,6 +4,7 @@
 // an access token for a resource: authorization_code, refresh_token, client_credentials.
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
+import { recordRefusal } from '../explain/steps.ts';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import type { ScopeDecider } from '../provider/resources.ts';
 import type { Store } from '../storage/store.ts';
@@ -40,6 +41,7 @@ export function authorizerDecider(authorizers: Authorizers, store: Store, metric
       ...(source?.authTime === undefined ? {} : { authTime: source.authTime }),
     }, metrics);
     if (!result) return allowed;
+    if (result.failed) recordRefusal('temporarily_unavailable', `the authorizer ${result.failed} could not decide`, `authorizer:${result.failed}`);
     if (result.failed) throw new TemporarilyUnavailable(`the authorizer ${result.failed} could not decide; try again later`);
     (ctx.state[STATE_KEY] ??= {} as Record<string, Record<string, unknown>>)[resource] = result.claims;
     return result.scopes;

@@ -5,6 +5,7 @@
 import type { Context } from 'koa';
 import Provider, { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
+import { recordIdTokenClaims } from '../explain/token-claims.ts';
 import { stringParams, type HookPoints } from '../orchestration/hook-points.ts';
 import type { HookUser } from '../orchestration/hooks/index.ts';
 import type { Store } from '../storage/store.ts';
@@ -30,7 +31,10 @@ export function addIdTokenHook(provider: Provider, hooks: HookPoints, store: Sto
     const ctx = this.ctx;
     const clientId = this.client?.clientId;
     const grantType = ctx?.oidc?.params?.grant_type;
-    if (!ctx || ctx.oidc?.route !== 'token' || !ID_TOKEN_GRANTS.has(String(grantType)) || !clientId || !hooks.has(clientId, 'buildIDTokenClaims')) return claims;
+    if (!ctx || ctx.oidc?.route !== 'token' || !ID_TOKEN_GRANTS.has(String(grantType)) || !clientId || !hooks.has(clientId, 'buildIDTokenClaims')) {
+      if (ctx?.oidc?.route === 'token') recordIdTokenClaims(claims, [], { iss: ctx.oidc.issuer, aud: clientId });
+      return claims;
+    }
     const extra = await idTokenHookClaims(hooks, store, {
       clientId,
       clientName: this.client?.clientName,
@@ -39,7 +43,9 @@ export function addIdTokenHook(provider: Provider, hooks: HookPoints, store: Sto
       sub: String(claims.sub),
       requestId: String(ctx.state?.requestId ?? ''),
     });
-    return withIdTokenHookClaims(claims, extra);
+    const built = withIdTokenHookClaims(claims, extra);
+    recordIdTokenClaims(built, Object.keys(extra).filter((name) => name !== 'sub'), { iss: ctx.oidc.issuer, aud: clientId });
+    return built;
   };
 }
 

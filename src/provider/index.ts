@@ -19,6 +19,7 @@ import { IntrospectionPolicy } from './introspection.ts';
 import { ResourcePolicy } from './resources.ts';
 import { tokenClaims } from './token-claims.ts';
 import { recordJwtGrant } from './grant-lineage.ts';
+import { jwtCustomizer } from './jwt-claims.ts';
 import { registerPasswordGrant } from '../grants/password.ts';
 import { registerTokenExchange } from '../grants/token-exchange.ts';
 import { wrapCodeGrants } from '../grants/code-grants.ts';
@@ -148,7 +149,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     // Every refresh rotates, except a grace replay, which answers with the successor already issued.
     rotateRefreshToken: (ctx) => !isGraceReplay(ctx),
     // A JWT access token is not stored: remember its grant, so token exchange can tell it ended.
-    formats: { customizers: { jwt: recordJwtGrant(store) } },
+    formats: { customizers: { jwt: jwtCustomizer(recordJwtGrant(store)) } },
     extraTokenClaims: tokenClaims({ config, store, sessions: deps.sessions, logger: deps.logger, events: deps.events, hooks: deps.hooks, upstreams: deps.upstreams }) as Configuration['extraTokenClaims'],
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,

@@ -3,6 +3,9 @@
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 
 import type { BatonConfig, ClientConfig, ResourceConfig } from '../config/schema.ts';
+import { currentTrace } from '../explain/recorder.ts';
+import { recordResourceScopes } from '../explain/scopes.ts';
+import { recordRefusal } from '../explain/steps.ts';
 
 const INFO_CACHE_SIZE = 1024;
 
@@ -50,6 +53,8 @@ export class ResourcePolicy {
     const clientCredentials = isClientCredentials(ctx);
     if (clientCredentials) rejectScopesOutside(ctx, scopes);
     const decided = ctx.oidc.route === 'token' && this.#decide ? await this.#decide(ctx, client.clientId, indicator, scopes) : scopes;
+    const trace = ctx.oidc.route === 'token' ? currentTrace() : undefined;
+    if (trace) recordResourceScopes(trace, { resource: indicator, defined: resource.scopes, allowed: scopes, decided, asked: askedScopes(ctx) });
     return this.#serverInfo(resource, decided, clientCredentials);
   };
 
@@ -104,6 +109,13 @@ function allowedResources(client: ClientConfig, resources: ReadonlyMap<string, R
   return allowed;
 }
 
+/** The scopes this token request asks: its `scope` parameter, else the code's or refresh token's. */
+function askedScopes(ctx: KoaContextWithOIDC): ReadonlySet<string> | undefined {
+  if (typeof ctx.oidc.params?.scope === 'string') return new Set(ctx.oidc.params.scope.split(' ').filter(Boolean));
+  const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.DeviceCode ?? ctx.oidc.entities.RefreshToken) as { scopes?: Set<string> } | undefined;
+  return source?.scopes;
+}
+
 function isClientCredentials(ctx: KoaContextWithOIDC): boolean {
   return ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials';
 }
@@ -113,6 +125,7 @@ function rejectScopesOutside(ctx: KoaContextWithOIDC, allowed: readonly string[]
   const requested = typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope.split(' ').filter(Boolean) : [];
   const refused = scopesOutside(requested, allowed);
   if (refused.length > 0) {
+    recordRefusal('invalid_scope', `requested scope is not allowed: ${refused.join(' ')}`, 'client');
     throw new errors.InvalidScope('requested scope is not allowed', refused.join(' '));
   }
 }

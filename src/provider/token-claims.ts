@@ -11,7 +11,11 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { BatonConfig } from '../config/schema.ts';
 import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
-import { authorizeUser } from '../orchestration/pipeline.ts';
+import { currentTrace } from '../explain/recorder.ts';
+import { recordRefusal } from '../explain/steps.ts';
+import { noteHookClaims, recordAccessTokenClaims } from '../explain/token-claims.ts';
+import type { TraceActor } from '../explain/trace.ts';
+import { authorizeUser, refusalActor } from '../orchestration/pipeline.ts';
 import { authorizerClaims } from '../orchestration/token-decisions.ts';
 import type { HookCallParts, HookPoints } from '../orchestration/hook-points.ts';
 import type { Store } from '../storage/store.ts';
@@ -43,7 +47,8 @@ export interface ReauthorizeDeps {
 export function tokenClaims({ config, store, sessions, logger, events, hooks, upstreams }: ReauthorizeDeps) {
   const clients = new Map(config.clients.map((c) => [c.client_id, c]));
 
-  async function end(grantId: string, reason: string): Promise<never> {
+  async function end(grantId: string, reason: string, by: TraceActor): Promise<never> {
+    recordRefusal('invalid_grant', reason, by);
     await revokeGrant(store, grantId);
     await sessions.end(grantId);
     throw new errors.InvalidGrant(reason);
@@ -53,12 +58,12 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks, up
     const { grantId, accountId, clientId } = token;
     if (!grantId || !accountId || !clientId) return;
     // A grant made by exchanging another grant's token ends with that grant (grant-lineage.ts).
-    if (await originEnded(store, grantId, async (id) => Boolean(await ctx.oidc.provider.Grant.find(id)))) await end(grantId, 'the grant this token was exchanged from has ended');
+    if (await originEnded(store, grantId, async (id) => Boolean(await ctx.oidc.provider.Grant.find(id)))) await end(grantId, 'the grant this token was exchanged from has ended', 'baton');
     // A grace replay answers a rotation that renewed the upstream session moments ago: renewing it
     // again per replay would multiply upstream refreshes (and rotations) by the number of tabs.
     if (!isGraceReplay(ctx)) {
       const outcome = await sessions.renew(grantId, clientId, accountId);
-      if (outcome.kind === 'ended') await end(grantId, outcome.reason);
+      if (outcome.kind === 'ended') await end(grantId, outcome.reason, 'upstream');
     }
     const account = (await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId))?.value;
     const client = clients.get(clientId);
@@ -80,16 +85,17 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks, up
     if (!outcome.allowed) {
       logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: accountId, clientId, by: outcome.by, at: 'refresh' }, 'refresh denied');
       events.emit('authorization.denied', { reqId: ctx.state?.requestId, sub: accountId, clientId, by: outcome.by, at: 'refresh' });
-      await end(grantId, outcome.reason);
+      await end(grantId, outcome.reason, refusalActor(outcome.by));
     }
   }
 
   return async function extraTokenClaims(ctx: KoaContextWithOIDC, token: TokenLike): Promise<Record<string, unknown> | undefined> {
     if (ctx.oidc?.route !== 'token') return undefined;
     if (ctx.oidc.params?.grant_type === 'refresh_token') await reauthorize(ctx, token);
+    if (currentTrace()) await traceIdentity(store, token.accountId);
     const resource = token.resourceServer?.identifier();
     const decided = authorizerClaims(ctx, resource);
-    if (!token.clientId || !hooks.has(token.clientId, 'buildAccessTokenClaims')) return decided;
+    if (!token.clientId || !hooks.has(token.clientId, 'buildAccessTokenClaims')) return recordedOpaque(ctx, token, resource, decided);
     const account = token.accountId ? (await store.getRecord<AccountRecord>(ACCOUNT_KIND, token.accountId))?.value : undefined;
     // api.upstream: the vaulted tokens of the sign-in, renewed first when about to expire (never handed out expired).
     const upstream = token.grantId && token.accountId ? await sessions.view(token.grantId, token.clientId, token.accountId) : undefined;
@@ -102,7 +108,8 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks, up
       ...(account ? { account } : {}),
       requestId: String(ctx.state?.requestId ?? ''),
     }, upstream ? { upstream: { ...upstream, claims: account?.claims ?? {} } } : {});
-    return { ...decided, ...built };
+    noteHookClaims(ctx, resource, Object.keys(built));
+    return recordedOpaque(ctx, token, resource, { ...decided, ...built });
   };
 }
 
@@ -130,4 +137,24 @@ export function accessTokenHookClaims(hooks: HookPoints, config: BatonConfig, in
     user: input.accountId ? { sub: input.accountId, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, attrs: account?.attrs ?? {} } : undefined,
     requestId: input.requestId,
   }, parts);
+}
+
+/** In a traced request: who the token is for, as the account record says (once per trace). */
+async function traceIdentity(store: Store, accountId: string | undefined): Promise<void> {
+  const trace = currentTrace();
+  if (!trace || trace.hasIdentity || accountId === undefined) return;
+  const account = (await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId))?.value;
+  trace.identity({ sub: accountId, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, ...(account?.attrs ? { attrs: account.attrs } : {}) });
+}
+
+/**
+ * Opaque access tokens never pass the JWT customizer: their claims (what introspection tells) are
+ * recorded here, Baton's registered ones named without value.
+ */
+function recordedOpaque(ctx: KoaContextWithOIDC, token: TokenLike & { resourceServer?: { accessTokenFormat?: string } }, resource: string | undefined, extra: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (currentTrace() && token.resourceServer?.accessTokenFormat === 'opaque') {
+    const aud = (token.resourceServer as { audience?: string }).audience;
+    recordAccessTokenClaims(ctx, resource, { iss: ctx.oidc.issuer, sub: token.accountId ?? token.clientId, client_id: token.clientId, aud, scope: token.scope, jti: undefined, iat: undefined, exp: undefined, ...extra });
+  }
+  return extra;
 }

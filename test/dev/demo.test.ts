@@ -136,6 +136,15 @@ describe('baton dev', () => {
     await page.getByRole('button', { name: 'Place an order (needs orders:write)' }).click();
     expect(await page.locator('#api-result h2').innerText()).toMatch(/→ 403$/);
     expect(await page.locator('#api-result').innerText()).toContain('insufficient_scope');
+
+    // "Why these scopes?": the decision trace of the app's own token response (docs/explain.md).
+    await page.locator('#why-scopes').click();
+    const why = await page.locator('#why pre').innerText();
+    expect(why).toMatch(/denied\s+orders:write\s+by authorizer:orders/);
+    expect(why).toMatch(/identity contoso:bob/);
+    expect(why).not.toMatch(/eyJ[\w-]+\.eyJ/);
+    await page.getByRole('link', { name: 'Back' }).click();
+    await page.locator('#scopes').waitFor();
   });
 
   it('the authorizer\'s policy changed live from the page: bob loses orders:read at the next refresh, then gets it back', async () => {

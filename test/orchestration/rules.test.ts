@@ -42,7 +42,8 @@ describe('rules', () => {
   });
 
   it('a denial carries the rule\'s reason, or a generic one', () => {
-    expect(evaluateRules(denyContractorsThenAllowAll, bob)).toEqual({ allowed: false, reason: 'contractors cannot use the orders back office' });
+    // `rule`: the index of the rule that decided (decision traces name it); absent when none matched.
+    expect(evaluateRules(denyContractorsThenAllowAll, bob)).toEqual({ allowed: false, reason: 'contractors cannot use the orders back office', rule: 0 });
     expect(evaluateRules(staffOnly, bob)).toEqual({ allowed: false, reason: 'your account is not allowed to use this application' });
   });
 });

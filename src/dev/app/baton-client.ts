@@ -1,6 +1,8 @@
 // The demo app's side of OAuth, all through openid-client 6 against Baton's discovery document:
 // authorization code + PKCE, refresh, RP-initiated logout, device authorization (RFC 8628, one
 // poll at a time) and token exchange (RFC 8693).
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 import * as client from 'openid-client';
 
 import type { AppSession, DeviceAttempt, Tokens } from './session.ts';
@@ -22,6 +24,15 @@ export interface BatonClientOptions {
   readonly deviceScope: string;
 }
 
+/** Where the X-Request-Id of Baton's token response is caught, per call (customFetch below). */
+const tokenResponse = new AsyncLocalStorage<{ requestId?: string }>();
+
+async function caught<T>(run: () => Promise<T>): Promise<{ result: T; requestId?: string }> {
+  const slot: { requestId?: string } = {};
+  const result = await tokenResponse.run(slot, run);
+  return { result, ...(slot.requestId ? { requestId: slot.requestId } : {}) };
+}
+
 export class BatonClient {
   readonly #app: client.Configuration;
   readonly #device: client.Configuration;
@@ -38,7 +49,20 @@ export class BatonClient {
       client.discovery(new URL(options.issuer), options.clientId, undefined, client.ClientSecretBasic(options.clientSecret), insecure),
       client.discovery(new URL(options.issuer), options.deviceClientId, undefined, client.None(), insecure),
     ]);
+    app[client.customFetch] = async (url, init) => {
+      const response = await fetch(url, init as RequestInit);
+      const slot = tokenResponse.getStore();
+      if (slot) slot.requestId = response.headers.get('x-request-id') ?? undefined;
+      return response;
+    };
     return new BatonClient(options, app, device);
+  }
+
+  /** The decision trace of one of this app's token responses (GET {issuer}/explain/{id}, HTTP Basic). */
+  async explain(requestId: string): Promise<{ status: number; body: unknown }> {
+    const credentials = Buffer.from(`${encodeURIComponent(this.options.clientId)}:${encodeURIComponent(this.options.clientSecret)}`).toString('base64');
+    const response = await fetch(`${this.options.issuer}/explain/${encodeURIComponent(requestId)}`, { headers: { authorization: `Basic ${credentials}`, accept: 'application/json' } });
+    return { status: response.status, body: await response.json().catch(() => undefined) };
   }
 
   get redirectUri(): string {
@@ -67,16 +91,16 @@ export class BatonClient {
     const pending = session.pending;
     session.pending = undefined;
     if (!pending) throw new Error('no sign-in is in progress in this browser');
-    const response = await client.authorizationCodeGrant(this.#app, callbackUrl, {
+    const { result, requestId } = await caught(() => client.authorizationCodeGrant(this.#app, callbackUrl, {
       pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce,
-    });
-    return tokensOf(response, 0);
+    }));
+    return { ...tokensOf(result, 0), ...(requestId ? { requestId } : {}) };
   }
 
   async refresh(tokens: Tokens): Promise<Tokens> {
     if (!tokens.refreshToken) throw new Error('no refresh token');
-    const response = await client.refreshTokenGrant(this.#app, tokens.refreshToken);
-    return tokensOf(response, tokens.refreshes + 1, tokens);
+    const { result, requestId } = await caught(() => client.refreshTokenGrant(this.#app, tokens.refreshToken!));
+    return { ...tokensOf(result, tokens.refreshes + 1, tokens), ...(requestId ? { requestId } : {}) };
   }
 
   endSessionUrl(idToken: string): URL {

@@ -61,6 +61,7 @@ export function signedInHome(ctx: PageContext): string {
         <form class="inline" method="post" action="/call-api"><button type="submit">Call the Orders API</button></form>
         <form class="inline" method="post" action="/place-order"><button type="submit" class="secondary">Place an order (needs orders:write)</button></form>
         <form class="inline" method="post" action="/refresh"><button type="submit" class="secondary">Refresh tokens</button></form>
+        ${tokens.requestId ? html`<a class="button secondary" id="why-scopes" href="/why">Why these scopes?</a>` : ''}
       </div>
     </section>
     ${apiResult(ctx.session.apiCall, 'api-result')}
@@ -148,6 +149,14 @@ export function exchangePage(ctx: PageContext, target: { name: string; resource:
         ${result.accessToken ? jwtCard(`The exchanged token (${target.name})`, 'Same sub, new aud and scope.', result.accessToken, 'exchanged-token') : ''}
       </div>
       ${result.calls.map((call, i) => apiResult(call, `exchange-call-${i}`))}` : ''}`);
+}
+
+/** The decision trace of the app's last token response, as `baton explain` prints it (docs/explain.md). */
+export function whyPage(ctx: PageContext, requestId: string, tree: string): string {
+  return layout({ title: 'Why these scopes?', section: 'home', user: userName(ctx.session) }, html`<h1>Why these scopes?</h1>
+    <p class="lead">Baton's decision trace of the token response this app received (request <code>${requestId}</code>), read from
+      <code>${ctx.issuer}/explain/${requestId}</code> with the app's own credentials: each step, who granted or denied each scope, who set each claim.</p>
+    <section class="card" id="why"><pre>${tree}</pre><a class="button" href="/">Back</a></section>`);
 }
 
 export function errorPage(title: string, message: string, user?: string): string {

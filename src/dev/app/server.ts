@@ -6,7 +6,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendHtml, sendJson, type Handler } from '../http.ts';
 import type { LivePolicy } from '../live-policy.ts';
 import type { BatonClient } from './baton-client.ts';
-import { devicePage, errorPage, exchangePage, signedInHome, signedOutHome, type PageContext } from './pages.ts';
+import { renderTrace } from '../../explain/render.ts';
+import type { DecisionTrace } from '../../explain/trace.ts';
+import { devicePage, errorPage, exchangePage, signedInHome, signedOutHome, whyPage, type PageContext } from './pages.ts';
 import { Sessions, type ApiCall, type AppSession } from './session.ts';
 import { spaPage } from './spa.ts';
 
@@ -136,6 +138,13 @@ export function demoApp(options: AppOptions): Handler {
       session.notice = `Policy changed: ${subject} ${options.policy.allows(subject, scope) ? 'may get' : 'may no longer get'} ${scope}. `
         + 'Refresh tokens to see the authorizer decide again (tokens already issued keep their scopes until then).';
       redirect(res, '/');
+    },
+    'GET /why': async (session, res) => {
+      const requestId = session.tokens?.requestId;
+      if (!requestId) return redirect(res, '/');
+      const { status, body } = await baton.explain(requestId);
+      if (status !== 200) return sendHtml(res, 502, errorPage('No explanation', `Baton answered ${status} for the trace of request ${requestId}: ${JSON.stringify(body)}`, undefined));
+      sendHtml(res, 200, whyPage(context(session), requestId, renderTrace(body as DecisionTrace)));
     },
     'GET /device': async (session, res) => sendHtml(res, 200, devicePage(session.device)),
     'POST /device/start': async (session, res) => {

@@ -12,6 +12,8 @@ export interface Tokens {
   readonly obtainedAt: number;
   /** How many times these tokens were refreshed. */
   readonly refreshes: number;
+  /** X-Request-Id of the token response: its decision trace explains these tokens. */
+  readonly requestId?: string;
 }
 
 export interface ApiCall {

@@ -8,6 +8,8 @@ import type { Events } from '../../observability/events.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { SpanKind, traced } from '../../observability/tracing.ts';
 import type { Store } from '../../storage/store.ts';
+import { currentTrace } from '../../explain/recorder.ts';
+import { placedClaims, shadowStep, traceStep } from './shadow.ts';
 import { DecisionCache, cacheKey } from './cache.ts';
 import { callAuthorizer } from './call.ts';
 import { undiciPost, type AuthorizerPost } from './transport.ts';
@@ -28,6 +30,8 @@ export interface AuthorizersDeps {
   post?: AuthorizerPost;
   /** Epoch milliseconds; defaults to Date.now. */
   clock?: () => number;
+  /** A shadow authorizer answered: how many scopes it would have decided otherwise (metric). */
+  onShadow?: (authorizer: string, disagreements: number) => void;
 }
 
 interface Part { config: AuthorizerConfig; trace: AuthorizerTrace; decision?: Decision }
@@ -35,7 +39,9 @@ interface Part { config: AuthorizerConfig; trace: AuthorizerTrace; decision?: De
 /** The configured authorizers, ready to decide token requests. */
 export class Authorizers {
   readonly #configs: readonly AuthorizerConfig[];
+  readonly #shadows: readonly AuthorizerConfig[];
   readonly #index: NamespaceIndex;
+  readonly #onShadow?: AuthorizersDeps['onShadow'];
   readonly #cache: DecisionCache;
   readonly #deps: { sign: AuthorizersDeps['sign']; post: AuthorizerPost; logger: Logger; events?: Events };
 
@@ -43,7 +49,9 @@ export class Authorizers {
   constructor(configs: readonly AuthorizerConfig[], deps: AuthorizersDeps) {
     const problems = checkAuthorizerConfigs(configs);
     if (problems.length > 0) throw new Error(`invalid authorizers: ${problems.join('; ')}`);
-    this.#configs = [...configs];
+    this.#configs = configs.filter((config) => !config.shadow);
+    this.#shadows = configs.filter((config) => config.shadow);
+    this.#onShadow = deps.onShadow;
     this.#index = new NamespaceIndex(configs);
     this.#cache = new DecisionCache(deps.store, deps.clock ?? Date.now, deps.logger);
     this.#deps = { sign: deps.sign, post: deps.post ?? undiciPost, logger: deps.logger, ...(deps.events ? { events: deps.events } : {}) };
@@ -62,24 +70,43 @@ export class Authorizers {
   async decide(request: DecisionRequest): Promise<FanoutResult> {
     const groups = this.#index.partition(request.scopes);
     const concerned = this.#configs.filter((config) => groups.has(config));
-    const parts = await Promise.all(concerned.map((config) => traced('authorizer.decide', { 'baton.authorizer': config.id }, async (span) => {
-      const part = await this.#ask(config, groups.get(config) ?? [], request);
+    const ask = (config: AuthorizerConfig, requested: string[]) => traced('authorizer.decide', { 'baton.authorizer': config.id }, async (span) => {
+      const part = await this.#ask(config, requested, request);
       span.setAttributes({ 'baton.authorizer.outcome': part.trace.outcome, 'baton.authorizer.cached': part.trace.cached });
       return part;
-    }, SpanKind.CLIENT)));
+    }, SpanKind.CLIENT);
+    // Shadows start with the enforced calls but are never awaited here: a slow shadow delays no one.
+    const shadowed = this.#shadows.flatMap((shadow) => {
+      const owner = concerned.find((config) => config.namespace === shadow.namespace);
+      return owner ? [{ shadow, owner, part: ask(shadow, groups.get(owner) ?? []) }] : [];
+    });
+    const parts = await Promise.all(concerned.map((config) => ask(config, groups.get(config) ?? [])));
 
     const granted = new Set<string>();
     const claims: Record<string, unknown> = {};
     let failed: FanoutResult['failed'];
+    const recorder = currentTrace();
     for (const { config, trace, decision } of parts) {
       trace.granted.forEach((scope) => granted.add(scope));
       const droppedClaims = decision ? placeClaims(claims, config, decision.claims) : [];
+      recorder?.step(traceStep(trace, request.resource, placedClaims(config, decision?.claims, droppedClaims)));
       if (trace.outcome === 'failed' && !failed) failed = { authorizer: config.id, reason: trace.reason ?? 'failed' };
       this.#log(request, trace, droppedClaims);
     }
     const scopes = [...new Set(request.scopes)].filter((scope) => this.#index.ownerOf(scope) === undefined || granted.has(scope));
     const result: FanoutResult = { scopes, claims, traces: parts.map((part) => part.trace) };
     if (failed) result.failed = failed;
+    for (const { shadow, part } of shadowed) {
+      const compared = part.then((answer) => {
+        // The enforced outcome of the shadowed scopes: what the owner granted (nothing if it failed).
+        const step = shadowStep(answer.trace, request.resource, granted);
+        this.#onShadow?.(shadow.id, step.disagreements?.length ?? 0);
+        this.#log(request, answer.trace, [], true);
+        recorder?.step(step);
+      });
+      recorder?.wait(compared);
+      compared.catch((err: unknown) => this.#deps.logger.error({ event: 'authorizer.error', authorizer: shadow.id, err }, 'shadow authorizer comparison failed'));
+    }
     return result;
   }
 
@@ -118,7 +145,11 @@ export class Authorizers {
     return { config, trace, decision };
   }
 
-  #log(request: DecisionRequest, trace: AuthorizerTrace, droppedClaims: string[]): void {
+  #log(request: DecisionRequest, trace: AuthorizerTrace, droppedClaims: string[], shadow = false): void {
+    if (shadow) {
+      this.#deps.logger.info({ event: 'authorizer.shadow', sub: request.subject, client_id: request.clientId, resource: request.resource, trace }, `shadow authorizer ${trace.outcome}`);
+      return;
+    }
     this.#deps.events?.emit('authorizer.decision', {
       authorizer: trace.authorizer, sub: request.subject, clientId: request.clientId, grantType: request.grantType,
       ...(request.resource === undefined ? {} : { resource: request.resource }),

@@ -18,9 +18,11 @@ export function checkAuthorizerConfigs(configs: readonly AuthorizerConfig[]): st
     const sameId = ids.get(config.id);
     if (sameId !== undefined) problems.push(`${at}.id: "${config.id}" is also the id of authorizers[${sameId}]`);
     else ids.set(config.id, i);
-    const sameNamespace = namespaces.get(config.namespace);
-    if (sameNamespace !== undefined) problems.push(`${at}.namespace: "${config.namespace}" is also owned by authorizers[${sameNamespace}]`);
-    else namespaces.set(config.namespace, i);
+    if (!config.shadow) {
+      const sameNamespace = namespaces.get(config.namespace);
+      if (sameNamespace !== undefined) problems.push(`${at}.namespace: "${config.namespace}" is also owned by authorizers[${sameNamespace}]`);
+      else namespaces.set(config.namespace, i);
+    }
     let url: URL | undefined;
     try { url = new URL(config.url); } catch { problems.push(`${at}.url: must be an absolute URL`); }
     if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
@@ -29,6 +31,9 @@ export function checkAuthorizerConfigs(configs: readonly AuthorizerConfig[]): st
     const claimsKey = config.claimsNamespace ?? config.id;
     if (RESERVED_CLAIMS.has(claimsKey)) problems.push(`${at}.claimsNamespace: "${claimsKey}" is a reserved claim; set another claimsNamespace`);
     if (UNSAFE_KEYS.has(claimsKey)) problems.push(`${at}.claimsNamespace: "${claimsKey}" is not a safe claim name; set another claimsNamespace`);
+    if (config.shadow && !configs.some((other) => !other.shadow && other.namespace === config.namespace)) {
+      problems.push(`${at}.namespace: a shadow shadows the enforced authorizer of the same namespace; no enforced authorizer owns "${config.namespace}"`);
+    }
     if (!(config.timeout > 0)) problems.push(`${at}.timeout: must be positive`);
     if (!(config.cacheTTL >= 0)) problems.push(`${at}.cacheTTL: must not be negative`);
   });
@@ -42,8 +47,9 @@ export function checkAuthorizerConfigs(configs: readonly AuthorizerConfig[]): st
 export class NamespaceIndex {
   readonly #byLength: readonly AuthorizerConfig[];
 
+  /** Shadows own nothing: they are left out. */
   constructor(configs: readonly AuthorizerConfig[]) {
-    this.#byLength = [...configs].sort((a, b) => b.namespace.length - a.namespace.length);
+    this.#byLength = configs.filter((config) => !config.shadow).sort((a, b) => b.namespace.length - a.namespace.length);
   }
 
   /** The authorizer owning this scope, if any. */

@@ -1,0 +1,54 @@
+// Decision traces expire on every backend: written through TraceStore with a 1 s ttl, readable at
+// once, gone after it; the first trace under a request id stays (a second write is refused).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { TraceStore } from '../../src/explain/store.ts';
+import { TRACE_VERSION, type DecisionTrace } from '../../src/explain/trace.ts';
+import { openStore } from '../../src/storage/index.ts';
+import type { Store } from '../../src/storage/store.ts';
+import { dropSchema, POSTGRES_URL, requirePostgres, uniqueSchema } from '../conformance/postgres-fixture.ts';
+import { dropPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../conformance/redis-fixture.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'baton-trace-expiry-'));
+const schema = uniqueSchema('traces');
+const keyPrefix = uniquePrefix();
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await dropSchema(schema).catch(() => undefined);
+  await dropPrefix(keyPrefix).catch(() => undefined);
+});
+
+const trace = (requestId: string, clientId: string): DecisionTrace => ({
+  v: TRACE_VERSION, requestId, at: Date.now(),
+  request: { endpoint: 'token', clientId, grantType: 'client_credentials', resources: [], scopes: ['orders:read'] },
+  steps: [], result: { outcome: 'issued', scopes: [{ scope: 'orders:read', granted: true, by: 'client' }], claims: [] },
+});
+
+const backends: Array<[string, () => Promise<Store>]> = [
+  ['memory', async () => openStore({ type: 'memory' })],
+  ['sqlite', async () => openStore({ type: 'sqlite', path: join(dir, 'baton.db') })],
+  ['postgres', async () => { await requirePostgres(); return openStore({ type: 'postgres', url: POSTGRES_URL, schema, poolSize: 2, timeout: 5 }); }],
+  ['redis', async () => { await requireRedis(); return openStore({ type: 'redis', url: REDIS_URL, keyPrefix, timeout: 2 }); }],
+];
+
+describe.each(backends)('traces on %s', (_name, open) => {
+  it('are kept for the ttl, then expire; the first trace under an id stays', async () => {
+    const store = await open();
+    try {
+      const traces = new TraceStore(store, 1);
+      const id = `req-${Math.random().toString(36).slice(2)}`;
+      expect(await traces.put(trace(id, 'web'))).toBe(true);
+      expect(await traces.put(trace(id, 'intruder'))).toBe(false);
+      expect((await traces.get(id))?.request.clientId).toBe('web');
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      expect(await traces.get(id)).toBeUndefined();
+      expect(await traces.get('not a request id')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+});
