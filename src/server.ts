@@ -38,6 +38,12 @@ import { revokeGrant } from './provider/adapter.ts';
 import { revokeDerivedGrants } from './provider/grant-lineage.ts';
 import { openStore } from './storage/index.ts';
 import { rootPage } from './http/root-page.ts';
+import { handedOverDecider } from './http/lean-handoff.ts';
+import { leanTokenPath, type LeanTraces } from './http/lean-token.ts';
+import { leanClientCredentials } from './grants/lean-client-credentials.ts';
+import { ResourcePolicy } from './provider/resources.ts';
+import { SecretVerifier } from './provider/client-secret.ts';
+import { STATIC_SCOPES } from './provider/claims.ts';
 import { lockSqliteStorage } from './storage/sqlite/instance-lock.ts';
 import { createUpstreams } from './upstream/index.ts';
 import { UpstreamVault } from './upstream/vault.ts';
@@ -68,6 +74,10 @@ export interface BatonOptions {
   readonly configDir?: string;
   /** The event bus (tests subscribe to it); one is created when absent. */
   readonly events?: Events;
+  /** Answer client_credentials on the lean token path (http/lean-token.ts); default true. False: always the full pipeline (tests compare the two). */
+  readonly leanTokenPath?: boolean;
+  /** Decision traces for the lean token path (until the edge and the lean path share one starter). */
+  readonly traces?: LeanTraces;
 }
 
 export interface Baton {
@@ -136,7 +146,10 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       events,
       clock,
     });
-    const decideScopes = authorizers && authorizerDecider(authorizers, store, metrics);
+    // Replayed, not asked again, when the lean token path hands a request over (http/lean-handoff.ts).
+    const decideScopes = authorizers && handedOverDecider(authorizerDecider(authorizers, store, metrics));
+    const resources = new ResourcePolicy(config, decideScopes);
+    const secrets = new SecretVerifier();
     const hooks = await HookPoints.load(config, options.configDir ?? process.cwd(), {
       store,
       logger,
@@ -178,6 +191,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         metrics,
         clock,
         onLogoutPage: (ctx) => upstreamLogout.prepare(ctx),
+        resources,
+        secrets,
       });
       pinOrigin(provider, config.issuer);
       subscribeToProviderEvents(provider, { logger, metrics, events, clientIds });
@@ -206,7 +221,11 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       logApplicationErrors(provider, logger);
       // OIDC Core 3.1.2.1 and RP-Initiated Logout section 2: GET and POST (http/post-as-get.ts).
       provider.use(postAsGet({ resolveRoute: providerRoutes(provider), routes: ['authorization', 'end_session'], logger }));
-      return { provider, handle: provider.callback() };
+      const full = provider.callback();
+      if (options.leanTokenPath === false) return { provider, handle: full };
+      // client_credentials without the Koa pipeline (http/lean-token.ts); everything else, errors included, goes through it.
+      const grants = new Map([['client_credentials', leanClientCredentials({ provider, resources, secrets, staticScopes: new Set(STATIC_SCOPES) })]]);
+      return { provider, handle: leanTokenPath(provider.pathFor('token'), full, { provider, accessLogger, grants, ...(options.traces ? { traces: options.traces } : {}) }) };
     };
 
     let current = assemble(keys);

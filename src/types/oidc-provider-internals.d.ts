@@ -13,3 +13,12 @@ declare module 'oidc-provider/lib/helpers/weak_cache.js' {
   }
   export default function instance(provider: object): ProviderInternals;
 }
+
+// The provider's context store: its models read the request's context from it (the lean token path
+// runs them inside it, http/lean-token.ts).
+declare module 'oidc-provider/lib/helpers/als.js' {
+  import type { AsyncLocalStorage } from 'node:async_hooks';
+
+  const als: AsyncLocalStorage<object>;
+  export default als;
+}
