@@ -8,6 +8,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import als from 'oidc-provider/lib/helpers/als.js';
 
+import { currentTrace } from '../explain/recorder.ts';
 import { isSecretHash, type SecretVerifier } from '../provider/client-secret.ts';
 import type { ResourcePolicy } from '../provider/resources.ts';
 
@@ -107,6 +108,10 @@ export function leanClientCredentials({ provider, resources, secrets, staticScop
     if (resource === undefined || !allowed || requested.some((s) => !allowed.includes(s))) return FALLBACK;
 
     ctx.oidc.client = client;
+    // Issue 15: what was asked and for whom (a client is its own subject); the shared steps record the rest.
+    const trace = currentTrace();
+    trace?.request({ endpoint: 'token', clientId: client.clientId, grantType: 'client_credentials', resources: [resource], scopes: requested });
+    trace?.identity({ sub: client.clientId, claims: {} });
     Object.assign(ctx.oidc.params, { grant_type: 'client_credentials', scope, resource });
     return als.run(ctx, async () => {
       const info = await resources.getResourceServerInfo(ctx as unknown as KoaContextWithOIDC, resource, client);

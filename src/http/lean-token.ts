@@ -95,9 +95,13 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     ctx.body = result.body;
     provider.emit('grant.success', ctx);
     const json = JSON.stringify(result.body);
-    // The headers the full pipeline sends, in its order (edge.ts, no_cache.js, Koa's respond).
+    // The headers the full pipeline sends, in its order (edge.ts, cors.js, no_cache.js, Koa's respond).
     res.statusCode = 200;
     res.setHeader('X-Request-Id', requestId);
+    // oidc-provider's CORS for the token endpoint without an Origin (DPoP and attestation are off in Baton).
+    res.setHeader('Vary', 'Origin');
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate');
     res.setHeader('cache-control', 'no-store');
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('Content-Length', Buffer.byteLength(json));
