@@ -39,8 +39,11 @@ import { revokeDerivedGrants } from './provider/grant-lineage.ts';
 import { openStore } from './storage/index.ts';
 import { rootPage } from './http/root-page.ts';
 import { handedOverDecider } from './http/lean-handoff.ts';
-import { leanTokenPath, type LeanTraces } from './http/lean-token.ts';
+import { type LeanGrant, leanTokenPath, type LeanTraces } from './http/lean-token.ts';
 import { leanClientCredentials } from './grants/lean-client-credentials.ts';
+import { leanRegisteredGrant } from './grants/lean-registered-grant.ts';
+import { PARAMETERS as TOKEN_EXCHANGE_PARAMETERS } from './grants/token-exchange-request.ts';
+import { TOKEN_EXCHANGE } from './config/schema.ts';
 import { ResourcePolicy } from './provider/resources.ts';
 import { SecretVerifier } from './provider/client-secret.ts';
 import { STATIC_SCOPES } from './provider/claims.ts';
@@ -204,6 +207,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         // ...and the BFF sessions signed in through it (bff/sessions.ts also checks the grant on every use).
         bffSessions.endGrant(grantId).catch((err) => logger.error({ err }, 'ending the BFF sessions failed'));
       });
+      const storageDown = () => store.ping().then(() => false, () => true);
       const routes = new Router();
       addHealthRoutes(routes, [
         { name: 'storage', check: () => store.ping() },
@@ -214,7 +218,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       addPassthroughRoutes(routes, passthroughs);
       addBffRoutes(routes, bffs);
       upstreamLogout.addRoute(routes);
-      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, BFF_PREFIX, UPSTREAM_LOGOUT_RETURN], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config), store), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue, rootPage(config.issuer)], storageDown: () => store.ping().then(() => false, () => true) }));
+      provider.use(edge({ accessLogger, logger, routes, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, BFF_PREFIX, UPSTREAM_LOGOUT_RETURN], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config), store), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue, rootPage(config.issuer)], storageDown }));
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ route: 'code_verification', resolveRoute: providerRoutes(provider), formPath: provider.pathFor('code_verification'), max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session', store, logger, now: clock }));
       // oidc-provider 9: the Provider is the Koa application itself (its `.app` getter is deprecated).
@@ -223,9 +227,12 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       provider.use(postAsGet({ resolveRoute: providerRoutes(provider), routes: ['authorization', 'end_session'], logger }));
       const full = provider.callback();
       if (options.leanTokenPath === false) return { provider, handle: full };
-      // client_credentials without the Koa pipeline (http/lean-token.ts); everything else, errors included, goes through it.
-      const grants = new Map([['client_credentials', leanClientCredentials({ provider, resources, secrets, staticScopes: new Set(STATIC_SCOPES) })]]);
-      return { provider, handle: leanTokenPath(provider.pathFor('token'), full, { provider, accessLogger, grants, ...(options.traces ? { traces: options.traces } : {}) }) };
+      // The machine grants without the Koa pipeline (http/lean-token.ts); every other request goes through it.
+      const grants = new Map<string, LeanGrant>([
+        ['client_credentials', leanClientCredentials({ provider, resources, secrets, staticScopes: new Set(STATIC_SCOPES) })],
+        [TOKEN_EXCHANGE, leanRegisteredGrant({ provider, secrets, grantType: TOKEN_EXCHANGE, parameters: TOKEN_EXCHANGE_PARAMETERS })],
+      ]);
+      return { provider, handle: leanTokenPath(provider.pathFor('token'), full, { provider, accessLogger, grants, storageDown, ...(options.traces ? { traces: options.traces } : {}) }) };
     };
 
     let current = assemble(keys);

@@ -9,7 +9,8 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import als from 'oidc-provider/lib/helpers/als.js';
 
 import { currentTrace } from '../explain/recorder.ts';
-import { isSecretHash, type SecretVerifier } from '../provider/client-secret.ts';
+import type { SecretVerifier } from '../provider/client-secret.ts';
+import { leanClientAuth } from './lean-client-auth.ts';
 import type { ResourcePolicy } from '../provider/resources.ts';
 
 type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
@@ -19,8 +20,6 @@ type Params = Readonly<Record<string, string>>;
 const KNOWN = new Set(['grant_type', 'client_id', 'client_secret', 'scope', 'resource']);
 /** oidc-provider's scope syntax check (RFC 6749 section 3.3). */
 const SCOPE_SYNTAX = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/u;
-/** oidc-provider's check of decoded Basic credentials (RFC 6749 appendix A.1/A.2: VSCHAR). */
-const NOT_VSCHAR = /[^\x20-\x7E]/;
 
 export interface LeanGrantDeps {
   readonly provider: Provider;
@@ -48,51 +47,16 @@ export interface LeanContext {
   body?: Record<string, unknown>;
 }
 
-export type LeanResult = { readonly fallback: true } | { readonly fallback: false; readonly body: Record<string, unknown> };
+export type LeanResult =
+  | { readonly fallback: true }
+  | { readonly fallback: false; readonly body: Record<string, unknown> }
+  /** A registered grant's handler threw (lean-registered-grant.ts): answered as the token route's error handler does. */
+  | { readonly fallback: false; readonly error: unknown };
 
 const FALLBACK = { fallback: true } as const;
 
 export function leanClientCredentials({ provider, resources, secrets, staticScopes }: LeanGrantDeps) {
-  /** RFC 6749 section 2.3.1, as oidc-provider reads it; undefined when it would not accept it. */
-  function basicCredentials(header: string): { id: string; secret: string } | undefined {
-    const parts = header.split(' ');
-    if (parts.length !== 2 || parts[0]!.toLowerCase() !== 'basic' || !isValidBase64(parts[1]!)) return undefined;
-    const basic = Buffer.from(parts[1]!, 'base64').toString('utf8');
-    const i = basic.indexOf(':');
-    if (i === -1) return undefined;
-    try {
-      const id = decodeAuthToken(basic.slice(0, i));
-      const secret = decodeAuthToken(basic.slice(i + 1));
-      return id && secret ? { id, secret } : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** The authenticated client, or undefined wherever the provider could answer anything but success. */
-  async function authenticate(headers: IncomingHttpHeaders, params: Params): Promise<Client | undefined> {
-    let id = params.client_id;
-    let secret = params.client_secret;
-    if (headers.authorization !== undefined) {
-      if (secret !== undefined) return undefined;
-      const basic = basicCredentials(headers.authorization);
-      if (!basic || (id !== undefined && id !== basic.id)) return undefined;
-      ({ id, secret } = basic);
-    }
-    if (id === undefined || secret === undefined) return undefined;
-    const client = await provider.Client.find(id);
-    if (!client || (client.clientAuthMethod !== 'client_secret_basic' && client.clientAuthMethod !== 'client_secret_post')) return undefined;
-    const stored = (client as { clientSecret?: string }).clientSecret;
-    // A hash not verified before costs scrypt: the full pipeline verifies it (once, not twice on a wrong secret).
-    if (isSecretHash(stored) && !secrets.known(secret, stored)) return undefined;
-    try {
-      (client as unknown as { checkClientSecretExpiration(message: string): void }).checkClientSecretExpiration('expired');
-    } catch {
-      return undefined;
-    }
-    if (!(await client.compareClientSecret(secret))) return undefined;
-    return client.grantTypeAllowed('client_credentials') ? client : undefined;
-  }
+  const authenticate = leanClientAuth(provider, secrets);
 
   /** What the provider's handler (client_credentials.js) answers, or `fallback`. */
   async function handle(ctx: LeanContext, headers: IncomingHttpHeaders, params: Params): Promise<LeanResult> {
@@ -100,7 +64,7 @@ export function leanClientCredentials({ provider, resources, secrets, staticScop
     const scope = params.scope;
     const requested = scope === undefined ? [] : [...new Set(scope.split(' '))];
     if (scope !== undefined && (!SCOPE_SYNTAX.test(scope) || requested.some((s) => staticScopes.has(s)))) return FALLBACK;
-    const client = await authenticate(headers, params);
+    const client = await authenticate(headers, params, 'client_credentials');
     if (!client) return FALLBACK;
     // RFC 8707: the one resource asked for, or the client's only one (ResourcePolicy.defaultResource).
     const resource = params.resource ?? resources.soleResource(client.clientId);
@@ -130,18 +94,4 @@ export function leanClientCredentials({ provider, resources, secrets, staticScop
   }
 
   return handle;
-}
-
-function isValidBase64(input: string): boolean {
-  const match = /^([A-Za-z0-9+/]*)(={0,2})$/u.exec(input);
-  if (!match?.[1]) return false;
-  const remainder = match[1].length % 4;
-  if (!match[2]) return remainder !== 1;
-  return (match[1].length + match[2].length) % 4 === 0 && match[2].length === 4 - remainder;
-}
-
-function decodeAuthToken(token: string): string {
-  const decoded = decodeURIComponent(token.replace(/\+/g, '%20'));
-  if (NOT_VSCHAR.test(decoded)) throw new Error('invalid character found');
-  return decoded;
 }

@@ -1,19 +1,23 @@
 // The lean token path: `POST {token path}` for the machine grants answered by a raw node:http
 // handler in front of the Koa application, with the same request id, access log line, headers,
-// events and trace as the full pipeline (edge.ts + oidc-provider). It answers successes only; any
+// events and trace as the full pipeline (edge.ts + oidc-provider). It answers successes; any
 // request it cannot answer identically, every error among them, goes to the full pipeline with its
-// body and the steps already run handed over (lean-handoff.ts), so errors are the pipeline's own.
+// body and the steps already run handed over (lean-handoff.ts), so errors are the pipeline's own;
+// except those a registered grant's handler throws (it may have spent a single-use token), answered
+// here exactly as oidc-provider's error handler and edge.ts answer them.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseForm } from 'node:querystring';
 
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
+import errOut from 'oidc-provider/lib/helpers/err_out.js';
 
 import { TraceRecorder, withTrace } from '../explain/recorder.ts';
 import type { LeanContext, LeanResult } from '../grants/lean-client-credentials.ts';
 import type { Logger } from '../observability/logger.ts';
 import { endRequest } from '../observability/request-log.ts';
+import { rfcErrorCode } from './errors.ts';
 import { handOver, newSteps, withSteps, type LeanSteps } from './lean-handoff.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -31,6 +35,8 @@ export interface LeanTokenOptions {
   /** The grants answered here, by grant_type. */
   readonly grants: ReadonlyMap<string, LeanGrant>;
   readonly traces?: LeanTraces;
+  /** Whether storage is down: a server_error then becomes 503 temporarily_unavailable (as edge.ts does). */
+  readonly storageDown?: () => Promise<boolean>;
 }
 
 /** A machine grant request is a few hundred bytes; anything larger goes the full way. */
@@ -41,7 +47,8 @@ const INBOUND_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Headers the lean path leaves to the full pipeline (CORS, DPoP, attestation, chunked bodies). */
 function eligible(headers: IncomingHttpHeaders): boolean {
-  return headers.origin === undefined && headers.dpop === undefined && headers['transfer-encoding'] === undefined
+  // An error for a browser would be an HTML page (oidc-provider's renderError): the full pipeline's.
+  return headers.origin === undefined && headers.dpop === undefined && !(headers.accept ?? '').includes('html') && headers['transfer-encoding'] === undefined
     && headers['oauth-client-attestation'] === undefined && headers['oauth-client-attestation-pop'] === undefined
     && FORM.test(headers['content-type'] ?? '');
 }
@@ -59,7 +66,7 @@ function singleValued(body: Buffer): Record<string, string> | undefined {
 
 /** Wraps `full` (the Koa application's callback) with the lean path for `tokenPath`. */
 export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTokenOptions): Handler {
-  const { provider, accessLogger, grants, traces } = options;
+  const { provider, accessLogger, grants, traces, storageDown } = options;
 
   /** Koa's own `request.ip` (proxy trust and maxIpsCount included), without a context. */
   const clientIp = (req: IncomingMessage): string | undefined => {
@@ -92,11 +99,29 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     }
     if (result.fallback) return fallback(req, res, body, steps, requestId, recorder);
 
-    ctx.body = result.body;
-    provider.emit('grant.success', ctx);
-    const json = JSON.stringify(result.body);
+    let status = 200;
+    let retryAfter = false;
+    if ('error' in result) {
+      // oidc-provider's error_handler.js for the token route, then edge.ts's corrections.
+      const err = result.error as { statusCode?: number; error_description?: unknown };
+      const out = errOut(err as Parameters<typeof errOut>[0]) as Record<string, unknown>;
+      status = err.statusCode || 500;
+      ctx.body = out;
+      provider.emit(out.error === 'server_error' ? 'server_error' : 'grant.error', ctx, err);
+      if (status === 400) out.error = rfcErrorCode(out.error, out.error_description);
+      if (status === 500 && out.error === 'server_error' && storageDown && (await storageDown())) {
+        status = 503;
+        retryAfter = true;
+        ctx.body = { error: 'temporarily_unavailable', error_description: `the service is temporarily unavailable; try again later (request ${requestId})` };
+      }
+      recorder?.refuse(String(ctx.body.error), typeof ctx.body.error_description === 'string' ? ctx.body.error_description : undefined);
+    } else {
+      ctx.body = result.body;
+      provider.emit('grant.success', ctx);
+    }
+    const json = JSON.stringify(ctx.body);
     // The headers the full pipeline sends, in its order (edge.ts, cors.js, no_cache.js, Koa's respond).
-    res.statusCode = 200;
+    res.statusCode = status;
     res.setHeader('X-Request-Id', requestId);
     // oidc-provider's CORS for the token endpoint without an Origin (DPoP and attestation are off in Baton).
     res.setHeader('Vary', 'Origin');
@@ -104,9 +129,10 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate');
     res.setHeader('cache-control', 'no-store');
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    if (retryAfter) res.setHeader('Retry-After', '5');
     res.setHeader('Content-Length', Buffer.byteLength(json));
     res.end(json);
-    endRequest(accessLogger, { state: ctx.state, method: 'POST', path: tokenPath, oidc: ctx.oidc, status: 200, ip: clientIp(req) } as unknown as Context, started);
+    endRequest(accessLogger, { state: ctx.state, method: 'POST', path: tokenPath, oidc: ctx.oidc, status, ip: clientIp(req) } as unknown as Context, started);
     if (recorder) traces?.finish(recorder);
   }
 

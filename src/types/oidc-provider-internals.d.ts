@@ -22,3 +22,8 @@ declare module 'oidc-provider/lib/helpers/als.js' {
   const als: AsyncLocalStorage<object>;
   export default als;
 }
+
+// oidc-provider's error body (what its error handler sends for an error thrown by a grant handler).
+declare module 'oidc-provider/lib/helpers/err_out.js' {
+  export default function errOut(err: { expose?: boolean; message?: string; error_description?: string; scope?: string }, state?: string): { error: string; error_description?: string; scope?: string };
+}
