@@ -41,7 +41,10 @@ export interface LeanContext {
     readonly provider: Provider;
     readonly params: Record<string, string | undefined>;
     readonly entities: Record<string, unknown>;
-    client?: Client;
+    /** As oidc-provider's OIDCContext: the entities set with `entity()`. */
+    readonly client?: Client;
+    readonly account?: { accountId: string };
+    readonly grant?: unknown;
     entity(name: string, value: unknown): void;
   };
   body?: Record<string, unknown>;
@@ -71,7 +74,7 @@ export function leanClientCredentials({ provider, resources, secrets, staticScop
     const allowed = resource === undefined ? undefined : resources.allowedScopes(client.clientId, resource);
     if (resource === undefined || !allowed || requested.some((s) => !allowed.includes(s))) return FALLBACK;
 
-    ctx.oidc.client = client;
+    ctx.oidc.entity('Client', client);
     // Issue 15: what was asked and for whom (a client is its own subject); the shared steps record the rest.
     const trace = currentTrace();
     trace?.request({ endpoint: 'token', clientId: client.clientId, grantType: 'client_credentials', resources: [resource], scopes: requested });

@@ -38,7 +38,7 @@ export function leanRegisteredGrant({ provider, secrets, grantType, parameters }
     const handler = instance(provider).grantTypeHandlers.get(grantType);
     const client = await authenticate(headers, params, grantType);
     if (!client || !handler) return { fallback: true };
-    ctx.oidc.client = client;
+    ctx.oidc.entity('Client', client);
     // As oidc-provider's Params: every allowed name present, absent ones undefined.
     for (const name of known) ctx.oidc.params[name] = params[name];
     currentTrace()?.request({

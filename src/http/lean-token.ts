@@ -88,7 +88,13 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     const entities: Record<string, unknown> = {};
     const ctx: LeanContext = withSteps({
       method: 'POST', path: tokenPath, req, state: { requestId },
-      oidc: { route: 'token', provider, params: {}, entities, entity: (name: string, value: unknown) => { entities[name] = value; } },
+      oidc: {
+        route: 'token', provider, params: {}, entities,
+        entity: (name: string, value: unknown) => { entities[name] = value; },
+        get client() { return entities.Client as LeanContext['oidc']['client']; },
+        get account() { return entities.Account as LeanContext['oidc']['account']; },
+        get grant() { return entities.Grant; },
+      },
     }, steps);
     let result: LeanResult;
     try {

@@ -16,9 +16,11 @@ import { basic } from '../helpers/rp.ts';
 import { startIssuer, TE, TYPE, type Issuer } from './environment.ts';
 
 const API = 'https://orders.api.example';
+const AUDIT = 'https://audit.api.example';
 const PARTNER = 'https://partner.example';
 const store = { down: false };
 const traces: DecisionTrace[] = [];
+const issued: Array<Record<string, unknown>> = [];
 let partner: Issuer;
 let baton: RunningBaton;
 let full: Server;
@@ -40,13 +42,14 @@ function failingStore(): Store {
 beforeAll(async () => {
   partner = await startIssuer(PARTNER);
   baton = await startBaton({
-    resources: [{ id: API, scopes: ['orders:read', 'orders:write'] }],
+    resources: [{ id: API, scopes: ['orders:read', 'orders:write'] }, { id: AUDIT, scopes: ['audit:read'], accessTokenFormat: 'opaque' }],
     tokenExchange: { trustedIssuers: [{ issuer: PARTNER, jwksUri: partner.jwksUri, audiences: ['baton'] }] },
     clients: [
-      { client_id: 'gateway', client_secret: '${SERVICE_SECRET}', grant_types: [TE, 'client_credentials'], resources: [{ id: API }], tokenExchange: { subjectTokenTypes: ['jwt', 'access_token'], issuers: [PARTNER], beyondSubjectScopes: true } },
+      { client_id: 'gateway', client_secret: '${SERVICE_SECRET}', grant_types: [TE, 'client_credentials'], resources: [{ id: API }, { id: AUDIT }], tokenExchange: { subjectTokenTypes: ['jwt', 'access_token'], issuers: [PARTNER], beyondSubjectScopes: true } },
       { client_id: 'no-policy', client_secret: '${SERVICE_SECRET}', grant_types: [TE], resources: [{ id: API }] },
     ],
   }, { store: failingStore(), traces: { start: (id, at) => new TraceRecorder(id, at), finish: (r) => traces.push(r.toTrace()) } });
+  baton.baton.events.subscribe((event) => { if (event.type === 'token.issued') issued.push(event as unknown as Record<string, unknown>); });
   leanPort = Number(new URL(baton.url).port);
   full = createServer((req, res) => baton.baton.provider.callback()(req, res));
   await new Promise<void>((resolve) => full.listen(0, '127.0.0.1', resolve));
@@ -106,6 +109,18 @@ describe('token exchange on the lean path issues what the full pipeline issues',
     expect(traces.length).toBe(before + 1);
     expect(traces[before]!.request).toMatchObject({ endpoint: 'token', clientId: 'gateway', grantType: TE, resources: [API], scopes: ['orders:read'], subjectTokenType: TYPE.jwt });
     expect(JSON.stringify(traces[before])).not.toContain(ta);
+  });
+
+  it('an opaque resource: the same answer and the same token.issued event (its subject included)', async () => {
+    const before = issued.length;
+    const { lean, koa } = await both(async () => form({ subject_token: await partner.sign({ sub: 'partner-user' }), subject_token_type: TYPE.jwt, resource: AUDIT }));
+    expect(lean.status).toBe(200);
+    expect(lean.headers.filter(([n]) => n !== 'Content-Length')).toEqual(koa.headers.filter(([n]) => n !== 'Content-Length'));
+    expect({ ...JSON.parse(lean.body), access_token: 0 }).toEqual({ ...JSON.parse(koa.body), access_token: 0 });
+    const [a, b] = issued.slice(before) as Array<{ tokens: unknown; sub?: string }>;
+    expect(issued.length).toBe(before + 2);
+    expect(a!.sub).toEqual(expect.any(String));
+    expect({ ...a, tokens: 0 }).toEqual({ ...b, tokens: 0 });
   });
 
   it('a client\'s own access token as subject is refused alike (not for a user)', async () => {
