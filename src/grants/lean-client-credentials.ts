@@ -1,7 +1,6 @@
-// client_credentials (RFC 6749 section 4.4) on the lean token path (http/lean-token.ts): the
-// provider's own client records, secret comparison, resource policy, decider, token model, keys and
-// events, without its Koa middleware. It answers only a request it can answer exactly as the full
-// pipeline would; for anything else (every error among them) it says `fallback` before any side effect.
+// client_credentials (RFC 6749 section 4.4) on the lean token path: the provider's own clients, resource
+// policy, decider, token model and keys without its Koa middleware. Anything it cannot answer exactly
+// as the full pipeline would (every error among them) is `fallback`, before any side effect.
 import type { IncomingHttpHeaders } from 'node:http';
 
 import type Provider from 'oidc-provider';

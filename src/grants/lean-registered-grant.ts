@@ -1,9 +1,6 @@
-// A grant registered with provider.registerGrantType (token exchange, RFC 8693) on the lean token
-// path (http/lean-token.ts): after the same client authentication, the provider's own registered
-// handler runs with the request's parameters, inside the provider's context store, as the last step
-// of oidc-provider's token route (token.js callTokenHandler) would run it. What the handler throws
-// is answered as the route's error handler answers it (lean-token.ts), since the handler may already
-// have spent a single-use token: the full pipeline must not run it a second time.
+// A registered grant (token exchange, RFC 8693) on the lean token path: the provider's own handler,
+// after the same client authentication, as token.js callTokenHandler runs it. Its errors are answered
+// there (lean-token.ts), never by a second run: it may already have spent a single-use token.
 import type { IncomingHttpHeaders } from 'node:http';
 
 import type Provider from 'oidc-provider';

@@ -1,10 +1,6 @@
-// The lean token path: `POST {token path}` for the machine grants answered by a raw node:http
-// handler in front of the Koa application, with the same request id, access log line, headers,
-// events and trace as the full pipeline (edge.ts + oidc-provider). It answers successes; any
-// request it cannot answer identically, every error among them, goes to the full pipeline with its
-// body and the steps already run handed over (lean-handoff.ts), so errors are the pipeline's own;
-// except those a registered grant's handler throws (it may have spent a single-use token), answered
-// here exactly as oidc-provider's error handler and edge.ts answer them.
+// The lean token path: `POST {token path}` for the machine grants, answered by a raw node:http
+// handler in front of Koa with the full pipeline's request id, headers, events, access log and trace.
+// Whatever it cannot answer identically goes to the full pipeline, body and steps handed over (lean-handoff.ts).
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseForm } from 'node:querystring';
