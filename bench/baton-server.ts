@@ -33,6 +33,7 @@ const config = validateConfig({
   ],
 }, 'bench config');
 
-const baton = await createBaton(config, { keyReloadInterval: 0 });
+// BENCH_BATON_LEAN=0: the full Koa pipeline instead of the lean token path (src/http/lean-token.ts).
+const baton = await createBaton(config, { keyReloadInterval: 0, leanTokenPath: process.env.BENCH_BATON_LEAN !== '0' });
 await baton.listen(port, '127.0.0.1');
 serveBenchIpc(config.issuer, () => baton.close());

@@ -43,6 +43,15 @@ import { revokeGrant } from './provider/adapter.ts';
 import { revokeDerivedGrants } from './provider/grant-lineage.ts';
 import { openStore } from './storage/index.ts';
 import { rootPage } from './http/root-page.ts';
+import { handedOverDecider } from './http/lean-handoff.ts';
+import { type LeanGrant, leanTokenPath, type LeanTraces } from './http/lean-token.ts';
+import { leanClientCredentials } from './grants/lean-client-credentials.ts';
+import { leanRegisteredGrant } from './grants/lean-registered-grant.ts';
+import { PARAMETERS as TOKEN_EXCHANGE_PARAMETERS } from './grants/token-exchange-request.ts';
+import { TOKEN_EXCHANGE } from './config/schema.ts';
+import { ResourcePolicy } from './provider/resources.ts';
+import { SecretVerifier } from './provider/client-secret.ts';
+import { STATIC_SCOPES } from './provider/claims.ts';
 import { lockSqliteStorage } from './storage/sqlite/instance-lock.ts';
 import { createUpstreams } from './upstream/index.ts';
 import { UpstreamVault } from './upstream/vault.ts';
@@ -73,6 +82,10 @@ export interface BatonOptions {
   readonly configDir?: string;
   /** The event bus (tests subscribe to it); one is created when absent. */
   readonly events?: Events;
+  /** Answer client_credentials on the lean token path (http/lean-token.ts); default true. False: always the full pipeline (tests compare the two). */
+  readonly leanTokenPath?: boolean;
+  /** Decision traces for the lean token path; default: the edge's (`explain`), so both paths trace alike. */
+  readonly traces?: LeanTraces;
 }
 
 export interface Baton {
@@ -142,7 +155,10 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       clock,
       onShadow: (authorizer, disagreements) => { if (disagreements > 0) metrics.shadowDisagreements.inc({ authorizer }, disagreements); },
     });
-    const decideScopes = authorizers && authorizerDecider(authorizers, store, metrics);
+    // Replayed, not asked again, when the lean token path hands a request over (http/lean-handoff.ts).
+    const decideScopes = authorizers && handedOverDecider(authorizerDecider(authorizers, store, metrics));
+    const resources = new ResourcePolicy(config, decideScopes);
+    const secrets = new SecretVerifier();
     const hooks = await HookPoints.load(config, options.configDir ?? process.cwd(), {
       store,
       logger,
@@ -191,6 +207,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         metrics,
         clock,
         onLogoutPage: (ctx) => upstreamLogout.prepare(ctx),
+        resources,
+        secrets,
       });
       pinOrigin(provider, config.issuer);
       subscribeToProviderEvents(provider, { logger, metrics, events, clientIds });
@@ -202,6 +220,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         // ...and the BFF sessions signed in through it (bff/sessions.ts also checks the grant on every use).
         bffSessions.endGrant(grantId).catch((err) => logger.error({ err }, 'ending the BFF sessions failed'));
       });
+      const storageDown = () => store.ping().then(() => false, () => true);
       const routes = new Router();
       addHealthRoutes(routes, [
         { name: 'storage', check: () => store.ping() },
@@ -213,14 +232,22 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       addBffRoutes(routes, bffs);
       upstreamLogout.addRoute(routes);
       if (traces && explainAuth) addExplainRoute(routes, { traces, auth: explainAuth, readers: config.explain.readers, logger });
-      provider.use(edge({ accessLogger, logger, routes, explain, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, BFF_PREFIX, UPSTREAM_LOGOUT_RETURN, ...(traces ? [EXPLAIN_PREFIX] : [])], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config), store), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue, rootPage(config.issuer)], storageDown: () => store.ping().then(() => false, () => true) }));
+      provider.use(edge({ accessLogger, logger, routes, explain, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, BFF_PREFIX, UPSTREAM_LOGOUT_RETURN, ...(traces ? [EXPLAIN_PREFIX] : [])], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config), store), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue, rootPage(config.issuer)], storageDown }));
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ route: 'code_verification', resolveRoute: providerRoutes(provider), formPath: provider.pathFor('code_verification'), max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session', store, logger, now: clock }));
       // oidc-provider 9: the Provider is the Koa application itself (its `.app` getter is deprecated).
       logApplicationErrors(provider, logger);
       // OIDC Core 3.1.2.1 and RP-Initiated Logout section 2: GET and POST (http/post-as-get.ts).
       provider.use(postAsGet({ resolveRoute: providerRoutes(provider), routes: ['authorization', 'end_session'], logger }));
-      return { provider, handle: provider.callback() };
+      const full = provider.callback();
+      const leanTraces = options.traces ?? explain?.lean;
+      if (options.leanTokenPath === false) return { provider, handle: full };
+      // The machine grants without the Koa pipeline (http/lean-token.ts); every other request goes through it.
+      const grants = new Map<string, LeanGrant>([
+        ['client_credentials', leanClientCredentials({ provider, resources, secrets, staticScopes: new Set(STATIC_SCOPES) })],
+        [TOKEN_EXCHANGE, leanRegisteredGrant({ provider, secrets, grantType: TOKEN_EXCHANGE, parameters: TOKEN_EXCHANGE_PARAMETERS })],
+      ]);
+      return { provider, handle: leanTokenPath(provider.pathFor('token'), full, { provider, accessLogger, grants, storageDown, ...(leanTraces ? { traces: leanTraces } : {}) }) };
     };
 
     let current = assemble(keys);

@@ -17,6 +17,11 @@ export interface ExplainEdge {
   begin(ctx: Context): TraceRecorder | undefined;
   /** Completes the trace from the response and stores it (never throws, never delays the response). */
   finish(ctx: Context, recorder: TraceRecorder): void;
+  /** The lean token path's traces (http/lean-token.ts): it records the request and refusals itself. */
+  readonly lean: {
+    start(requestId: string, at: number): TraceRecorder;
+    finish(recorder: TraceRecorder): void;
+  };
 }
 
 export interface ExplainEdgeOptions {
@@ -52,13 +57,26 @@ export function explainEdge(options: ExplainEdgeOptions): ExplainEdge {
     },
     finish(ctx, recorder) {
       completeFromResponse(ctx, recorder);
-      if (!recorder.relevant) return;
-      if (!recorder.refused && !(config.sample >= 1 || random() < config.sample)) return;
-      void recorder.settled()
-        .then(() => traces.put(recorder.toTrace()))
-        .catch((err: unknown) => logger.error({ event: 'explain.store_failed', reqId: recorder.requestId, err }, 'storing the decision trace failed'));
+      keep(recorder);
+    },
+    lean: {
+      start(requestId, at) {
+        const recorder = new TraceRecorder(requestId, at, redact);
+        recorder.request({ endpoint: 'token' });
+        return recorder;
+      },
+      finish: keep,
     },
   };
+
+  /** Stores a decided request's trace: every refusal, and a sample of the rest. */
+  function keep(recorder: TraceRecorder): void {
+    if (!recorder.relevant) return;
+    if (!recorder.refused && !(config.sample >= 1 || random() < config.sample)) return;
+    void recorder.settled()
+      .then(() => traces.put(recorder.toTrace()))
+      .catch((err: unknown) => logger.error({ event: 'explain.store_failed', reqId: recorder.requestId, err }, 'storing the decision trace failed'));
+  }
 }
 
 interface OidcView {

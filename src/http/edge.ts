@@ -6,6 +6,7 @@ import type { Context, Middleware, Next } from 'koa';
 
 import type { ExplainEdge } from '../explain/edge.ts';
 import { withTrace } from '../explain/recorder.ts';
+import { handedOverTrace } from './lean-handoff.ts';
 import type { Logger } from '../observability/logger.ts';
 import { beginRequest, endRequest } from '../observability/request-log.ts';
 import { correctErrorCode, errorBoundary, unavailableWhileDown } from './errors.ts';
@@ -67,7 +68,8 @@ export function edge({ accessLogger, logger, routes, prefixes, after, storageDow
   return async function atTheEdgeTraced(ctx: Context, next: Next): Promise<void> {
     const started = beginRequest(ctx);
     beginPageSecurity(ctx);
-    const recorder = explain.begin(ctx);
+    // A token request the lean path handed over continues the trace it started (lean-handoff.ts).
+    const recorder = handedOverTrace(ctx.req) ?? explain.begin(ctx);
     try {
       if (!recorder) {
         await handle(ctx, next);

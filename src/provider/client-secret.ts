@@ -44,6 +44,12 @@ export async function verifySecret(secret: string, hash: string): Promise<boolea
 export class SecretVerifier {
   readonly #verified = new Map<string, Buffer>();
 
+  /** Whether `secret` is the one that last verified against `hash` (constant-time; never runs scrypt). */
+  known(secret: string, hash: string): boolean {
+    const known = this.#verified.get(hash);
+    return known !== undefined && timingSafeEqual(known, createHash('sha256').update(secret).digest());
+  }
+
   async verify(secret: string, hash: string): Promise<boolean> {
     const digest = createHash('sha256').update(secret).digest();
     const known = this.#verified.get(hash);

@@ -18,6 +18,7 @@ import { clientMetadata } from './clients.ts';
 import { IntrospectionPolicy } from './introspection.ts';
 import { ResourcePolicy } from './resources.ts';
 import { tokenClaims } from './token-claims.ts';
+import { handedOverClaims } from '../http/lean-handoff.ts';
 import { recordJwtGrant } from './grant-lineage.ts';
 import { jwtCustomizer } from './jwt-claims.ts';
 import { registerPasswordGrant } from '../grants/password.ts';
@@ -60,13 +61,17 @@ export interface ProviderDependencies {
   readonly clock?: Clock;
   /** Runs before the logout confirmation page is shown (the upstream logout remembers what it needs). */
   readonly onLogoutPage?: (ctx: KoaContextWithOIDC) => Promise<void>;
+  /** The resource policy, when the caller shares it (the lean token path does); else one is built from `decideScopes`. */
+  readonly resources?: ResourcePolicy;
+  /** The verifier of hashed client secrets, when the caller shares it (the lean token path does). */
+  readonly secrets?: SecretVerifier;
 }
 
 type SigningJwk = ConstructorParameters<typeof NodeSigningKey>[0];
 
 export function buildProvider(deps: ProviderDependencies): Provider {
   const { config, store } = deps;
-  const resources = new ResourcePolicy(config, deps.decideScopes);
+  const resources = deps.resources ?? new ResourcePolicy(config, deps.decideScopes);
   const pkceRequiredFor = new Set(config.clients.filter((c) => c.requirePkce || c.token_endpoint_auth_method === 'none').map((c) => c.client_id));
   const findAccount = accountFinder(store);
 
@@ -150,7 +155,8 @@ export function buildProvider(deps: ProviderDependencies): Provider {
     rotateRefreshToken: (ctx) => !isGraceReplay(ctx),
     // A JWT access token is not stored: remember its grant, so token exchange can tell it ended.
     formats: { customizers: { jwt: jwtCustomizer(recordJwtGrant(store)) } },
-    extraTokenClaims: tokenClaims({ config, store, sessions: deps.sessions, logger: deps.logger, events: deps.events, hooks: deps.hooks, upstreams: deps.upstreams }) as Configuration['extraTokenClaims'],
+    // Replayed, not run again, when the lean token path hands a request over (http/lean-handoff.ts).
+    extraTokenClaims: handedOverClaims(tokenClaims({ config, store, sessions: deps.sessions, logger: deps.logger, events: deps.events, hooks: deps.hooks, upstreams: deps.upstreams })) as Configuration['extraTokenClaims'],
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
@@ -176,7 +182,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   provider.proxy = config.server.trustProxy;
   // Only the entries our own proxies appended: the rest of X-Forwarded-For is whatever the client sent.
   provider.maxIpsCount = config.server.proxyHops;
-  acceptHashedClientSecrets(provider);
+  acceptHashedClientSecrets(provider, deps.secrets ?? new SecretVerifier());
   registerPasswordGrant(provider, { config, store, hooks: deps.hooks, resources, logger: deps.logger });
   registerTokenExchange(provider, { config, store, upstreams: deps.upstreams, logger: deps.logger, events: deps.events, hooks: deps.hooks, keys: deps.keys, resources });
   addIdTokenHook(provider, deps.hooks, store);
@@ -204,8 +210,7 @@ export function claimsConfiguration(): Pick<Configuration, 'scopes' | 'claims' |
 }
 
 /** Clients configured with `client_secret_hash` are verified with scrypt instead of string equality. */
-function acceptHashedClientSecrets(provider: Provider): void {
-  const verifier = new SecretVerifier();
+function acceptHashedClientSecrets(provider: Provider, verifier: SecretVerifier): void {
   const prototype = provider.Client.prototype as unknown as {
     clientSecret?: string;
     compareClientSecret(this: { clientSecret?: string }, actual: string): Promise<boolean> | boolean;

@@ -13,3 +13,17 @@ declare module 'oidc-provider/lib/helpers/weak_cache.js' {
   }
   export default function instance(provider: object): ProviderInternals;
 }
+
+// The provider's context store: its models read the request's context from it (the lean token path
+// runs them inside it, http/lean-token.ts).
+declare module 'oidc-provider/lib/helpers/als.js' {
+  import type { AsyncLocalStorage } from 'node:async_hooks';
+
+  const als: AsyncLocalStorage<object>;
+  export default als;
+}
+
+// oidc-provider's error body (what its error handler sends for an error thrown by a grant handler).
+declare module 'oidc-provider/lib/helpers/err_out.js' {
+  export default function errOut(err: { expose?: boolean; message?: string; error_description?: string; scope?: string }, state?: string): { error: string; error_description?: string; scope?: string };
+}

@@ -1,0 +1,167 @@
+// The lean token path: `POST {token path}` for the machine grants, answered by a raw node:http
+// handler in front of Koa with the full pipeline's request id, headers, events, access log and trace.
+// Whatever it cannot answer identically goes to the full pipeline, body and steps handed over (lean-handoff.ts).
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseForm } from 'node:querystring';
+
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import errOut from 'oidc-provider/lib/helpers/err_out.js';
+
+import { TraceRecorder, withTrace } from '../explain/recorder.ts';
+import type { LeanContext, LeanResult } from '../grants/lean-client-credentials.ts';
+import type { Logger } from '../observability/logger.ts';
+import { endRequest } from '../observability/request-log.ts';
+import { rfcErrorCode } from './errors.ts';
+import { handOver, newSteps, withSteps, type LeanSteps } from './lean-handoff.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+export type LeanGrant = (ctx: LeanContext, headers: IncomingHttpHeaders, params: Readonly<Record<string, string>>) => Promise<LeanResult>;
+
+/** Decision traces (issue 15): started per request like the edge does, stored when the request ends. */
+export interface LeanTraces {
+  start(requestId: string, at: number): TraceRecorder | undefined;
+  finish(recorder: TraceRecorder): void;
+}
+
+export interface LeanTokenOptions {
+  readonly provider: Provider;
+  readonly accessLogger: Logger;
+  /** The grants answered here, by grant_type. */
+  readonly grants: ReadonlyMap<string, LeanGrant>;
+  readonly traces?: LeanTraces;
+  /** Whether storage is down: a server_error then becomes 503 temporarily_unavailable (as edge.ts does). */
+  readonly storageDown?: () => Promise<boolean>;
+}
+
+/** A machine grant request is a few hundred bytes; anything larger goes the full way. */
+const MAX_BODY = 4096;
+const FORM = /^application\/x-www-form-urlencoded\s*(?:;\s*charset="?utf-8"?\s*)?$/i;
+/** Same as request-log.ts: an inbound id is kept when it is this shape. */
+const INBOUND_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Headers the lean path leaves to the full pipeline (CORS, DPoP, attestation, chunked bodies). */
+function eligible(headers: IncomingHttpHeaders): boolean {
+  // An error for a browser would be an HTML page (oidc-provider's renderError): the full pipeline's.
+  return headers.origin === undefined && headers.dpop === undefined && !(headers.accept ?? '').includes('html') && headers['transfer-encoding'] === undefined
+    && headers['oauth-client-attestation'] === undefined && headers['oauth-client-attestation-pop'] === undefined
+    && FORM.test(headers['content-type'] ?? '');
+}
+
+/** One value per parameter, none empty (oidc-provider reads '' as absent), or undefined. */
+function singleValued(body: Buffer): Record<string, string> | undefined {
+  const parsed = parseForm(body.toString());
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value !== 'string' || value === '') return undefined;
+    params[key] = value;
+  }
+  return params;
+}
+
+/** Wraps `full` (the Koa application's callback) with the lean path for `tokenPath`. */
+export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTokenOptions): Handler {
+  const { provider, accessLogger, grants, traces, storageDown } = options;
+
+  /** Koa's own `request.ip` (proxy trust and maxIpsCount included), without a context. */
+  const clientIp = (req: IncomingMessage): string | undefined => {
+    try {
+      return Object.assign(Object.create(provider.request) as { ip: string }, { req, app: provider }).ip;
+    } catch {
+      return undefined;
+    }
+  };
+
+  async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, started: number): Promise<void> {
+    const params = singleValued(body);
+    const grant = params && grants.get(params.grant_type ?? '');
+    if (!params || !grant) return fallback(req, res, body);
+    const inbound = req.headers['x-request-id'];
+    const requestId = typeof inbound === 'string' && INBOUND_ID.test(inbound) ? inbound : randomUUID();
+    const steps = newSteps();
+    const recorder = traces?.start(requestId, Date.now());
+    const entities: Record<string, unknown> = {};
+    const ctx: LeanContext = withSteps({
+      method: 'POST', path: tokenPath, req, state: { requestId },
+      oidc: {
+        route: 'token', provider, params: {}, entities,
+        entity: (name: string, value: unknown) => { entities[name] = value; },
+        get client() { return entities.Client as LeanContext['oidc']['client']; },
+        get account() { return entities.Account as LeanContext['oidc']['account']; },
+        get grant() { return entities.Grant; },
+      },
+    }, steps);
+    let result: LeanResult;
+    try {
+      result = recorder ? await withTrace(recorder, () => grant(ctx, req.headers, params)) : await grant(ctx, req.headers, params);
+    } catch {
+      // The full pipeline answers (and logs) the error, from the steps already run.
+      result = { fallback: true };
+    }
+    if (result.fallback) return fallback(req, res, body, steps, requestId, recorder);
+
+    let status = 200;
+    let retryAfter = false;
+    if ('error' in result) {
+      // oidc-provider's error_handler.js for the token route, then edge.ts's corrections.
+      const err = result.error as { statusCode?: number; error_description?: unknown };
+      const out = errOut(err as Parameters<typeof errOut>[0]) as Record<string, unknown>;
+      status = err.statusCode || 500;
+      ctx.body = out;
+      provider.emit(out.error === 'server_error' ? 'server_error' : 'grant.error', ctx, err);
+      if (status === 400) out.error = rfcErrorCode(out.error, out.error_description);
+      if (status === 500 && out.error === 'server_error' && storageDown && (await storageDown())) {
+        status = 503;
+        retryAfter = true;
+        ctx.body = { error: 'temporarily_unavailable', error_description: `the service is temporarily unavailable; try again later (request ${requestId})` };
+      }
+      recorder?.refuse(String(ctx.body.error), typeof ctx.body.error_description === 'string' ? ctx.body.error_description : undefined);
+    } else {
+      ctx.body = result.body;
+      provider.emit('grant.success', ctx);
+    }
+    const json = JSON.stringify(ctx.body);
+    // The headers the full pipeline sends, in its order (edge.ts, cors.js, no_cache.js, Koa's respond).
+    res.statusCode = status;
+    res.setHeader('X-Request-Id', requestId);
+    // oidc-provider's CORS for the token endpoint without an Origin (DPoP and attestation are off in Baton).
+    res.setHeader('Vary', 'Origin');
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate');
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    if (retryAfter) res.setHeader('Retry-After', '5');
+    res.setHeader('Content-Length', Buffer.byteLength(json));
+    res.end(json);
+    endRequest(accessLogger, { state: ctx.state, method: 'POST', path: tokenPath, oidc: ctx.oidc, status, ip: clientIp(req) } as unknown as Context, started);
+    if (recorder) traces?.finish(recorder);
+  }
+
+  function fallback(req: IncomingMessage, res: ServerResponse, body?: Buffer, steps?: LeanSteps, requestId?: string, recorder?: TraceRecorder): void {
+    const ran = steps !== undefined && (steps.decisions.size > 0 || steps.claims !== undefined);
+    // Steps ran under this request id: the pipeline keeps it (an inbound one it would keep anyway).
+    if (ran && requestId !== undefined) req.headers['x-request-id'] = requestId;
+    handOver(req, body, ran ? { ...steps, ...(recorder ? { trace: recorder } : {}) } : undefined);
+    full(req, res);
+  }
+
+  return function leanToken(req, res) {
+    const length = Number(req.headers['content-length']);
+    if (req.method !== 'POST' || req.url !== tokenPath || !eligible(req.headers) || !Number.isInteger(length) || length > MAX_BODY) {
+      full(req, res);
+      return;
+    }
+    const started = performance.now();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => {
+      answer(req, res, Buffer.concat(chunks), started).catch((err: unknown) => {
+        // Only a failure to write the response can land here: the socket is gone.
+        if (!res.headersSent) res.destroy(err as Error);
+      });
+    });
+    // A client that goes away mid-body: nothing to answer.
+    req.once('error', () => res.destroy());
+  };
+}
