@@ -22,6 +22,8 @@ export const USERS = {
   alice: { username: 'alice', password: 'alice-pw', claims: { email: 'alice@example.org', email_verified: true, name: 'Alice Buyer' } },
   bob: { username: 'bob', password: 'bob-pw', claims: { email: 'bob@example.org', email_verified: true, name: 'Bob Seller' } },
   blocked: { username: 'blocked', password: 'blocked-pw', claims: { email: 'blocked@example.org', email_verified: true, name: 'Blocked' } },
+  /** Outside the rules' domain: the web client refuses her sign-in. */
+  outsider: { username: 'outsider', password: 'outsider-pw', claims: { email: 'olga@elsewhere.example', email_verified: true, name: 'Olga Outsider' } },
 } as const;
 
 export interface Bed {
@@ -39,7 +41,8 @@ export interface Bed {
   stop(): Promise<void>;
 }
 
-export async function startBed(): Promise<Bed> {
+/** `extra`: top-level configuration merged in (e.g. `explain`, to record real traces). */
+export async function startBed(extra: Record<string, unknown> = {}): Promise<Bed> {
   const scratch = scratchDir('baton-explain-');
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
@@ -64,6 +67,7 @@ export async function startBed(): Promise<Bed> {
       },
       { client_id: 'service', client_secret: TEST_ENV.SERVICE_SECRET, grant_types: ['client_credentials'], resources: [{ id: API }], hooks: { module: HOOKS } },
     ],
+    ...extra,
   };
   const writeConfig = (name: string, change: (r: Record<string, unknown>) => Record<string, unknown>) => {
     const file = join(scratch.path, `${name}.yaml`);

@@ -19,10 +19,10 @@ let strict: OrdersAuthorizer;
 let ids: Record<string, string>;
 
 /**
- * The trace source: until Baton records traces at its token endpoint (issue 15, the traces
- * branch), the live configuration's own evaluation of the same requests, stored through the Store
- * as Baton stores traces (TRACE_KIND, keyed by request id, with a TTL). The one function to switch
- * to real recorded requests.
+ * The trace source: the live configuration's own evaluation of chosen requests (users no upstream
+ * signs in, inputs replay must skip), stored through the Store as Baton stores traces (TRACE_KIND,
+ * keyed by request id, with a TTL). Traces Baton recorded from real requests are replayed in
+ * replay-recorded.test.ts.
  */
 async function recordTraces(): Promise<Record<string, string>> {
   const config = bed.baton.config;
