@@ -95,28 +95,8 @@ export class RedisStore implements Store {
     await this.#eval(REVOKE, [`${this.#prefix}g:${model}:${grantId}`, this.#zset()], [this.#prefix, model, grantId]);
   }
 
-  /** SCAN over the model's keys (never KEYS), so Redis keeps serving while the ids are listed. */
   async listModelIds(model: string): Promise<string[]> {
-    const redis = await this.#client();
-    const start = this.#modelKey(model, '');
-    const ids: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${globEscape(start)}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length === 0) continue;
-      const read = redis.pipeline();
-      for (const key of keys) read.hmget(key, 'p', 'e');
-      const rows = (await read.exec()) ?? [];
-      keys.forEach((key, i) => {
-        const [error, fields] = rows[i] ?? [];
-        if (error) throw error;
-        const [payload, at] = fields as [string | null, string | null];
-        if (payload !== null && !this.#expired(at)) ids.push(key.slice(start.length));
-      });
-    } while (cursor !== '0');
-    // SCAN may return a key twice.
-    return [...new Set(ids)];
+    return this.#liveIds(this.#modelKey(model, ''), 'p');
   }
 
   async rekey(model: string, from: string, to: string, payload: ModelPayload): Promise<boolean> {
@@ -128,8 +108,15 @@ export class RedisStore implements Store {
   }
 
   async listRecordIds(kind: string): Promise<string[]> {
+    return this.#liveIds(this.#recordKey(kind, ''), 'v');
+  }
+
+  /**
+   * The ids of the live hashes under `start` holding `field`: SCAN (never KEYS), so Redis keeps
+   * serving while they are listed; one pipelined read per batch for the value and the expiry.
+   */
+  async #liveIds(start: string, field: 'p' | 'v'): Promise<string[]> {
     const redis = await this.#client();
-    const start = this.#recordKey(kind, '');
     const ids: string[] = [];
     let cursor = '0';
     do {
@@ -137,7 +124,7 @@ export class RedisStore implements Store {
       cursor = next;
       if (keys.length === 0) continue;
       const read = redis.pipeline();
-      for (const key of keys) read.hmget(key, 'v', 'e');
+      for (const key of keys) read.hmget(key, field, 'e');
       const rows = (await read.exec()) ?? [];
       keys.forEach((key, i) => {
         const [error, fields] = rows[i] ?? [];
