@@ -47,19 +47,12 @@ export function edge({ accessLogger, logger, routes, prefixes, after, storageDow
     endPageSecurity(ctx);
   };
   if (!explain) {
-    // Decision traces off: the request path without any of them (the same steps as `handle`, inline).
+    // Decision traces off: the request path without any of them.
     return async function atTheEdge(ctx: Context, next: Next): Promise<void> {
       const started = beginRequest(ctx);
       beginPageSecurity(ctx);
       try {
-        if (owned(ctx.path)) await boundary(ctx, () => dispatch(ctx as Parameters<typeof dispatch>[0], next));
-        else {
-          await next();
-          for (const step of after ?? []) await boundary(ctx, () => step(ctx));
-        }
-        correctErrorCode(ctx);
-        if (storageDown && ctx.status === 500) await unavailableWhileDown(ctx, storageDown);
-        endPageSecurity(ctx);
+        await handle(ctx, next);
       } finally {
         endRequest(accessLogger, ctx, started);
       }
