@@ -28,11 +28,7 @@ import { migrateTokenIdsAtStart } from './provider/token-ids-migration.ts';
 import { TOKEN_IDS_PURPOSE } from './provider/tokens-at-rest.ts';
 import { deriveKey } from './keys/seal.ts';
 import { createAccessLogger, createLogger, type Logger } from './observability/logger.ts';
-import { BasicClientAuth } from './explain/client-auth.ts';
-import { explainEdge } from './explain/edge.ts';
-import { addExplainRoute, EXPLAIN_PREFIX } from './explain/endpoint.ts';
-import { createRedactor } from './explain/redact.ts';
-import { TraceStore } from './explain/store.ts';
+import { createExplain } from './explain/index.ts';
 import { measuredStore, Metrics } from './observability/metrics.ts';
 import { reportReuse, subscribeToProviderEvents } from './observability/provider-events.ts';
 import { openAuditLog } from './observability/audit-log.ts';
@@ -179,13 +175,10 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     const bffs = createBffs({ config, store, sessions: bffSessions, logger, clock });
 
     const clientIds = new Set(config.clients.map((c) => c.client_id));
-    const traces = config.explain.enabled ? new TraceStore(store, config.explain.ttl) : undefined;
-    const explain = traces && explainEdge({
-      config: config.explain, traces, logger,
-      redact: createRedactor(config.explain.redactClaims, deriveKey(masterSecret.value, 'trace-redaction')),
-      tokenPath: '/token', authorizationPath: '/authorize', passthroughPrefix: PASSTHROUGH_PREFIX, bffPrefix: BFF_PREFIX,
+    const explain = createExplain({
+      config, store, logger, redactionKey: deriveKey(masterSecret.value, 'trace-redaction'),
+      paths: { token: '/token', authorization: '/authorize', passthroughPrefix: PASSTHROUGH_PREFIX, bffPrefix: BFF_PREFIX },
     });
-    const explainAuth = traces && new BasicClientAuth(config.clients);
     const assemble = (loaded: LoadedKeySet) => {
       const provider = buildProvider({
         config,
@@ -231,8 +224,8 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       addPassthroughRoutes(routes, passthroughs);
       addBffRoutes(routes, bffs);
       upstreamLogout.addRoute(routes);
-      if (traces && explainAuth) addExplainRoute(routes, { traces, auth: explainAuth, readers: config.explain.readers, logger });
-      provider.use(edge({ accessLogger, logger, routes, explain, prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, BFF_PREFIX, UPSTREAM_LOGOUT_RETURN, ...(traces ? [EXPLAIN_PREFIX] : [])], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config), store), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue, rootPage(config.issuer)], storageDown }));
+      explain?.addRoute(routes);
+      provider.use(edge({ accessLogger, logger, routes, ...(explain ? { explain: explain.edge } : {}), prefixes: ['/healthz', '/readyz', '/metrics', '/interaction/', '/callback/', PASSTHROUGH_PREFIX, BFF_PREFIX, UPSTREAM_LOGOUT_RETURN, ...(explain ? [explain.prefix] : [])], after: [jwtIntrospection(config, loaded.keys, new IntrospectionPolicy(config), store), userinfoHook(hooks, store), devicePolling(store, config.ttl.deviceCode), upstreamLogout.continue, rootPage(config.issuer)], storageDown }));
       // RFC 8628 section 5.1: at most 20 user-code submissions per address per 5 minutes.
       provider.use(attemptLimit({ route: 'code_verification', resolveRoute: providerRoutes(provider), formPath: provider.pathFor('code_verification'), max: 20, windowMs: 5 * 60_000, sessionCookie: 'baton_session', store, logger, now: clock }));
       // oidc-provider 9: the Provider is the Koa application itself (its `.app` getter is deprecated).
@@ -240,7 +233,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       // OIDC Core 3.1.2.1 and RP-Initiated Logout section 2: GET and POST (http/post-as-get.ts).
       provider.use(postAsGet({ resolveRoute: providerRoutes(provider), routes: ['authorization', 'end_session'], logger }));
       const full = provider.callback();
-      const leanTraces = options.traces ?? explain?.lean;
+      const leanTraces = options.traces ?? explain?.edge.lean;
       if (options.leanTokenPath === false) return { provider, handle: full };
       // The machine grants without the Koa pipeline (http/lean-token.ts); every other request goes through it.
       const grants = new Map<string, LeanGrant>([
