@@ -5,12 +5,12 @@
 // may), each body taken once from a pool the runner filled ahead of the slice ({type:'pool'}).
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { performance } from 'node:perf_hooks';
 
 import autocannon from 'autocannon';
 
 import type { BenchRequest } from './endpoints-fixture.ts';
 import type { LoadResult } from './load.ts';
+import { oneShotLoop } from './one-shot-loop.ts';
 
 export interface EndpointRun { type: 'run'; url: string; duration: number; connections: number; request: BenchRequest; pool?: string }
 export interface EndpointPool { type: 'pool'; key: string; file: string }
@@ -23,7 +23,6 @@ export interface EndpointResult extends LoadResult {
   samples: string[];
 }
 
-const MAX_SAMPLES = 5;
 const TIMEOUT_MS = 10_000;
 const pools = new Map<string, string[]>();
 const agents = new Map<string, Agent>();
@@ -63,32 +62,12 @@ async function pooled(message: EndpointRun, key: string): Promise<EndpointResult
   const pool = pools.get(key) ?? [];
   pools.set(key, pool);
   const result: EndpointResult = { type: 'result', seconds: 0, total: 0, non2xx: 0, errors: 0, timeouts: 0, latencies: [], remaining: 0, exhausted: false, samples: [] };
-  const started = performance.now();
-  const end = started + message.duration * 1000;
-  const worker = async () => {
-    while (performance.now() < end) {
-      const body = pool.pop();
-      if (body === undefined) {
-        result.exhausted = true;
-        return;
-      }
-      const sent = performance.now();
-      try {
-        const answer = await send(agent, url, message.request, body);
-        result.latencies.push(performance.now() - sent);
-        result.total += 1;
-        if (answer.status < 200 || answer.status > 299) {
-          result.non2xx += 1;
-          if (result.samples.length < MAX_SAMPLES) result.samples.push(`${answer.status} ${answer.body.slice(0, 300)}`);
-        }
-      } catch (err) {
-        result.errors += 1;
-        if (result.samples.length < MAX_SAMPLES) result.samples.push(`socket error: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
+  const next = (): string | undefined => {
+    const body = pool.pop();
+    if (body === undefined) result.exhausted = true;
+    return body;
   };
-  await Promise.all(Array.from({ length: message.connections }, worker));
-  result.seconds = (performance.now() - started) / 1000;
+  await oneShotLoop(result, message.connections, message.duration, next, (body) => send(agent, url, message.request, body));
   result.remaining = pool.length;
   return result;
 }

@@ -5,9 +5,9 @@
 // dry the slice ends early and says so. Every non-2xx answer is counted and a few are sent back.
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { performance } from 'node:perf_hooks';
 
 import type { LoadResult } from './load.ts';
+import { oneShotLoop } from './one-shot-loop.ts';
 import { CLIENT_CREDENTIALS_BODY, codeBody, type SeededCode, TOKEN_HEADERS, TOKEN_PATH, type Workload } from './storage-fixture.ts';
 
 export interface StorageLoadRun { type: 'run'; backend: string; url: string; workload: Workload; duration: number; connections: number }
@@ -22,7 +22,6 @@ export interface StorageLoadResult extends LoadResult {
   samples: string[];
 }
 
-const MAX_SAMPLES = 5;
 const TIMEOUT_MS = 10_000;
 const queues = new Map<string, SeededCode[]>();
 const agents = new Map<string, Agent>();
@@ -66,29 +65,7 @@ async function run(message: StorageLoadRun): Promise<StorageLoadResult> {
     if (!seeded) result.exhausted = true;
     return seeded && codeBody(seeded);
   };
-  const started = performance.now();
-  const end = started + message.duration * 1000;
-  const worker = async () => {
-    while (performance.now() < end) {
-      const body = next();
-      if (body === undefined) return;
-      const sent = performance.now();
-      try {
-        const answer = await post(agent, url, body);
-        result.latencies.push(performance.now() - sent);
-        result.total += 1;
-        if (answer.status < 200 || answer.status > 299) {
-          result.non2xx += 1;
-          if (result.samples.length < MAX_SAMPLES) result.samples.push(`${answer.status} ${answer.body.slice(0, 300)}`);
-        }
-      } catch (err) {
-        result.errors += 1;
-        if (result.samples.length < MAX_SAMPLES) result.samples.push(`socket error: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: message.connections }, worker));
-  result.seconds = (performance.now() - started) / 1000;
+  await oneShotLoop(result, message.connections, message.duration, next, (body) => post(agent, url, body));
   result.remaining = queue.length;
   return result;
 }
