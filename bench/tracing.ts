@@ -20,6 +20,8 @@ const WARMUP = envNumber('BENCH_WARMUP', 3);
 const DURATION = envNumber('BENCH_DURATION', 10);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 10);
 const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 5));
+/** Extra node flags for the server children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /**
  * Where traces go: `sqlite` (the default backend; a fresh file per server) or `memory`. With
  * `memory` every stored trace stays in the server's own heap, so the run measures that heap's
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
     const { child: load } = await children.start('load', './load.ts', { cpu: pinning.load });
     const run = (url: string, duration: number) => load.request<LoadResult>({ type: 'run', url, duration, connections: CONNECTIONS }, 'result');
     const start = async (name: string, env: Record<string, string>): Promise<Server> => {
-      const { child, ready } = await children.start(name, './tracing.ts', { cpu: pinning.server, env: { BENCH_TRACING_ROLE: 'server', BENCH_PORT: String(await freePort()), ...env } });
+      const { child, ready } = await children.start(name, './tracing.ts', { cpu: pinning.server, nodeArgs: SERVER_NODE_ARGS, env: { BENCH_TRACING_ROLE: 'server', BENCH_PORT: String(await freePort()), ...env } });
       const response = await fetch(ready.url! + TOKEN_REQUEST.path, { method: TOKEN_REQUEST.method, headers: TOKEN_REQUEST.headers, body: TOKEN_REQUEST.body });
       if (response.status !== 200) throw new Error(`${name}: POST /token answered ${response.status}: ${await response.text()}`);
       return { tally: new Tally(name), child, url: ready.url! };

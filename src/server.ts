@@ -176,7 +176,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
 
     const clientIds = new Set(config.clients.map((c) => c.client_id));
     const explain = createExplain({
-      config, store, logger, redactionKey: deriveKey(masterSecret.value, 'trace-redaction'),
+      config, store, logger, metrics, redactionKey: deriveKey(masterSecret.value, 'trace-redaction'),
       paths: { token: '/token', authorization: '/authorize', passthroughPrefix: PASSTHROUGH_PREFIX, bffPrefix: BFF_PREFIX },
     });
     const assemble = (loaded: LoadedKeySet) => {
@@ -294,6 +294,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         closing ??= (async () => {
           timers.forEach(clearInterval);
           await listeners.close(config.server.shutdownGracePeriod * 1000);
+          await explain?.close();
           await store.close();
           unlock?.();
           accessLogger.flush();

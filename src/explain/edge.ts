@@ -69,12 +69,13 @@ export function explainEdge(options: ExplainEdgeOptions): ExplainEdge {
     },
   };
 
-  /** Stores a decided request's trace: every refusal, and a sample of the rest. */
+  /** Stores a decided request's trace: every refusal, and a sample of the rest (batched: TraceStore.enqueue). */
   function keep(recorder: TraceRecorder): void {
     if (!recorder.relevant) return;
     if (!recorder.refused && !(config.sample >= 1 || random() < config.sample)) return;
+    if (!recorder.waiting) return traces.enqueue(recorder.toTrace());
     void recorder.settled()
-      .then(() => traces.put(recorder.toTrace()))
+      .then(() => traces.enqueue(recorder.toTrace()))
       .catch((err: unknown) => logger.error({ event: 'explain.store_failed', reqId: recorder.requestId, err }, 'storing the decision trace failed'));
   }
 }

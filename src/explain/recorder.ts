@@ -30,7 +30,8 @@ export class TraceRecorder {
   #identity: TraceIdentity | undefined;
   readonly #steps: TraceStep[] = [];
   readonly #scopes: ScopeVerdict[] = [];
-  readonly #claims: ClaimOrigin[] = [];
+  /** By token, resource and claim (a later origin of the same claim replaces the earlier one, in place). */
+  readonly #claims = new Map<string, ClaimOrigin>();
   #refusal: { error: string; description?: string; by?: TraceActor } | undefined;
   readonly #redact: Redactor;
   /** Work that finishes after the answer (shadow authorizers): the trace is stored once it settles. */
@@ -51,6 +52,11 @@ export class TraceRecorder {
   /** Keeps the trace open until `work` settles (it must never reject; a rejection is ignored). */
   wait(work: Promise<unknown>): void {
     this.#pending.push(work.catch(() => undefined));
+  }
+
+  /** Whether work the trace waits for was handed over (`wait`). */
+  get waiting(): boolean {
+    return this.#pending.length > 0;
   }
 
   /** Resolves once every `wait`ed piece of work has settled. */
@@ -117,11 +123,11 @@ export class TraceRecorder {
    * configuration; a later origin for the same token, resource and claim replaces the earlier one.
    */
   claim(origin: ClaimOrigin): void {
-    const { value, ...rest } = origin;
-    const kept: ClaimOrigin = PER_TOKEN_CLAIMS.has(origin.claim) || value === undefined ? rest : { ...rest, value: this.#redact(origin.claim, value) };
-    const at = this.#claims.findIndex((c) => c.token === origin.token && c.resource === origin.resource && c.claim === origin.claim);
-    if (at >= 0) this.#claims[at] = kept;
-    else this.#claims.push(kept);
+    // Built field by field (no rest/spread): this runs for every claim of every traced token.
+    const { token, resource, claim, by, value } = origin;
+    const kept: { -readonly [K in keyof ClaimOrigin]: ClaimOrigin[K] } = resource === undefined ? { token, claim, by } : { token, resource, claim, by };
+    if (value !== undefined && !PER_TOKEN_CLAIMS.has(claim)) kept.value = this.#redact(claim, value);
+    this.#claims.set(`${token}\u0000${resource ?? ''}\u0000${claim}`, kept);
   }
 
   /** The request was refused with this RFC error; the first refusal recorded wins. */
@@ -142,7 +148,7 @@ export class TraceRecorder {
 
   /** Whether anything decision-relevant was recorded (a request with none is not worth storing). */
   get relevant(): boolean {
-    return this.#request !== undefined && (this.#steps.length > 0 || this.#scopes.length > 0 || this.#claims.length > 0 || this.#refusal !== undefined);
+    return this.#request !== undefined && (this.#steps.length > 0 || this.#scopes.length > 0 || this.#claims.size > 0 || this.#refusal !== undefined);
   }
 
   toTrace(): DecisionTrace {
@@ -158,7 +164,7 @@ export class TraceRecorder {
         outcome: refusal ? 'refused' : 'issued',
         ...(refusal ? { error: refusal.error, ...(refusal.description === undefined ? {} : { description: refusal.description }), ...(refusal.by === undefined ? {} : { refusedBy: refusal.by }) } : {}),
         scopes: [...this.#scopes],
-        claims: [...this.#claims],
+        claims: [...this.#claims.values()],
       },
     };
   }

@@ -24,19 +24,20 @@ export function noteHookClaims(ctx: KoaContextWithOIDC, resource: string | undef
 export function recordAccessTokenClaims(ctx: KoaContextWithOIDC | undefined, resource: string | undefined, payload: Readonly<Record<string, unknown>>): void {
   const trace = currentTrace();
   if (!trace) return;
-  const hooked = new Set(((ctx?.state?.[HOOK_CLAIMS] ?? {}) as Record<string, readonly string[]>)[resource ?? ''] ?? []);
-  const authorizerOf = (claim: string): string | undefined => {
-    for (const step of trace.steps) {
-      if (step.kind === 'authorizer' && !step.shadow && step.resource === resource && step.claims?.includes(claim)) return step.authorizer;
-    }
-    return undefined;
-  };
-  for (const [claim, value] of Object.entries(payload)) {
+  const hooked = ((ctx?.state?.[HOOK_CLAIMS] ?? {}) as Record<string, readonly string[]>)[resource ?? ''] ?? [];
+  // Who placed which claim: authorizers (enforced ones, at this resource) by claim name.
+  const placedBy = new Map<string, string>();
+  for (const step of trace.steps) {
+    if (step.kind !== 'authorizer' || step.shadow || step.resource !== resource || !step.claims) continue;
+    for (const claim of step.claims) if (!placedBy.has(claim)) placedBy.set(claim, step.authorizer);
+  }
+  for (const claim in payload) {
+    const value = payload[claim];
     // A member set to undefined is not in the token (JSON drops it).
     if (value === undefined && !PER_TOKEN_CLAIMS.has(claim)) continue;
-    const authorizer = authorizerOf(claim);
-    const by: TraceActor = hooked.has(claim) ? 'hook:buildAccessTokenClaims' : authorizer ? `authorizer:${authorizer}` : 'baton';
-    trace.claim({ token: 'access_token', ...(resource === undefined ? {} : { resource }), claim, by, value });
+    const authorizer = placedBy.get(claim);
+    const by: TraceActor = hooked.includes(claim) ? 'hook:buildAccessTokenClaims' : authorizer ? `authorizer:${authorizer}` : 'baton';
+    trace.claim(resource === undefined ? { token: 'access_token', claim, by, value } : { token: 'access_token', resource, claim, by, value });
   }
 }
 

@@ -54,6 +54,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly tracesLost = new Counter({
+    name: 'baton_explain_traces_lost_total',
+    help: 'Decision traces not stored, by reason: queue_full (more waiting than explain keeps in memory), store_failed (the store refused the batch), closed (after shutdown began).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly hooks = new Histogram({
     name: 'baton_hook_seconds',
     help: 'Hook runs by hook name and result (ran, threw, timeout, bad-shape).',
@@ -110,7 +117,7 @@ export class Metrics {
   }
 }
 
-const STORE_OPERATIONS = ['upsert', 'find', 'findByUid', 'findByUserCode', 'consume', 'destroy', 'revokeByGrantId', 'listModelIds', 'rekey', 'getRecord', 'putRecord', 'deleteRecord', 'listRecordIds', 'collectExpired', 'ping'] as const;
+const STORE_OPERATIONS = ['upsert', 'find', 'findByUid', 'findByUserCode', 'consume', 'destroy', 'revokeByGrantId', 'listModelIds', 'rekey', 'getRecord', 'putRecord', 'insertRecords', 'deleteRecord', 'listRecordIds', 'collectExpired', 'ping'] as const;
 
 /** The store with every operation timed into `baton_storage_seconds` and traced; behaviour unchanged. */
 export function measuredStore(store: Store, metrics: Metrics): Store {

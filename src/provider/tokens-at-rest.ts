@@ -138,6 +138,10 @@ export class TokensAtRest implements Store {
     return this.#store.putRecord(kind, id, value, options);
   }
 
+  insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]> {
+    return this.#store.insertRecords(kind, records, expiresIn);
+  }
+
   deleteRecord(kind: string, id: string): Promise<void> {
     return this.#store.deleteRecord(kind, id);
   }

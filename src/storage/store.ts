@@ -94,6 +94,16 @@ export interface Store {
    */
   putRecord<T>(kind: string, id: string, value: T, options?: PutRecordOptions): Promise<boolean>;
 
+  /**
+   * Inserts many records of one kind, each only if absent: for every entry exactly what
+   * `putRecord(kind, id, value, { expectedVersion: 0, expiresIn })` does (an expired record counts
+   * as absent; each entry atomic on its own, not the batch as a whole), in one transaction or round
+   * trip where the backend has one. Resolves one boolean per entry, in order: `true` when written;
+   * `false` when a live record exists, or when an earlier entry of the same call has the same id.
+   * For write-heavy background records (decision traces), never for leases.
+   */
+  insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]>;
+
   /** Removes a record; removing an absent one is not an error. */
   deleteRecord(kind: string, id: string): Promise<void>;
 

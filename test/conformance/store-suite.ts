@@ -7,6 +7,7 @@ import { describeAdapter } from './store-suite/adapter.ts';
 import { describeConsume } from './store-suite/consume.ts';
 import { describeExpiry } from './store-suite/expiry.ts';
 import { type OpenStore, storeUnderTest } from './store-suite/harness.ts';
+import { describeInsertRecords } from './store-suite/insert-records.ts';
 import { describeLifecycle } from './store-suite/lifecycle.ts';
 import { describeModels, describeRevocation } from './store-suite/models.ts';
 import { describeRecords } from './store-suite/records.ts';
@@ -25,6 +26,7 @@ export function describeStoreConformance(name: string, open: OpenStore): void {
     describeConsume(suite);
     describeRevocation(suite);
     describeRecords(suite);
+    describeInsertRecords(suite);
     describeLifecycle(suite);
     describeAdapter(suite);
     describeRefreshRotation(suite);

@@ -1,5 +1,6 @@
-// Decision traces expire on every backend: written through TraceStore with a 1 s ttl, readable at
-// once, gone after it; the first trace under a request id stays (a second write is refused).
+// Decision traces expire on every backend: written through TraceStore with a 1 s ttl, one by one
+// (put) or batched (enqueue, then flush), readable at once, gone after it; the first trace under a
+// request id stays (a second write is refused).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +48,25 @@ describe.each(backends)('traces on %s', (_name, open) => {
       await new Promise((resolve) => setTimeout(resolve, 2100));
       expect(await traces.get(id)).toBeUndefined();
       expect(await traces.get('not a request id')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('batched: a batch lands in the store, expires with the ttl, and never overwrites a stored trace', async () => {
+    const store = await open();
+    try {
+      const traces = new TraceStore(store, 1);
+      const taken = `req-${Math.random().toString(36).slice(2)}`;
+      expect(await traces.put(trace(taken, 'web'))).toBe(true);
+      const ids = Array.from({ length: 30 }, (_, i) => `req-${i}-${Math.random().toString(36).slice(2)}`);
+      for (const id of ids) traces.enqueue(trace(id, 'service'));
+      traces.enqueue(trace(taken, 'intruder'));
+      await traces.flush();
+      for (const id of ids) expect((await store.getRecord<DecisionTrace>('decision-trace', id))?.value.request.clientId).toBe('service');
+      expect((await traces.get(taken))?.request.clientId).toBe('web');
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      for (const id of [...ids, taken]) expect(await traces.get(id)).toBeUndefined();
     } finally {
       await store.close();
     }

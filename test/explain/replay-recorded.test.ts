@@ -30,9 +30,13 @@ beforeAll(async () => {
   tokenRequests.push(service.headers.get('x-request-id')!);
   // The rules allow example.org only: this sign-in is refused (traced as a refusal).
   await expect(bed.signIn('outsider')).rejects.toThrow();
-  // Traces are stored after the response, in the background.
+  // Traces are stored after the response, in the background (batched): wait for the token
+  // requests' traces and the refusal's.
+  const store = bed.baton.baton.store;
+  const refusalStored = async () => (await Promise.all((await store.listRecordIds(TRACE_KIND)).map((id) => store.getRecord<DecisionTrace>(TRACE_KIND, id))))
+    .some((record) => record?.value.result.outcome === 'refused');
   const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && !(await Promise.all(tokenRequests.map((id) => bed.baton.baton.store.getRecord(TRACE_KIND, id)))).every(Boolean)) {
+  while (Date.now() < deadline && !((await Promise.all(tokenRequests.map((id) => store.getRecord(TRACE_KIND, id)))).every(Boolean) && (await refusalStored()))) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }, 120_000);

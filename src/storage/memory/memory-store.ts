@@ -96,6 +96,13 @@ export class MemoryStore implements Store {
     return entry && { value: jsonCopy(entry.value) as T, version: entry.version };
   }
 
+  async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]> {
+    this.#open();
+    const written: boolean[] = [];
+    for (const { id, value } of records) written.push(await this.putRecord(kind, id, value, { expectedVersion: 0, ...(expiresIn === undefined ? {} : { expiresIn }) }));
+    return written;
+  }
+
   async putRecord<T>(kind: string, id: string, value: T, options: PutRecordOptions = {}): Promise<boolean> {
     this.#open();
     const k = key(kind, id);

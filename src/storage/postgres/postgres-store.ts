@@ -138,6 +138,22 @@ export class PostgresStore implements Store {
     return result.rowCount === 1;
   }
 
+  /**
+   * One statement for the whole batch (the rows as two arrays); ids repeated within the batch are
+   * answered false before it runs (an upsert cannot touch one row twice).
+   */
+  async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]> {
+    const first = new Map<string, number>();
+    records.forEach(({ id }, i) => { if (!first.has(id)) first.set(id, i); });
+    const unique = [...first.values()].map((i) => records[i]!);
+    if (unique.length === 0) return [];
+    const result = await this.#query<{ id: string }>(this.#sql.insertRecords, [
+      kind, unique.map((r) => r.id), unique.map((r) => JSON.stringify(r.value) ?? 'null'), this.#expiresAt(expiresIn), this.#now(),
+    ]);
+    const written = new Set(result.rows.map((row) => row.id));
+    return records.map(({ id }, i) => first.get(id) === i && written.has(id));
+  }
+
   async deleteRecord(kind: string, id: string): Promise<void> {
     await this.#query(this.#sql.deleteRecord, [kind, id]);
   }
@@ -241,6 +257,11 @@ function statements(s: string) {
     putAlways: `${insertRecord}, version = CASE WHEN ${expired} THEN 1 ELSE r.version + 1 END RETURNING 1`,
     // Insert-if-absent: inserts, or takes over an expired row; a live row is left alone (no row returned).
     putIfAbsent: `${insertRecord}, version = 1 WHERE ${expired} RETURNING 1`,
+    // putIfAbsent for many ids at once ($2 ids, $3 values, all of kind $1 with expiry $4).
+    insertRecords: `INSERT INTO ${records} AS r (kind, id, value, version, expires_at)
+        SELECT $1, u.id, u.value, 1, $4 FROM unnest($2::text[], $3::text[]) AS u(id, value)
+      ON CONFLICT (kind, id) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, version = 1 WHERE ${expired}
+      RETURNING r.id`,
     // Compare-and-set: only the live row at exactly that version; an absent or expired one never matches.
     putIfVersion: `UPDATE ${records} SET value = $3, expires_at = $4, version = version + 1
       WHERE kind = $1 AND id = $2 AND version = $6 AND (expires_at IS NULL OR expires_at > $5) RETURNING 1`,

@@ -153,6 +153,33 @@ export class RedisStore implements Store {
     return written === 1;
   }
 
+  /**
+   * One pipelined round trip of the PUT_RECORD script, each entry atomic on its own; an entry the
+   * server answers NOSCRIPT (script cache flushed) is sent again with its source.
+   */
+  async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]> {
+    const redis = await this.#client();
+    const at = expiresAt(this.#clock, expiresIn);
+    const seen = new Set<string>();
+    const calls = records.map(({ id, value }) => {
+      if (seen.has(id)) return undefined;
+      seen.add(id);
+      return { keys: [this.#recordKey(kind, id), this.#zset()], args: [String(this.#clock()), '0', JSON.stringify(value === undefined ? null : value), at === null ? '' : String(at), this.#ttl(at), `r:${kind}:${id}`] };
+    });
+    const batch = redis.pipeline();
+    for (const call of calls) if (call) batch.evalsha(PUT_RECORD.sha, PUT_RECORD.keys, ...call.keys, ...call.args);
+    const answers = (await batch.exec()) ?? [];
+    let next = 0;
+    const written: boolean[] = [];
+    for (const call of calls) {
+      if (!call) { written.push(false); continue; }
+      const [error, answer] = answers[next++] ?? [new Error('the pipeline returned fewer answers than commands')];
+      if (error && !error.message.startsWith('NOSCRIPT')) throw error;
+      written.push((error ? await this.#eval(PUT_RECORD, call.keys, call.args) : answer) === 1);
+    }
+    return written;
+  }
+
   async deleteRecord(kind: string, id: string): Promise<void> {
     const redis = await this.#client();
     const results = await redis.multi().del(this.#recordKey(kind, id)).zrem(this.#zset(), `r:${kind}:${id}`).exec();

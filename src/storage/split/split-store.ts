@@ -122,6 +122,10 @@ export class SplitStore implements Store {
     return this.storeForKind(kind).putRecord(kind, id, value, options);
   }
 
+  insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]> {
+    return this.storeForKind(kind).insertRecords(kind, records, expiresIn);
+  }
+
   deleteRecord(kind: string, id: string): Promise<void> {
     return this.storeForKind(kind).deleteRecord(kind, id);
   }

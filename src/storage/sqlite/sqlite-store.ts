@@ -79,6 +79,10 @@ export class SqliteStore implements Store {
       getRecord: db.prepare(`SELECT value, version FROM baton_records WHERE kind = @kind AND id = @id AND ${live}`),
       putRecord: db.prepare(`INSERT INTO baton_records (kind, id, value, version, expires_at) VALUES (@kind, @id, @value, @version, @expiresAt)
         ON CONFLICT (kind, id) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at`),
+      // Insert-if-absent in one statement: inserts, or takes over an expired row (changes = 1); a live row stays (changes = 0).
+      insertRecord: db.prepare(`INSERT INTO baton_records (kind, id, value, version, expires_at) VALUES (@kind, @id, @value, 1, @expiresAt)
+        ON CONFLICT (kind, id) DO UPDATE SET value = excluded.value, version = 1, expires_at = excluded.expires_at
+        WHERE baton_records.expires_at IS NOT NULL AND baton_records.expires_at <= @now`),
       deleteRecord: db.prepare('DELETE FROM baton_records WHERE kind = @kind AND id = @id'),
       collectModels: db.prepare(`DELETE FROM oidc_models WHERE rowid IN (SELECT rowid FROM oidc_models WHERE expires_at <= @now LIMIT ${COLLECT_BATCH})`),
       collectRecords: db.prepare(`DELETE FROM baton_records WHERE rowid IN (SELECT rowid FROM baton_records WHERE expires_at <= @now LIMIT ${COLLECT_BATCH})`),
@@ -171,6 +175,16 @@ export class SqliteStore implements Store {
         expiresAt: expiresAt(this.#clock, options.expiresIn),
       });
       return true;
+    });
+    return write.immediate();
+  }
+
+  /** One IMMEDIATE transaction for the whole batch (one commit instead of one per record). */
+  async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]> {
+    const write = this.#db.transaction(() => {
+      const now = this.#clock();
+      const expires = expiresAt(this.#clock, expiresIn);
+      return records.map(({ id, value }) => this.#sql.insertRecord.run({ kind, id, value: JSON.stringify(value) ?? 'null', expiresAt: expires, now }).changes === 1);
     });
     return write.immediate();
   }
