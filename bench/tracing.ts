@@ -14,6 +14,7 @@ import type { LoadResult } from './load.ts';
 import { Children, choosePinning, type Child } from './processes.ts';
 import { Tally } from './report.ts';
 import { benchPort, serveBenchIpc, type ServerMessage } from './server-ipc.ts';
+import { BackendPlaces } from './storage-backends.ts';
 import { envNumber, freePort, recordSummary } from './support.ts';
 
 const WARMUP = envNumber('BENCH_WARMUP', 3);
@@ -23,19 +24,27 @@ const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 5));
 /** Extra node flags for the server children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /**
- * Where traces go: `sqlite` (the default backend; a fresh file per server) or `memory`. With
+ * Where traces go: `sqlite` (the default backend; a fresh file per server), `postgres` or `redis`
+ * (127.0.0.1, a throwaway schema or key prefix: bench/storage-backends.ts), or `memory`. With
  * `memory` every stored trace stays in the server's own heap, so the run measures that heap's
  * growth (garbage collection) more than tracing; a real store keeps them out of the process.
  */
-const STORAGE = process.env.BENCH_STORAGE === 'memory' ? 'memory' : 'sqlite';
+const STORAGE = (['memory', 'postgres', 'redis'] as const).find((name) => name === process.env.BENCH_STORAGE) ?? 'sqlite';
 const scratch: string[] = [];
-const storage = () => {
+const places = new BackendPlaces();
+const storage = (): Record<string, unknown> => {
+  // A server child gets its storage from the runner (so that the runner removes it afterwards).
+  if (process.env.BENCH_STORAGE_JSON) return JSON.parse(process.env.BENCH_STORAGE_JSON) as Record<string, unknown>;
   if (STORAGE === 'memory') return { type: 'memory' };
+  if (STORAGE === 'postgres' || STORAGE === 'redis') return places.backends().find((b) => b.name === STORAGE)!.storage;
   const dir = mkdtempSync(join(tmpdir(), 'baton-bench-traces-'));
   scratch.push(dir);
   return { type: 'sqlite', path: join(dir, 'baton.db') };
 };
-const removeScratch = () => { for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true }); };
+const removeScratch = async () => {
+  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const problem of await places.cleanup()) console.error(`clean-up: ${problem}`);
+};
 
 async function serve(): Promise<void> {
   const src = process.env.BENCH_BATON_SRC ? pathToFileURL(`${process.env.BENCH_BATON_SRC}/`).href : new URL('../src/', import.meta.url).href;
@@ -56,7 +65,7 @@ async function serve(): Promise<void> {
   }, 'bench config');
   const baton = await createBaton(config, { keyReloadInterval: 0 });
   await baton.listen(port, '127.0.0.1');
-  serveBenchIpc(config.issuer, () => baton.close().finally(removeScratch));
+  serveBenchIpc(config.issuer, () => baton.close());
 }
 
 type Stats = Extract<ServerMessage, { type: 'stats' }>;
@@ -68,6 +77,7 @@ async function main(): Promise<void> {
   console.log(`decision traces on the client_credentials hot path (JWT access token, ES256, ${STORAGE} store)`);
   console.log(`per server: ${WARMUP} s warm-up, then ${DURATION} s measured in ${ROUNDS} alternating slices; ${CONNECTIONS} connections`);
   console.log(pinning.note ? `note: ${pinning.note}` : `servers pinned to CPU ${pinning.server} (one loaded at a time), load generator to CPU ${pinning.load}`);
+  if (STORAGE === 'postgres' || STORAGE === 'redis') await places.check();
   const children = new Children();
   const interrupt = () => { void children.stopAll().finally(() => process.exit(130)); };
   process.once('SIGINT', interrupt);
@@ -76,7 +86,7 @@ async function main(): Promise<void> {
     const { child: load } = await children.start('load', './load.ts', { cpu: pinning.load });
     const run = (url: string, duration: number) => load.request<LoadResult>({ type: 'run', url, duration, connections: CONNECTIONS }, 'result');
     const start = async (name: string, env: Record<string, string>): Promise<Server> => {
-      const { child, ready } = await children.start(name, './tracing.ts', { cpu: pinning.server, nodeArgs: SERVER_NODE_ARGS, env: { BENCH_TRACING_ROLE: 'server', BENCH_PORT: String(await freePort()), ...env } });
+      const { child, ready } = await children.start(name, './tracing.ts', { cpu: pinning.server, nodeArgs: SERVER_NODE_ARGS, env: { BENCH_TRACING_ROLE: 'server', BENCH_PORT: String(await freePort()), BENCH_STORAGE_JSON: JSON.stringify(storage()), ...env } });
       const response = await fetch(ready.url! + TOKEN_REQUEST.path, { method: TOKEN_REQUEST.method, headers: TOKEN_REQUEST.headers, body: TOKEN_REQUEST.body });
       if (response.status !== 200) throw new Error(`${name}: POST /token answered ${response.status}: ${await response.text()}`);
       return { tally: new Tally(name), child, url: ready.url! };
@@ -115,6 +125,7 @@ async function main(): Promise<void> {
     ]);
   } finally {
     await children.stopAll();
+    await removeScratch();
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
   }
@@ -181,7 +192,7 @@ async function interleaved(): Promise<void> {
     }
   } finally {
     await Promise.all(servers.map((server) => server.close()));
-    removeScratch();
+    await removeScratch();
   }
   const median = (values: number[]) => { const sorted = [...values].sort((a, b) => a - b); return sorted[Math.floor(sorted.length / 2)]!; };
   const off = median(servers[0]!.rates);

@@ -1,7 +1,6 @@
 // The lean token path: `POST {token path}` for the machine grants, answered by a raw node:http
 // handler in front of Koa with the full pipeline's request id, headers, events, access log and trace.
 // Whatever it cannot answer identically goes to the full pipeline, body and steps handed over (lean-handoff.ts).
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseForm } from 'node:querystring';
 
@@ -12,7 +11,7 @@ import errOut from 'oidc-provider/lib/helpers/err_out.js';
 import { TraceRecorder, withTrace } from '../explain/recorder.ts';
 import type { LeanContext, LeanResult } from '../grants/lean-client-credentials.ts';
 import type { Logger } from '../observability/logger.ts';
-import { endRequest } from '../observability/request-log.ts';
+import { endRequest, requestIdFrom } from '../observability/request-log.ts';
 import { rfcErrorCode } from './errors.ts';
 import { handOver, newSteps, withSteps, type LeanSteps } from './lean-handoff.ts';
 
@@ -38,8 +37,6 @@ export interface LeanTokenOptions {
 /** A machine grant request is a few hundred bytes; anything larger goes the full way. */
 const MAX_BODY = 4096;
 const FORM = /^application\/x-www-form-urlencoded\s*(?:;\s*charset="?utf-8"?\s*)?$/i;
-/** Same as request-log.ts: an inbound id is kept when it is this shape. */
-const INBOUND_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Headers the lean path leaves to the full pipeline (CORS, DPoP, attestation, chunked bodies). */
 function eligible(headers: IncomingHttpHeaders): boolean {
@@ -77,8 +74,7 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     const params = singleValued(body);
     const grant = params && grants.get(params.grant_type ?? '');
     if (!params || !grant) return fallback(req, res, body);
-    const inbound = req.headers['x-request-id'];
-    const requestId = typeof inbound === 'string' && INBOUND_ID.test(inbound) ? inbound : randomUUID();
+    const requestId = requestIdFrom(req.headers['x-request-id']);
     const steps = newSteps();
     const recorder = traces?.start(requestId, Date.now());
     const entities: Record<string, unknown> = {};

@@ -6,6 +6,7 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createLogger } from '../../src/observability/logger.ts';
+import { newRequestId } from '../../src/observability/request-log.ts';
 import { MemoryStore } from '../../src/storage/memory/memory-store.ts';
 import type { ModelPayload } from '../../src/storage/store.ts';
 import { ORDERS_API, WEB_REDIRECT, standardConfig } from '../fixtures/standard.ts';
@@ -98,6 +99,20 @@ describe('server errors', () => {
     expect(ok.headers.get('x-request-id')).toBe('lb-abc.123');
     const bad = await fetch(`${baton.url}/healthz`, { headers: { 'x-request-id': 'x'.repeat(100) } });
     expect(bad.headers.get('x-request-id')).not.toBe('x'.repeat(100));
+  });
+
+  it('new request ids are UUIDv7 (RFC 9562): the time in the first 48 bits, unique, sorting by time', async () => {
+    const at = Date.UTC(2026, 11, 6, 14, 0, 0, 123);
+    const id = newRequestId(at);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toBe(at);
+    const many = Array.from({ length: 1000 }, () => newRequestId(at));
+    expect(new Set(many).size).toBe(1000);
+    expect(newRequestId(at + 1) > newRequestId(at)).toBe(true);
+    expect(newRequestId(at + 1000) > newRequestId(at + 999)).toBe(true);
+    const served = (await fetch(`${baton.url}/healthz`)).headers.get('x-request-id')!;
+    expect(served).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    expect(Math.abs(parseInt(served.slice(0, 8) + served.slice(9, 13), 16) - Date.now())).toBeLessThan(60_000);
   });
 });
 
