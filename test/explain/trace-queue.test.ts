@@ -4,6 +4,7 @@
 // store that refuses the write, and are all written by `close` before the store closes.
 import { join } from 'node:path';
 
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { TraceStore, type TraceLoss } from '../../src/explain/store.ts';
@@ -161,6 +162,37 @@ describe('a Baton shutting down', () => {
       }
     } finally {
       dir.remove();
+    }
+  });
+});
+
+describe('a store that refuses trace writes', () => {
+  it('never fails the request; the loss is counted in baton_explain_traces_lost_total and logged without the token', async () => {
+    const store = new WatchedStore();
+    store.failing = true;
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(line); } });
+    const baton = await startBaton({
+      explain: { enabled: true },
+      resources: [{ id: API, scopes: ['orders:read'] }],
+      clients: [{ client_id: 'service', client_secret: '${SERVICE_SECRET}', grant_types: ['client_credentials'], resources: [{ id: API }] }],
+    }, { store, logger });
+    try {
+      const res = await postForm(`${baton.url}/token`, `grant_type=client_credentials&resource=${encodeURIComponent(API)}`, { authorization: basic('service', TEST_ENV.SERVICE_SECRET) });
+      expect(res.status).toBe(200);
+      const token = res.json.access_token as string;
+      expect(token).toMatch(/^ey/);
+      let metrics = '';
+      for (let i = 0; i < 40 && !/baton_explain_traces_lost_total\{reason="store_failed"\} 1/.test(metrics); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        metrics = await (await fetch(`${baton.url}/metrics`)).text();
+      }
+      expect(metrics).toMatch(/baton_explain_traces_lost_total\{reason="store_failed"\} 1/);
+      const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.event === 'explain.store_failed');
+      expect(logged).toMatchObject({ level: 50, reason: 'store_failed', count: 1 });
+      expect(lines.join('\n')).not.toContain(token);
+    } finally {
+      await baton.stop();
     }
   });
 });
