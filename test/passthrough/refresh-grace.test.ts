@@ -1,9 +1,9 @@
 // Passthrough refresh tokens under retries and concurrency, as Baton's own (test/refresh/
-// refresh-model.test.ts), on memory and Redis: a client that retries a refresh inside the reuse grace
-// window gets the same successor and keeps its session; 10 concurrent refreshes make one rotation;
-// reuse after the window (or after the successor was used, or strict) ends the chain; another client
-// never gets the successor and ends nothing. Real upstream OPs (Entra rotates, Google does not),
-// Chromium at the upstream, openid-client at Baton.
+// refresh-model.test.ts), on memory, Redis and PostgreSQL: a client that retries a refresh inside
+// the reuse grace window gets the same successor and keeps its session; 10 concurrent refreshes make
+// one rotation; reuse after the window (or after the successor was used, or strict) ends the chain;
+// another client never gets the successor and ends nothing. Real upstream OPs (Entra rotates,
+// Google does not), Chromium at the upstream, openid-client at Baton.
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import type { Page } from 'playwright-core';
@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import { ROTATION_KIND, tokenKey } from '../../src/grants/refresh-rotation.ts';
 import type { BatonEvent } from '../../src/observability/events.ts';
+import { dropSchema, POSTGRES_URL, requirePostgres, uniqueSchema } from '../conformance/postgres-fixture.ts';
 import { dropPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../conformance/redis-fixture.ts';
 import { basic, postForm, rejection } from '../helpers/rp.ts';
 import { app, authorize, redeem, SECRETS, startEnvironment, type Environment } from './environment.ts';
@@ -36,21 +37,36 @@ const SUBJECTS = {
 } as const;
 type Id = keyof typeof SUBJECTS;
 
-describe.each(['memory', 'redis'] as const)('passthrough refresh resilience on %s', (backend) => {
+/** Baton's storage on each backend, and how to clean it up afterwards. */
+async function storageOn(backend: 'memory' | 'redis' | 'postgres'): Promise<{ storage?: Record<string, unknown>; drop: () => Promise<void> }> {
+  if (backend === 'redis') {
+    await requireRedis();
+    const keyPrefix = uniquePrefix();
+    return { storage: { type: 'redis', url: REDIS_URL, keyPrefix }, drop: () => dropPrefix(keyPrefix) };
+  }
+  if (backend === 'postgres') {
+    await requirePostgres();
+    const schema = uniqueSchema('passthrough');
+    return { storage: { type: 'postgres', url: POSTGRES_URL, schema }, drop: () => dropSchema(schema) };
+  }
+  return { drop: async () => undefined };
+}
+
+describe.each(['memory', 'redis', 'postgres'] as const)('passthrough refresh resilience on %s', (backend) => {
   let env: Environment;
   let page: Page;
-  let prefix: string | undefined;
+  let drop: (() => Promise<void>) | undefined;
   const seen: BatonEvent[] = [];
 
   beforeAll(async () => {
-    if (backend === 'redis') await requireRedis();
-    prefix = backend === 'redis' ? uniquePrefix() : undefined;
-    env = await startEnvironment({ passthrough: PASSTHROUGH, ...(prefix ? { storage: { type: 'redis', url: REDIS_URL, keyPrefix: prefix } } : {}) });
+    const { storage, drop: cleanup } = await storageOn(backend);
+    drop = cleanup;
+    env = await startEnvironment({ passthrough: PASSTHROUGH, ...(storage ? { storage } : {}) });
     env.baton.baton.events.subscribe((event) => void seen.push(event));
   }, 60_000);
   afterAll(async () => {
     await env?.stop();
-    if (prefix) await dropPrefix(prefix);
+    await drop?.();
   });
   beforeEach(async () => {
     await env.browser.context.clearCookies();
