@@ -33,3 +33,11 @@ export function duration(description: string) {
     })
     .describe(description);
 }
+
+/**
+ * A refresh token's reuse grace window (grants/rotate-once.ts), the same setting for Baton's own
+ * clients and for passthrough: a duration, or 0 for strict single use; 10 s by default.
+ */
+export function reuseGrace(description: string) {
+  return z.union([z.literal(0), duration('x')]).prefault(10).describe(description);
+}

@@ -5,7 +5,7 @@ import { z } from 'zod';
 
 import { SIGNING_ALGORITHMS } from './algorithms.ts';
 import type { ConfigIssue } from './issues.ts';
-import { duration } from './duration.ts';
+import { duration, reuseGrace } from './duration.ts';
 import { hooksSchema, ruleSchema } from './orchestration.ts';
 
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -32,6 +32,7 @@ export const passthroughSchema = z
       .enum(REFRESH_TOKEN_MODES)
       .default('jwe')
       .describe('How the upstream refresh token is wrapped: `jwe` (encrypted, client-bound, expiring, nothing stored) or `handle` (an opaque handle; the upstream token stays in the store, sealed, rotated on every use, revocable).'),
+    refreshTokenReuseGrace: reuseGrace('Reuse grace of this passthrough\'s refresh tokens, as `clients[].refreshTokenReuseGrace`: for this long after one was rotated, the same client presenting it again (a lost response, a second tab, a retry) gets the same successor and fresh tokens instead of a reuse refusal. 0: strict. Another client, or a presentation after the window or after the successor was used, is reuse (see docs/passthrough.md).'),
     refreshTokenTTL: duration('Lifetime of Baton\'s refresh tokens, never beyond the upstream\'s when the upstream says (`refresh_token_expires_in`); defaults to `ttl.refreshToken`.').optional(),
     discoveryRefresh: duration('How often the upstream discovery document is fetched again; when that fails the last good copy keeps being served.').prefault('1h'),
   })

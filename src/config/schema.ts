@@ -3,7 +3,7 @@
 import { z } from 'zod';
 
 import { SIGNING_ALGORITHMS } from './algorithms.ts';
-import { duration } from './duration.ts';
+import { duration, reuseGrace } from './duration.ts';
 import { explainSchema } from './explain.ts';
 import { auditSchema, metricsSchema } from './observability.ts';
 import { authorizerSchema, hooksSchema, ruleSchema } from './orchestration.ts';
@@ -223,10 +223,7 @@ export const clientSchema = z
     rules: z.array(ruleSchema).optional().describe('Declarative authorization after sign-in, before `isAuthorized`; omitted: everyone who signs in is allowed.'),
     tokenExchange: tokenExchangePolicySchema.optional().describe('What this client may exchange (RFC 8693); requires the token-exchange grant type.'),
     hooks: hooksSchema.optional().describe('Hook module for this client (isAuthenticated, authenticate, isAuthorized, loadAttrs, buildIDTokenClaims, buildAccessTokenClaims).'),
-    refreshTokenReuseGrace: z
-      .union([z.literal(0), duration('x')])
-      .prefault(10)
-      .describe('Reuse grace: for this long after a refresh token was rotated, the same client presenting it again (a retry, a second tab, another instance) gets the same successor and a fresh access token instead of a reuse revocation. 0: strict (any second presentation revokes the family). Another client, a presentation after the window, or one after the successor itself was used is still reuse.'),
+    refreshTokenReuseGrace: reuseGrace('Reuse grace: for this long after a refresh token was rotated, the same client presenting it again (a retry, a second tab, another instance) gets the same successor and a fresh access token instead of a reuse revocation. 0: strict (any second presentation revokes the family). Another client, a presentation after the window, or one after the successor itself was used is still reuse.'),
     upstreamRefresh: z.enum(REFRESH_POLICIES).optional().describe('Overrides the upstream\'s `refresh` policy for this client.'),
     id_token_signed_response_alg: signingAlgorithm.optional().describe('id_token signing algorithm: one of `keys.signing`. Default RS256 (OpenID Connect Registration section 2) when `keys.signing` lists it, else the first of `keys.signing`.'),
   })

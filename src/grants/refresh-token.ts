@@ -1,8 +1,6 @@
 // The refresh_token grant (RFC 6749 section 6) around oidc-provider's own handler: one rotation per
 // refresh token across instances, a reuse grace window for the same client (RFC 9700 section 4.14.2
 // lets a server tolerate a concurrent or retried presentation), and the old token spent only on success.
-import { setTimeout as sleep } from 'node:timers/promises';
-
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
@@ -11,13 +9,11 @@ import type { Logger } from '../observability/logger.ts';
 import type { RefreshOutcome } from '../observability/metrics.ts';
 import type { Clock, Store } from '../storage/store.ts';
 import { grantHandler, type GrantHandler } from './provider-grants.ts';
-import { openSuccessor, RotationRecords, type Rotation } from './refresh-rotation.ts';
+import { RotationRecords, type Rotation } from './refresh-rotation.ts';
+import { rotateOnce } from './rotate-once.ts';
 import { spendOnSuccess } from './spend-on-success.ts';
 import { TemporarilyUnavailable } from './token-exchange-tokens.ts';
 
-/** How long a presentation waits for a concurrent rotation of the same token before answering 503. */
-const WAIT_MS = 15_000;
-const POLL_MS = [10, 20, 40, 80, 100] as const;
 const GRACE_REPLAY = 'batonGraceReplay';
 
 export interface RefreshGrantDeps {
@@ -45,7 +41,7 @@ function refreshTokenGrant(original: GrantHandler, records: RotationRecords, dep
   const reused = (err: unknown) => /already (used|consumed)/.test(String((err as { error_detail?: unknown })?.error_detail ?? ''));
 
   /** This request rotates: oidc-provider decides everything, the old token is spent only if it succeeds. */
-  async function rotate(ctx: KoaContextWithOIDC, value: string, owner: string, clientId: string): Promise<void> {
+  async function rotate(ctx: KoaContextWithOIDC): Promise<{ result: void; successor?: string }> {
     let reached = false;
     try {
       await spendOnSuccess(ctx, ['RefreshToken'], () => original(ctx), (spent) => {
@@ -55,22 +51,16 @@ function refreshTokenGrant(original: GrantHandler, records: RotationRecords, dep
       // Reuse (the token was spent before), or a failure after it was validated: left unspent for the retry.
       if (reused(err)) count('reuse_revoked');
       else if (reached) count('given_back');
-      await records.release(value, owner).catch((cause) => deps.logger.error({ err: cause, reqId: ctx.state?.requestId }, 'releasing a refresh rotation lease failed'));
       throw err;
     }
-    // The response is decided and the token spent: a failing store here must not turn it into an error
-    // (without the record, a later presentation is treated as reuse, as in strict mode).
     const successor = (ctx.body as { refresh_token?: unknown } | undefined)?.refresh_token;
-    const rotated = ctx.oidc.entities.RotatedRefreshToken !== undefined && typeof successor === 'string';
-    if (rotated) count('rotated');
-    await (rotated ? records.rotated(value, owner, clientId, successor, deps.graceFor(clientId)) : records.release(value, owner))
-      .catch((err) => deps.logger.error({ err, reqId: ctx.state?.requestId }, 'recording a refresh rotation failed'));
+    if (ctx.oidc.entities.RotatedRefreshToken === undefined || typeof successor !== 'string') return { result: undefined };
+    count('rotated');
+    return { result: undefined, successor };
   }
 
   /** The same client again inside the window: the same successor, with a fresh, fully decided access token. */
-  async function replay(ctx: KoaContextWithOIDC, value: string, rotation: Rotation & { state: 'rotated' }): Promise<void> {
-    const successor = openSuccessor(value, rotation.sealed);
-    if (successor === undefined) return original(ctx);
+  async function replay(ctx: KoaContextWithOIDC, successor: string, rotation: Rotation & { state: 'rotated' }): Promise<void> {
     ctx.oidc.params!.refresh_token = successor;
     ctx.state[GRACE_REPLAY] = true;
     try {
@@ -90,22 +80,13 @@ function refreshTokenGrant(original: GrantHandler, records: RotationRecords, dep
     const value = ctx.oidc.params?.refresh_token;
     const clientId = ctx.oidc.client?.clientId;
     if (typeof value !== 'string' || value === '' || !clientId) return original(ctx);
-    const deadline = performance.now() + WAIT_MS;
-    for (let attempt = 0; ; attempt += 1) {
-      const rotation = await records.read(value);
-      if (!rotation) {
-        const owner = await records.claim(value, clientId);
-        if (owner) return rotate(ctx, value, owner, clientId);
-        continue;
-      }
-      // Another client, or outside the window: oidc-provider decides (client mismatch, or reuse: family revoked).
-      if (rotation.clientId !== clientId) return original(ctx);
-      if (rotation.state === 'rotated') {
-        return records.withinGrace(rotation, deps.graceFor(clientId)) ? replay(ctx, value, rotation) : original(ctx);
-      }
-      // Being rotated right now (another tab, a retry, another instance): wait for its outcome.
-      if (performance.now() > deadline) throw new TemporarilyUnavailable('this refresh token is being used by a concurrent request; try again');
-      await sleep(POLL_MS[Math.min(attempt, POLL_MS.length - 1)]);
-    }
+    // Another client, or outside the window: oidc-provider decides (client mismatch, or reuse: family revoked).
+    return rotateOnce(records, { value, clientId, grace: deps.graceFor(clientId) }, {
+      rotate: () => rotate(ctx),
+      replay: (successor, rotation) => replay(ctx, successor, rotation),
+      asIs: () => original(ctx),
+      busy: () => new TemporarilyUnavailable('this refresh token is being used by a concurrent request; try again'),
+      storeFailed: (err, what) => deps.logger.error({ err, reqId: ctx.state?.requestId }, what),
+    });
   };
 }

@@ -2,6 +2,7 @@
 // cache, wrapped refresh tokens and signer survive provider rebuilds), and what every endpoint
 // needs from the rest of Baton.
 import type { BatonConfig, PassthroughConfig, SigningAlgorithm } from '../config/schema.ts';
+import { RotationRecords } from '../grants/refresh-rotation.ts';
 import type { KeySet } from '../keys/keyset.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Events } from '../observability/events.ts';
@@ -53,6 +54,8 @@ export interface PassthroughEntry {
   readonly settings: ResolvedUpstream;
   readonly discovery: UpstreamDiscovery;
   readonly refreshTokens: RefreshTokens;
+  /** The rotation lease and reuse grace records, shared with Baton's own refresh tokens. */
+  readonly rotations: RotationRecords;
   readonly minter: Minter;
   readonly signingAlg: SigningAlgorithm;
   readonly resource?: PassthroughResource;
@@ -87,6 +90,7 @@ export function createPassthroughs(deps: PassthroughDeps): Passthroughs {
         refreshMs: entry.discoveryRefresh * 1000,
       }, deps.logger, deps.clock),
       refreshTokens: refreshTokens({ mode: entry.refreshTokens, issuer, ttl: entry.refreshTokenTTL ?? config.ttl.refreshToken, secret: deps.secret, store: deps.store, clock: deps.clock }),
+      rotations: new RotationRecords(deps.store, deps.clock),
       minter: new Minter(deps.keys, signingAlg, deps.clock),
       signingAlg,
       resource: resourceOf(config, entry),

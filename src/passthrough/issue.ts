@@ -24,6 +24,10 @@ export interface Issuance {
   /** The upstream refresh token to wrap (the new one, or the old one kept when the upstream does not rotate). */
   readonly upstreamRefreshToken?: string;
   readonly upstreamRefreshExpiresIn?: number;
+  /** The family of the refresh token being rotated (handle mode), carried to its successor. */
+  readonly family?: string;
+  /** A grace replay: the successor already issued, answered as it is instead of wrapping a new one. */
+  readonly issuedRefreshToken?: string;
   readonly requestId: string;
 }
 
@@ -61,9 +65,10 @@ export async function issueTokens(deps: PassthroughDeps, issuance: Issuance): Pr
     claims: { ...claimsFor(user.claims, oidcScopes), ...idClaims },
   });
 
-  const refreshToken = issuance.upstreamRefreshToken === undefined ? undefined : await entry.refreshTokens.wrap({
+  const refreshToken = issuance.issuedRefreshToken ?? (issuance.upstreamRefreshToken === undefined ? undefined : await entry.refreshTokens.wrap({
     upstreamRefreshToken: issuance.upstreamRefreshToken, sub: user.sub, authTime: signIn.authTime, acr: signIn.acr, amr: signIn.amr, scope: oidcScopes.join(' '),
-  }, client.clientId, issuance.upstreamRefreshExpiresIn);
+    ...(issuance.family ? { family: issuance.family } : {}),
+  }, client.clientId, issuance.upstreamRefreshExpiresIn));
 
   deps.logger.info({ event: 'passthrough.token', reqId: issuance.requestId, passthrough: entry.config.id, clientId: client.clientId, grantType: issuance.grantType, sub: user.sub, scope }, 'passthrough tokens issued');
   return { access_token: accessToken, token_type: 'Bearer', expires_in: ttl, scope, id_token: idToken, ...(refreshToken ? { refresh_token: refreshToken } : {}) };

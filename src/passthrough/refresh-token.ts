@@ -2,7 +2,8 @@
 // client). Two modes: `jwe`, a JWT encrypted (RFC 7516, `dir` + A256GCM) under a key derived from
 // the master secret that rotates daily, bound to the client (`aud`) and the passthrough issuer
 // (`iss`), expiring no later than the upstream token; or `handle`, an opaque random value whose
-// record (the upstream token sealed at rest, found by the handle's SHA-256) is spent on each use.
+// record (the upstream token sealed at rest, found by the handle's SHA-256) is spent on each use;
+// the handles rotated from one sign-in form a family, ended at once when a spent one comes back.
 import { createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 
 import { EncryptJWT, jwtDecrypt } from 'jose';
@@ -22,6 +23,15 @@ export interface WrappedGrant {
   readonly amr?: readonly string[];
   /** OpenID scopes granted upstream (which claims the id_token carries). */
   readonly scope?: string;
+  /** Handle mode: the chain of handles rotated from one sign-in (assigned by the first wrap). */
+  readonly family?: string;
+}
+
+/** A token issued to the client here, as it stands. */
+export interface Presented {
+  readonly grant: WrappedGrant;
+  /** A handle already used (rotated away); JWE tokens are never spent. */
+  readonly spent: boolean;
 }
 
 export interface RefreshTokens {
@@ -29,10 +39,12 @@ export interface RefreshTokens {
   wrap(grant: WrappedGrant, clientId: string, upstreamExpiresIn?: number): Promise<string>;
   /** The grant of a token issued to `clientId` here, spent when the mode rotates; invalid_grant otherwise. `release` undoes the spending. */
   unwrap(token: string, clientId: string): Promise<{ grant: WrappedGrant; release: () => Promise<void> }>;
-  /** The grant of a token issued to `clientId` here, without spending or ending anything. */
-  peek(token: string, clientId: string): Promise<WrappedGrant | undefined>;
+  /** A token issued to `clientId` here (spent or not), without spending or ending anything. */
+  peek(token: string, clientId: string): Promise<Presented | undefined>;
   /** Ends the token (handle: deleted); resolves its grant when it was issued to `clientId` here. */
   revoke(token: string, clientId: string): Promise<WrappedGrant | undefined>;
+  /** Reuse detected: ends every token rotated from the same sign-in (handle: its family; JWE: nothing is held here). */
+  endChain(token: string, clientId: string): Promise<void>;
 }
 
 export interface RefreshTokenSettings {
@@ -47,7 +59,7 @@ export interface RefreshTokenSettings {
   readonly clock: () => number;
 }
 
-const REFUSED = 'the refresh token is invalid, expired, revoked or was not issued to this client';
+export const REFUSED = 'the refresh token is invalid, expired, revoked or was not issued to this client';
 
 export function refreshTokens(settings: RefreshTokenSettings): RefreshTokens {
   return settings.mode === 'jwe' ? jweTokens(settings) : handleTokens(settings);
@@ -96,15 +108,20 @@ function jweTokens({ issuer, ttl, secret, clock }: RefreshTokenSettings): Refres
       return { grant: await open(token, clientId), release: async () => undefined };
     },
     async peek(token, clientId) {
-      return open(token, clientId).catch(() => undefined);
+      const grant = await open(token, clientId).catch(() => undefined);
+      return grant && { grant, spent: false };
     },
     async revoke(token, clientId) {
       return open(token, clientId).catch(() => undefined);
     },
+    // Stateless: the upstream's reuse detection (for a rotating upstream) is what ends the chain.
+    async endChain() {},
   };
 }
 
 const HANDLE_KIND = 'passthrough-refresh';
+/** A family that ended on reuse; kept as long as any of its handles can live. */
+const FAMILY_KIND = 'passthrough-refresh-family';
 
 interface HandleRecord {
   readonly issuer: string;
@@ -114,6 +131,8 @@ interface HandleRecord {
   readonly used: boolean;
   /** Epoch seconds: the handle's end, kept when it is spent or released. */
   readonly expiresAt: number;
+  /** Random id shared by the handles rotated from one sign-in (absent on handles issued before families). */
+  readonly family?: string;
 }
 
 function handleTokens({ issuer, ttl, secret, store, clock }: RefreshTokenSettings): RefreshTokens {
@@ -123,6 +142,7 @@ function handleTokens({ issuer, ttl, secret, store, clock }: RefreshTokenSetting
     const id = idOf(token);
     const record = await store.getRecord<HandleRecord>(HANDLE_KIND, id);
     if (!record || record.value.issuer !== issuer || record.value.clientId !== clientId || record.value.expiresAt <= now()) return undefined;
+    if (record.value.family && await store.getRecord(FAMILY_KIND, record.value.family)) return undefined;
     try {
       return { id, record, grant: JSON.parse(unseal(secret, record.value.sealed, `${HANDLE_KIND}:${id}`)) as WrappedGrant };
     } catch {
@@ -134,7 +154,9 @@ function handleTokens({ issuer, ttl, secret, store, clock }: RefreshTokenSetting
       const token = randomBytes(32).toString('base64url');
       const id = idOf(token);
       const lifetime = Math.min(ttl, upstreamExpiresIn ?? ttl);
-      const record: HandleRecord = { issuer, clientId, sealed: seal(secret, JSON.stringify(grant), `${HANDLE_KIND}:${id}`), used: false, expiresAt: now() + lifetime };
+      const family = grant.family ?? randomUUID();
+      const sealed = seal(secret, JSON.stringify({ ...grant, family }), `${HANDLE_KIND}:${id}`);
+      const record: HandleRecord = { issuer, clientId, sealed, used: false, expiresAt: now() + lifetime, family };
       await store.putRecord(HANDLE_KIND, id, record, { expectedVersion: 0, expiresIn: lifetime });
       return token;
     },
@@ -153,13 +175,23 @@ function handleTokens({ issuer, ttl, secret, store, clock }: RefreshTokenSetting
       };
     },
     async peek(token, clientId) {
-      return (await find(token, clientId))?.grant;
+      const found = await find(token, clientId);
+      return found && { grant: found.grant, spent: found.record.value.used };
     },
     async revoke(token, clientId) {
       const found = await find(token, clientId);
       if (!found) return undefined;
       await store.deleteRecord(HANDLE_KIND, found.id);
       return found.grant;
+    },
+    async endChain(token, clientId) {
+      const found = await find(token, clientId);
+      if (!found) return;
+      const { family } = found.record.value;
+      // Every handle of the family was issued at most `ttl` ago or is issued by a rotation in flight
+      // (its lease lasts a minute): the record outlives them all.
+      if (family) await store.putRecord(FAMILY_KIND, family, { endedAt: now() }, { expiresIn: ttl + 60 });
+      else await store.deleteRecord(HANDLE_KIND, found.id);
     },
   };
 }

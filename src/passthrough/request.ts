@@ -1,6 +1,8 @@
 // Reading a passthrough request: the form body (RFC 6749 section 3.2: urlencoded, no repeated
 // parameter) and the client's authentication (section 2.3.1: Basic or the body, never both),
 // kept exactly as received so it can be forwarded to the upstream that registered the client.
+import { createHash } from 'node:crypto';
+
 import type { Context } from 'koa';
 import type * as oauth from 'oauth4webapi';
 
@@ -44,6 +46,8 @@ export interface ClientCredentials {
   readonly method: 'client_secret_basic' | 'client_secret_post' | 'none';
   /** Applies that same authentication to the upstream request (oauth4webapi's ClientAuth). */
   readonly forward: oauth.ClientAuth;
+  /** SHA-256 of the authentication as received: the same credentials again, never the secret itself. */
+  readonly fingerprint: string;
 }
 
 /**
@@ -62,17 +66,21 @@ export function clientCredentials(ctx: Context, form: URLSearchParams, realm: st
     const clientId = basicClientId(header.slice(6).trim(), realm);
     const inBody = param(form, 'client_id');
     if (inBody !== undefined && inBody !== clientId) throw invalidRequest('client_id does not match the authenticated client');
-    credentials = { clientId, method: 'client_secret_basic', forward: (_as, _client, _body, headers) => headers.set('authorization', header) };
+    credentials = { clientId, method: 'client_secret_basic', forward: (_as, _client, _body, headers) => headers.set('authorization', header), fingerprint: fingerprint('basic', header) };
   } else {
     const clientId = param(form, 'client_id');
     const secret = param(form, 'client_secret');
     if (clientId === undefined) throw invalidClient('client authentication is required', realm, false);
     credentials = secret === undefined
-      ? { clientId, method: 'none', forward: (_as, _client, body) => body.set('client_id', clientId) }
-      : { clientId, method: 'client_secret_post', forward: (_as, _client, body) => { body.set('client_id', clientId); body.set('client_secret', secret); } };
+      ? { clientId, method: 'none', forward: (_as, _client, body) => body.set('client_id', clientId), fingerprint: fingerprint('none', clientId) }
+      : { clientId, method: 'client_secret_post', forward: (_as, _client, body) => { body.set('client_id', clientId); body.set('client_secret', secret); }, fingerprint: fingerprint('post', clientId, secret) };
   }
   if (!allowed.has(credentials.clientId)) throw invalidClient('this client may not use this passthrough issuer', realm, usedBasic);
   return credentials;
+}
+
+function fingerprint(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\n')).digest('base64url');
 }
 
 /** RFC 6749 section 2.3.1: `client_id:client_secret`, each form-urlencoded, in base64. */

@@ -17,7 +17,7 @@ export async function revocation(ctx: Context, deps: PassthroughDeps, entry: Pas
     const form = await readForm(ctx);
     const token = required(form, 'token');
     const client = clientCredentials(ctx, form, entry.issuer, entry.clients);
-    const grant = await entry.refreshTokens.peek(token, client.clientId);
+    const grant = (await entry.refreshTokens.peek(token, client.clientId))?.grant;
     if (grant) {
       const endpoints: UpstreamEndpoints = { metadata: await entry.discovery.get(), timeoutMs: entry.settings.timeoutMs, realm: entry.issuer };
       // Throws the upstream's invalid_client (relayed, 401) or a 503: then nothing ends.

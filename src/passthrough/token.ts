@@ -2,24 +2,20 @@
 // client authenticates exactly as it would at the upstream, which checks it when Baton forwards
 // the request; Baton verifies what comes back, orchestrates, and answers with its own tokens.
 //   authorization_code (section 4.1.3): forward, verify the id_token, orchestrate, issue.
-//   refresh_token (section 6): unwrap (a handle is spent, so one of concurrent refreshes goes on),
-//   forward (the upstream authenticates the client; a refusal before the grant releases the
-//   handle), re-verify, orchestrate again, issue.
+//   refresh_token (section 6): refresh.ts (one rotation per token, the reuse grace window).
 import type { Context } from 'koa';
 
 import { DEVICE_CODE } from '../config/schema.ts';
 
 import { jwtPayload, tokenRefs } from '../observability/events.ts';
-import { timedCall } from '../observability/metrics.ts';
-import { authorizeUser, type PipelineUser } from '../orchestration/pipeline.ts';
-import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import type { PassthroughDeps, PassthroughEntry } from './entries.ts';
 import { answering, invalidGrant, PassthroughError } from './errors.ts';
+import { endpoints, measured, orchestrate, type Step } from './grant-steps.ts';
 import { verifyUpstreamIdToken } from './identity.ts';
 import { issueTokens, type TokenResponse } from './issue.ts';
-import type { SignIn } from './mint.ts';
-import { clientCredentials, param, readForm, required, type ClientCredentials } from './request.ts';
-import { upstreamGrant, type UpstreamEndpoints } from './upstream-token.ts';
+import { refreshToken } from './refresh.ts';
+import { clientCredentials, param, readForm, required } from './request.ts';
+import { upstreamGrant } from './upstream-token.ts';
 
 export async function token(ctx: Context, deps: PassthroughDeps, entry: PassthroughEntry): Promise<void> {
   let grantType: string | undefined;
@@ -57,13 +53,6 @@ function announce(deps: PassthroughDeps, entry: PassthroughEntry, clientId: stri
   });
 }
 
-interface Step {
-  readonly deps: PassthroughDeps;
-  readonly entry: PassthroughEntry;
-  readonly client: ClientCredentials;
-  readonly form: URLSearchParams;
-  readonly requestId: string;
-}
 
 async function authorizationCode(step: Step) {
   const { deps, entry, client, form } = step;
@@ -100,65 +89,5 @@ async function signIn({ deps, entry, client, requestId }: Step, grantType: 'auth
     upstreamScope: upstream.scope, nonce: identity.nonce,
     upstreamRefreshToken: upstream.refreshToken, upstreamRefreshExpiresIn: upstream.refreshTokenExpiresIn,
   });
-}
-
-async function refreshToken({ deps, entry, client, form, requestId }: Step) {
-  const { grant, release } = await entry.refreshTokens.unwrap(required(form, 'refresh_token'), client.clientId);
-  let upstream: Awaited<ReturnType<typeof upstreamGrant>>;
-  try {
-    upstream = await measured(deps, entry, 'passthrough_refresh', async () => upstreamGrant(await endpoints(entry), client, 'refresh_token', { refresh_token: grant.upstreamRefreshToken }));
-  } catch (err) {
-    // Spent only when the upstream took the refresh token. It did not when it could not answer
-    // (5xx), nor when it refused the request before the grant: the client's authentication
-    // (invalid_client: the upstream is where the client authenticates, RFC 6749 section 2.3) or the
-    // request itself. Only invalid_grant says the upstream token is gone.
-    if (err instanceof PassthroughError && (err.status >= 500 || err.error !== 'invalid_grant')) await release();
-    throw err;
-  }
-  const account = (await deps.store.getRecord<AccountRecord>(ACCOUNT_KIND, grant.sub))?.value;
-  let claims = account?.claims ?? {};
-  if (upstream.idToken) {
-    const identity = await verifyUpstreamIdToken(entry, upstream.idToken, client.clientId);
-    if (identity.accountId !== grant.sub) throw invalidGrant('the upstream refreshed another user');
-    claims = identity.claims;
-    await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, grant.sub, { ...account, claims, upstream: entry.settings.id, updatedAt: Math.floor(deps.clock() / 1000) });
-  }
-  const user = { accountId: grant.sub, upstream: entry.settings.id, upstreamSubject: account?.upstreamSubject, claims, attrs: account?.attrs };
-  const attrs = await orchestrate(deps, entry, client, 'refresh_token', user, false, requestId, { id: entry.settings.id, claims, tokens: { accessToken: upstream.accessToken, idToken: upstream.idToken } });
-  const signIn: SignIn = { sub: grant.sub, authTime: grant.authTime, acr: grant.acr, amr: grant.amr };
-  return issueTokens(deps, {
-    entry, client, grantType: 'refresh_token', requestId,
-    user: { sub: grant.sub, upstream: user.upstream, upstreamSubject: user.upstreamSubject, claims, attrs },
-    signIn, upstreamScope: grant.scope,
-    // Upstreams that do not rotate (Google) answer without a refresh_token: the old one stays valid.
-    upstreamRefreshToken: upstream.refreshToken ?? grant.upstreamRefreshToken,
-    upstreamRefreshExpiresIn: upstream.refreshTokenExpiresIn,
-  });
-}
-
-/** An upstream token request, timed into baton_upstream_request_seconds and traced like the connectors' calls. */
-function measured<T>(deps: PassthroughDeps, entry: PassthroughEntry, operation: string, call: () => Promise<T>): Promise<T> {
-  if (!deps.metrics) return call();
-  return timedCall(deps.metrics.upstreams, { upstream: entry.settings.id, operation }, `upstream.${operation}`, { 'baton.upstream': entry.settings.id }, call,
-    (err) => (err instanceof PassthroughError ? (err.status >= 500 ? 'unreachable' : 'grant_refused') : 'error'));
-}
-
-async function endpoints(entry: PassthroughEntry): Promise<UpstreamEndpoints> {
-  return { metadata: await entry.discovery.get(), timeoutMs: entry.settings.timeoutMs, realm: entry.issuer };
-}
-
-/** The same pipeline as every other flow; a refusal is invalid_grant with its reason. Resolves the user's attributes. */
-async function orchestrate(
-  deps: PassthroughDeps, entry: PassthroughEntry, client: ClientCredentials, grantType: string, user: PipelineUser, signIn: boolean, requestId: string,
-  upstream: { id: string; claims: Readonly<Record<string, unknown>>; tokens: { accessToken?: string; idToken?: string } },
-): Promise<Readonly<Record<string, unknown>>> {
-  const outcome = await authorizeUser(deps, {
-    hookKey: entry.hookKey, client: { id: client.clientId }, rules: entry.config.rules, grantType,
-    scopes: entry.resource?.scopes ?? [], requestId, user, signIn, emailDomains: entry.connector.emailDomains, parts: { upstream },
-  });
-  if (outcome.allowed) return outcome.attrs;
-  deps.logger.info({ event: 'authorization.denied', reqId: requestId, sub: user.accountId, clientId: client.clientId, by: outcome.by, at: `passthrough ${entry.config.id}` }, 'passthrough denied');
-  deps.events?.emit('authorization.denied', { reqId: requestId, sub: user.accountId, clientId: client.clientId, by: outcome.by, at: `passthrough ${entry.config.id}` });
-  throw invalidGrant(outcome.reason);
 }
 

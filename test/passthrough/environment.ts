@@ -30,7 +30,14 @@ export interface Environment {
   stop(): Promise<void>;
 }
 
-export async function startEnvironment(): Promise<Environment> {
+export interface EnvironmentOptions {
+  /** Baton's `storage` (memory by default). */
+  readonly storage?: Record<string, unknown>;
+  /** More `passthrough` entries, after the three every test file has. */
+  readonly passthrough?: Array<Record<string, unknown>>;
+}
+
+export async function startEnvironment(options: EnvironmentOptions = {}): Promise<Environment> {
   const port = await freePort();
   const batonUrl = `http://127.0.0.1:${port}`;
   const [browser, app] = await Promise.all([launchBrowser(), startRedirectTarget()]);
@@ -77,7 +84,9 @@ export async function startEnvironment(): Promise<Environment> {
       },
       { id: 'mail', upstream: 'google', clients: ['mail-app', 'tv-app'], refreshTokens: 'handle' },
       { id: 'mail-jwe', upstream: 'google', clients: ['mail-app'], refreshTokens: 'jwe' },
+      ...(options.passthrough ?? []),
     ],
+    ...(options.storage ? { storage: options.storage } : {}),
   }, { port, configDir: new URL('.', import.meta.url).pathname, logger });
 
   return {

@@ -1,6 +1,7 @@
 // Wrapped refresh tokens on their own, with a controlled clock: JWE keys rotate daily and stay
 // readable for the token's lifetime, expiry is capped by the upstream's, the binding to client and
-// issuer holds; a handle is spent by exactly one of concurrent refreshes and can be released.
+// issuer holds; a handle is spent by exactly one of concurrent refreshes and can be released, and the
+// handles rotated from one sign-in form a family that reuse ends at once.
 import { decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
 
@@ -66,5 +67,22 @@ describe('handle refresh tokens', () => {
     expect(await store.getRecord('passthrough-refresh', token)).toBeUndefined();
     expect(await tokens.revoke(token, 'app')).toMatchObject(grant);
     await expect(tokens.unwrap(token, 'app')).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('rotated from one sign-in form a family, ended at once on reuse; other families and clients are untouched', async () => {
+    const { tokens } = clocked('handle');
+    const first = await tokens.wrap(grant, 'app');
+    const { grant: opened } = await tokens.unwrap(first, 'app');
+    expect(opened.family).toMatch(/^[0-9a-f-]{36}$/);
+    const successor = await tokens.wrap({ ...grant, family: opened.family }, 'app');
+    const unrelated = await tokens.wrap(grant, 'app');
+    expect(await tokens.peek(first, 'app')).toMatchObject({ spent: true });
+    expect(await tokens.peek(successor, 'app')).toMatchObject({ spent: false, grant: { family: opened.family } });
+    await tokens.endChain(first, 'other-app');
+    expect(await tokens.peek(successor, 'app')).toBeDefined();
+    await tokens.endChain(first, 'app');
+    expect(await tokens.peek(successor, 'app')).toBeUndefined();
+    await expect(tokens.unwrap(successor, 'app')).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect((await tokens.unwrap(unrelated, 'app')).grant).toMatchObject(grant);
   });
 });

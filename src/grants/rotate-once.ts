@@ -1,0 +1,73 @@
+// One presentation of a refresh token under its shared rotation record (refresh-rotation.ts), for
+// every kind of refresh token Baton rotates (its own, passthrough's): the first presentation rotates,
+// concurrent ones wait for that outcome, the same client inside the reuse grace window replays the
+// successor, anything else is left to the token's own rules (RFC 9700 section 4.14.2).
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { openSuccessor, type Rotation, type RotationRecords } from './refresh-rotation.ts';
+
+/** How long a presentation waits for a concurrent rotation of the same token before it is `busy`. */
+const WAIT_MS = 15_000;
+const POLL_MS = [10, 20, 40, 80, 100] as const;
+
+export interface Presentation {
+  /** The refresh token as presented. */
+  readonly value: string;
+  readonly clientId: string;
+  /** Seconds a rotated token stays replayable by its client (0: strict). */
+  readonly grace: number;
+}
+
+export interface RotationSteps<T> {
+  /**
+   * This request holds the lease: rotate. `successor` (what a replay needs, sealed under the
+   * presented value before it is stored) is kept for the grace window; undefined: nothing to replay.
+   * A throw releases the lease, so the next presentation starts afresh.
+   */
+  rotate(): Promise<{ readonly result: T; readonly successor?: string }>;
+  /** The same client inside the window: answer with `successor` (as `rotate` gave it) without rotating again. */
+  replay(successor: string, rotation: Rotation & { state: 'rotated' }): Promise<T>;
+  /** Another client, after the window, or a record that does not open: the token's own rules decide (mismatch, reuse). */
+  asIs(): Promise<T>;
+  /** Another request has been rotating this token for longer than a client waits. */
+  busy(): Error;
+  /** A store failure after the response was decided: logged, never turned into an error. */
+  storeFailed(err: unknown, what: string): void;
+}
+
+export async function rotateOnce<T>(records: RotationRecords, { value, clientId, grace }: Presentation, steps: RotationSteps<T>): Promise<T> {
+  const deadline = performance.now() + WAIT_MS;
+  for (let attempt = 0; ; attempt += 1) {
+    const rotation = await records.read(value);
+    if (!rotation) {
+      const owner = await records.claim(value, clientId);
+      if (owner) return rotate(records, { value, clientId, grace }, owner, steps);
+      continue;
+    }
+    if (rotation.clientId !== clientId) return steps.asIs();
+    if (rotation.state === 'rotated') {
+      if (!records.withinGrace(rotation, grace)) return steps.asIs();
+      const successor = openSuccessor(value, rotation.sealed);
+      return successor === undefined ? steps.asIs() : steps.replay(successor, rotation);
+    }
+    // Being rotated right now (another tab, a retry, another instance): wait for its outcome.
+    if (performance.now() > deadline) throw steps.busy();
+    await sleep(POLL_MS[Math.min(attempt, POLL_MS.length - 1)]);
+  }
+}
+
+async function rotate<T>(records: RotationRecords, { value, clientId, grace }: Presentation, owner: string, steps: RotationSteps<T>): Promise<T> {
+  let rotated: Awaited<ReturnType<RotationSteps<T>['rotate']>>;
+  try {
+    rotated = await steps.rotate();
+  } catch (err) {
+    await records.release(value, owner).catch((cause) => steps.storeFailed(cause, 'releasing a refresh rotation lease failed'));
+    throw err;
+  }
+  // The response is decided and the token spent: a failing store here must not turn it into an error
+  // (without the record, a later presentation is treated as reuse, as in strict mode).
+  const { successor } = rotated;
+  await (successor !== undefined ? records.rotated(value, owner, clientId, successor, grace) : records.release(value, owner))
+    .catch((err) => steps.storeFailed(err, 'recording a refresh rotation failed'));
+  return rotated.result;
+}
