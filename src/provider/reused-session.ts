@@ -9,7 +9,7 @@ import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { stringParams, type HookPoints } from '../orchestration/hook-points.ts';
 import { HookError } from '../orchestration/hooks/index.ts';
-import { authorizeUser } from '../orchestration/pipeline.ts';
+import { authorizeUser, storedUpstream } from '../orchestration/pipeline.ts';
 import type { Store } from '../storage/store.ts';
 import type { Upstreams } from '../upstream/index.ts';
 import { ACCOUNT_KIND, type AccountRecord } from './accounts.ts';
@@ -48,7 +48,6 @@ export function reusedSessionCheck(deps: ReusedSessionDeps): InstanceType<typeof
 async function decide(ctx: KoaContextWithOIDC, deps: ReusedSessionDeps, client: BatonConfig['clients'][number] | undefined, clientId: string, accountId: string): Promise<string | undefined> {
   const requestId = String(ctx.state?.requestId ?? '');
   const account = (await deps.store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId))?.value;
-  const upstream = account?.upstream === undefined ? undefined : deps.upstreams.get(account.upstream);
   let outcome: Awaited<ReturnType<typeof authorizeUser>>;
   try {
     outcome = await authorizeUser(deps, {
@@ -65,7 +64,7 @@ async function decide(ctx: KoaContextWithOIDC, deps: ReusedSessionDeps, client: 
       signIn: false,
       allowedUpstreams: client?.upstreams,
       // An upstream no longer configured: its domain rule cannot be checked, so nobody passes.
-      emailDomains: account?.upstream !== undefined && !upstream ? [] : upstream?.emailDomains,
+      ...storedUpstream(account?.upstream, (id) => deps.upstreams.get(id)),
     });
   } catch (err) {
     if (!(err instanceof HookError)) throw err;
