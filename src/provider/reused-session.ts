@@ -24,8 +24,9 @@ export interface ReusedSessionDeps {
 }
 
 /**
- * A check of the provider's consent prompt, so it runs on every authorization request (and device
- * verification) whose login is already satisfied by the session: after the login prompt, which
+ * A check of its own prompt, right after login (provider/hooked-claims.ts loginPolicy), so it runs on
+ * every authorization request (and device verification) whose login is already satisfied by the
+ * session, before a first-party client's silent grant and before consent: after the login prompt, which
  * keeps precedence (prompt=login, max_age, isAuthenticated ask for a fresh sign-in, whose callback
  * runs the decision itself). It never asks for a prompt: it allows, or throws access_denied.
  */
