@@ -10,10 +10,11 @@ import { TOKEN_EXCHANGE } from '../config/schema.ts';
 import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
-import { authorizeUser, type PipelineUser } from '../orchestration/pipeline.ts';
+import { authorizeUser, storedUpstream, type PipelineUser } from '../orchestration/pipeline.ts';
 import { ACCOUNT_KIND, accountIdFor, issuerAccountId, type AccountRecord } from '../provider/accounts.ts';
 import type { Store } from '../storage/store.ts';
 import type { Connector } from '../upstream/connector.ts';
+import type { Upstreams } from '../upstream/index.ts';
 import type { VerifiedAccessToken, VerifiedUpstreamToken } from './token-exchange-tokens.ts';
 
 /** Section 4.1: the current actor, and the chain of prior ones. Without `iss`: one of Baton's own subjects. */
@@ -114,6 +115,8 @@ export interface PipelineDeps {
   readonly hooks: HookPoints;
   readonly logger: Logger;
   readonly events: Events;
+  /** The configured upstreams: a Baton token's account is held to its upstream as configured now. */
+  readonly upstreams: Upstreams;
 }
 
 /**
@@ -138,7 +141,9 @@ export async function authorizeSubject(ctx: KoaContextWithOIDC, deps: PipelineDe
     // The client's upstream allow-list holds for every way a user reaches it, exchange included: a
     // subject of another upstream, or of a trusted issuer (no upstream), is refused by a client that has one.
     allowedUpstreams: client?.upstreams,
-    emailDomains: connector?.emailDomains,
+    // An upstream id_token names its (configured) upstream; a Baton access token's account signed in
+    // earlier, and its upstream may have been removed or changed since.
+    ...(connector ? { emailDomains: connector.emailDomains } : storedUpstream(subject.upstream, (id) => deps.upstreams.get(id))),
   });
   if (!outcome.allowed) {
     // Section 2.2.2: a subject token unacceptable by policy is invalid_request.

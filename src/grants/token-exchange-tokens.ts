@@ -1,7 +1,7 @@
 // RFC 8693 section 2.1 and 3: validating the subject and actor tokens. Each kind is verified
 // against its issuer's keys (an upstream's JWKS, Baton's own keys, a trusted issuer's JWKS); id_tokens
-// and external JWTs are single-use (section 2.1: the server decides what it accepts), by `jti`,
-// or by their signed content when there is none (several IdPs issue id_tokens without `jti`).
+// and external JWTs, as subject or as actor, are single-use (section 2.1: the server decides what it
+// accepts), by `jti`, or by their signed content when there is none (several IdPs issue id_tokens without `jti`).
 // Section 2.2.2: a token refused for any reason is invalid_request.
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
@@ -48,8 +48,19 @@ export interface TokenVerifiers {
    */
   batonAccessToken(ctx: KoaContextWithOIDC, token: string, what: TokenName): Promise<VerifiedAccessToken>;
   trustedJwt(token: string, policy: TokenExchangePolicy, what: TokenName): Promise<JWTPayload & { iss: string; sub: string }>;
-  /** Marks a single-use token used, whatever its spelling; invalid_request when it already was. */
-  consume(issuer: string, token: string, payload: JWTPayload): Promise<void>;
+  /**
+   * Marks single-use tokens used, whatever their spelling, all or none: invalid_request naming the
+   * first one that already was (as subject or as actor), and the others released.
+   */
+  spend(tokens: readonly SingleUseToken[]): Promise<void>;
+}
+
+/** A verified id_token or trusted issuer's JWT, presented as subject or actor: usable once. */
+export interface SingleUseToken {
+  readonly what: TokenName;
+  readonly issuer: string;
+  readonly token: string;
+  readonly payload: JWTPayload;
 }
 
 export interface VerifierDeps {
@@ -117,13 +128,23 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
       return payload as JWTPayload & { iss: string; sub: string };
     },
 
-    async consume(issuer, token, payload) {
+    async spend(tokens) {
       const now = Math.floor(Date.now() / 1000);
-      const key = replayIdentity(issuer, token, payload.jti);
-      // Remembered for as long as the token could still be accepted.
-      const expiresIn = Math.max(1, (payload.exp ?? now) - now + CLOCK_TOLERANCE_SECONDS);
-      const first = await store.putRecord(REPLAY_KIND, key, { usedAt: now }, { expectedVersion: 0, expiresIn });
-      if (!first) throw new errors.InvalidRequest('subject_token was already exchanged');
+      const spent: string[] = [];
+      try {
+        for (const { what, issuer, token, payload } of tokens) {
+          // One key space for both roles: a token spent as subject cannot come back as actor, nor the reverse.
+          const key = replayIdentity(issuer, token, payload.jti);
+          // Remembered for as long as the token could still be accepted.
+          const expiresIn = Math.max(1, (payload.exp ?? now) - now + CLOCK_TOLERANCE_SECONDS);
+          if (!(await store.putRecord(REPLAY_KIND, key, { usedAt: now }, { expectedVersion: 0, expiresIn }))) throw new errors.InvalidRequest(`${what} was already exchanged`);
+          spent.push(key);
+        }
+      } catch (err) {
+        // A refused request spends nothing: a replayed actor token does not burn the subject token with it.
+        await Promise.all(spent.map((key) => store.deleteRecord(REPLAY_KIND, key).catch(() => undefined)));
+        throw err;
+      }
     },
   };
 }

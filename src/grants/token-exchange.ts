@@ -20,7 +20,7 @@ import type { Connector } from '../upstream/connector.ts';
 import type { Upstreams } from '../upstream/index.ts';
 import { ACCESS_TOKEN_TYPE, boundScopes, boundBySubject, PARAMETERS, readRequest, REPEATABLE, resolveTarget, type ExchangeRequest } from './token-exchange-request.ts';
 import { authorizeSubject, delegation, fromBaton, fromTrusted, fromUpstream, type ExchangeSubject, type Party } from './token-exchange-subject.ts';
-import { tokenVerifiers, type TokenVerifiers } from './token-exchange-tokens.ts';
+import { tokenVerifiers, type SingleUseToken, type TokenVerifiers } from './token-exchange-tokens.ts';
 
 export interface TokenExchangeDeps {
   readonly config: BatonConfig;
@@ -59,13 +59,14 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
     const allowed = resources.allowedScopes(clientId, resource) ?? [];
     boundScopes(request, allowed);
 
-    const { subject, connector, spend } = await verifySubject(ctx, request, policy, verifiers, deps);
+    const { subject, connector, singleUse } = await verifySubject(ctx, request, policy, verifiers, deps);
     // Section 1.1 downscoping: a Baton access token yields at most its own scopes, unless the policy says otherwise.
     const requested = subject.scopes && !policy.beyondSubjectScopes ? boundBySubject(request, allowed, subject.scopes) : boundScopes(request, allowed);
-    const actor = request.actorToken ? await verifyActor(ctx, request, policy, verifiers, config.issuer) : undefined;
+    const verifiedActor = request.actorToken ? await verifyActor(ctx, request, policy, verifiers, config.issuer) : undefined;
+    const actor = verifiedActor?.party;
     const act = delegation(subject, actor, clientId, config.issuer);
     // Spent once every token checked out; concurrent requests with the same token: exactly one wins.
-    await spend?.();
+    await verifiers.spend([singleUse, verifiedActor?.singleUse].filter((t) => t !== undefined));
     await authorizeSubject(ctx, deps, subject, clientId, connector);
 
     // The authorizers decide for this user and these scopes (ResourcePolicy -> ScopeDecider).
@@ -133,8 +134,14 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
 interface VerifiedSubject {
   readonly subject: ExchangeSubject;
   readonly connector?: Connector;
-  /** Marks a single-use subject token used (invalid_request when it already was). */
-  readonly spend?: () => Promise<void>;
+  /** An id_token or a trusted issuer's JWT, spent once the whole request checked out. */
+  readonly singleUse?: SingleUseToken;
+}
+
+interface VerifiedActor {
+  readonly party: Party;
+  /** A trusted issuer's JWT: single-use like a subject one (a captured actor token cannot act again). */
+  readonly singleUse?: SingleUseToken;
 }
 
 /** Section 2.1 `subject_token`: verified per its type; id_tokens and external JWTs are single-use. */
@@ -143,24 +150,24 @@ async function verifySubject(ctx: KoaContextWithOIDC, request: ExchangeRequest, 
   switch (request.subjectTokenType) {
     case 'id_token': {
       const verified = await verifiers.upstreamIdToken(token, policy);
-      const spend = () => verifiers.consume(String(verified.payload.iss), token, verified.payload);
-      return { subject: fromUpstream(verified), connector: deps.upstreams.get(verified.upstream), spend };
+      const singleUse = { what: 'subject_token', issuer: String(verified.payload.iss), token, payload: verified.payload } as const;
+      return { subject: fromUpstream(verified), connector: deps.upstreams.get(verified.upstream), singleUse };
     }
     case 'access_token':
       return { subject: await fromBaton(await verifiers.batonAccessToken(ctx, token, 'subject_token'), deps.store, deps.config.issuer) };
     case 'jwt': {
       const payload = await verifiers.trustedJwt(token, policy, 'subject_token');
-      return { subject: fromTrusted(payload, deps.config.issuer), spend: () => verifiers.consume(payload.iss, token, payload) };
+      return { subject: fromTrusted(payload, deps.config.issuer), singleUse: { what: 'subject_token', issuer: payload.iss, token, payload } };
     }
   }
 }
 
 /**
- * Section 2.1 `actor_token`: a trusted issuer's JWT (the party is its `iss` and `sub`), or a Baton
- * access token that is the caller's own, or one whose `may_act` names the caller (explicit
- * delegation): a client cannot act as another by presenting that client's token.
+ * Section 2.1 `actor_token`: a trusted issuer's JWT (the party is its `iss` and `sub`; single-use,
+ * as a subject one), or a Baton access token that is the caller's own, or one whose `may_act` names
+ * the caller (explicit delegation): a client cannot act as another by presenting that client's token.
  */
-async function verifyActor(ctx: KoaContextWithOIDC, request: ExchangeRequest, policy: TokenExchangePolicy, verifiers: TokenVerifiers, issuer: string): Promise<Party> {
+async function verifyActor(ctx: KoaContextWithOIDC, request: ExchangeRequest, policy: TokenExchangePolicy, verifiers: TokenVerifiers, issuer: string): Promise<VerifiedActor> {
   const token = request.actorToken!;
   if (request.actorTokenType === 'access_token') {
     const { payload } = await verifiers.batonAccessToken(ctx, token, 'actor_token');
@@ -168,10 +175,10 @@ async function verifyActor(ctx: KoaContextWithOIDC, request: ExchangeRequest, po
     const mayAct = payload.may_act as { sub?: unknown; iss?: unknown } | undefined;
     const delegated = typeof mayAct === 'object' && mayAct !== null && mayAct.sub === caller && (mayAct.iss ?? issuer) === issuer;
     if (payload.client_id !== caller && !delegated) throw new errors.InvalidRequest('actor_token was issued to another client and does not name this one in may_act');
-    return { sub: payload.sub, iss: issuer };
+    return { party: { sub: payload.sub, iss: issuer } };
   }
   const payload = await verifiers.trustedJwt(token, policy, 'actor_token');
-  return { sub: payload.sub, iss: payload.iss };
+  return { party: { sub: payload.sub, iss: payload.iss }, singleUse: { what: 'actor_token', issuer: payload.iss, token, payload } };
 }
 
 async function saveGrant(provider: Provider, accountId: string, clientId: string, resource: string, scope: string | undefined): Promise<string> {

@@ -6,7 +6,8 @@ import type Provider from 'oidc-provider';
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Grant = InstanceType<Provider['Grant']>;
 
-interface PromptDetails {
+/** What oidc-provider's consent prompt reports missing (its op_scopes_missing, op_claims_missing, rs_scopes_missing details). */
+export interface PromptDetails {
   missingOIDCScope?: string[];
   missingOIDCClaims?: string[];
   missingResourceScopes?: Record<string, string[]>;
@@ -30,9 +31,13 @@ export function consentSummary(details: Details): ConsentSummary {
 export async function grantMissing(provider: Provider, details: Details): Promise<Grant> {
   const existing = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
   const grant = existing ?? new provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
-  const prompt = details.prompt.details as PromptDetails;
-  if (prompt.missingOIDCScope?.length) grant.addOIDCScope(prompt.missingOIDCScope.join(' '));
-  if (prompt.missingOIDCClaims?.length) grant.addOIDCClaims(prompt.missingOIDCClaims);
-  for (const [resource, scopes] of Object.entries(prompt.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+  return addMissing(grant, details.prompt.details as PromptDetails);
+}
+
+/** Adds to `grant` exactly what the consent prompt reported missing. */
+export function addMissing<G extends Grant>(grant: G, missing: PromptDetails): G {
+  if (missing.missingOIDCScope?.length) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+  if (missing.missingOIDCClaims?.length) grant.addOIDCClaims(missing.missingOIDCClaims);
+  for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
   return grant;
 }

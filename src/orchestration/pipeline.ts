@@ -1,5 +1,5 @@
-// The orchestration pipeline after a verified identity, outside any HTTP framework: the client's
-// upstream allow-list, the upstream's email-domain rule, the account record, loadAttrs, the
+// The orchestration pipeline after a verified identity, outside any HTTP framework: the account's
+// upstream still configured, the client's upstream allow-list, the upstream's email-domain rule, the account record, loadAttrs, the
 // declarative rules, then isAuthorized. Brokered sign-in, a reused Baton session, token exchange and
 // passthrough run it as it is; the caller turns a refusal into its own error (a denial page,
 // access_denied, invalid_grant).
@@ -39,6 +39,11 @@ export interface PipelineRequest {
   readonly signIn: boolean;
   /** Verified email domains the upstream accepts (undefined: any). */
   readonly emailDomains?: readonly string[];
+  /**
+   * The account's upstream (a stored account: refresh, session reuse, an exchanged Baton token) is
+   * no longer configured: its rules (emailDomains) cannot be checked, so the account is refused.
+   */
+  readonly upstreamRemoved?: boolean;
   /** The client's `upstreams` allow-list (undefined: any); the user's upstream must be in it. */
   readonly allowedUpstreams?: readonly string[];
   /** What hooks see of the upstream sign-in. */
@@ -79,10 +84,25 @@ export async function authorizeUser(deps: { readonly store: Store; readonly hook
   return outcome;
 }
 
+/**
+ * The upstream part of the decision for an account that signed in earlier, as the configuration
+ * says now: that upstream's email domains, or, when it was removed, a refusal (fail closed).
+ */
+export function storedUpstream(upstream: string | undefined, configured: (id: string) => { readonly emailDomains?: readonly string[] } | undefined): Pick<PipelineRequest, 'emailDomains' | 'upstreamRemoved'> {
+  if (upstream === undefined) return {};
+  const current = configured(upstream);
+  return current ? { emailDomains: current.emailDomains } : { upstreamRemoved: true };
+}
+
 async function decideUser(deps: { readonly store: Store; readonly hooks: HookPoints }, request: PipelineRequest): Promise<PipelineOutcome> {
   const { store, hooks } = deps;
   const { user, hookKey } = request;
   const trace = currentTrace();
+  if (request.upstreamRemoved) {
+    const reason = 'the identity provider of this account is no longer configured';
+    trace?.step({ kind: 'check', check: 'upstreams', outcome: 'refused', reason });
+    return { allowed: false, by: 'upstreams', reason };
+  }
   if (request.allowedUpstreams && (user.upstream === undefined || !request.allowedUpstreams.includes(user.upstream))) {
     const reason = 'this application does not accept accounts of this identity provider';
     trace?.step({ kind: 'check', check: 'upstreams', outcome: 'refused', reason });

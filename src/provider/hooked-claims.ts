@@ -95,14 +95,22 @@ export function userinfoHook(hooks: HookPoints, store: Store) {
   };
 }
 
+type Check = InstanceType<typeof interactionPolicy.Check>;
+type Prompt = InstanceType<typeof interactionPolicy.Prompt>;
+
 /**
  * The login prompt asks for a fresh sign-in when the client's isAuthenticated hook says no; once
- * the login is satisfied, `extraConsentChecks` (the reused session's decision) run before consent.
+ * the login is satisfied, `decisionChecks` (the reused session's decision) run, then `beforeConsent`
+ * (given the consent prompt: first-party clients' silent grants), then consent. Prompts run in this
+ * order, each only when the one before asks for nothing, so nothing is granted before the decision.
  */
-export function loginPolicy(hooks: HookPoints, store: Store, extraConsentChecks: ReadonlyArray<InstanceType<typeof interactionPolicy.Check>> = []) {
-  const { base, Check } = interactionPolicy;
+export function loginPolicy(hooks: HookPoints, store: Store, decisionChecks: readonly Check[] = [], beforeConsent?: (consent: Prompt) => Prompt) {
+  const { base, Check, Prompt } = interactionPolicy;
   const policy = base();
-  for (const check of extraConsentChecks) policy.get('consent')!.checks.add(check);
+  const consent = policy.get('consent')!;
+  const at = policy.indexOf(consent);
+  if (beforeConsent) policy.add(beforeConsent(consent), at);
+  if (decisionChecks.length > 0) policy.add(new Prompt({ name: 'client_decision', requestable: false }, ...decisionChecks), at);
   policy.get('login')!.checks.add(new Check('hook_unauthenticated', 'the application requires a fresh sign-in', async (ctx) => {
     const clientId = ctx.oidc.client?.clientId;
     const accountId = ctx.oidc.session?.accountId;

@@ -28,6 +28,7 @@ import { isGraceReplay, wrapRefreshTokenGrant } from '../grants/refresh-token.ts
 import type { Metrics } from '../observability/metrics.ts';
 import { systemClock, type Clock } from '../storage/store.ts';
 import type { Upstreams } from '../upstream/index.ts';
+import { firstPartyConsentPrompt } from './first-party-consent.ts';
 import { addIdTokenHook, loginPolicy } from './hooked-claims.ts';
 import { reusedSessionCheck } from './reused-session.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
@@ -146,7 +147,11 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       code_verification: '/device',
     },
     interactions: {
-      policy: loginPolicy(deps.hooks, store, [reusedSessionCheck({ config, store, hooks: deps.hooks, upstreams: deps.upstreams, logger: deps.logger, events: deps.events })]),
+      policy: loginPolicy(
+        deps.hooks, store,
+        [reusedSessionCheck({ config, store, hooks: deps.hooks, upstreams: deps.upstreams, logger: deps.logger, events: deps.events })],
+        (consent) => firstPartyConsentPrompt(consent, { config, sessions: deps.sessions }),
+      ),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     // Every authorization_code grant of a client allowed refresh_token gets one (rotated on use).

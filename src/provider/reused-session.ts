@@ -9,7 +9,7 @@ import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { stringParams, type HookPoints } from '../orchestration/hook-points.ts';
 import { HookError } from '../orchestration/hooks/index.ts';
-import { authorizeUser } from '../orchestration/pipeline.ts';
+import { authorizeUser, storedUpstream } from '../orchestration/pipeline.ts';
 import type { Store } from '../storage/store.ts';
 import type { Upstreams } from '../upstream/index.ts';
 import { ACCOUNT_KIND, type AccountRecord } from './accounts.ts';
@@ -24,8 +24,9 @@ export interface ReusedSessionDeps {
 }
 
 /**
- * A check of the provider's consent prompt, so it runs on every authorization request (and device
- * verification) whose login is already satisfied by the session: after the login prompt, which
+ * A check of its own prompt, right after login (provider/hooked-claims.ts loginPolicy), so it runs on
+ * every authorization request (and device verification) whose login is already satisfied by the
+ * session, before a first-party client's silent grant and before consent: after the login prompt, which
  * keeps precedence (prompt=login, max_age, isAuthenticated ask for a fresh sign-in, whose callback
  * runs the decision itself). It never asks for a prompt: it allows, or throws access_denied.
  */
@@ -48,7 +49,6 @@ export function reusedSessionCheck(deps: ReusedSessionDeps): InstanceType<typeof
 async function decide(ctx: KoaContextWithOIDC, deps: ReusedSessionDeps, client: BatonConfig['clients'][number] | undefined, clientId: string, accountId: string): Promise<string | undefined> {
   const requestId = String(ctx.state?.requestId ?? '');
   const account = (await deps.store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId))?.value;
-  const upstream = account?.upstream === undefined ? undefined : deps.upstreams.get(account.upstream);
   let outcome: Awaited<ReturnType<typeof authorizeUser>>;
   try {
     outcome = await authorizeUser(deps, {
@@ -65,7 +65,7 @@ async function decide(ctx: KoaContextWithOIDC, deps: ReusedSessionDeps, client: 
       signIn: false,
       allowedUpstreams: client?.upstreams,
       // An upstream no longer configured: its domain rule cannot be checked, so nobody passes.
-      emailDomains: account?.upstream !== undefined && !upstream ? [] : upstream?.emailDomains,
+      ...storedUpstream(account?.upstream, (id) => deps.upstreams.get(id)),
     });
   } catch (err) {
     if (!(err instanceof HookError)) throw err;

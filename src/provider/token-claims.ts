@@ -2,7 +2,8 @@
 // adds (the authorizers' for this token's resource), and, for refresh_token (RFC 6749 section 6),
 // re-authorization first: the grant's upstream session is renewed per policy
 // (upstream/session.ts) and the client's whole decision runs again on the account's current
-// claims (the same pipeline as a sign-in: upstream allow-list, email domains, rules, isAuthorized).
+// claims (the same pipeline as a sign-in: the upstream still configured, upstream allow-list, email
+// domains, rules, isAuthorized).
 // Hooks get the grant's upstream tokens (api.upstream), never with an expired access token.
 // A session the upstream ended, or a user the client no longer accepts, fails the refresh
 // with invalid_grant and ends the grant, so revoked access stops at the next refresh.
@@ -15,7 +16,7 @@ import { currentTrace } from '../explain/recorder.ts';
 import { recordRefusal } from '../explain/steps.ts';
 import { noteHookClaims, recordAccessTokenClaims } from '../explain/token-claims.ts';
 import type { TraceActor } from '../explain/trace.ts';
-import { authorizeUser, refusalActor } from '../orchestration/pipeline.ts';
+import { authorizeUser, refusalActor, storedUpstream } from '../orchestration/pipeline.ts';
 import { authorizerClaims } from '../orchestration/token-decisions.ts';
 import type { HookCallParts, HookPoints } from '../orchestration/hook-points.ts';
 import type { Store } from '../storage/store.ts';
@@ -80,7 +81,8 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks, up
       user: { accountId, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, attrs: account?.attrs ?? {} },
       signIn: false,
       allowedUpstreams: client?.upstreams,
-      emailDomains: account?.upstream === undefined ? undefined : upstreams.get(account.upstream)?.emailDomains,
+      // An upstream removed from the configuration since the sign-in: refused, as on session reuse.
+      ...storedUpstream(account?.upstream, (id) => upstreams.get(id)),
     });
     if (!outcome.allowed) {
       logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: accountId, clientId, by: outcome.by, at: 'refresh' }, 'refresh denied');

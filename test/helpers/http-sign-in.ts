@@ -15,6 +15,8 @@ export interface SignInTarget {
   readonly scope: string;
   /** RFC 8707 resource, sent at authorize and at the code redemption when set. */
   readonly resource?: string;
+  /** More authorization request parameters (e.g. `idp_hint` past the chooser). */
+  readonly authorizeParams?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function signInForTokens(target: SignInTarget, username: string, pa
   for (const [key, value] of Object.entries({
     client_id: target.clientId, response_type: 'code', redirect_uri: target.redirectUri, scope: target.scope, resource: target.resource,
     state: client.randomState(), nonce: client.randomNonce(), code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    ...target.authorizeParams,
   })) if (value !== undefined) authorize.searchParams.set(key, value);
 
   let url = authorize;

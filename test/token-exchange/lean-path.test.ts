@@ -1,7 +1,7 @@
 // Token exchange on the lean token path (src/grants/lean-registered-grant.ts) against the full Koa
 // pipeline of the same provider: the same request to both answers alike, successes and the errors
 // the grant handler throws (answered by the lean path itself, since a single-use token may be spent);
-// a subject token is spent once whichever path it reaches; storage down is 503 on both.
+// a subject or actor token is spent once whichever path it reaches; storage down is 503 on both.
 import { createServer, request, type Server } from 'node:http';
 
 import { decodeJwt, decodeProtectedHeader } from 'jose';
@@ -45,7 +45,7 @@ beforeAll(async () => {
     resources: [{ id: API, scopes: ['orders:read', 'orders:write'] }, { id: AUDIT, scopes: ['audit:read'], accessTokenFormat: 'opaque' }],
     tokenExchange: { trustedIssuers: [{ issuer: PARTNER, jwksUri: partner.jwksUri, audiences: ['baton'] }] },
     clients: [
-      { client_id: 'gateway', client_secret: '${SERVICE_SECRET}', grant_types: [TE, 'client_credentials'], resources: [{ id: API }, { id: AUDIT }], tokenExchange: { subjectTokenTypes: ['jwt', 'access_token'], issuers: [PARTNER], beyondSubjectScopes: true } },
+      { client_id: 'gateway', client_secret: '${SERVICE_SECRET}', grant_types: [TE, 'client_credentials'], resources: [{ id: API }, { id: AUDIT }], tokenExchange: { subjectTokenTypes: ['jwt', 'access_token'], issuers: [PARTNER], beyondSubjectScopes: true, actors: true } },
       { client_id: 'no-policy', client_secret: '${SERVICE_SECRET}', grant_types: [TE], resources: [{ id: API }] },
     ],
   }, { store: failingStore(), traces: { start: (id, at) => new TraceRecorder(id, at), finish: (r) => traces.push(r.toTrace()) } });
@@ -123,6 +123,15 @@ describe('token exchange on the lean path issues what the full pipeline issues',
     expect({ ...a, tokens: 0 }).toEqual({ ...b, tokens: 0 });
   });
 
+  it('a trusted issuer\'s actor token: the same answer and the same act claim', async () => {
+    const { lean, koa } = await both(async () => form({ subject_token: await partner.sign({}), subject_token_type: TYPE.jwt, actor_token: await partner.sign({ sub: 'robot' }), actor_token_type: TYPE.jwt, resource: API }));
+    expect(lean.status).toBe(200);
+    expect(lean.headers.filter(([n]) => n !== 'Content-Length')).toEqual(koa.headers.filter(([n]) => n !== 'Content-Length'));
+    const [ta, tb] = [String(JSON.parse(lean.body).access_token), String(JSON.parse(koa.body).access_token)];
+    expect({ ...decodeJwt(ta), jti: 0, iat: 0, exp: 0 }).toEqual({ ...decodeJwt(tb), jti: 0, iat: 0, exp: 0 });
+    expect(decodeJwt(ta).act).toEqual({ sub: 'robot', iss: PARTNER });
+  });
+
   it('a client\'s own access token as subject is refused alike (not for a user)', async () => {
     const own = async () => {
       const res = await send(leanPort, `grant_type=client_credentials&resource=${encodeURIComponent(API)}&scope=orders:read`, { authorization: gateway() });
@@ -161,6 +170,21 @@ describe('errors the grant handler throws are answered alike', () => {
     expect(first.status).toBe(200);
     expect(again).toEqual(viaKoa);
     expect(JSON.parse(again.body)).toMatchObject({ error: 'invalid_request', error_description: 'subject_token was already exchanged' });
+  });
+
+  it('an actor token spent on one path is refused on the other, alike; the subject presented with it stays unspent', async () => {
+    const actor = await partner.sign({ sub: 'robot' });
+    const withActor = (subject: string) => form({ subject_token: subject, subject_token_type: TYPE.jwt, actor_token: actor, actor_token_type: TYPE.jwt, resource: API });
+    const first = await send(leanPort, withActor(await partner.sign({})), { authorization: gateway() });
+    expect(first.status).toBe(200);
+    expect(decodeJwt(String(JSON.parse(first.body).access_token)).act).toEqual({ sub: 'robot', iss: PARTNER });
+    const subject = await partner.sign({});
+    const again = await send(leanPort, withActor(subject), { authorization: gateway(), 'x-request-id': 'again-actor' });
+    const viaKoa = await send(fullPort, withActor(subject), { authorization: gateway(), 'x-request-id': 'again-actor' });
+    expect(again).toEqual(viaKoa);
+    expect(JSON.parse(again.body)).toEqual({ error: 'invalid_request', error_description: 'actor_token was already exchanged' });
+    const fresh = form({ subject_token: subject, subject_token_type: TYPE.jwt, actor_token: await partner.sign({ sub: 'robot' }), actor_token_type: TYPE.jwt, resource: API });
+    expect((await send(fullPort, fresh, { authorization: gateway() })).status).toBe(200);
   });
 
   it('concurrent requests with one subject token: exactly one is issued', async () => {
