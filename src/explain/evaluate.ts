@@ -7,8 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { STATIC_SCOPES } from '../provider/claims.ts';
 import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
 import { scopesOutside } from '../provider/resources.ts';
-import { authorizeUser, refusalActor } from '../orchestration/pipeline.ts';
-import { evaluateRules } from '../orchestration/rules.ts';
+import { authorizeUser, refusalActor, storedUpstream } from '../orchestration/pipeline.ts';
 import { HookError } from '../orchestration/hooks/index.ts';
 import { withTrace, TraceRecorder } from './recorder.ts';
 import type { DecisionTrace, ScopeVerdict, TraceActor, TraceIdentity } from './trace.ts';
@@ -134,8 +133,10 @@ async function decide(evaluator: Evaluator, request: EvaluationRequest, recorder
 
 /**
  * The user's part: at sign-in (authorization_code) the whole pipeline, writing the account record
- * into the evaluation's own store as the sign-in would; on refresh the rules again, on the
- * account's claims and the attributes loadAttrs stored (as provider/token-claims.ts reauthorizes).
+ * into the evaluation's own store as the sign-in would; on refresh the client's whole decision
+ * again (allow-list, the upstream as configured now, email domains, rules, isAuthorized) on the
+ * account's claims and the attributes loadAttrs stored, without loadAttrs: exactly what
+ * provider/token-claims.ts does, so a refresh the candidate would refuse shows as a refusal.
  */
 async function authorizeIdentity(evaluator: Evaluator, request: EvaluationRequest, client: Evaluator['config']['clients'][number], sub: string, identity: NonNullable<EvaluationRequest['identity']>, requestId: string): Promise<AccountRecord> {
   const { store, hooks } = evaluator;
@@ -143,8 +144,20 @@ async function authorizeIdentity(evaluator: Evaluator, request: EvaluationReques
   if (request.grantType === 'refresh_token') {
     const stored: AccountRecord = { ...base, ...(identity.attrs ? { attrs: identity.attrs } : {}) };
     await store.putRecord<AccountRecord>(ACCOUNT_KIND, sub, stored);
-    const decision = evaluateRules(client.rules, { upstream: stored.upstream, claims: { ...stored.claims, ...stored.attrs } });
-    if (!decision.allowed) throw new Refusal('invalid_grant', decision.reason, 'rules');
+    const outcome = await authorizeUser({ store, hooks }, {
+      hookKey: client.client_id,
+      client: { id: client.client_id, name: client.client_name },
+      rules: client.rules,
+      grantType: 'refresh_token',
+      scopes: [...request.scopes],
+      requestId,
+      user: { accountId: sub, upstream: stored.upstream, upstreamSubject: stored.upstreamSubject, claims: stored.claims, attrs: stored.attrs ?? {} },
+      signIn: false,
+      allowedUpstreams: client.upstreams,
+      ...storedUpstream(stored.upstream, (id) => evaluator.upstreams.get(id)),
+    });
+    // The token endpoint answers a refused refresh invalid_grant (and ends the grant).
+    if (!outcome.allowed) throw new Refusal('invalid_grant', outcome.reason, refusalActor(outcome.by));
     return stored;
   }
   const connector = identity.upstream ? evaluator.upstreams.get(identity.upstream) : undefined;

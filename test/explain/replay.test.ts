@@ -111,6 +111,30 @@ describe('baton replay', () => {
     expect(json.results.find((r) => r.requestId === ids.bob)?.changes).toEqual([expect.objectContaining({ kind: 'refusal-appears', error: 'access_denied', by: 'rules' })]);
   });
 
+  it('a candidate that narrows the upstream\'s email domains: sign-ins and the refresh are refused as the live endpoints would refuse them', async () => {
+    const candidate = bed.writeConfig('email-domains', (raw) => ({
+      ...raw,
+      upstreams: (raw.upstreams as Array<Record<string, unknown>>).map((u) => ({ ...u, emailDomains: ['elsewhere.example'] })),
+    }));
+    const out = await replay(['--config', candidate, '--from-store', bed.configFile]);
+    expect(out.status).toBe(1);
+    expect(out.stdout).toMatch(new RegExp(`${ids.alice}: authorization_code for client web, user corp:alice\n  refusal appears: access_denied: accounts of example.org cannot sign in here \\(by upstream\\)`));
+    // The token endpoint decides a refresh again (provider/token-claims.ts): refused with invalid_grant.
+    expect(out.stdout).toMatch(new RegExp(`${ids.aliceRefresh}: refresh_token for client web, user corp:alice\n  refusal appears: invalid_grant: accounts of example.org cannot sign in here \\(by upstream\\)`));
+    expect(out.stdout).toContain(`5 replayed: 3 changed, 2 unchanged; ${SUMMARY_SKIPPED}`);
+  });
+
+  it('a candidate without the upstream the refresh\'s account signed in with: the refresh is refused (fail closed)', async () => {
+    const candidate = bed.writeConfig('web-other-upstream', (raw) => ({
+      ...raw,
+      clients: (raw.clients as Array<Record<string, unknown>>).map((c) => c.client_id !== 'web' ? c : { ...c, upstreams: ['partner'] }),
+      upstreams: [...(raw.upstreams as Array<Record<string, unknown>>), { ...(raw.upstreams as Array<Record<string, unknown>>)[0], id: 'partner' }],
+    }));
+    const out = await replay(['--config', candidate, '--from-store', bed.configFile, '--user', 'corp:alice']);
+    expect(out.status).toBe(1);
+    expect(out.stdout).toMatch(new RegExp(`${ids.aliceRefresh}: refresh_token for client web, user corp:alice\n  refusal appears: invalid_grant: this application does not accept accounts of this identity provider \\(by client\\)`));
+  });
+
   it('filters by client, user and time window', async () => {
     const candidate = bed.writeConfig('strict-authorizer-2', (raw) => ({ ...raw, authorizers: [{ id: 'orders', url: strict.url, namespace: 'orders:', cacheTTL: 0 }] }));
     const service = await replay(['--config', candidate, '--from-store', bed.configFile, '--client', 'service']);
