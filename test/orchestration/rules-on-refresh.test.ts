@@ -15,6 +15,10 @@ import { seedAuthorizationCode } from '../helpers/seed.ts';
 let baton: RunningBaton;
 beforeAll(async () => {
   baton = await startBaton({
+    // The accounts below signed in through this upstream; it must still be configured for their
+    // refreshes to be decided at all (a removed upstream refuses: test/refresh/removed-upstream.test.ts).
+    // Never contacted here: the codes are seeded.
+    upstreams: [{ id: 'entra', preset: 'entra', tenant: '9b1f6c2e-3d4a-4e5f-8a7b-1c2d3e4f5a6b', client_id: 'baton', client_secret: 'upstream-secret-0123456789' }],
     clients: [{
       client_id: 'back-office', client_secret: '${WEB_SECRET}', redirect_uris: [WEB_REDIRECT],
       rules: [{ allow: { group: ['staff'] } }],
