@@ -1,8 +1,12 @@
 // Benchmark: client_credentials grant with an RFC 9068 JWT access token (ES256), Baton vs bare
 // oidc-provider, servers on one CPU and autocannon on the other. See bench/README.md.
+import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
+import { batonBenchConfig } from './baton-config.ts';
 import { RESOURCE, TOKEN_REQUEST } from './fixture.ts';
 import type { LoadResult } from './load.ts';
 import { type Child, Children, choosePinning } from './processes.ts';
@@ -18,11 +22,23 @@ const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 5));
 /** Extra node flags for the server children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const LOG_LEVEL = process.env.BENCH_BATON_LOG_LEVEL ?? 'info';
+/** BENCH_BATON=dist: Baton from dist/ (`npm run build`) under plain node, as installed; else src/ under tsx. */
+const DIST = process.env.BENCH_BATON === 'dist';
 
 type Stats = Extract<ServerMessage, { type: 'stats' }>;
 interface Server { tally: Tally; child: Child; url: string }
 
+const DIST_SERVER = './baton-dist-server.mjs';
 
+/** BENCH_BATON=dist measures dist/ as it is: stop when there is none, warn when src/ changed since. */
+function checkBuild(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const built = statSync(join(root, 'dist', 'server.js'), { throwIfNoEntry: false });
+  if (!built) throw new Error('BENCH_BATON=dist: no dist/server.js; run `npm run build` first');
+  const newer = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts') && statSync(join(root, 'src', file)).mtimeMs > built.mtimeMs);
+  if (newer.length > 0) console.log(`note: dist/ is older than ${newer.length} file(s) of src/ (${newer[0]}, ...): run \`npm run build\` to measure them`);
+}
 
 /** One real request before any load: a 200 with an RFC 9068 JWT, or the benchmark stops here. */
 async function verify(name: string, url: string): Promise<void> {
@@ -43,6 +59,10 @@ async function main(): Promise<void> {
   const oidcVersion = (createRequire(import.meta.url)('oidc-provider/package.json') as { version: string }).version;
   console.log(`client_credentials + JWT access token (ES256, RFC 9068): Baton vs bare oidc-provider ${oidcVersion}, node ${process.version}`);
   console.log(`per server: ${WARMUP} s warm-up, then ${DURATION} s measured in ${ROUNDS} alternating slices; ${CONNECTIONS} connections; Baton log level ${LOG_LEVEL} (stdout discarded)`);
+  console.log(DIST
+    ? 'Baton: dist/ (npm run build) under plain node, no tsx, as the installed package runs it; bare: under node --import tsx (its RSS includes tsx)'
+    : 'both servers run their TypeScript under node --import tsx (BENCH_BATON=dist: Baton compiled, without tsx)');
+  if (DIST) checkBuild();
   console.log(pinning.note ? `note: ${pinning.note}` : `servers pinned to CPU ${pinning.server} (one loaded at a time), load generator (autocannon) to CPU ${pinning.load}`);
 
   const children = new Children();
@@ -53,7 +73,9 @@ async function main(): Promise<void> {
     const { child: load } = await children.start('load', './load.ts', { cpu: pinning.load });
     const run = (url: string, duration: number) => load.request<LoadResult>({ type: 'run', url, duration, connections: CONNECTIONS }, 'result');
     const start = async (name: string, file: string): Promise<Server> => {
-      const env = { BENCH_PORT: String(await freePort()), BENCH_BATON_LOG_LEVEL: LOG_LEVEL };
+      const port = await freePort();
+      const env: Record<string, string> = { BENCH_PORT: String(port), BENCH_BATON_LOG_LEVEL: LOG_LEVEL };
+      if (file === DIST_SERVER) env.BENCH_BATON_CONFIG = JSON.stringify(batonBenchConfig(port));
       const { child, ready } = await children.start(name, file, { cpu: pinning.server, env, nodeArgs: SERVER_NODE_ARGS });
       const tally = new Tally(name);
       // Idle: started, listening, not one request served yet.
@@ -63,7 +85,7 @@ async function main(): Promise<void> {
       await verify(name, ready.url!);
       return { tally, child, url: ready.url! };
     };
-    const servers = [await start('Baton', './baton-server.ts'), await start('bare', './bare-server.ts')];
+    const servers = [DIST ? await start('Baton dist', DIST_SERVER) : await start('Baton', './baton-server.ts'), await start('bare', './bare-server.ts')];
     const cpu = async (server: Server) => (await server.child.request<Stats>({ type: 'stats' }, 'stats')).cpuMicros;
 
     for (const server of servers) {

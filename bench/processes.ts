@@ -1,4 +1,4 @@
-// Child processes of the benchmark: started with `node --import tsx`, pinned to one CPU with
+// Child processes of the benchmark: started with `node --import tsx` (plain node for a .mjs), pinned to one CPU with
 // taskset when the machine allows it, spoken to over IPC, and always stopped by PID.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -81,7 +81,9 @@ export class Children {
   readonly #all: Child[] = [];
 
   async start(name: string, file: string, options: { cpu?: number; env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<{ child: Child; ready: { type: 'ready'; url?: string } }> {
-    const node = [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', fileURLToPath(new URL(file, import.meta.url))];
+    // A JavaScript child (baton-dist-server.mjs) runs without tsx: its memory is the installed package's.
+    const loader = /\.m?js$/.test(file) ? [] : ['--import', 'tsx'];
+    const node = [process.execPath, ...(options.nodeArgs ?? []), ...loader, fileURLToPath(new URL(file, import.meta.url))];
     const [command, ...args] = options.cpu === undefined ? node : ['taskset', '-c', String(options.cpu), ...node];
     const proc = spawn(command!, args, {
       cwd: ROOT,

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Baton's executable. The installed package (which ships dist/ and no src/) runs the compiled JavaScript;
-// a git checkout runs its TypeScript sources, so a stale build never shadows them. tsx is registered
-// either way, so TypeScript hook modules named in the configuration load.
+// Baton's executable. The installed package (which ships dist/ and no src/) runs the compiled JavaScript
+// and registers tsx only right before the first TypeScript hook module is imported (issue 16: tsx's loader
+// costs ~34 MiB of RSS, its ESM hooks running in a worker thread on Node 20); a deployment with JavaScript
+// hooks or none never loads it. A git checkout runs its TypeScript sources, so a stale build never shadows
+// them: there tsx is registered at once.
 import { existsSync, readFileSync } from 'node:fs';
-import { register as registerCommonJs } from 'tsx/cjs/api';
-import { register } from 'tsx/esm/api';
 
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
@@ -15,7 +15,18 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 
 // Both loaders: a TypeScript hook outside an ES module package (an operator's /etc/baton, a directory
 // whose package.json has no "type": "module") is loaded as CommonJS, which the ESM loader alone leaves untranspiled.
-register();
-registerCommonJs();
+async function registerTsx() {
+  const [{ register }, { register: registerCommonJs }] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+  register();
+  registerCommonJs();
+}
+
 const sources = new URL('../src/main.ts', import.meta.url);
-await import(existsSync(sources) ? sources.href : new URL('../dist/main.js', import.meta.url).href);
+if (existsSync(sources)) {
+  await registerTsx();
+  await import(sources.href);
+} else {
+  const { setTypeScriptLoader } = await import('../dist/orchestration/hooks/typescript-loader.js');
+  setTypeScriptLoader(registerTsx);
+  await import('../dist/main.js');
+}

@@ -1,7 +1,7 @@
 // The installable package (issue 18): `npm pack` (which builds dist/), the tarball installed into an empty
 // directory with production dependencies only, then `npx baton` from there: --version, `baton start`
-// answering discovery and a client_credentials token whose claims come from a TypeScript hook module,
-// and the hook test kit imported from `baton/hooks/testing`, typechecked and run (issue 15).
+// answering discovery and a client_credentials token whose claims come from a TypeScript hook module (tsx
+// registered for it) or a JavaScript one (tsx never registered: issue 16, memory), and the hook test kit imported from `baton/hooks/testing`, typechecked and run (issue 15).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,72 @@ function run(command: string, args: string[], cwd: string, timeout: number): str
   const result = spawnSync(command, args, { cwd, timeout, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.error?.message ?? `status ${result.status}`}):\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
+}
+
+/**
+ * What a hook module reports about the process it runs in, read when a token is issued (long after the
+ * start): tsx's CommonJS loader adds `.tsx` to the extensions (Node never does, not even with its own
+ * type stripping), both of tsx's loaders turn source maps on, and its ES module loader runs in a worker
+ * thread (module.register), which the diagnostic report lists (Baton starts no worker of its own).
+ */
+const LOADERS = "tsxCommonJs: '.tsx' in Module._extensions, sourceMaps: process.sourceMapsEnabled, workerThreads: process.report.getReport().workers.length";
+
+/** Starts the installed `baton` with one client whose hook module is `hooks`, asks it for a client_credentials token, stops it. */
+async function startAndIssue(hooks: string): Promise<{ claims: Record<string, unknown>; issuer: string }> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  writeFileSync(join(app, 'baton.yaml'), [
+    `# yaml-language-server: $schema=node_modules/baton/schema/baton.schema.json`,
+    `issuer: ${issuer}`,
+    'server:', '  host: 127.0.0.1', `  port: ${port}`,
+    'storage:', '  type: memory',
+    'keys:', '  masterSecret: ${BATON_MASTER_SECRET}',
+    'resources:', '  - id: https://orders.api.example', '    scopes: [orders:read]',
+    'clients:',
+    '  - client_id: orders-sync', '    client_secret: package-test-client-secret-0123456789',
+    '    grant_types: [client_credentials]',
+    '    resources:', '      - id: https://orders.api.example', '        scopes: [orders:read]',
+    '    hooks:', `      module: ${hooks}`,
+    '',
+  ].join('\n'));
+
+  log = '';
+  baton = spawn('npx', ['--no-install', 'baton', 'start', '--config', 'baton.yaml'], {
+    cwd: app, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BATON_MASTER_SECRET: MASTER_SECRET },
+  });
+  baton.stdout?.on('data', (chunk: Buffer) => { log += chunk.toString(); });
+  baton.stderr?.on('data', (chunk: Buffer) => { log += chunk.toString(); });
+
+  let discovery: Record<string, unknown> | undefined;
+  for (let attempt = 0; attempt < 120 && !discovery; attempt += 1) {
+    if (baton.exitCode !== null) throw new Error(`baton exited with ${baton.exitCode}:\n${log}`);
+    const res = await fetch(`${issuer}/.well-known/openid-configuration`).catch(() => undefined);
+    if (res?.ok) discovery = (await res.json()) as Record<string, unknown>;
+    else await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  expect(discovery, log).toBeDefined();
+  expect(discovery?.issuer).toBe(issuer);
+  expect(discovery?.grant_types_supported).toContain('client_credentials');
+
+  const res = await fetch(String(discovery?.token_endpoint), {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from('orders-sync:package-test-client-secret-0123456789').toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'https://orders.api.example', scope: 'orders:read' }),
+  });
+  const body = (await res.json()) as Record<string, unknown>;
+  expect(res.status, JSON.stringify(body)).toBe(200);
+
+  // Stopped by its process group id (npx and the node process it runs); npx itself ends by the signal.
+  const exited = new Promise<void>((resolve) => baton?.once('exit', () => resolve()));
+  process.kill(-(baton.pid as number), 'SIGTERM');
+  await exited;
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  await expect(fetch(`${issuer}/healthz`)).rejects.toThrow();
+  expect(log).not.toContain('package-test-client-secret');
+  return { claims: decodeJwt(String(body.access_token)), issuer };
 }
 
 beforeAll(() => {
@@ -110,66 +176,28 @@ describe('the npm package', () => {
   }, 240_000);
 
   it('npx baton start serves discovery and a client_credentials token, with claims from a TypeScript hook', async () => {
-    const port = await freePort();
-    const issuer = `http://127.0.0.1:${port}`;
     // TypeScript-only syntax (an interface, annotations): this loads only if tsx is registered, and, since
     // app/package.json has no "type": "module", only with tsx's CommonJS loader too (what broke first).
     writeFileSync(join(app, 'claims.ts'), [
+      "import Module from 'node:module';",
       'interface Stamp { readonly packaged: true; readonly grant: string }',
-      'export const buildAccessTokenClaims = (ctx: { grantType: string }): Stamp => ({ packaged: true, grant: ctx.grantType });',
+      `export const buildAccessTokenClaims = (ctx: { grantType: string }): Stamp => ({ packaged: true, grant: ctx.grantType, ${LOADERS} } as Stamp);`,
       '',
     ].join('\n'));
-    writeFileSync(join(app, 'baton.yaml'), [
-      `# yaml-language-server: $schema=node_modules/baton/schema/baton.schema.json`,
-      `issuer: ${issuer}`,
-      'server:', '  host: 127.0.0.1', `  port: ${port}`,
-      'storage:', '  type: memory',
-      'keys:', '  masterSecret: ${BATON_MASTER_SECRET}',
-      'resources:', '  - id: https://orders.api.example', '    scopes: [orders:read]',
-      'clients:',
-      '  - client_id: orders-sync', '    client_secret: package-test-client-secret-0123456789',
-      '    grant_types: [client_credentials]',
-      '    resources:', '      - id: https://orders.api.example', '        scopes: [orders:read]',
-      '    hooks:', '      module: ./claims.ts',
-      '',
-    ].join('\n'));
-
-    baton = spawn('npx', ['--no-install', 'baton', 'start', '--config', 'baton.yaml'], {
-      cwd: app, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BATON_MASTER_SECRET: MASTER_SECRET },
-    });
-    baton.stdout?.on('data', (chunk: Buffer) => { log += chunk.toString(); });
-    baton.stderr?.on('data', (chunk: Buffer) => { log += chunk.toString(); });
-
-    let discovery: Record<string, unknown> | undefined;
-    for (let attempt = 0; attempt < 120 && !discovery; attempt += 1) {
-      if (baton.exitCode !== null) throw new Error(`baton exited with ${baton.exitCode}:\n${log}`);
-      const res = await fetch(`${issuer}/.well-known/openid-configuration`).catch(() => undefined);
-      if (res?.ok) discovery = (await res.json()) as Record<string, unknown>;
-      else await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    expect(discovery, log).toBeDefined();
-    expect(discovery?.issuer).toBe(issuer);
-    expect(discovery?.grant_types_supported).toContain('client_credentials');
-
-    const res = await fetch(String(discovery?.token_endpoint), {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from('orders-sync:package-test-client-secret-0123456789').toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'https://orders.api.example', scope: 'orders:read' }),
-    });
-    const body = (await res.json()) as Record<string, unknown>;
-    expect(res.status, JSON.stringify(body)).toBe(200);
-    const claims = decodeJwt(String(body.access_token));
+    const { claims, issuer } = await startAndIssue('./claims.ts');
     expect(claims).toMatchObject({ iss: issuer, aud: 'https://orders.api.example', client_id: 'orders-sync', scope: 'orders:read', packaged: true, grant: 'client_credentials' });
+    // tsx was registered for it (issue 16: only then).
+    expect(claims).toMatchObject({ tsxCommonJs: true, sourceMaps: true });
+    expect(claims.workerThreads).toBeGreaterThan(0);
+  }, 90_000);
 
-    // Stopped by its process group id (npx and the node process it runs); npx itself ends by the signal.
-    const exited = new Promise<void>((resolve) => baton?.once('exit', () => resolve()));
-    process.kill(-(baton.pid as number), 'SIGTERM');
-    await exited;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    await expect(fetch(`${issuer}/healthz`)).rejects.toThrow();
-    expect(log).not.toContain('package-test-client-secret');
+  it('npx baton start with JavaScript hooks only never registers tsx (issue 16, memory)', async () => {
+    writeFileSync(join(app, 'claims.mjs'), [
+      "import Module from 'node:module';",
+      `export const buildAccessTokenClaims = (ctx) => ({ javascript: true, grant: ctx.grantType, ${LOADERS} });`,
+      '',
+    ].join('\n'));
+    const { claims } = await startAndIssue('./claims.mjs');
+    expect(claims).toMatchObject({ javascript: true, grant: 'client_credentials', tsxCommonJs: false, sourceMaps: false, workerThreads: 0 });
   }, 90_000);
 });

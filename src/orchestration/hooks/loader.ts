@@ -1,10 +1,11 @@
-// Loads a hook module named in the configuration (JavaScript or TypeScript, through tsx at runtime)
-// and checks its exports: hook names only, functions only, every problem reported at once.
+// Loads a hook module named in the configuration (JavaScript, or TypeScript through tsx, which Baton
+// registers before the first TypeScript module: typescript-loader.ts) and checks its exports: hook
+// names only, functions only, every problem reported at once.
 import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 import { HOOK_NAMES, type HookName, type Hooks } from './types.ts';
+import { importModule } from './typescript-loader.ts';
 
 const EXTENSIONS = ['.js', '.mjs', '.ts', '.mts'];
 
@@ -46,11 +47,10 @@ export async function loadHooks(modulePath: string, baseDir: string): Promise<Lo
 
   let namespace: Record<string, unknown>;
   try {
-    namespace = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    namespace = await importModule(path);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const hint = /\.m?ts$/.test(path) && /Unknown file extension/.test(message) ? ' (TypeScript hooks need Baton\'s runtime, bin/baton.js, which registers tsx)' : '';
-    throw new HookLoadError(path, [`failed to load: ${message}${hint}`]);
+    throw new HookLoadError(path, [`failed to load: ${message}${unknownExtensionHint(path, message)}`]);
   }
 
   return checkHooks(namespace, modulePath, path);
@@ -97,6 +97,14 @@ export function checkHooks(namespace: Readonly<Record<string, unknown>>, module:
   }
   if (problems.length > 0) throw new HookLoadError(path, problems);
   return Object.freeze({ module, path, hooks: Object.freeze(hooks as Hooks) });
+}
+
+/** Why a TypeScript file could not be imported, when that is what failed. */
+function unknownExtensionHint(path: string, message: string): string {
+  if (!/Unknown file extension "\.[cm]?ts"/.test(message)) return '';
+  return /\.m?ts$/.test(path)
+    ? ' (TypeScript hooks need Baton\'s runtime, bin/baton.js, which registers tsx)'
+    : ' (Baton loads a JavaScript hook module without tsx: rename it to .mts or .ts so that tsx is registered before it loads)';
 }
 
 function isHookName(name: string): name is HookName {
