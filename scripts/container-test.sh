@@ -192,10 +192,14 @@ token=$(curl -fsS -u "orders-sync:$client_secret" -d grant_type=client_credentia
   || { podman logs "$cid" >&2 || true; fail "the token request failed"; }
 echo "$token" | grep -q '"access_token":"ey' || fail "no JWT access token in: $(echo "$token" | sed 's/"access_token":"[^"]*"/"access_token":"…"/')"
 podman exec "$cid" test -s /var/lib/baton/baton.db || fail "no SQLite database in the data directory"
+# The compiled build, as installed from npm: no sources in the image, and no TypeScript loader
+# registered without a TypeScript hook module (tsx's CommonJS loader is what adds .tsx).
+podman exec "$cid" test ! -e /app/src || fail "the image still holds src/: it would run the sources under tsx"
+podman exec "$cid" test -f /app/dist/main.js || fail "the image has no dist/main.js"
 
 say "stopping $cid"
 podman stop --time 15 "$cid" >/dev/null
 code=$(podman inspect -f '{{.State.ExitCode}}' "$cid")
 podman rm "$cid" >/dev/null && cid=""
 [ "$code" = 0 ] || fail "Baton exited $code on SIGTERM"
-say "OK: non-root (uid $user), read-only root, healthy, discovery and a client_credentials token from $IMAGE"
+say "OK: non-root (uid $user), read-only root, compiled build, healthy, discovery and a client_credentials token from $IMAGE"
