@@ -10,7 +10,7 @@ import { TOKEN_EXCHANGE } from '../config/schema.ts';
 import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
-import { authorizeUser, storedUpstream, type PipelineUser } from '../orchestration/pipeline.ts';
+import { authorizeUser, storedIssuer, storedUpstream, type PipelineUser } from '../orchestration/pipeline.ts';
 import { ACCOUNT_KIND, accountIdFor, issuerAccountId, type AccountRecord } from '../provider/accounts.ts';
 import type { Store } from '../storage/store.ts';
 import type { Connector } from '../upstream/connector.ts';
@@ -144,6 +144,8 @@ export async function authorizeSubject(ctx: KoaContextWithOIDC, deps: PipelineDe
     // An upstream id_token names its (configured) upstream; a Baton access token's account signed in
     // earlier, and its upstream may have been removed or changed since.
     ...(connector ? { emailDomains: connector.emailDomains } : storedUpstream(subject.upstream, (id) => deps.upstreams.get(id))),
+    // A Baton access token of a trusted issuer's subject: that issuer must still be trusted.
+    ...storedIssuer(subject.accountId, (issuer) => config.tokenExchange.trustedIssuers.some((trusted) => trusted.issuer === issuer)),
   });
   if (!outcome.allowed) {
     // Section 2.2.2: a subject token unacceptable by policy is invalid_request.

@@ -7,7 +7,7 @@ import type { RuleConfig } from '../config/schema.ts';
 import { currentTrace } from '../explain/recorder.ts';
 import { recordRefusal, recordRules } from '../explain/steps.ts';
 import type { TraceActor } from '../explain/trace.ts';
-import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
+import { ACCOUNT_KIND, trustedIssuerOf, type AccountRecord } from '../provider/accounts.ts';
 import type { Store } from '../storage/store.ts';
 import { safeDescription, type HookCallParts, type HookPoints } from './hook-points.ts';
 import { evaluateRules } from './rules.ts';
@@ -92,6 +92,16 @@ export function storedUpstream(upstream: string | undefined, configured: (id: st
   if (upstream === undefined) return {};
   const current = configured(upstream);
   return current ? { emailDomains: current.emailDomains } : { upstreamRemoved: true };
+}
+
+/**
+ * The same for an account a trusted issuer vouched for (token exchange, `~issuer/…` accounts): a
+ * refusal when `stillTrusted` says that issuer no longer is (removed from
+ * `tokenExchange.trustedIssuers`, or from what the client may exchange). Other accounts: nothing.
+ */
+export function storedIssuer(accountId: string, stillTrusted: (issuer: string) => boolean): Pick<PipelineRequest, 'upstreamRemoved'> {
+  const issuer = trustedIssuerOf(accountId);
+  return issuer === undefined || stillTrusted(issuer) ? {} : { upstreamRemoved: true };
 }
 
 async function decideUser(deps: { readonly store: Store; readonly hooks: HookPoints }, request: PipelineRequest): Promise<PipelineOutcome> {

@@ -36,8 +36,17 @@ export function accountIdFor(upstream: string, upstreamSubject: string): string 
 
 /** A trusted issuer's JWT (token exchange): `~issuer/{issuer}:{sub}`, e.g. `~issuer/https%3A//partner.example:p-42`. */
 export function issuerAccountId(issuer: string, subject: string): string {
-  return `~issuer/${colonFree(issuer)}:${subject}`;
+  return `${ISSUER_PREFIX}${colonFree(issuer)}:${subject}`;
 }
+
+/** The trusted issuer an `issuerAccountId` names, or undefined for every other account. */
+export function trustedIssuerOf(accountId: string): string | undefined {
+  if (!accountId.startsWith(ISSUER_PREFIX)) return undefined;
+  const end = accountId.indexOf(':', ISSUER_PREFIX.length);
+  return end < 0 ? undefined : accountId.slice(ISSUER_PREFIX.length, end).replace(/%(25|3A)/g, (_, code: string) => (code === '25' ? '%' : ':'));
+}
+
+const ISSUER_PREFIX = '~issuer/';
 
 /**
  * A client's `authenticateBackchannel` hook (password grant): `~password/{client_id}:{sub}`. Each

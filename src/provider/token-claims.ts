@@ -16,7 +16,7 @@ import { currentTrace } from '../explain/recorder.ts';
 import { recordRefusal } from '../explain/steps.ts';
 import { noteHookClaims, recordAccessTokenClaims } from '../explain/token-claims.ts';
 import type { TraceActor } from '../explain/trace.ts';
-import { authorizeUser, refusalActor, storedUpstream } from '../orchestration/pipeline.ts';
+import { authorizeUser, refusalActor, storedIssuer, storedUpstream } from '../orchestration/pipeline.ts';
 import { authorizerClaims } from '../orchestration/token-decisions.ts';
 import type { HookCallParts, HookPoints } from '../orchestration/hook-points.ts';
 import type { Store } from '../storage/store.ts';
@@ -47,6 +47,7 @@ export interface ReauthorizeDeps {
 
 export function tokenClaims({ config, store, sessions, logger, events, hooks, upstreams }: ReauthorizeDeps) {
   const clients = new Map(config.clients.map((c) => [c.client_id, c]));
+  const trustedIssuers = new Set(config.tokenExchange.trustedIssuers.map((t) => t.issuer));
 
   async function end(grantId: string, reason: string, by: TraceActor): Promise<never> {
     recordRefusal('invalid_grant', reason, by);
@@ -81,8 +82,10 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks, up
       user: { accountId, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, attrs: account?.attrs ?? {} },
       signIn: false,
       allowedUpstreams: client?.upstreams,
-      // An upstream removed from the configuration since the sign-in: refused, as on session reuse.
+      // An upstream removed from the configuration since the sign-in: refused, as on session reuse;
+      // likewise a trusted issuer (token exchange) no longer trusted, or no longer this client's.
       ...storedUpstream(account?.upstream, (id) => upstreams.get(id)),
+      ...storedIssuer(accountId, (issuer) => trustedIssuers.has(issuer) && (client?.tokenExchange?.issuers ?? []).includes(issuer)),
     });
     if (!outcome.allowed) {
       logger.info({ event: 'authorization.denied', reqId: ctx.state?.requestId, sub: accountId, clientId, by: outcome.by, at: 'refresh' }, 'refresh denied');
