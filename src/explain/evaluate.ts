@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { STATIC_SCOPES } from '../provider/claims.ts';
 import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
 import { scopesOutside } from '../provider/resources.ts';
-import { authorizeUser, refusalActor, storedUpstream } from '../orchestration/pipeline.ts';
+import { authorizeUser, refusalActor, storedIssuer, storedUpstream } from '../orchestration/pipeline.ts';
 import { HookError } from '../orchestration/hooks/index.ts';
 import { withTrace, TraceRecorder } from './recorder.ts';
 import type { DecisionTrace, ScopeVerdict, TraceActor, TraceIdentity } from './trace.ts';
@@ -155,6 +155,7 @@ async function authorizeIdentity(evaluator: Evaluator, request: EvaluationReques
       signIn: false,
       allowedUpstreams: client.upstreams,
       ...storedUpstream(stored.upstream, (id) => evaluator.upstreams.get(id)),
+      ...storedIssuer(sub, (issuer) => evaluator.config.tokenExchange.trustedIssuers.some((t) => t.issuer === issuer) && (client.tokenExchange?.issuers ?? []).includes(issuer)),
     });
     // The token endpoint answers a refused refresh invalid_grant (and ends the grant).
     if (!outcome.allowed) throw new Refusal('invalid_grant', outcome.reason, refusalActor(outcome.by));
