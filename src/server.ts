@@ -141,7 +141,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     const upstreams = createUpstreams(config, (connector) => instrumentConnector(connector, metrics));
     const vault = new UpstreamVault(store, deriveKey(masterSecret.value, 'upstream-vault'), config.ttl.grant);
     const sessions = new UpstreamSessions({ config, store, vault, upstreams, logger, events, now: clock });
-    events.subscribe((event) => { if (event.type === 'upstream.refresh') metrics.countUpstreamRefresh(event); });
+    events.subscribe((event) => { if (event.type === 'upstream.refresh') metrics.countUpstreamRefresh(event); }, ['upstream.refresh']);
     const upstreamLogout = new UpstreamLogout({ config, store, vault, upstreams, logger });
     const authorizers = config.authorizers.length === 0 ? undefined : new Authorizers(config.authorizers, {
       sign: requestSigner(config.issuer, config.keys.signing[0]!, () => keys.keys, clock),

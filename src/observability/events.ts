@@ -96,6 +96,9 @@ export type Subscriber = (event: BatonEvent) => void;
 /** A synchronous, in-process event bus. A failing subscriber never fails the flow that emitted. */
 export class Events {
   readonly #subscribers: Subscriber[] = [];
+  /** Subscribers to every type; the others listen to the types they named. */
+  #everything = 0;
+  readonly #wanted = new Map<EventType, number>();
   readonly #onError: (err: unknown, event: BatonEvent) => void;
 
   constructor(onError: (err: unknown, event: BatonEvent) => void = () => undefined) {
@@ -107,12 +110,31 @@ export class Events {
     return this.#subscribers.length > 0;
   }
 
-  subscribe(subscriber: Subscriber): () => void {
-    this.#subscribers.push(subscriber);
+  /**
+   * Whether anyone listens to events of `type` (an emitter skips building one that nobody would
+   * receive: decoding the token, hashing its references).
+   */
+  wants(type: EventType): boolean {
+    return this.#everything > 0 || (this.#wanted.get(type) ?? 0) > 0;
+  }
+
+  /** Subscribes to every event, or with `types` only to those (the others never reach it). */
+  subscribe(subscriber: Subscriber, types?: readonly EventType[]): () => void {
+    const only = types ? new Set(types) : undefined;
+    const registered: Subscriber = only ? (event) => { if (only.has(event.type)) subscriber(event); } : subscriber;
+    this.#subscribers.push(registered);
+    this.#count(only, 1);
     return () => {
-      const at = this.#subscribers.indexOf(subscriber);
-      if (at >= 0) this.#subscribers.splice(at, 1);
+      const at = this.#subscribers.indexOf(registered);
+      if (at < 0) return;
+      this.#subscribers.splice(at, 1);
+      this.#count(only, -1);
     };
+  }
+
+  #count(only: ReadonlySet<EventType> | undefined, delta: number): void {
+    if (!only) this.#everything += delta;
+    else for (const type of only) this.#wanted.set(type, (this.#wanted.get(type) ?? 0) + delta);
   }
 
   emit<K extends EventType>(type: K, fields: EventMap[K]): void {

@@ -67,9 +67,9 @@ export function subscribeToProviderEvents(provider: Provider, deps: { logger: Lo
 
 /** 'token.issued' / 'token.refreshed' from the token response, with each token by reference only. */
 function announceIssue(ctx: KoaContextWithOIDC, bus: Events): void {
-  if (!bus.active) return;
-  const body = (ctx.body ?? {}) as Record<string, unknown>;
   const grantType = String(ctx.oidc?.params?.grant_type ?? 'unknown');
+  if (!bus.wants(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued')) return;
+  const body = (ctx.body ?? {}) as Record<string, unknown>;
   const claims = typeof body.access_token === 'string' ? jwtPayload(body.access_token) : undefined;
   const sub = claims?.sub ?? ctx.oidc?.entities?.Grant?.accountId ?? ctx.oidc?.account?.accountId;
   const aud = claims?.aud;

@@ -40,12 +40,13 @@ export async function token(ctx: Context, deps: PassthroughDeps, entry: Passthro
 
 /** The audit trail of a passthrough token response: a code redeemed is a sign-in, then tokens by reference. */
 function announce(deps: PassthroughDeps, entry: PassthroughEntry, clientId: string, grantType: string, body: Record<string, unknown>, reqId: string): void {
-  if (!deps.events?.active) return;
+  const events = deps.events;
+  if (!events || !(['user.signed_in', 'token.issued', 'token.refreshed'] as const).some((type) => events.wants(type))) return;
   const claims = jwtPayload(String(body.access_token));
   const sub = claims?.sub;
   const who = typeof sub === 'string' ? { sub } : undefined;
-  if (grantType !== 'refresh_token' && who) deps.events.emit('user.signed_in', { ...who, clientId, upstream: entry.settings.id, reqId });
-  deps.events.emit(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', {
+  if (grantType !== 'refresh_token' && who) events.emit('user.signed_in', { ...who, clientId, upstream: entry.settings.id, reqId });
+  events.emit(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', {
     grantType, clientId, ...who, reqId,
     ...(entry.resource ? { resource: entry.resource.audience } : {}),
     ...(typeof body.scope === 'string' ? { scope: body.scope } : {}),
