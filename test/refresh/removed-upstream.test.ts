@@ -3,7 +3,6 @@
 // allow-list. The refresh answers invalid_grant and the grant ends (restoring the upstream does not
 // bring it back), as session reuse refuses the account; a client that still accepts it refreshes.
 import { randomUUID } from 'node:crypto';
-import { request } from 'node:http';
 import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, scratchDir, startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { signInForTokens, type SignInTarget } from '../helpers/http-sign-in.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { tokenRequest } from '../helpers/token-request.ts';
 
 const SECRET = 'upstream-client-secret-0123456789';
 const TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -67,19 +67,7 @@ afterAll(async () => {
 
 const target = (b: RunningBaton, clientId: string): SignInTarget => ({ issuer: b.url, clientId, secret: TEST_ENV.WEB_SECRET, redirectUri: REDIRECT, scope: 'openid email offline_access', authorizeParams: { idp_hint: 'corp' } });
 
-/** A token request on a connection of its own (no keep-alive socket outliving a restarted Baton). */
-function post(b: RunningBaton, clientId: string, secret: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
-  const body = new URLSearchParams(form).toString();
-  const headers = { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` };
-  return new Promise((resolve, reject) => {
-    const req = request(`${b.url}/token`, { method: 'POST', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown> }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = (b: RunningBaton, clientId: string, secret: string, form: Record<string, string>) => tokenRequest(b.url, clientId, secret, form);
 
 const refresh = (b: RunningBaton, clientId: string, refreshToken: string, secret = TEST_ENV.WEB_SECRET) =>
   post(b, clientId, secret, { grant_type: 'refresh_token', refresh_token: refreshToken });

@@ -3,13 +3,13 @@
 // (Baton restarted on the same SQLite store) or from the client's tokenExchange.issuers. The refresh
 // answers invalid_grant and the grant ends (trusting the issuer again does not bring it back), and a
 // Baton access token of that subject can no longer be exchanged either.
-import { request } from 'node:http';
 import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { issuerAccountId, trustedIssuerOf } from '../../src/provider/accounts.ts';
 import { freePort, scratchDir, startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
+import { tokenRequest } from '../helpers/token-request.ts';
 import { PARTNER, startIssuer, TE, TYPE, type Issuer } from './environment.ts';
 
 const API = 'https://api.example';
@@ -49,19 +49,7 @@ afterAll(async () => {
   dir.remove();
 });
 
-/** A token request on a connection of its own (no keep-alive socket outliving a restarted Baton). */
-function post(b: RunningBaton, clientId: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
-  const body = new URLSearchParams(form).toString();
-  const headers = { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), authorization: `Basic ${Buffer.from(`${clientId}:${TEST_ENV.SERVICE_SECRET}`).toString('base64')}` };
-  return new Promise((resolve, reject) => {
-    const req = request(`${b.url}/token`, { method: 'POST', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown> }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = (b: RunningBaton, clientId: string, form: Record<string, string>) => tokenRequest(b.url, clientId, TEST_ENV.SERVICE_SECRET, form);
 
 async function exchangePartnerJwt(b: RunningBaton, subject: string): Promise<{ access_token: string; refresh_token: string }> {
   const res = await post(b, 'partner-app', { grant_type: TE, subject_token: await partner.sign({ sub: subject }), subject_token_type: TYPE.jwt, resource: API, scope: 'api:read' });
