@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { batonBenchConfig } from './baton-config.ts';
 import { RESOURCE, TOKEN_REQUEST } from './fixture.ts';
 import type { LoadResult } from './load.ts';
-import { type Child, Children, choosePinning } from './processes.ts';
+import { type Child, Children, choosePinning, onInterrupt } from './processes.ts';
 import { printReport, Tally } from './report.ts';
 import type { ServerMessage } from './server-ipc.ts';
 import { envNumber, freePort } from './support.ts';
@@ -66,9 +66,7 @@ async function main(): Promise<void> {
   console.log(pinning.note ? `note: ${pinning.note}` : `servers pinned to CPU ${pinning.server} (one loaded at a time), load generator (autocannon) to CPU ${pinning.load}`);
 
   const children = new Children();
-  const interrupt = () => { void children.stopAll().finally(() => process.exit(130)); };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  const releaseInterrupt = onInterrupt(() => children.stopAll());
   try {
     const { child: load } = await children.start('load', './load.ts', { cpu: pinning.load });
     const run = (url: string, duration: number) => load.request<LoadResult>({ type: 'run', url, duration, connections: CONNECTIONS }, 'result');
@@ -110,8 +108,7 @@ async function main(): Promise<void> {
     printReport(servers[0]!.tally, servers[1]!.tally);
   } finally {
     await children.stopAll();
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    releaseInterrupt();
   }
 }
 

@@ -17,7 +17,7 @@ import type { PoolKind, PrepareReply, PrepareRequest } from './endpoints-fixture
 import type { EndpointPooled, EndpointResult, EndpointRun } from './endpoints-load.ts';
 import { printEndpointReport, type Row } from './endpoints-report.ts';
 import { exchangeBodies, SCENARIOS, type Target } from './endpoints-scenarios.ts';
-import { type Child, Children, choosePinning } from './processes.ts';
+import { type Child, Children, choosePinning, onInterrupt } from './processes.ts';
 import { Tally } from './report.ts';
 import type { ServerMessage } from './server-ipc.ts';
 import { envNumber, freePort } from './support.ts';
@@ -58,9 +58,7 @@ async function main(): Promise<void> {
     partner.close();
     rmSync(dir, { recursive: true, force: true });
   };
-  const interrupt = () => { void cleanup().finally(() => process.exit(130)); };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  const releaseInterrupt = onInterrupt(() => cleanup());
   let files = 0;
   const nextFile = () => join(dir, `pool-${files++}.json`);
   try {
@@ -132,8 +130,7 @@ async function main(): Promise<void> {
     printEndpointReport(rows);
   } finally {
     await cleanup();
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    releaseInterrupt();
   }
 }
 

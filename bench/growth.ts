@@ -10,7 +10,7 @@ import { CLIENT_ID, CLIENT_SECRET, REQUESTED_SCOPE, RESOURCE } from './fixture.t
 import { type Growth, namespace } from './growth-fixture.ts';
 import { verdict } from './growth-verdict.ts';
 import type { LoadResult } from './load.ts';
-import { type Child, Children, choosePinning } from './processes.ts';
+import { type Child, Children, choosePinning, onInterrupt } from './processes.ts';
 import { Tally } from './report.ts';
 import type { ServerMessage } from './server-ipc.ts';
 import { envNumber, freePort, recordSummary } from './support.ts';
@@ -52,9 +52,7 @@ async function main(): Promise<void> {
   console.log(`per variant: ${WARMUP} s warm-up, ${DURATION} s measured in ${ROUNDS} slices alternating between the variants of a dimension; ${CONNECTIONS} connections`);
   console.log(pinning.note ? `note: ${pinning.note}` : `servers on CPU ${pinning.server} (one loaded at a time), autocannon and the authorizers on CPU ${pinning.load}`);
   const children = new Children();
-  const interrupt = () => { void children.stopAll().finally(() => process.exit(130)); };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  const releaseInterrupt = onInterrupt(() => children.stopAll());
   const summary: Parameters<typeof recordSummary>[0][number][] = [];
   try {
     const { child: load } = await children.start('load', './load.ts', { cpu: pinning.load });
@@ -105,8 +103,7 @@ async function main(): Promise<void> {
     recordSummary(summary);
   } finally {
     await children.stopAll();
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    releaseInterrupt();
   }
 }
 

@@ -4,7 +4,7 @@
 // all three alike. Issue 16 target 2: lean throughput >= 1.3 x bare (CPU/request <= 0.77 x bare).
 import { RESOURCE, TOKEN_REQUEST } from './fixture.ts';
 import type { LoadResult } from './load.ts';
-import { type Child, Children, choosePinning } from './processes.ts';
+import { type Child, Children, choosePinning, onInterrupt } from './processes.ts';
 import { Tally } from './report.ts';
 import type { ServerMessage } from './server-ipc.ts';
 import { envNumber, freePort, recordSummary } from './support.ts';
@@ -32,9 +32,7 @@ async function main(): Promise<void> {
   console.log(`per server: ${WARMUP} s warm-up, ${DURATION} s measured in ${ROUNDS} rotating slices; ${CONNECTIONS} connections; Baton log level ${LOG_LEVEL}`);
   console.log(pinning.note ? `note: ${pinning.note}` : `servers pinned to CPU ${pinning.server} (one loaded at a time), autocannon to CPU ${pinning.load}`);
   const children = new Children();
-  const interrupt = () => { void children.stopAll().finally(() => process.exit(130)); };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  const releaseInterrupt = onInterrupt(() => children.stopAll());
   try {
     const { child: load } = await children.start('load', './load.ts', { cpu: pinning.load });
     const run = (url: string, duration: number) => load.request<LoadResult>({ type: 'run', url, duration, connections: CONNECTIONS }, 'result');
@@ -78,8 +76,7 @@ async function main(): Promise<void> {
     ]);
   } finally {
     await children.stopAll();
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    releaseInterrupt();
   }
 }
 

@@ -77,6 +77,20 @@ export class Child {
 }
 
 /** Every child started, so that all of them are stopped whatever happens. */
+/**
+ * On SIGINT or SIGTERM: runs `cleanup` (stop the children, remove scratch data) and exits 130.
+ * Returns the function that removes the handlers again (call it when the run ends normally).
+ */
+export function onInterrupt(cleanup: () => Promise<unknown>): () => void {
+  const interrupt = () => { void cleanup().finally(() => process.exit(130)); };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  return () => {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  };
+}
+
 export class Children {
   readonly #all: Child[] = [];
 

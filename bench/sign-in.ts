@@ -6,7 +6,7 @@
 // milliseconds beyond the upstream's own). There is no bare reference: oidc-provider does not broker.
 //   npm run bench:sign-in   (= node --import tsx bench/sign-in.ts)
 //   env: BENCH_DURATION (6 s), BENCH_WARMUP (1 s), BENCH_CONCURRENCY (4 sign-ins in flight), BENCH_BATON_LOG_LEVEL
-import { type Child, Children, choosePinning } from './processes.ts';
+import { type Child, Children, choosePinning, onInterrupt } from './processes.ts';
 import { Tally } from './report.ts';
 import type { ServerMessage } from './server-ipc.ts';
 import type { SignInResult, SignInRun } from './sign-in-parts.ts';
@@ -26,9 +26,7 @@ async function main(): Promise<void> {
   console.log(`${WARMUP} s warm-up, ${DURATION} s measured, ${CONCURRENCY} sign-ins in flight, each a new user agent; Baton log level ${LOG_LEVEL}`);
   console.log(pinning.note ? `note: ${pinning.note}` : `Baton and the upstream on CPU ${pinning.server}, the driver on CPU ${pinning.load}`);
   const children = new Children();
-  const interrupt = () => { void children.stopAll().finally(() => process.exit(130)); };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  const releaseInterrupt = onInterrupt(() => children.stopAll());
   try {
     const batonPort = await freePort();
     const { child: upstream, ready: up } = await children.start('upstream', './sign-in-upstream.ts', { cpu: pinning.server, env: { BENCH_BATON_URL: `http://127.0.0.1:${batonPort}` } });
@@ -58,8 +56,7 @@ async function main(): Promise<void> {
     ]);
   } finally {
     await children.stopAll();
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    releaseInterrupt();
   }
 }
 

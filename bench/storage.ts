@@ -7,7 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { LoadResult } from './load.ts';
-import { type Child, Children, choosePinning } from './processes.ts';
+import { type Child, Children, choosePinning, onInterrupt } from './processes.ts';
 import { Tally } from './report.ts';
 import type { ServerMessage } from './server-ipc.ts';
 import { type Backend, BackendPlaces } from './storage-backends.ts';
@@ -95,9 +95,7 @@ async function main(): Promise<void> {
     await children.stopAll();
     for (const problem of await places.cleanup()) console.error(`cleanup: ${problem}`);
   })());
-  const interrupt = () => { void cleanup().finally(() => process.exit(130)); };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  const releaseInterrupt = onInterrupt(() => cleanup());
   try {
     await places.check();
     const backends = places.backends();
@@ -178,8 +176,7 @@ async function main(): Promise<void> {
     console.log(`codes seeded per backend: ${servers.map((s) => `${s.backend.name} ${s.seeded}`).join(', ')}; elapsed ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     await cleanup();
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    releaseInterrupt();
   }
 }
 

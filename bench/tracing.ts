@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 
 import { CLIENT_ID, CLIENT_SECRET, RESOURCE, SCOPES, TOKEN_REQUEST, TOKEN_TTL } from './fixture.ts';
 import type { LoadResult } from './load.ts';
-import { Children, choosePinning, type Child } from './processes.ts';
+import { type Child, Children, choosePinning, onInterrupt } from './processes.ts';
 import { Tally } from './report.ts';
 import { benchPort, serveBenchIpc, type ServerMessage } from './server-ipc.ts';
 import { BackendPlaces } from './storage-backends.ts';
@@ -79,9 +79,7 @@ async function main(): Promise<void> {
   console.log(pinning.note ? `note: ${pinning.note}` : `servers pinned to CPU ${pinning.server} (one loaded at a time), load generator to CPU ${pinning.load}`);
   if (STORAGE === 'postgres' || STORAGE === 'redis') await places.check();
   const children = new Children();
-  const interrupt = () => { void children.stopAll().finally(() => process.exit(130)); };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  const releaseInterrupt = onInterrupt(() => children.stopAll());
   try {
     const { child: load } = await children.start('load', './load.ts', { cpu: pinning.load });
     const run = (url: string, duration: number) => load.request<LoadResult>({ type: 'run', url, duration, connections: CONNECTIONS }, 'result');
@@ -126,8 +124,7 @@ async function main(): Promise<void> {
   } finally {
     await children.stopAll();
     await removeScratch();
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    releaseInterrupt();
   }
 }
 

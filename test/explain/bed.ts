@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { decodeJwt } from 'jose';
 
 import { PER_TOKEN_CLAIMS } from '../../src/explain/trace.ts';
+import { runCli } from '../helpers/baton-cli.ts';
 import { freePort, scratchDir, startBaton, TEST_ENV, TEST_MASTER_SECRET, type RunningBaton } from '../helpers/baton.ts';
 import { startRedirectTarget, type RedirectTarget } from '../helpers/browser.ts';
 import { signInForTokens, type TokenResponse } from '../helpers/http-sign-in.ts';
@@ -95,4 +96,11 @@ export function decisionClaims(jwt: string): Record<string, unknown> {
 
 export function withoutPerToken(claims: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(claims).filter(([name]) => !PER_TOKEN_CLAIMS.has(name)));
+}
+
+/** `baton replay ARGS` as a process: its exit status and output. */
+export async function runReplay(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const cli = runCli(['replay', ...args]);
+  const status = await cli.exited;
+  return { status, stdout: cli.stdout(), stderr: cli.stderr() };
 }

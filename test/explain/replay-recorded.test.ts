@@ -6,10 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TRACE_KIND, type DecisionTrace } from '../../src/explain/trace.ts';
-import { runCli } from '../helpers/baton-cli.ts';
 import { basic, postForm } from '../helpers/rp.ts';
 import { TEST_ENV } from '../helpers/baton.ts';
-import { API, startBed, type Bed } from './bed.ts';
+import { API, startBed, type Bed, runReplay } from './bed.ts';
 import { startOrdersAuthorizer, type OrdersAuthorizer } from './fixtures/orders-authorizer.ts';
 
 let bed: Bed;
@@ -45,11 +44,7 @@ afterAll(async () => {
   await bed?.stop();
 });
 
-async function replay(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const cli = runCli(['replay', ...args]);
-  const status = await cli.exited;
-  return { status, stdout: cli.stdout(), stderr: cli.stderr() };
-}
+const replay = runReplay;
 
 describe('baton replay over recorded traces', () => {
   it('recorded what was decided: sign-ins, code redemptions, the refresh, client_credentials, the refusal', async () => {

@@ -10,8 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, type EvaluationRequest } from '../../src/explain/evaluate.ts';
 import { createEvaluator, signingKeys } from '../../src/explain/evaluator.ts';
 import { TRACE_KIND, type DecisionTrace } from '../../src/explain/trace.ts';
-import { runCli } from '../helpers/baton-cli.ts';
-import { API, SCOPE, startBed, USERS, type Bed } from './bed.ts';
+import { API, SCOPE, startBed, USERS, type Bed, runReplay } from './bed.ts';
 import { startOrdersAuthorizer, type OrdersAuthorizer } from './fixtures/orders-authorizer.ts';
 
 let bed: Bed;
@@ -58,11 +57,7 @@ afterAll(async () => {
   await bed?.stop();
 });
 
-async function replay(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const cli = runCli(['replay', ...args]);
-  const status = await cli.exited;
-  return { status, stdout: cli.stdout(), stderr: cli.stderr() };
-}
+const replay = runReplay;
 
 const SUMMARY_SKIPPED = '2 skipped (redacted inputs: 1; unsupported grant urn:ietf:params:oauth:grant-type:token-exchange: 1)';
 
