@@ -10,11 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TraceRecorder } from '../../src/explain/recorder.ts';
 import type { DecisionTrace } from '../../src/explain/trace.ts';
-import { MemoryStore } from '../../src/storage/memory/memory-store.ts';
-import type { Store } from '../../src/storage/store.ts';
 import { BILLING_API, ORDERS_API, standardConfig } from '../fixtures/standard.ts';
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { basic } from '../helpers/rp.ts';
+import { switchableStore } from '../helpers/failing-store.ts';
 
 const OPAQUE_API = 'https://opaque.api.example';
 const authorizer = { down: false, asked: 0 };
@@ -28,18 +27,7 @@ let baton: RunningBaton;
 let leanPort: number;
 let fullPort: number;
 
-/** A memory store that fails every call while `store.down` (a database that went away). */
-function failingStore(): Store {
-  const inner = new MemoryStore();
-  return new Proxy(inner, {
-    get(target, name, receiver) {
-      const value = Reflect.get(target, name, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      if (name === 'close') return value.bind(target);
-      return (...args: unknown[]) => (store.down ? Promise.reject(new Error('storage is down')) : (value as (...a: unknown[]) => unknown).apply(target, args));
-    },
-  }) as Store;
-}
+const failingStore = () => switchableStore(store);
 
 beforeAll(async () => {
   authorizerServer = createServer((req, res) => {

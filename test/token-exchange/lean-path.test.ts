@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TraceRecorder } from '../../src/explain/recorder.ts';
 import type { DecisionTrace } from '../../src/explain/trace.ts';
-import { MemoryStore } from '../../src/storage/memory/memory-store.ts';
-import type { Store } from '../../src/storage/store.ts';
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { basic } from '../helpers/rp.ts';
+import { switchableStore } from '../helpers/failing-store.ts';
 import { startIssuer, TE, TYPE, type Issuer } from './environment.ts';
 
 const API = 'https://orders.api.example';
@@ -27,17 +26,7 @@ let full: Server;
 let leanPort: number;
 let fullPort: number;
 
-function failingStore(): Store {
-  const inner = new MemoryStore();
-  return new Proxy(inner, {
-    get(target, name, receiver) {
-      const value = Reflect.get(target, name, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      if (name === 'close') return value.bind(target);
-      return (...args: unknown[]) => (store.down ? Promise.reject(new Error('storage is down')) : (value as (...a: unknown[]) => unknown).apply(target, args));
-    },
-  }) as Store;
-}
+const failingStore = () => switchableStore(store);
 
 beforeAll(async () => {
   partner = await startIssuer(PARTNER);
