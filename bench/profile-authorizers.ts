@@ -1,8 +1,15 @@
-// Paired A/B of the authorizer fan-out's CPU per decide() for issue 16: the signer and logger as
-// they were (jose, pino path redaction) and as they are, in ONE process, measured in alternating slices against the same authorizer child, so a
-// noisy shared machine hits every variant alike. Prints CPU µs per decide() per variant and ratios.
-//   node --import tsx bench/profile-authorizers.ts   (env: BENCH_SLICES 8, BENCH_SLICE 1.5 s)
+// Paired A/B of the authorizer fan-out's CPU per decide() for issue 16, in ONE process, measured in
+// alternating slices against the same authorizer child, so a noisy shared machine hits every variant alike.
+// Prints CPU µs per decide() per variant and ratios. Two sets of variants:
+//  - by default, the signer and logger as they were (jose, pino path redaction) and as they are;
+//  - with BENCH_BASELINE=<another checkout's src directory> (e.g. `git archive <commit> src package.json
+//    | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/`), that tree's fan-out, signer and
+//    logger against this one's, plus this one without request signing (a constant JWT: what the three
+//    ES256 signatures cost) and without logs.
+//   node --import tsx bench/profile-authorizers.ts   (env: BENCH_SLICES 8, BENCH_SLICE 1.5 s, BENCH_BASELINE)
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 import { importJWK, SignJWT, type JWK } from 'jose';
@@ -12,7 +19,8 @@ import { pino } from 'pino';
 import { REDACT_PATHS, createAccessLogger, createLogger } from '../src/observability/logger.ts';
 import { Authorizers, type DecisionRequest } from '../src/orchestration/authorizers/index.ts';
 import { ensureAlgorithms } from '../src/keys/keyset.ts';
-import { requestSigner } from '../src/orchestration/request-signer.ts';
+import { requestSigner, type RequestSigner } from '../src/orchestration/request-signer.ts';
+import type { AuthorizerConfig } from '../src/config/orchestration.ts';
 import { MemoryStore } from '../src/storage/memory/memory-store.ts';
 import { Children } from './processes.ts';
 import { envNumber } from './support.ts';
@@ -35,7 +43,7 @@ try {
     .setIssuedAt().setExpirationTime('60s').setJti(randomUUID()).sign(joseKey);
   const nodeSign = requestSigner('http://127.0.0.1', 'ES256', () => keys);
   const sink = { write: () => undefined };
-  const variants = Object.entries({
+  const variants = process.env.BENCH_BASELINE ? await againstBaseline(process.env.BENCH_BASELINE, configs, nodeSign, sink) : Object.entries({
     'jose signer, path redaction': { sign: joseSign, level: 'info', paths: true },
     'node signer, path redaction': { sign: nodeSign, level: 'info', paths: true },
     'jose signer, one-pass redaction': { sign: joseSign, level: 'info' },
@@ -77,11 +85,36 @@ try {
     }
   }
   const base = variants[0]!.cpu / variants[0]!.calls;
+  console.log(`3 authorizers, ${IN_FLIGHT} decide() in flight, ${SLICES} rotating slices of ${SLICE} s per variant; CPU of this process only (the authorizers are another process)`);
   for (const v of variants) {
     const per = v.cpu / v.calls;
-    console.log(`${v.name.padEnd(26)} ${String(v.calls).padStart(6)} decide()  CPU ${per.toFixed(0).padStart(5)} µs/decide()  (${(per / base).toFixed(2)} of the first)`);
+    console.log(`${v.name.padEnd(34)} ${String(v.calls).padStart(6)} decide()  CPU ${per.toFixed(0).padStart(5)} µs/decide()  (${(per / base).toFixed(2)} of the first)`);
   }
 } finally {
   await children.stopAll();
 }
 process.exit(0);
+
+type Sink = { write: (line: string) => void };
+
+/** The baseline tree's fan-out (with its own signer and logger) beside this tree's, whole and in parts. */
+async function againstBaseline(dir: string, configs: AuthorizerConfig[], sign: RequestSigner, sink: Sink): Promise<{ name: string; cpu: number; calls: number; authorizers: Authorizers }[]> {
+  const root = resolve(dir);
+  const from = async <T>(path: string): Promise<T> => await import(pathToFileURL(`${root}/${path}`).href) as T;
+  const baseline = {
+    ...(await from<{ Authorizers: typeof Authorizers }>('orchestration/authorizers/index.ts')),
+    ...(await from<{ createLogger: typeof createLogger }>('observability/logger.ts')),
+    ...(await from<{ requestSigner: typeof requestSigner }>('orchestration/request-signer.ts')),
+  };
+  const keys = await ensureAlgorithms({ keys: [] }, ['ES256'], Math.floor(Date.now() / 1000) - 1);
+  // A real JWT once, then the same string for every call: the wire stays the same, the signatures go.
+  const constant = await sign('authz-0', { sub: 'alice', client_id: 'web' });
+  const unsigned: RequestSigner = async () => constant;
+  const variant = (name: string, authorizers: Authorizers) => ({ name, cpu: 0, calls: 0, authorizers });
+  return [
+    variant(`baseline (${dir})`, new baseline.Authorizers(configs, { sign: baseline.requestSigner('http://127.0.0.1', 'ES256', () => keys), store: new MemoryStore(), logger: baseline.createLogger('info', sink) })),
+    variant('this tree', new Authorizers(configs, { sign, store: new MemoryStore(), logger: createLogger('info', sink) })),
+    variant('this tree, request JWT not signed', new Authorizers(configs, { sign: unsigned, store: new MemoryStore(), logger: createLogger('info', sink) })),
+    variant('this tree, logs off', new Authorizers(configs, { sign, store: new MemoryStore(), logger: createLogger('silent', sink) })),
+  ];
+}

@@ -25,7 +25,9 @@ export class NodeSigningKey extends ExternalSigningKey {
   readonly #alg: SigningAlgorithm;
   readonly #private: KeyObject;
   readonly #public: KeyObject;
-  readonly #signer: (typeof SIGNERS)[SigningAlgorithm];
+  readonly #digest: string | null;
+  /** The sign options with the key, built once rather than per signature. */
+  readonly #options: SignKeyObjectInput;
 
   constructor(jwk: JWK & { kid: string; alg: SigningAlgorithm }) {
     super();
@@ -33,7 +35,8 @@ export class NodeSigningKey extends ExternalSigningKey {
     this.#alg = jwk.alg;
     this.#private = createPrivateKey({ key: jwk, format: 'jwk' });
     this.#public = createPublicKey(this.#private);
-    this.#signer = SIGNERS[jwk.alg];
+    this.#digest = SIGNERS[jwk.alg].digest;
+    this.#options = { key: this.#private, ...SIGNERS[jwk.alg].options };
   }
 
   override get kid(): string {
@@ -50,6 +53,6 @@ export class NodeSigningKey extends ExternalSigningKey {
   }
 
   override sign(data: Buffer): Buffer {
-    return sign(this.#signer.digest, data, { key: this.#private, ...this.#signer.options });
+    return sign(this.#digest, data, this.#options);
   }
 }

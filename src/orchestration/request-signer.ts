@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { SigningAlgorithm } from '../config/schema.ts';
-import { activeSigningKey, type KeySet } from '../keys/keyset.ts';
+import { activeSigningKey, type KeySet, type SigningKey } from '../keys/keyset.ts';
 import { NodeSigningKey } from '../keys/node-signing-key.ts';
 
 const LIFETIME_SECONDS = 60;
@@ -17,20 +17,26 @@ const base64url = (json: unknown): string => Buffer.from(JSON.stringify(json)).t
 
 /** `now` picks the signing key (activation, retirement); iat and exp follow the real time. */
 export function requestSigner(issuer: string, alg: SigningAlgorithm, currentKeys: () => KeySet, now: () => number = Date.now): RequestSigner {
-  const imported = new Map<string, NodeSigningKey>();
+  const imported = new Map<string, { signer: NodeSigningKey; header: string }>();
+  // The active key is a function of the key set (replaced, never mutated, on a change) and the
+  // second: worked out once per second, not once per request JWT.
+  let chosen: { set: KeySet; second: number; key: SigningKey | undefined } | undefined;
   return async (audience, payload) => {
     // The key that signs tokens now: a rotated-in key still inside its activation delay is not yet
     // published by every instance, so an authorizer fetching another instance's JWKS would miss it.
-    const key = activeSigningKey(currentKeys(), alg, Math.floor(now() / 1000));
+    const set = currentKeys();
+    const second = Math.floor(now() / 1000);
+    if (chosen?.set !== set || chosen.second !== second) chosen = { set, second, key: activeSigningKey(set, alg, second) };
+    const { key } = chosen;
     if (!key) throw new Error(`no current ${alg} signing key`);
-    let signer = imported.get(key.kid);
-    if (!signer) {
-      signer = new NodeSigningKey({ ...key.jwk, kid: key.kid, alg });
-      imported.set(key.kid, signer);
+    let signing = imported.get(key.kid);
+    if (!signing) {
+      signing = { signer: new NodeSigningKey({ ...key.jwk, kid: key.kid, alg }), header: base64url({ alg, kid: key.kid, typ: 'JWT' }) };
+      imported.set(key.kid, signing);
     }
     const iat = Math.floor(Date.now() / 1000);
     const claims = { ...payload, iss: issuer, aud: audience, iat, exp: iat + LIFETIME_SECONDS, jti: randomUUID() };
-    const input = `${base64url({ alg, kid: key.kid, typ: 'JWT' })}.${base64url(claims)}`;
-    return `${input}.${signer.sign(Buffer.from(input)).toString('base64url')}`;
+    const input = `${signing.header}.${base64url(claims)}`;
+    return `${input}.${signing.signer.sign(Buffer.from(input)).toString('base64url')}`;
   };
 }

@@ -44,6 +44,19 @@ describe('authorizer request signer', () => {
     });
   }
 
+  it('signs with a replaced key set at once, within the same second (the key choice is kept per set and second)', async () => {
+    const t0 = 1_900_000_000;
+    const first = await ensureAlgorithms({ keys: [] }, ['ES256'], t0);
+    const second = await ensureAlgorithms({ keys: [] }, ['ES256'], t0);
+    let current = first;
+    const sign = requestSigner('https://baton.example', 'ES256', () => current, () => t0 * 1000 + 500);
+    expect(decodeProtectedHeader(await sign('orders', { sub: 'alice' })).kid).toBe(first.keys[0]!.kid);
+    current = second;
+    expect(decodeProtectedHeader(await sign('orders', { sub: 'alice' })).kid).toBe(second.keys[0]!.kid);
+    current = { keys: [] };
+    await expect(sign('orders', { sub: 'alice' })).rejects.toThrow(/no current ES256 signing key/);
+  });
+
   it('fails when no key of the algorithm signs', async () => {
     const keys = await ensureAlgorithms({ keys: [] }, ['ES256'], 1_900_000_000);
     await expect(requestSigner('https://baton.example', 'RS256', () => keys)('orders', {})).rejects.toThrow(/no current RS256 signing key/);

@@ -14,6 +14,7 @@ import { DecisionCache, cacheKey } from './cache.ts';
 import { callAuthorizer } from './call.ts';
 import { undiciPost, type AuthorizerPost } from './transport.ts';
 import { placeClaims } from './claims.ts';
+import { requestBodies } from './protocol.ts';
 import { NamespaceIndex, checkAuthorizerConfigs } from './namespaces.ts';
 import { AuthorizerFailure, type AuthorizerTrace, type Decision, type DecisionRequest, type FanoutResult } from './types.ts';
 
@@ -70,17 +71,13 @@ export class Authorizers {
   async decide(request: DecisionRequest): Promise<FanoutResult> {
     const groups = this.#index.partition(request.scopes);
     const concerned = this.#configs.filter((config) => groups.has(config));
-    const ask = (config: AuthorizerConfig, requested: string[]) => traced('authorizer.decide', { 'baton.authorizer': config.id }, async (span) => {
-      const part = await this.#ask(config, requested, request);
-      span.setAttributes({ 'baton.authorizer.outcome': part.trace.outcome, 'baton.authorizer.cached': part.trace.cached });
-      return part;
-    }, SpanKind.CLIENT);
+    const body = requestBodies(request);
     // Shadows start with the enforced calls but are never awaited here: a slow shadow delays no one.
     const shadowed = this.#shadows.flatMap((shadow) => {
       const owner = concerned.find((config) => config.namespace === shadow.namespace);
-      return owner ? [{ shadow, owner, part: ask(shadow, groups.get(owner) ?? []) }] : [];
+      return owner ? [{ shadow, owner, part: this.#traced(shadow, groups.get(owner) ?? [], request, body) }] : [];
     });
-    const parts = await Promise.all(concerned.map((config) => ask(config, groups.get(config) ?? [])));
+    const parts = await Promise.all(concerned.map((config) => this.#traced(config, groups.get(config) ?? [], request, body)));
 
     const granted = new Set<string>();
     const claims: Record<string, unknown> = {};
@@ -110,8 +107,17 @@ export class Authorizers {
     return result;
   }
 
+  /** One authorizer's part inside its client span. */
+  #traced(config: AuthorizerConfig, requested: string[], request: DecisionRequest, body: (scopes: readonly string[]) => string): Promise<Part> {
+    return traced('authorizer.decide', { 'baton.authorizer': config.id }, async (span) => {
+      const part = await this.#ask(config, requested, request, body);
+      span.setAttributes({ 'baton.authorizer.outcome': part.trace.outcome, 'baton.authorizer.cached': part.trace.cached });
+      return part;
+    }, SpanKind.CLIENT);
+  }
+
   /** One authorizer's part: cache, else a call; a failure yields a trace with no decision. */
-  async #ask(config: AuthorizerConfig, requested: string[], request: DecisionRequest): Promise<Part> {
+  async #ask(config: AuthorizerConfig, requested: string[], request: DecisionRequest, body: (scopes: readonly string[]) => string): Promise<Part> {
     const started = performance.now();
     let decision: Decision | undefined;
     let cached = false;
@@ -121,7 +127,7 @@ export class Authorizers {
       decision = key === undefined ? undefined : await this.#cache.get(config, key);
       cached = decision !== undefined;
       if (!decision) {
-        decision = await callAuthorizer(config, request, requested, this.#deps);
+        decision = await callAuthorizer(config, request, requested, this.#deps, body);
         if (key !== undefined) await this.#cache.put(config, key, decision);
       }
     } catch (err) {
@@ -150,7 +156,8 @@ export class Authorizers {
       this.#deps.logger.info({ event: 'authorizer.shadow', sub: request.subject, client_id: request.clientId, resource: request.resource, trace }, `shadow authorizer ${trace.outcome}`);
       return;
     }
-    this.#deps.events?.emit('authorizer.decision', {
+    // Built only for a subscriber (the audit log): the copies below are per authorizer and decision.
+    if (this.#deps.events?.wants('authorizer.decision')) this.#deps.events.emit('authorizer.decision', {
       authorizer: trace.authorizer, sub: request.subject, clientId: request.clientId, grantType: request.grantType,
       ...(request.resource === undefined ? {} : { resource: request.resource }),
       outcome: trace.outcome, requested: [...trace.requested], granted: [...trace.granted], cached: trace.cached, latencyMs: trace.latencyMs,
