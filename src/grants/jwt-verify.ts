@@ -14,6 +14,8 @@ import { constants, KeyObject, verify, type VerifyKeyObjectInput } from 'node:cr
 
 import { errors, jwtVerify, UnsecuredJWT, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 
+import { isCanonicalCompact } from './compact-jws.ts';
+
 /** RFC 7518 section 3 and RFC 8037: what jose's WebCrypto key and call amount to, per algorithm. */
 interface NodeAlgorithm {
   readonly digest: string | null;
@@ -72,7 +74,9 @@ export async function verifyJwt(token: string, keys: JWTVerifyGetKey, options: J
   const { header, key } = chosen;
   const alg = String(header.alg);
   const dot = token.lastIndexOf('.');
-  if (!signatureValid(alg, key, token.slice(0, dot), token.slice(dot + 1))) {
+  // Only the one spelling Buffer and jose's base64url decoding read alike (no stray characters or
+  // trailing bits): any other goes to jose, which answers as it always did.
+  if (!isCanonicalCompact(token) || !signatureValid(alg, key, token.slice(0, dot), token.slice(dot + 1))) {
     // jose's own verdict, with its own error (wrong key type, short RSA modulus, bad signature).
     return jwtVerify(token, () => key as CryptoKey, options);
   }
