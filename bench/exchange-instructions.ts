@@ -2,7 +2,7 @@
 // the count does not move with the host's load, so two versions can be compared on a busy machine.
 // The server child (endpoints-baton.ts or endpoints-bare.ts) runs under callgrind; after a warm-up
 // its counters are zeroed (callgrind_control -z), then N exchanges are sent and the counters dumped.
-//   node --import tsx bench/instructions.ts [baton|bare]      (several minutes: valgrind is slow)
+//   node --import tsx bench/exchange-instructions.ts [baton|bare]      (several minutes: valgrind is slow)
 //   env: BENCH_WARM (300 exchanges), BENCH_N (300), BENCH_CONNECTIONS (4), BENCH_BATON=dist
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { exchangeBodies } from './endpoints-scenarios.ts';
 import { envNumber, freePort } from './support.ts';
 
 const which = process.argv[2] ?? 'baton';
-if (which !== 'baton' && which !== 'bare') throw new Error('usage: bench/instructions.ts [baton|bare]');
+if (which !== 'baton' && which !== 'bare') throw new Error('usage: bench/exchange-instructions.ts [baton|bare]');
 const WARM = envNumber('BENCH_WARM', 300);
 const N = envNumber('BENCH_N', 300);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 4);
