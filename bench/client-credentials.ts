@@ -1,10 +1,7 @@
 // Benchmark: client_credentials grant with an RFC 9068 JWT access token (ES256), Baton vs bare
 // oidc-provider, servers on one CPU and autocannon on the other. See bench/README.md.
-import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 
 import { batonBenchConfig } from './baton-config.ts';
 import { RESOURCE, TOKEN_REQUEST } from './fixture.ts';
@@ -12,7 +9,7 @@ import type { LoadResult } from './load.ts';
 import { type Child, Children, choosePinning, onInterrupt } from './processes.ts';
 import { printReport, Tally } from './report.ts';
 import type { ServerMessage } from './server-ipc.ts';
-import { envNumber, freePort } from './support.ts';
+import { BATON_DIST as DIST, checkBuild, envNumber, freePort } from './support.ts';
 
 const WARMUP = envNumber('BENCH_WARMUP', 3);
 const DURATION = envNumber('BENCH_DURATION', 10);
@@ -22,23 +19,11 @@ const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 5));
 /** Extra node flags for the server children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const LOG_LEVEL = process.env.BENCH_BATON_LOG_LEVEL ?? 'info';
-/** BENCH_BATON=dist: Baton from dist/ (`npm run build`) under plain node, as installed; else src/ under tsx. */
-const DIST = process.env.BENCH_BATON === 'dist';
 
 type Stats = Extract<ServerMessage, { type: 'stats' }>;
 interface Server { tally: Tally; child: Child; url: string }
 
 const DIST_SERVER = './baton-dist-server.mjs';
-
-/** BENCH_BATON=dist measures dist/ as it is: stop when there is none, warn when src/ changed since. */
-function checkBuild(): void {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const built = statSync(join(root, 'dist', 'server.js'), { throwIfNoEntry: false });
-  if (!built) throw new Error('BENCH_BATON=dist: no dist/server.js; run `npm run build` first');
-  const newer = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.ts') && statSync(join(root, 'src', file)).mtimeMs > built.mtimeMs);
-  if (newer.length > 0) console.log(`note: dist/ is older than ${newer.length} file(s) of src/ (${newer[0]}, ...): run \`npm run build\` to measure them`);
-}
 
 /** One real request before any load: a 200 with an RFC 9068 JWT, or the benchmark stops here. */
 async function verify(name: string, url: string): Promise<void> {

@@ -2,15 +2,21 @@
 // confidential client allowed every grant measured, a JWT API, an opaque API and a trusted partner
 // for token exchange (its JWKS at BENCH_PARTNER_JWKS). Listens on 127.0.0.1:BENCH_PORT
 // (server-ipc.ts) and seeds codes and refresh tokens on request (endpoints-fixture.ts).
+// BENCH_BATON=dist: Baton's modules from dist/ (`npm run build`), the compiled JavaScript the package
+// ships; this file and its fixtures stay TypeScript, so tsx is still loaded (in the RSS, not per request).
 import { writeFile } from 'node:fs/promises';
 
-import { validateConfig } from '../src/config/load.ts';
-import { ACCOUNT_KIND, type AccountRecord } from '../src/provider/accounts.ts';
-import { createBaton } from '../src/server.ts';
+import type { AccountRecord } from '../src/provider/accounts.ts';
 import {
   ACCOUNT_CLAIMS, ACCOUNT_ID, CLIENT_ID, CLIENT_SECRET, OPAQUE_RESOURCE, PARTNER, PARTNER_AUDIENCE, REDIRECT_URI, RESOURCE, SCOPES, servePrepare, TOKEN_EXCHANGE, TOKEN_TTL,
 } from './endpoints-fixture.ts';
 import { benchPort, serveBenchIpc } from './server-ipc.ts';
+
+const from = process.env.BENCH_BATON === 'dist' ? '../dist/' : '../src/';
+const ext = process.env.BENCH_BATON === 'dist' ? 'js' : 'ts';
+const { validateConfig } = (await import(`${from}config/load.${ext}`)) as typeof import('../src/config/load.ts');
+const { ACCOUNT_KIND } = (await import(`${from}provider/accounts.${ext}`)) as typeof import('../src/provider/accounts.ts');
+const { createBaton } = (await import(`${from}server.${ext}`)) as typeof import('../src/server.ts');
 
 const port = benchPort();
 const jwksUri = process.env.BENCH_PARTNER_JWKS;

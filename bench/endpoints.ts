@@ -4,7 +4,8 @@
 // the other, alternating slices, CPU µs per request from each server's own process.cpuUsage().
 //   npm run bench:endpoints [-- code refresh ...]   (= node --import tsx bench/endpoints.ts)
 //   env: BENCH_DURATION (4 s per server and workload), BENCH_WARMUP (1), BENCH_ROUNDS (4),
-//        BENCH_CONNECTIONS (10), BENCH_BATON_LOG_LEVEL (info), BENCH_SERVER_NODE_ARGS
+//        BENCH_CONNECTIONS (10), BENCH_BATON_LOG_LEVEL (info), BENCH_SERVER_NODE_ARGS,
+//        BENCH_BATON=dist (Baton's compiled dist/, after `npm run build`; default its sources under tsx)
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -20,7 +21,7 @@ import { exchangeBodies, SCENARIOS, type Target } from './endpoints-scenarios.ts
 import { type Child, Children, choosePinning, onInterrupt } from './processes.ts';
 import { Tally } from './report.ts';
 import type { ServerMessage } from './server-ipc.ts';
-import { envNumber, freePort } from './support.ts';
+import { BATON_DIST, checkBuild, envNumber, freePort } from './support.ts';
 
 const WARMUP = envNumber('BENCH_WARMUP', 1);
 const DURATION = envNumber('BENCH_DURATION', 4);
@@ -42,6 +43,10 @@ async function main(): Promise<void> {
   const oidcVersion = (createRequire(import.meta.url)('oidc-provider/package.json') as { version: string }).version;
   console.log(`endpoints: Baton vs bare oidc-provider ${oidcVersion}, node ${process.version}: ${chosen.map((s) => s.name).join(', ')}`);
   console.log(`per server and workload: ${WARMUP} s warm-up, then ${DURATION} s measured in ${ROUNDS} alternating slices; ${CONNECTIONS} connections; Baton log level ${LOG_LEVEL} (stdout discarded)`);
+  console.log(BATON_DIST
+    ? 'Baton: its compiled dist/ (BENCH_BATON=dist; the child loads tsx only for the benchmark fixtures); bare: under node --import tsx'
+    : 'both servers run their TypeScript under node --import tsx (BENCH_BATON=dist: Baton compiled)');
+  if (BATON_DIST) checkBuild();
   console.log(pinning.note ? `note: ${pinning.note}` : `servers pinned to CPU ${pinning.server} (one loaded at a time), load generator to CPU ${pinning.load}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'baton-bench-endpoints-'));
@@ -64,7 +69,7 @@ async function main(): Promise<void> {
   try {
     const { child: load } = await children.start('load', './endpoints-load.ts', { cpu: pinning.load });
     const start = async (name: string, file: string): Promise<Server> => {
-      const env = { BENCH_PORT: String(await freePort()), BENCH_BATON_LOG_LEVEL: LOG_LEVEL, BENCH_PARTNER_JWKS: partnerJwks };
+      const env = { BENCH_PORT: String(await freePort()), BENCH_BATON_LOG_LEVEL: LOG_LEVEL, BENCH_PARTNER_JWKS: partnerJwks, BENCH_BATON: BATON_DIST ? 'dist' : '' };
       const { child, ready } = await children.start(name, file, { cpu: pinning.server, env, nodeArgs: SERVER_NODE_ARGS });
       const prepare = async (kind: PoolKind | 'userinfo-code', count: number) => {
         const file = nextFile();

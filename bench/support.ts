@@ -1,6 +1,21 @@
 // Small helpers every benchmark runner shares: numeric settings from the environment, free ports.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** BENCH_BATON=dist: Baton from dist/ (`npm run build`), compiled, as installed; else src/ under tsx. */
+export const BATON_DIST = process.env.BENCH_BATON === 'dist';
+
+/** BENCH_BATON=dist measures dist/ as it is: stop when there is none, warn when src/ changed since. */
+export function checkBuild(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const built = statSync(join(root, 'dist', 'server.js'), { throwIfNoEntry: false });
+  if (!built) throw new Error('BENCH_BATON=dist: no dist/server.js; run `npm run build` first');
+  const newer = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts') && statSync(join(root, 'src', file)).mtimeMs > built.mtimeMs);
+  if (newer.length > 0) console.log(`note: dist/ is older than ${newer.length} file(s) of src/ (${newer[0]}, ...): run \`npm run build\` to measure them`);
+}
 
 /** A positive number from `name`, or `fallback` when unset. */
 export function envNumber(name: string, fallback: number): number {

@@ -128,7 +128,8 @@ export interface PipelineDeps {
  */
 export async function authorizeSubject(ctx: KoaContextWithOIDC, deps: PipelineDeps, subject: ExchangeSubject, clientId: string, connector?: Connector): Promise<void> {
   const { config, store, hooks, logger, events } = deps;
-  const client = config.clients.find((c) => c.client_id === clientId);
+  const { clients, trustedIssuers } = lookups(config);
+  const client = clients.get(clientId);
   const outcome = await authorizeUser({ store, hooks }, {
     hookKey: clientId,
     client: { id: clientId, name: client?.client_name },
@@ -145,7 +146,7 @@ export async function authorizeSubject(ctx: KoaContextWithOIDC, deps: PipelineDe
     // earlier, and its upstream may have been removed or changed since.
     ...(connector ? { emailDomains: connector.emailDomains } : storedUpstream(subject.upstream, (id) => deps.upstreams.get(id))),
     // A Baton access token of a trusted issuer's subject: that issuer must still be trusted.
-    ...storedIssuer(subject.accountId, (issuer) => config.tokenExchange.trustedIssuers.some((trusted) => trusted.issuer === issuer)),
+    ...storedIssuer(subject.accountId, (issuer) => trustedIssuers.has(issuer)),
   });
   if (!outcome.allowed) {
     // Section 2.2.2: a subject token unacceptable by policy is invalid_request.
@@ -153,6 +154,22 @@ export async function authorizeSubject(ctx: KoaContextWithOIDC, deps: PipelineDe
     events.emit('authorization.denied', { reqId: ctx.state?.requestId, sub: subject.accountId, clientId, by: outcome.by, at: 'token-exchange' });
     throw new errors.InvalidRequest(outcome.reason);
   }
+}
+
+type ClientConfig = BatonConfig['clients'][number];
+const byConfig = new WeakMap<BatonConfig, { clients: ReadonlyMap<string, ClientConfig>; trustedIssuers: ReadonlySet<string> }>();
+
+/** Clients by id and trusted issuers of a (frozen, per provider) configuration: a lookup per exchange, not a scan (issue 16, growth). */
+function lookups(config: BatonConfig): { clients: ReadonlyMap<string, ClientConfig>; trustedIssuers: ReadonlySet<string> } {
+  let found = byConfig.get(config);
+  if (!found) {
+    // First client of an id wins, as Array.find did.
+    const clients = new Map<string, ClientConfig>();
+    for (const client of config.clients) if (!clients.has(client.client_id)) clients.set(client.client_id, client);
+    found = { clients, trustedIssuers: new Set(config.tokenExchange.trustedIssuers.map((trusted) => trusted.issuer)) };
+    byConfig.set(config, found);
+  }
+  return found;
 }
 
 /**

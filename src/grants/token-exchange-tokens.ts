@@ -3,7 +3,7 @@
 // and external JWTs, as subject or as actor, are single-use (section 2.1: the server decides what it
 // accepts), by `jti`, or by their signed content when there is none (several IdPs issue id_tokens without `jti`).
 // Section 2.2.2: a token refused for any reason is invalid_request.
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, type JWTPayload } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
@@ -15,6 +15,7 @@ import { canVerify, UpstreamError, type VerifiedIdToken } from '../upstream/conn
 import type { Upstreams } from '../upstream/index.ts';
 import { IssuerTemplate } from '../upstream/issuer-template.ts';
 import { isCanonicalCompact, replayIdentity } from './compact-jws.ts';
+import { verifyJwt } from './jwt-verify.ts';
 
 const REPLAY_KIND = 'token-exchange-replay';
 const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
@@ -95,7 +96,7 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
       const exists = async (grantId: string) => Boolean(await ctx.oidc.provider.Grant.find(grantId));
       const ended = () => new errors.InvalidRequest(`${what} belongs to a grant that has ended (logout, revocation or refresh token reuse)`);
       if (token.includes('.')) {
-        const payload = await verified(() => jwtVerify(token, batonKeys, {
+        const payload = await verified(() => verifyJwt(token, batonKeys, {
           issuer: config.issuer, typ: 'at+jwt', algorithms: [...config.keys.signing], clockTolerance: BATON_CLOCK_TOLERANCE, requiredClaims: ['sub', 'exp', 'client_id', 'jti'],
         }), what, token) as JWTPayload & { sub: string };
         // Every user token Baton issues has a record naming its grant (grant-lineage.ts); a client's own has none.
@@ -121,10 +122,10 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
       const iss = unverifiedIssuer(token, what);
       const trusted = iss ? trustedKeys.get(iss) : undefined;
       if (!iss || !trusted || !policy.issuers.includes(iss)) throw new errors.InvalidRequest(`${what} is not issued by an issuer this client may exchange`);
-      const payload = await verified(() => jwtVerify(token, trusted.keys, {
+      const payload = await verified(() => verifyJwt(token, trusted.keys, {
         issuer: trusted.issuer, audience: trusted.audiences, maxTokenAge: policy.maxAge, clockTolerance: CLOCK_TOLERANCE_SECONDS,
         algorithms: ASYMMETRIC_ALGS, requiredClaims: ['sub', 'exp', 'iat'],
-      }), what, token);
+      }), what, token, CANONICAL);
       return payload as JWTPayload & { iss: string; sub: string };
     },
 
@@ -149,10 +150,13 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
   };
 }
 
+/** Passed to `verified` by a caller that has held the token to canonical form already (unverifiedIssuer). */
+const CANONICAL = true;
+
 /** jose verification failures are invalid_request naming what failed; an unreachable JWKS is 503. */
-async function verified(run: () => Promise<{ payload: JWTPayload }>, what: TokenName, token: string): Promise<JWTPayload> {
+async function verified(run: () => Promise<{ payload: JWTPayload }>, what: TokenName, token: string, canonical = false): Promise<JWTPayload> {
   // jose decodes several spellings of one token; only the canonical one is accepted (compact-jws.ts).
-  if (!isCanonicalCompact(token)) throw new errors.InvalidRequest(`${what} is not in canonical JWS compact serialization (unpadded base64url)`);
+  if (!canonical && !isCanonicalCompact(token)) throw new errors.InvalidRequest(`${what} is not in canonical JWS compact serialization (unpadded base64url)`);
   try {
     return (await run()).payload;
   } catch (err) {

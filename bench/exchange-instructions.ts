@@ -1,0 +1,82 @@
+// Instructions per token exchange of one server, counted by valgrind's callgrind: unlike CPU time,
+// the count does not move with the host's load, so two versions can be compared on a busy machine.
+// The server child (endpoints-baton.ts or endpoints-bare.ts) runs under callgrind; after a warm-up
+// its counters are zeroed (callgrind_control -z), then N exchanges are sent and the counters dumped.
+//   node --import tsx bench/exchange-instructions.ts [baton|bare]      (several minutes: valgrind is slow)
+//   env: BENCH_WARM (300 exchanges), BENCH_N (300), BENCH_CONNECTIONS (4), BENCH_BATON=dist
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { exportJWK, generateKeyPair } from 'jose';
+
+import { FORM_HEADERS } from './endpoints-fixture.ts';
+import { exchangeBodies } from './endpoints-scenarios.ts';
+import { envNumber, freePort } from './support.ts';
+
+const which = process.argv[2] ?? 'baton';
+if (which !== 'baton' && which !== 'bare') throw new Error('usage: bench/exchange-instructions.ts [baton|bare]');
+const WARM = envNumber('BENCH_WARM', 300);
+const N = envNumber('BENCH_N', 300);
+const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 4);
+
+const dir = mkdtempSync(join(tmpdir(), 'baton-bench-callgrind-'));
+const { privateKey, publicKey } = await generateKeyPair('ES256');
+const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'partner-1', alg: 'ES256', use: 'sig' }] });
+const partner = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
+await new Promise<void>((resolve) => partner.listen(0, '127.0.0.1', resolve));
+const port = await freePort();
+const file = new URL(which === 'baton' ? './endpoints-baton.ts' : './endpoints-bare.ts', import.meta.url).pathname;
+const child = spawn('valgrind', ['-q', '--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'out')}`, process.execPath, '--import', 'tsx', file], {
+  env: {
+    ...process.env, BENCH_PORT: String(port), BENCH_BATON_LOG_LEVEL: process.env.BENCH_BATON_LOG_LEVEL ?? 'info',
+    BENCH_PARTNER_JWKS: `http://127.0.0.1:${(partner.address() as { port: number }).port}/jwks`,
+  },
+  stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+});
+await new Promise<void>((resolve, reject) => {
+  child.on('message', (message: { type: string }) => { if (message.type === 'ready') resolve(); });
+  child.on('exit', (code) => reject(new Error(`${which} exited (code ${code}) before it was ready`)));
+});
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+const once = (body: string) => new Promise<number>((resolve, reject) => {
+  const req = request({ host: '127.0.0.1', port, path: '/token', method: 'POST', agent, headers: { ...FORM_HEADERS, 'content-length': Buffer.byteLength(body) } }, (res) => {
+    res.resume();
+    res.on('end', () => resolve(res.statusCode!));
+  });
+  req.on('error', reject);
+  req.end(body);
+});
+// A server this slow may close an idle keep-alive connection just as it is reused: send again.
+const post = (body: string) => once(body).catch((err: { code?: string }) => (err.code === 'ECONNRESET' ? once(body) : Promise.reject(err)));
+
+async function exchanges(count: number): Promise<void> {
+  const bodies = await exchangeBodies(privateKey as CryptoKey, count);
+  let next = 0;
+  let refused = 0;
+  await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
+    while (next < bodies.length) if ((await post(bodies[next++]!)) !== 200) refused += 1;
+  }));
+  if (refused > 0) throw new Error(`${which}: ${refused} of ${count} exchanges were not 200`);
+}
+
+try {
+  console.log(`${which}: ${WARM} exchanges of warm-up under callgrind ...`);
+  await exchanges(WARM);
+  execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
+  await exchanges(N);
+  execFileSync('callgrind_control', ['-d', 'measured', String(child.pid)], { stdio: 'ignore' });
+  const dump = readdirSync(dir).find((name) => name !== 'out' && name.startsWith('out'));
+  const total = Number(/^(?:summary|totals): (\d+)/m.exec(dump ? readFileSync(join(dir, dump), 'utf8') : '')?.[1]);
+  if (!Number.isFinite(total)) throw new Error('no callgrind dump with totals');
+  console.log(`${which}: ${(total / N / 1e6).toFixed(2)} M instructions per token exchange (${N} measured, ${CONNECTIONS} in flight)`);
+} finally {
+  child.send({ type: 'stop' });
+  await new Promise((resolve) => child.once('exit', resolve));
+  agent.destroy();
+  partner.close();
+  rmSync(dir, { recursive: true, force: true });
+}
