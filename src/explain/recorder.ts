@@ -1,20 +1,56 @@
-// The trace of the request being handled, carried through async calls (AsyncLocalStorage) so the
-// shared decision functions (the pipeline, HookPoints.run, Authorizers.decide, token claims) record
-// their step wherever they are called from. Outside a traced request `currentTrace()` is undefined
-// and recording costs one lookup.
+// The trace of the request being handled, carried through async calls so the shared decision
+// functions (the pipeline, HookPoints.run, Authorizers.decide, token claims) record their step
+// wherever they are called from. Outside a traced request `currentTrace()` is undefined and
+// recording costs a lookup.
+//
+// Two carriers: Baton's own AsyncLocalStorage (the Koa pipeline, preview and replay), and, on the
+// lean token path, the request's context in oidc-provider's store, which that path enters anyway.
+// A second store in use costs every asynchronous resource of the process one more property on
+// Node 20 (async_hooks propagate each store); the lean path is the one tracing every request of a
+// busy machine client must keep cheap.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
+import providerContext from 'oidc-provider/lib/helpers/als.js';
+
 import { keepAll, redactAll, type Redactor } from './redact.ts';
+import { STORED_TRACE_VERSION, type StoredClaim, type StoredTrace } from './stored-trace.ts';
 import {
   PER_TOKEN_CLAIMS, TRACE_VERSION, type ClaimOrigin, type DecisionTrace, type ScopeVerdict, type TraceActor, type TraceIdentity,
-  type TraceRequest, type TraceStep,
+  type TraceRequest, type TraceResult, type TraceStep,
 } from './trace.ts';
+
+/** The claims recorded for one token (and resource), by name, in the order first recorded. */
+interface TokenClaims {
+  readonly token: ClaimOrigin['token'];
+  readonly resource?: string;
+  readonly claims: Map<string, StoredClaim>;
+}
 
 const active = new AsyncLocalStorage<TraceRecorder>();
 
+/** Where a recorder rides on a request context (`ctx.state`) of the lean token path. */
+const ON_CONTEXT = Symbol('baton.trace');
+
+interface Carrier {
+  readonly state?: { [ON_CONTEXT]?: TraceRecorder };
+}
+
 /** The recorder of the request being handled, if it is traced. */
 export function currentTrace(): TraceRecorder | undefined {
-  return active.getStore();
+  return active.getStore() ?? (providerContext.getStore() as Carrier | undefined)?.state?.[ON_CONTEXT];
+}
+
+/**
+ * Makes `recorder` the current trace wherever oidc-provider's store holds this context (the lean
+ * token path runs the grant's steps inside it).
+ */
+export function traceOnContext(ctx: { state: object }, recorder: TraceRecorder): void {
+  (ctx.state as { [ON_CONTEXT]?: TraceRecorder })[ON_CONTEXT] = recorder;
+}
+
+/** The recorder `traceOnContext` put on this context. */
+export function traceOfContext(ctx: { state: object }): TraceRecorder | undefined {
+  return (ctx.state as { [ON_CONTEXT]?: TraceRecorder })[ON_CONTEXT];
 }
 
 /** Runs `fn` with `recorder` as the current trace. */
@@ -30,8 +66,8 @@ export class TraceRecorder {
   #identity: TraceIdentity | undefined;
   readonly #steps: TraceStep[] = [];
   readonly #scopes: ScopeVerdict[] = [];
-  /** By token, resource and claim (a later origin of the same claim replaces the earlier one, in place). */
-  readonly #claims = new Map<string, ClaimOrigin>();
+  /** Per token and resource in the order first recorded; a later origin of the same claim replaces the earlier one, in place. */
+  readonly #tokens: TokenClaims[] = [];
   #refusal: { error: string; description?: string; by?: TraceActor } | undefined;
   readonly #redact: Redactor;
   /** Work that finishes after the answer (shadow authorizers): the trace is stored once it settles. */
@@ -123,11 +159,15 @@ export class TraceRecorder {
    * configuration; a later origin for the same token, resource and claim replaces the earlier one.
    */
   claim(origin: ClaimOrigin): void {
-    // Built field by field (no rest/spread): this runs for every claim of every traced token.
+    // Kept as the stored form's tuples (stored-trace.ts): this runs for every claim of every traced token.
     const { token, resource, claim, by, value } = origin;
-    const kept: { -readonly [K in keyof ClaimOrigin]: ClaimOrigin[K] } = resource === undefined ? { token, claim, by } : { token, resource, claim, by };
-    if (value !== undefined && !PER_TOKEN_CLAIMS.has(claim)) kept.value = this.#redact(claim, value);
-    this.#claims.set(`${token}\u0000${resource ?? ''}\u0000${claim}`, kept);
+    let group: TokenClaims | undefined;
+    for (const candidate of this.#tokens) if (candidate.token === token && candidate.resource === resource) group = candidate;
+    if (!group) {
+      group = resource === undefined ? { token, claims: new Map() } : { token, resource, claims: new Map() };
+      this.#tokens.push(group);
+    }
+    group.claims.set(claim, value !== undefined && !PER_TOKEN_CLAIMS.has(claim) ? [claim, by, this.#redact(claim, value)] : [claim, by]);
   }
 
   /** The request was refused with this RFC error; the first refusal recorded wins. */
@@ -148,24 +188,43 @@ export class TraceRecorder {
 
   /** Whether anything decision-relevant was recorded (a request with none is not worth storing). */
   get relevant(): boolean {
-    return this.#request !== undefined && (this.#steps.length > 0 || this.#scopes.length > 0 || this.#claims.size > 0 || this.#refusal !== undefined);
+    return this.#request !== undefined && (this.#steps.length > 0 || this.#scopes.length > 0 || this.#tokens.length > 0 || this.#refusal !== undefined);
   }
 
   toTrace(): DecisionTrace {
-    const refusal = this.#refusal;
+    const claims: ClaimOrigin[] = [];
+    for (const { token, resource, claims: named } of this.#tokens) {
+      for (const [claim, by, ...rest] of named.values()) {
+        const origin: { -readonly [K in keyof ClaimOrigin]: ClaimOrigin[K] } = resource === undefined ? { token, claim, by } : { token, resource, claim, by };
+        if (rest.length > 0) origin.value = rest[0];
+        claims.push(origin);
+      }
+    }
+    return { v: TRACE_VERSION, ...this.#common(), result: { ...this.#outcome(), claims } };
+  }
+
+  /** The trace as the store keeps it (stored-trace.ts): what `toTrace` holds, claims grouped per token. */
+  toStored(): StoredTrace {
+    const tokens = this.#tokens.map(({ token, resource, claims }) => (resource === undefined ? { token, claims: [...claims.values()] } : { token, resource, claims: [...claims.values()] }));
+    return { v: STORED_TRACE_VERSION, ...this.#common(), result: { ...this.#outcome(), tokens } };
+  }
+
+  #common(): Omit<DecisionTrace, 'v' | 'result'> {
     return {
-      v: TRACE_VERSION,
       requestId: this.requestId,
       at: this.at,
       request: this.#request ?? { endpoint: 'token', resources: [], scopes: [] },
       ...(this.#identity ? { identity: this.#identity } : {}),
       steps: [...this.#steps],
-      result: {
-        outcome: refusal ? 'refused' : 'issued',
-        ...(refusal ? { error: refusal.error, ...(refusal.description === undefined ? {} : { description: refusal.description }), ...(refusal.by === undefined ? {} : { refusedBy: refusal.by }) } : {}),
-        scopes: [...this.#scopes],
-        claims: [...this.#claims.values()],
-      },
+    };
+  }
+
+  #outcome(): Omit<TraceResult, 'claims'> {
+    const refusal = this.#refusal;
+    return {
+      outcome: refusal ? 'refused' : 'issued',
+      ...(refusal ? { error: refusal.error, ...(refusal.description === undefined ? {} : { description: refusal.description }), ...(refusal.by === undefined ? {} : { refusedBy: refusal.by }) } : {}),
+      scopes: [...this.#scopes],
     };
   }
 }

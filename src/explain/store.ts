@@ -2,12 +2,16 @@
 // `explain.ttl` on every backend. The first trace written under an id stays: a client that sends
 // another request's X-Request-Id cannot overwrite that request's trace.
 //
-// Requests hand their traces over with `enqueue`: they wait a few milliseconds in memory and are
-// written in batches (Store.insertRecords: one transaction or round trip per batch), so tracing
-// every request does not cost one storage commit per request. A trace waiting here is already
-// readable through `get`. The queue is bounded; `close` writes what waits before the store closes.
+// Requests hand their traces over with `enqueue`: each is encoded at once (its stored form,
+// stored-trace.ts, as JSON text written as it is), waits a few milliseconds outside the JavaScript
+// heap (trace-buffer.ts: nothing of it is kept alive for the collector) and is written in batches
+// (Store.insertRecords: one transaction or round trip per batch), so tracing every request does not
+// cost one storage commit per request. A trace waiting here is already readable through `get`. The
+// queue is bounded; `close` writes what waits before the store closes.
 import type { Store } from '../storage/store.ts';
-import { TRACE_KIND, TRACE_VERSION, type DecisionTrace } from './trace.ts';
+import { STORED_TRACE_VERSION, storedForm, traceFromStored, type StoredTrace } from './stored-trace.ts';
+import { TraceBuffer, type TraceEntry } from './trace-buffer.ts';
+import { TRACE_KIND, type DecisionTrace } from './trace.ts';
 
 /** Request ids as Baton issues or accepts them (observability/request-log.ts). */
 export const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -33,10 +37,10 @@ export class TraceStore {
   readonly #flushDelay: number;
   readonly #maxQueued: number;
   readonly #onLoss: (reason: TraceLoss, count: number, error?: unknown) => void;
-  /** Waiting to be written, by request id, in arrival order. */
-  #queued = new Map<string, DecisionTrace>();
-  /** The batch being written (still readable until the write settles). */
-  #writing = new Map<string, DecisionTrace>();
+  /** Waiting to be written, in arrival order: request id and the stored form as JSON text. */
+  #queued = new TraceBuffer();
+  /** The traces being written (still readable until the write settles); then the next queue. */
+  #writing = new TraceBuffer();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #closed = false;
@@ -52,25 +56,25 @@ export class TraceStore {
 
   /** Writes one trace now. Resolves false when a trace already exists under this id. */
   async put(trace: DecisionTrace): Promise<boolean> {
-    return this.#store.putRecord(TRACE_KIND, trace.requestId, trace, { expectedVersion: 0, expiresIn: this.#ttl });
+    return this.#store.putRecord(TRACE_KIND, trace.requestId, storedForm(trace), { expectedVersion: 0, expiresIn: this.#ttl });
   }
 
   /**
    * Hands a trace over for a batched write (never throws, never waits). Of traces enqueued under one
-   * id the first is kept; a trace already stored under that id stays (the later one is not written).
+   * id the first is kept; a trace already stored under that id stays (the later one is not written:
+   * the store inserts only where no record is).
    */
-  enqueue(trace: DecisionTrace): void {
+  enqueue(trace: DecisionTrace | StoredTrace): void {
     if (this.#closed) return this.#onLoss('closed', 1);
-    if (this.#queued.has(trace.requestId) || this.#writing.has(trace.requestId)) return;
-    if (this.#queued.size >= this.#maxQueued) return this.#onLoss('queue_full', 1);
-    this.#queued.set(trace.requestId, trace);
-    if (this.#queued.size >= this.#batchSize) this.#writeSoon(0);
+    if (this.#queued.count >= this.#maxQueued) return this.#onLoss('queue_full', 1);
+    this.#queued.push(trace.requestId, JSON.stringify(trace.v === STORED_TRACE_VERSION ? trace : storedForm(trace)));
+    if (this.#queued.count >= this.#batchSize) this.#writeSoon(0);
     else this.#writeSoon(this.#flushDelay);
   }
 
   /** Writes every waiting trace; resolves when they are all written (or reported lost). */
   async flush(): Promise<void> {
-    while (this.#flushing || this.#queued.size > 0) {
+    while (this.#flushing || this.#queued.count > 0) {
       if (this.#flushing) await this.#flushing;
       else this.#startWrite();
     }
@@ -87,10 +91,12 @@ export class TraceStore {
   /** The trace, or undefined when unknown, expired, malformed id, or written by an incompatible version. */
   async get(requestId: string): Promise<DecisionTrace | undefined> {
     if (!REQUEST_ID.test(requestId)) return undefined;
-    const record = await this.#store.getRecord<DecisionTrace>(TRACE_KIND, requestId);
+    // Looked up before the store is asked: a write that completes meanwhile empties the buffer.
+    const waiting = this.#writing.find(requestId) ?? this.#queued.find(requestId);
+    const record = await this.#store.getRecord<unknown>(TRACE_KIND, requestId);
     // What is stored wins over a trace still waiting under the same id (first write wins).
-    const trace = record?.value ?? this.#writing.get(requestId) ?? this.#queued.get(requestId);
-    return trace && trace.v === TRACE_VERSION ? trace : undefined;
+    if (record) return traceFromStored(record.value);
+    return waiting === undefined ? undefined : traceFromStored(JSON.parse(waiting));
   }
 
   /** Schedules a write in `delay` ms unless one is scheduled sooner or under way (it continues with what waits). */
@@ -105,25 +111,38 @@ export class TraceStore {
     this.#timer.unref();
   }
 
+  /** Everything waiting is written, in batches of at most batchSize, one after another. */
   #startWrite(): void {
-    const batch: DecisionTrace[] = [];
-    for (const [id, trace] of this.#queued) {
-      if (batch.length >= this.#batchSize) break;
-      batch.push(trace);
-      this.#queued.delete(id);
-      this.#writing.set(id, trace);
-    }
-    this.#flushing = this.#write(batch).finally(() => {
-      this.#writing = new Map();
+    const writing = this.#queued;
+    this.#queued = this.#writing;
+    this.#writing = writing;
+    this.#flushing = this.#writeAll(writing).finally(() => {
+      writing.clear();
       this.#flushing = undefined;
       // More arrived while writing: a full batch goes now, a partial one after the usual delay.
-      if (this.#queued.size > 0 && !this.#closed) this.#writeSoon(this.#queued.size >= this.#batchSize ? 0 : this.#flushDelay);
+      if (this.#queued.count > 0 && !this.#closed) this.#writeSoon(this.#queued.count >= this.#batchSize ? 0 : this.#flushDelay);
     });
   }
 
-  async #write(batch: DecisionTrace[]): Promise<void> {
+  async #writeAll(writing: TraceBuffer): Promise<void> {
+    let batch: TraceEntry[] = [];
+    // Of one id within this write the first stays (the store answers false to the others anyway).
+    const seen = new Set<string>();
+    for (const entry of writing.entries()) {
+      if (seen.has(entry.id)) continue;
+      seen.add(entry.id);
+      batch.push(entry);
+      if (batch.length >= this.#batchSize) {
+        await this.#write(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await this.#write(batch);
+  }
+
+  async #write(batch: readonly TraceEntry[]): Promise<void> {
     try {
-      await this.#store.insertRecords(TRACE_KIND, batch.map((trace) => ({ id: trace.requestId, value: trace })), this.#ttl);
+      await this.#store.insertRecords(TRACE_KIND, batch, this.#ttl);
     } catch (error) {
       this.#onLoss('store_failed', batch.length, error);
     }

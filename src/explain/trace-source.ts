@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 
 import type { Store } from '../storage/store.ts';
+import { traceFromStored } from './stored-trace.ts';
 import { TRACE_KIND, TRACE_VERSION, type DecisionTrace } from './trace.ts';
 
 /** A file or record that is not a trace this code can read. */
@@ -12,8 +13,9 @@ export class TraceSourceError extends Error {
 }
 
 export async function storedTrace(store: Store, requestId: string): Promise<DecisionTrace | undefined> {
-  const record = await store.getRecord<DecisionTrace>(TRACE_KIND, requestId);
-  return record && readable(record.value) ? record.value : undefined;
+  const record = await store.getRecord<unknown>(TRACE_KIND, requestId);
+  const trace = record && traceFromStored(record.value);
+  return trace && readable(trace) ? trace : undefined;
 }
 
 /** Every stored trace this version can read, oldest first, then by request id (one that expired meanwhile is skipped). */

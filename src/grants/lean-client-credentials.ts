@@ -7,7 +7,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import als from 'oidc-provider/lib/helpers/als.js';
 
-import { currentTrace } from '../explain/recorder.ts';
+import { traceOfContext } from '../explain/recorder.ts';
 import type { SecretVerifier } from '../provider/client-secret.ts';
 import { leanClientAuth } from './lean-client-auth.ts';
 import type { ResourcePolicy } from '../provider/resources.ts';
@@ -75,7 +75,7 @@ export function leanClientCredentials({ provider, resources, secrets, staticScop
 
     ctx.oidc.entity('Client', client);
     // Issue 15: what was asked and for whom (a client is its own subject); the shared steps record the rest.
-    const trace = currentTrace();
+    const trace = traceOfContext(ctx);
     trace?.request({ endpoint: 'token', clientId: client.clientId, grantType: 'client_credentials', resources: [resource], scopes: requested });
     trace?.identity({ sub: client.clientId, claims: {} });
     Object.assign(ctx.oidc.params, { grant_type: 'client_credentials', scope, resource });

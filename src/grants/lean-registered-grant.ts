@@ -8,7 +8,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import als from 'oidc-provider/lib/helpers/als.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 
-import { currentTrace } from '../explain/recorder.ts';
+import { traceOfContext } from '../explain/recorder.ts';
 import type { SecretVerifier } from '../provider/client-secret.ts';
 import { leanClientAuth } from './lean-client-auth.ts';
 import type { LeanContext, LeanResult } from './lean-client-credentials.ts';
@@ -38,7 +38,7 @@ export function leanRegisteredGrant({ provider, secrets, grantType, parameters }
     ctx.oidc.entity('Client', client);
     // As oidc-provider's Params: every allowed name present, absent ones undefined.
     for (const name of known) ctx.oidc.params[name] = params[name];
-    currentTrace()?.request({
+    traceOfContext(ctx)?.request({
       endpoint: 'token', clientId: client.clientId, grantType,
       resources: params.resource === undefined ? [] : [params.resource], scopes: params.scope?.split(' ') ?? [],
       ...(params.subject_token_type === undefined ? {} : { subjectTokenType: params.subject_token_type }),

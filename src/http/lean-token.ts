@@ -8,7 +8,7 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import errOut from 'oidc-provider/lib/helpers/err_out.js';
 
-import { TraceRecorder, withTrace } from '../explain/recorder.ts';
+import { traceOnContext, TraceRecorder } from '../explain/recorder.ts';
 import type { LeanContext, LeanResult } from '../grants/lean-client-credentials.ts';
 import type { Logger } from '../observability/logger.ts';
 import { endRequest, requestIdFrom } from '../observability/request-log.ts';
@@ -90,7 +90,9 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     }, steps);
     let result: LeanResult;
     try {
-      result = recorder ? await withTrace(recorder, () => grant(ctx, req.headers, params)) : await grant(ctx, req.headers, params);
+      // The grant runs its steps inside oidc-provider's store with this context (recorder.ts).
+      if (recorder) traceOnContext(ctx, recorder);
+      result = await grant(ctx, req.headers, params);
     } catch {
       // The full pipeline answers (and logs) the error, from the steps already run.
       result = { fallback: true };

@@ -138,7 +138,7 @@ export class TokensAtRest implements Store {
     return this.#store.putRecord(kind, id, value, options);
   }
 
-  insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]> {
+  insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly json: string }>, expiresIn?: number): Promise<boolean[]> {
     return this.#store.insertRecords(kind, records, expiresIn);
   }
 

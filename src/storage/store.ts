@@ -100,9 +100,11 @@ export interface Store {
    * as absent; each entry atomic on its own, not the batch as a whole), in one transaction or round
    * trip where the backend has one. Resolves one boolean per entry, in order: `true` when written;
    * `false` when a live record exists, or when an earlier entry of the same call has the same id.
-   * For write-heavy background records (decision traces), never for leases.
+   * For write-heavy background records (decision traces), never for leases. Each value comes as
+   * its JSON text (`JSON.stringify` output, encoded once by the caller where it is cheapest, and
+   * written as it is); `getRecord` returns it parsed.
    */
-  insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]>;
+  insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly json: string }>, expiresIn?: number): Promise<boolean[]>;
 
   /** Removes a record; removing an absent one is not an error. */
   deleteRecord(kind: string, id: string): Promise<void>;

@@ -5,7 +5,8 @@
 // exact scopes and claims lost are printed and the exit status is 1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { TRACE_KIND, type DecisionTrace } from '../../src/explain/trace.ts';
+import { TRACE_KIND } from '../../src/explain/trace.ts';
+import { storedTraces } from '../../src/explain/trace-source.ts';
 import { basic, postForm } from '../helpers/rp.ts';
 import { TEST_ENV } from '../helpers/baton.ts';
 import { API, startBed, type Bed, runReplay } from './bed.ts';
@@ -32,8 +33,7 @@ beforeAll(async () => {
   // Traces are stored after the response, in the background (batched): wait for the token
   // requests' traces and the refusal's.
   const store = bed.baton.baton.store;
-  const refusalStored = async () => (await Promise.all((await store.listRecordIds(TRACE_KIND)).map((id) => store.getRecord<DecisionTrace>(TRACE_KIND, id))))
-    .some((record) => record?.value.result.outcome === 'refused');
+  const refusalStored = async () => (await storedTraces(store)).some((trace) => trace.result.outcome === 'refused');
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && !((await Promise.all(tokenRequests.map((id) => store.getRecord(TRACE_KIND, id)))).every(Boolean) && (await refusalStored()))) {
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -48,8 +48,7 @@ const replay = runReplay;
 
 describe('baton replay over recorded traces', () => {
   it('recorded what was decided: sign-ins, code redemptions, the refresh, client_credentials, the refusal', async () => {
-    const ids = await bed.baton.baton.store.listRecordIds(TRACE_KIND);
-    const traces = (await Promise.all(ids.map((id) => bed.baton.baton.store.getRecord<DecisionTrace>(TRACE_KIND, id)))).map((r) => r!.value);
+    const traces = await storedTraces(bed.baton.baton.store);
     const grants = traces.map((t) => `${t.request.endpoint}:${t.request.grantType ?? ''}:${t.result.outcome}`);
     expect(grants).toEqual(expect.arrayContaining(['token:authorization_code:issued', 'token:refresh_token:issued', 'token:client_credentials:issued', 'authorization::refused']));
   });

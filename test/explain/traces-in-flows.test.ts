@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { renderTrace } from '../../src/explain/render.ts';
 import { TRACE_KIND, type DecisionTrace } from '../../src/explain/trace.ts';
+import { storedTrace } from '../../src/explain/trace-source.ts';
 import { TEST_ENV } from '../helpers/baton.ts';
 import { basic, postForm } from '../helpers/rp.ts';
 import { PASSWORD } from './fixtures/explain-hooks.ts';
@@ -27,8 +28,8 @@ afterAll(() => env?.stop());
 /** Traces are stored after the response: poll the store briefly. */
 async function stored(requestId: string): Promise<DecisionTrace | undefined> {
   for (let i = 0; i < 40; i += 1) {
-    const record = await env.store.getRecord<DecisionTrace>(TRACE_KIND, requestId);
-    if (record) return record.value;
+    const trace = await storedTrace(env.store, requestId);
+    if (trace) return trace;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return undefined;
@@ -162,7 +163,10 @@ describe('decision traces of real flows', () => {
     const traces = (await Promise.all([...requestIds].map(stored))).filter((t): t is DecisionTrace => t !== undefined);
     expect(traces.length).toBeGreaterThanOrEqual(8);
     for (const trace of traces) {
-      const text = JSON.stringify(trace);
+      // The trace as read, and the record as the store holds it (the stored form, stored-trace.ts).
+      const record = await env.store.getRecord(TRACE_KIND, trace.requestId);
+      expect(record).toBeDefined();
+      const text = JSON.stringify(trace) + JSON.stringify(record!.value);
       for (const secret of secrets) {
         expect(text.includes(secret), `trace ${trace.requestId} contains a secret`).toBe(false);
         // A JWT's signature alone would be enough to leak it.

@@ -96,10 +96,10 @@ export class MemoryStore implements Store {
     return entry && { value: jsonCopy(entry.value) as T, version: entry.version };
   }
 
-  async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]> {
+  async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly json: string }>, expiresIn?: number): Promise<boolean[]> {
     this.#open();
     const written: boolean[] = [];
-    for (const { id, value } of records) written.push(await this.putRecord(kind, id, value, { expectedVersion: 0, ...(expiresIn === undefined ? {} : { expiresIn }) }));
+    for (const { id, json } of records) written.push(await this.putRecord(kind, id, JSON.parse(json) as unknown, { expectedVersion: 0, ...(expiresIn === undefined ? {} : { expiresIn }) }));
     return written;
   }
 

@@ -142,13 +142,13 @@ export class PostgresStore implements Store {
    * One statement for the whole batch (the rows as two arrays); ids repeated within the batch are
    * answered false before it runs (an upsert cannot touch one row twice).
    */
-  async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]> {
+  async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly json: string }>, expiresIn?: number): Promise<boolean[]> {
     const first = new Map<string, number>();
     records.forEach(({ id }, i) => { if (!first.has(id)) first.set(id, i); });
     const unique = [...first.values()].map((i) => records[i]!);
     if (unique.length === 0) return [];
     const result = await this.#query<{ id: string }>(this.#sql.insertRecords, [
-      kind, unique.map((r) => r.id), unique.map((r) => JSON.stringify(r.value) ?? 'null'), this.#expiresAt(expiresIn), this.#now(),
+      kind, unique.map((r) => r.id), unique.map((r) => r.json), this.#expiresAt(expiresIn), this.#now(),
     ]);
     const written = new Set(result.rows.map((row) => row.id));
     return records.map(({ id }, i) => first.get(id) === i && written.has(id));

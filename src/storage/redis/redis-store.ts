@@ -157,14 +157,14 @@ export class RedisStore implements Store {
    * One pipelined round trip of the PUT_RECORD script, each entry atomic on its own; an entry the
    * server answers NOSCRIPT (script cache flushed) is sent again with its source.
    */
-  async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]> {
+  async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly json: string }>, expiresIn?: number): Promise<boolean[]> {
     const redis = await this.#client();
     const at = expiresAt(this.#clock, expiresIn);
     const seen = new Set<string>();
-    const calls = records.map(({ id, value }) => {
+    const calls = records.map(({ id, json }) => {
       if (seen.has(id)) return undefined;
       seen.add(id);
-      return { keys: [this.#recordKey(kind, id), this.#zset()], args: [String(this.#clock()), '0', JSON.stringify(value === undefined ? null : value), at === null ? '' : String(at), this.#ttl(at), `r:${kind}:${id}`] };
+      return { keys: [this.#recordKey(kind, id), this.#zset()], args: [String(this.#clock()), '0', json, at === null ? '' : String(at), this.#ttl(at), `r:${kind}:${id}`] };
     });
     const batch = redis.pipeline();
     for (const call of calls) if (call) batch.evalsha(PUT_RECORD.sha, PUT_RECORD.keys, ...call.keys, ...call.args);

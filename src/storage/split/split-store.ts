@@ -122,7 +122,7 @@ export class SplitStore implements Store {
     return this.storeForKind(kind).putRecord(kind, id, value, options);
   }
 
-  insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]> {
+  insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly json: string }>, expiresIn?: number): Promise<boolean[]> {
     return this.storeForKind(kind).insertRecords(kind, records, expiresIn);
   }
 

@@ -180,11 +180,11 @@ export class SqliteStore implements Store {
   }
 
   /** One IMMEDIATE transaction for the whole batch (one commit instead of one per record). */
-  async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly value: unknown }>, expiresIn?: number): Promise<boolean[]> {
+  async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly json: string }>, expiresIn?: number): Promise<boolean[]> {
     const write = this.#db.transaction(() => {
       const now = this.#clock();
       const expires = expiresAt(this.#clock, expiresIn);
-      return records.map(({ id, value }) => this.#sql.insertRecord.run({ kind, id, value: JSON.stringify(value) ?? 'null', expiresAt: expires, now }).changes === 1);
+      return records.map(({ id, json }) => this.#sql.insertRecord.run({ kind, id, value: json, expiresAt: expires, now }).changes === 1);
     });
     return write.immediate();
   }

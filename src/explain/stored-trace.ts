@@ -1,0 +1,72 @@
+// How a decision trace is kept in the store: the trace as `baton explain --json`, the admin endpoint
+// and `baton replay --export` show it (DecisionTrace, version 1), except that the claims of the
+// result are grouped per token: each token and resource named once, each claim a tuple
+// [name, by, value?]. A token's claims repeated the token and the resource in every entry, more than
+// half of a typical trace; when every request is traced, the bytes each trace costs are encoded,
+// written and held in memory per request. Records of the earlier form (the DecisionTrace itself)
+// are still read.
+import { TRACE_VERSION, type ClaimOrigin, type DecisionTrace, type TraceActor, type TraceResult } from './trace.ts';
+
+/** Version of the stored form (1 = the DecisionTrace itself, as stored before). */
+export const STORED_TRACE_VERSION = 2;
+
+/** One claim: its name, who set it, and its value unless it has none in traces (PER_TOKEN_CLAIMS). */
+export type StoredClaim = readonly [claim: string, by: TraceActor, value?: unknown];
+
+/** The claims of one token, in the order they were recorded. */
+export interface StoredToken {
+  readonly token: ClaimOrigin['token'];
+  readonly resource?: string;
+  readonly claims: readonly StoredClaim[];
+}
+
+export interface StoredTrace extends Omit<DecisionTrace, 'v' | 'result'> {
+  readonly v: typeof STORED_TRACE_VERSION;
+  readonly result: Omit<TraceResult, 'claims'> & { readonly tokens: readonly StoredToken[] };
+}
+
+/** The stored form of a trace (claims grouped per token and resource, first appearance first). */
+export function storedForm(trace: DecisionTrace): StoredTrace {
+  const tokens = new Map<string, { token: ClaimOrigin['token']; resource?: string; claims: StoredClaim[] }>();
+  for (const { token, resource, claim, by, value } of trace.result.claims) {
+    const key = resource === undefined ? token : `${token} ${resource}`;
+    let group = tokens.get(key);
+    if (!group) {
+      group = resource === undefined ? { token, claims: [] } : { token, resource, claims: [] };
+      tokens.set(key, group);
+    }
+    group.claims.push(value === undefined ? [claim, by] : [claim, by, value]);
+  }
+  const { claims: _claims, ...result } = trace.result;
+  const { v: _v, ...rest } = trace;
+  return { v: STORED_TRACE_VERSION, ...rest, result: { ...result, tokens: [...tokens.values()] } };
+}
+
+/**
+ * The trace in a stored record, of either form; undefined for anything else (a record written by
+ * an incompatible version, or not a trace).
+ */
+export function traceFromStored(value: unknown): DecisionTrace | undefined {
+  if (!isTraceShaped(value)) return undefined;
+  if (value.v === TRACE_VERSION) return value as unknown as DecisionTrace;
+  if (value.v !== STORED_TRACE_VERSION) return undefined;
+  const stored = value as unknown as StoredTrace;
+  if (!Array.isArray(stored.result.tokens)) return undefined;
+  const claims: ClaimOrigin[] = [];
+  for (const { token, resource, claims: tuples } of stored.result.tokens) {
+    for (const [claim, by, ...rest] of tuples) {
+      const origin: { -readonly [K in keyof ClaimOrigin]: ClaimOrigin[K] } = resource === undefined ? { token, claim, by } : { token, resource, claim, by };
+      if (rest.length > 0) origin.value = rest[0];
+      claims.push(origin);
+    }
+  }
+  const { tokens: _tokens, ...result } = stored.result;
+  const { v: _v, ...rest } = stored;
+  return { v: TRACE_VERSION, ...rest, result: { ...result, claims } };
+}
+
+function isTraceShaped(value: unknown): value is Record<string, unknown> & { v: unknown; result: Record<string, unknown> } {
+  const trace = value as Record<string, unknown> | null;
+  return typeof trace === 'object' && trace !== null && typeof trace.requestId === 'string' && typeof trace.at === 'number'
+    && typeof trace.request === 'object' && trace.request !== null && typeof trace.result === 'object' && trace.result !== null;
+}
