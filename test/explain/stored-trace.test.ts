@@ -1,0 +1,103 @@
+// The stored form of a trace (claims grouped per token) and the off-heap queue of waiting traces:
+// what is stored reads back as exactly the trace the recorder holds, records of the earlier form
+// still read, anything else is refused; the queue keeps every byte of every entry, in order.
+import { describe, expect, it } from 'vitest';
+
+import { TraceRecorder } from '../../src/explain/recorder.ts';
+import { STORED_TRACE_VERSION, storedForm, traceFromStored } from '../../src/explain/stored-trace.ts';
+import { TraceBuffer } from '../../src/explain/trace-buffer.ts';
+import { TRACE_VERSION } from '../../src/explain/trace.ts';
+
+/** A sign-in's trace: an id_token, two access tokens, a refusal-free result, a redacted claim, claims without value. */
+function recorded(): TraceRecorder {
+  const redact = (name: string, value: unknown) => (name === 'email' ? { redacted: true as const, digest: 'AAAAAAAAAAAAAAAA' } : value);
+  const recorder = new TraceRecorder('01a24c8d-aec6-7c02-8da2-c3aa07730dcf', 1_796_580_683_462, redact);
+  recorder.request({ endpoint: 'token', clientId: 'web', grantType: 'authorization_code', resources: ['https://api.example', 'https://orders.example'], scopes: ['openid', 'orders:read'] });
+  recorder.identity({ sub: 'u-1', upstream: 'corp', claims: { email: 'bob@example.org', name: 'Bob' } });
+  recorder.step({ kind: 'rules', effect: 'allow', rule: 0 });
+  recorder.scope({ scope: 'orders:read', resource: 'https://orders.example', granted: true, by: 'authorizer:orders' });
+  recorder.claim({ token: 'id_token', claim: 'sub', by: 'baton', value: 'u-1' });
+  recorder.claim({ token: 'access_token', resource: 'https://orders.example', claim: 'jti', by: 'baton', value: 'never-kept' });
+  recorder.claim({ token: 'access_token', resource: 'https://orders.example', claim: 'tier', by: 'authorizer:orders', value: ['gold', 1, null, { nested: true }] });
+  recorder.claim({ token: 'id_token', claim: 'email', by: 'upstream', value: 'bob@example.org' });
+  recorder.claim({ token: 'access_token', resource: 'https://api.example', claim: 'scope', by: 'baton', value: 'openid' });
+  // A later origin of the same claim replaces the earlier one, in place.
+  recorder.claim({ token: 'access_token', resource: 'https://orders.example', claim: 'tier', by: 'hook:buildAccessTokenClaims', value: 'platinum' });
+  recorder.claim({ token: 'id_token', claim: '123', by: 'upstream', value: 'numeric-looking name' });
+  return recorder;
+}
+
+describe('the stored form of a trace', () => {
+  it('groups the claims per token and resource, in the order first recorded, and reads back as the trace itself', () => {
+    const recorder = recorded();
+    const stored = recorder.toStored();
+    expect(stored.v).toBe(STORED_TRACE_VERSION);
+    expect(stored.result.tokens).toStrictEqual([
+      { token: 'id_token', claims: [['sub', 'baton', 'u-1'], ['email', 'upstream', { redacted: true, digest: 'AAAAAAAAAAAAAAAA' }], ['123', 'upstream', 'numeric-looking name']] },
+      { token: 'access_token', resource: 'https://orders.example', claims: [['jti', 'baton'], ['tier', 'hook:buildAccessTokenClaims', 'platinum']] },
+      { token: 'access_token', resource: 'https://api.example', claims: [['scope', 'baton', 'openid']] },
+    ]);
+    // What the store gives back (JSON) is the DecisionTrace the recorder holds, claim for claim.
+    expect(traceFromStored(JSON.parse(JSON.stringify(stored)))).toStrictEqual(recorder.toTrace());
+    // The same stored form whether built by the recorder or from its trace (TraceStore.enqueue/put of a DecisionTrace).
+    expect(storedForm(recorder.toTrace())).toStrictEqual(stored);
+    expect(JSON.stringify(stored).length).toBeLessThan(JSON.stringify(recorder.toTrace()).length);
+  });
+
+  it('keeps no value for per-token claims, and the redacted value only', () => {
+    const text = JSON.stringify(recorded().toStored());
+    expect(text).not.toContain('never-kept');
+    expect(text).not.toContain('bob@example.org');
+  });
+
+  it('a record of the earlier form (the DecisionTrace itself) still reads', () => {
+    const trace = recorded().toTrace();
+    expect(trace.v).toBe(TRACE_VERSION);
+    expect(traceFromStored(JSON.parse(JSON.stringify(trace)))).toStrictEqual(trace);
+  });
+
+  it('refuses what is not a trace of a known form', () => {
+    const stored = JSON.parse(JSON.stringify(recorded().toStored())) as Record<string, unknown>;
+    expect(traceFromStored({ ...stored, v: 3 })).toBeUndefined();
+    expect(traceFromStored({ ...stored, result: { outcome: 'issued', scopes: [] } })).toBeUndefined();
+    expect(traceFromStored({ ...stored, requestId: 42 })).toBeUndefined();
+    expect(traceFromStored({ ...stored, request: null })).toBeUndefined();
+    for (const value of [null, 'trace', 1, [], {}]) expect(traceFromStored(value)).toBeUndefined();
+  });
+});
+
+describe('TraceBuffer', () => {
+  it('gives back every entry byte for byte, in order, across growth; multibyte text included', () => {
+    const buffer = new TraceBuffer(16);
+    const entries = Array.from({ length: 300 }, (_, i) => ({ id: `req-${i}`, json: JSON.stringify({ i, text: 'ü ✓ 𝄞 '.repeat(i % 7), quote: '"\\' }) }));
+    for (const { id, json } of entries) buffer.push(id, json);
+    expect(buffer.count).toBe(300);
+    expect([...buffer.entries()]).toStrictEqual(entries);
+  });
+
+  it('find answers the first entry under an id, and nothing for an absent one or a prefix of an id', () => {
+    const buffer = new TraceBuffer(8);
+    buffer.push('a', '"first"');
+    buffer.push('ab', '"other"');
+    buffer.push('a', '"second"');
+    expect(buffer.find('a')).toBe('"first"');
+    expect(buffer.find('ab')).toBe('"other"');
+    expect(buffer.find('abc')).toBeUndefined();
+    expect(buffer.find('')).toBeUndefined();
+  });
+
+  it('clear empties it for reuse', () => {
+    const buffer = new TraceBuffer(8);
+    buffer.push('a', '1');
+    buffer.clear();
+    expect(buffer.count).toBe(0);
+    expect([...buffer.entries()]).toStrictEqual([]);
+    expect(buffer.find('a')).toBeUndefined();
+    buffer.push('b', '2');
+    expect([...buffer.entries()]).toStrictEqual([{ id: 'b', json: '2' }]);
+  });
+
+  it('refuses an id longer than its length field', () => {
+    expect(() => new TraceBuffer().push('x'.repeat(70_000), '1')).toThrow(RangeError);
+  });
+});
