@@ -14,13 +14,23 @@ export interface TraceEntry {
 /** Entry header: id length (uint16), JSON length (uint32), little-endian. */
 const HEADER = 6;
 
+/** A buffer grown past this by a burst is given back when emptied, not kept for the next entries. */
+const KEEP_AT_MOST = 1024 * 1024;
+
 export class TraceBuffer {
   #bytes: Buffer;
   #used = 0;
   #count = 0;
+  readonly #initialBytes: number;
 
   constructor(initialBytes = 64 * 1024) {
+    this.#initialBytes = initialBytes;
     this.#bytes = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** Bytes held (for tests and metrics). */
+  get capacity(): number {
+    return this.#bytes.length;
   }
 
   get count(): number {
@@ -70,10 +80,11 @@ export class TraceBuffer {
     return undefined;
   }
 
-  /** Empties the buffer, keeping its memory for the next entries. */
+  /** Empties the buffer, keeping its memory for the next entries unless a burst grew it past KEEP_AT_MOST. */
   clear(): void {
     this.#used = 0;
     this.#count = 0;
+    if (this.#bytes.length > Math.max(KEEP_AT_MOST, this.#initialBytes)) this.#bytes = Buffer.allocUnsafe(this.#initialBytes);
   }
 
   #reserve(more: number): void {

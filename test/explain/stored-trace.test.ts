@@ -97,6 +97,18 @@ describe('TraceBuffer', () => {
     expect([...buffer.entries()]).toStrictEqual([{ id: 'b', json: '2' }]);
   });
 
+  it('gives back the memory a burst grew it to once emptied; keeps a small buffer for reuse', () => {
+    const buffer = new TraceBuffer(1024);
+    for (let i = 0; i < 2000; i++) buffer.push(`req-${i}`, JSON.stringify({ pad: 'x'.repeat(1000) }));
+    expect(buffer.capacity).toBeGreaterThan(1024 * 1024);
+    buffer.clear();
+    expect(buffer.capacity).toBe(1024);
+    buffer.push('a', '1');
+    buffer.clear();
+    expect(buffer.capacity).toBe(1024);
+    expect([...buffer.entries()]).toStrictEqual([]);
+  });
+
   it('refuses an id longer than its length field', () => {
     expect(() => new TraceBuffer().push('x'.repeat(70_000), '1')).toThrow(RangeError);
   });
