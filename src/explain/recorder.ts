@@ -45,7 +45,8 @@ export function currentTrace(): TraceRecorder | undefined {
  * token path runs the grant's steps inside it).
  */
 export function traceOnContext(ctx: { state: object }, recorder: TraceRecorder): void {
-  (ctx.state as { [ON_CONTEXT]?: TraceRecorder })[ON_CONTEXT] = recorder;
+  // Not enumerable: a copy of the state (`{ ...ctx.state }`, the lean path's hand-over) leaves it behind.
+  Object.defineProperty(ctx.state, ON_CONTEXT, { value: recorder, enumerable: false, configurable: true, writable: true });
 }
 
 /** The recorder `traceOnContext` put on this context. */

@@ -26,6 +26,8 @@ export interface TraceStoreOptions {
   readonly flushDelay?: number;
   /** Most traces waiting in memory (default 10,000); beyond it new traces are dropped, never the process's memory. */
   readonly maxQueued?: number;
+  /** Most bytes of encoded traces waiting (default 32 MiB): large traces are bounded by size, not only by count. */
+  readonly maxQueuedBytes?: number;
   /** `count` traces were not stored, and why (metrics, logs). `error` when the store refused the write. */
   readonly onLoss?: (reason: TraceLoss, count: number, error?: unknown) => void;
 }
@@ -36,6 +38,7 @@ export class TraceStore {
   readonly #batchSize: number;
   readonly #flushDelay: number;
   readonly #maxQueued: number;
+  readonly #maxQueuedBytes: number;
   readonly #onLoss: (reason: TraceLoss, count: number, error?: unknown) => void;
   /** Waiting to be written, in arrival order: request id and the stored form as JSON text. */
   #queued = new TraceBuffer();
@@ -51,6 +54,7 @@ export class TraceStore {
     this.#batchSize = options.batchSize ?? 256;
     this.#flushDelay = options.flushDelay ?? 20;
     this.#maxQueued = options.maxQueued ?? 10_000;
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? 32 * 1024 * 1024;
     this.#onLoss = options.onLoss ?? (() => undefined);
   }
 
@@ -66,7 +70,7 @@ export class TraceStore {
    */
   enqueue(trace: DecisionTrace | StoredTrace): void {
     if (this.#closed) return this.#onLoss('closed', 1);
-    if (this.#queued.count >= this.#maxQueued) return this.#onLoss('queue_full', 1);
+    if (this.#queued.count >= this.#maxQueued || this.#queued.size >= this.#maxQueuedBytes) return this.#onLoss('queue_full', 1);
     this.#queued.push(trace.requestId, JSON.stringify(trace.v === STORED_TRACE_VERSION ? trace : storedForm(trace)));
     if (this.#queued.count >= this.#batchSize) this.#writeSoon(0);
     else this.#writeSoon(this.#flushDelay);

@@ -51,7 +51,7 @@ export function traceFromStored(value: unknown): DecisionTrace | undefined {
   if (value.v === TRACE_VERSION) return value as unknown as DecisionTrace;
   if (value.v !== STORED_TRACE_VERSION) return undefined;
   const stored = value as unknown as StoredTrace;
-  if (!Array.isArray(stored.result.tokens)) return undefined;
+  if (!Array.isArray(stored.result.tokens) || !stored.result.tokens.every(isStoredToken)) return undefined;
   const claims: ClaimOrigin[] = [];
   for (const { token, resource, claims: tuples } of stored.result.tokens) {
     for (const [claim, by, ...rest] of tuples) {
@@ -69,4 +69,11 @@ function isTraceShaped(value: unknown): value is Record<string, unknown> & { v: 
   const trace = value as Record<string, unknown> | null;
   return typeof trace === 'object' && trace !== null && typeof trace.requestId === 'string' && typeof trace.at === 'number'
     && typeof trace.request === 'object' && trace.request !== null && typeof trace.result === 'object' && trace.result !== null;
+}
+
+function isStoredToken(entry: unknown): entry is StoredToken {
+  const token = entry as Partial<StoredToken> | null;
+  return typeof token === 'object' && token !== null && typeof token.token === 'string'
+    && (token.resource === undefined || typeof token.resource === 'string') && Array.isArray(token.claims)
+    && token.claims.every((claim) => Array.isArray(claim) && claim.length >= 2 && claim.length <= 3 && typeof claim[0] === 'string' && typeof claim[1] === 'string');
 }

@@ -37,6 +37,11 @@ export class TraceBuffer {
     return this.#count;
   }
 
+  /** Bytes the entries take. */
+  get size(): number {
+    return this.#used;
+  }
+
   push(id: string, json: string): void {
     const idBytes = Buffer.byteLength(id);
     const jsonBytes = Buffer.byteLength(json);

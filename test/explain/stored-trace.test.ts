@@ -63,6 +63,28 @@ describe('the stored form of a trace', () => {
     expect(traceFromStored({ ...stored, requestId: 42 })).toBeUndefined();
     expect(traceFromStored({ ...stored, request: null })).toBeUndefined();
     for (const value of [null, 'trace', 1, [], {}]) expect(traceFromStored(value)).toBeUndefined();
+    // A malformed claims part reads as no trace (never a throw: the explain endpoint answers 404, not 500).
+    const result = stored.result as Record<string, unknown>;
+    for (const tokens of [[null], ['x'], [{ token: 'access_token' }], [{ token: 'access_token', claims: [null] }], [{ token: 'access_token', claims: [['sub']] }], [{ token: 1, claims: [] }], [{ token: 'access_token', resource: 5, claims: [] }]]) {
+      expect(() => traceFromStored({ ...stored, result: { ...result, tokens } })).not.toThrow();
+      expect(traceFromStored({ ...stored, result: { ...result, tokens } })).toBeUndefined();
+    }
+  });
+});
+
+describe('the lean path carries its recorder on the request context', () => {
+  it('inside oidc-provider\'s store the recorder is the current trace; a copy of the state does not carry it', async () => {
+    const { default: providerContext } = await import('oidc-provider/lib/helpers/als.js');
+    const { currentTrace, traceOfContext, traceOnContext } = await import('../../src/explain/recorder.ts');
+    const recorder = new TraceRecorder('req-1', 0);
+    const ctx = { state: { requestId: 'req-1' } };
+    traceOnContext(ctx, recorder);
+    expect(traceOfContext(ctx)).toBe(recorder);
+    expect(currentTrace()).toBeUndefined();
+    expect(await providerContext.run(ctx, async () => { await Promise.resolve(); return currentTrace(); })).toBe(recorder);
+    // Another request's context, concurrently: its own (no) trace.
+    expect(await providerContext.run({ state: {} }, async () => currentTrace())).toBeUndefined();
+    expect(traceOfContext({ state: { ...ctx.state } })).toBeUndefined();
   });
 });
 

@@ -106,6 +106,16 @@ describe('TraceStore batched writes', () => {
     expect(await traces.get('r4')).toBeUndefined();
   });
 
+  it('beyond maxQueuedBytes new traces are dropped and counted too', async () => {
+    const store = new WatchedStore();
+    const size = JSON.stringify(trace('r0')).length;
+    const traces = new TraceStore(store, 60, { maxQueuedBytes: 2 * size, batchSize: 100, flushDelay: 10_000, onLoss });
+    for (let i = 0; i < 4; i++) traces.enqueue(trace(`r${i}`));
+    expect(losses.map(([reason]) => reason)).toStrictEqual(['queue_full', 'queue_full']);
+    await traces.flush();
+    expect(store.batches).toStrictEqual([['r0', 'r1']]);
+  });
+
   it('a store that refuses the batch: the loss is reported with the error, and later batches still go', async () => {
     const store = new WatchedStore();
     const traces = new TraceStore(store, 60, { flushDelay: 1, onLoss });

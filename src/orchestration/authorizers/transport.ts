@@ -141,6 +141,12 @@ export const undiciPost: AuthorizerPost = (url, init) => (pool ? exchange(pool, 
 function exchange(dispatcher: Agent, url: string, { headers, body, timeout, maxBytes }: PostInit): Promise<RawAnswer> {
   return new Promise<RawAnswer>((resolve, reject) => {
     const { origin, path } = target(url);
-    dispatcher.dispatch({ origin, path, method: 'POST', headers, body }, new Exchange(maxBytes, timeout, resolve, reject));
+    const handler = new Exchange(maxBytes, timeout, resolve, reject);
+    try {
+      dispatcher.dispatch({ origin, path, method: 'POST', headers, body }, handler);
+    } catch (err) {
+      // Refused before any I/O (a closed pool): fail now, and leave no deadline timer behind.
+      handler.onResponseError(undefined, err as Error);
+    }
   });
 }
