@@ -13,7 +13,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import providerContext from 'oidc-provider/lib/helpers/als.js';
 
 import { keepAll, redactAll, type Redactor } from './redact.ts';
-import { STORED_TRACE_VERSION, type StoredClaim, type StoredTrace } from './stored-trace.ts';
+import { claimOrigins, STORED_TRACE_VERSION, type StoredClaim, type StoredTrace } from './stored-trace.ts';
 import {
   PER_TOKEN_CLAIMS, TRACE_VERSION, type ClaimOrigin, type DecisionTrace, type ScopeVerdict, type TraceActor, type TraceIdentity,
   type TraceRequest, type TraceResult, type TraceStep,
@@ -193,14 +193,7 @@ export class TraceRecorder {
   }
 
   toTrace(): DecisionTrace {
-    const claims: ClaimOrigin[] = [];
-    for (const { token, resource, claims: named } of this.#tokens) {
-      for (const [claim, by, ...rest] of named.values()) {
-        const origin: { -readonly [K in keyof ClaimOrigin]: ClaimOrigin[K] } = resource === undefined ? { token, claim, by } : { token, resource, claim, by };
-        if (rest.length > 0) origin.value = rest[0];
-        claims.push(origin);
-      }
-    }
+    const claims = claimOrigins(this.#tokens.map(({ token, resource, claims: named }) => ({ token, ...(resource === undefined ? {} : { resource }), claims: named.values() })));
     return { v: TRACE_VERSION, ...this.#common(), result: { ...this.#outcome(), claims } };
   }
 

@@ -42,6 +42,19 @@ export function storedForm(trace: DecisionTrace): StoredTrace {
   return { v: STORED_TRACE_VERSION, ...rest, result: { ...result, tokens: [...tokens.values()] } };
 }
 
+/** The claims of grouped tokens as the trace lists them, one ClaimOrigin per claim, in order. */
+export function claimOrigins(tokens: Iterable<{ readonly token: ClaimOrigin['token']; readonly resource?: string; readonly claims: Iterable<StoredClaim> }>): ClaimOrigin[] {
+  const claims: ClaimOrigin[] = [];
+  for (const { token, resource, claims: tuples } of tokens) {
+    for (const [claim, by, ...rest] of tuples) {
+      const origin: { -readonly [K in keyof ClaimOrigin]: ClaimOrigin[K] } = resource === undefined ? { token, claim, by } : { token, resource, claim, by };
+      if (rest.length > 0) origin.value = rest[0];
+      claims.push(origin);
+    }
+  }
+  return claims;
+}
+
 /**
  * The trace in a stored record, of either form; undefined for anything else (a record written by
  * an incompatible version, or not a trace).
@@ -52,14 +65,7 @@ export function traceFromStored(value: unknown): DecisionTrace | undefined {
   if (value.v !== STORED_TRACE_VERSION) return undefined;
   const stored = value as unknown as StoredTrace;
   if (!Array.isArray(stored.result.tokens) || !stored.result.tokens.every(isStoredToken)) return undefined;
-  const claims: ClaimOrigin[] = [];
-  for (const { token, resource, claims: tuples } of stored.result.tokens) {
-    for (const [claim, by, ...rest] of tuples) {
-      const origin: { -readonly [K in keyof ClaimOrigin]: ClaimOrigin[K] } = resource === undefined ? { token, claim, by } : { token, resource, claim, by };
-      if (rest.length > 0) origin.value = rest[0];
-      claims.push(origin);
-    }
-  }
+  const claims = claimOrigins(stored.result.tokens);
   const { tokens: _tokens, ...result } = stored.result;
   const { v: _v, ...rest } = stored;
   return { v: TRACE_VERSION, ...rest, result: { ...result, claims } };
