@@ -37,8 +37,13 @@ export interface Presented {
 export interface RefreshTokens {
   /** A new refresh token for `clientId`; `upstreamExpiresIn` (seconds) caps its lifetime. */
   wrap(grant: WrappedGrant, clientId: string, upstreamExpiresIn?: number): Promise<string>;
-  /** The grant of a token issued to `clientId` here, spent when the mode rotates; invalid_grant otherwise. `release` undoes the spending. */
-  unwrap(token: string, clientId: string): Promise<{ grant: WrappedGrant; release: () => Promise<void> }>;
+  /**
+   * The grant of a token issued to `clientId` here, spent when the mode rotates; invalid_grant
+   * otherwise. `release` undoes the spending; given the upstream refresh token that replaced the
+   * wrapped one (a rotating upstream answered before a later step failed), the handle wraps that one
+   * from then on. A JWE holds nothing to spend or replace: its `release` does nothing.
+   */
+  unwrap(token: string, clientId: string): Promise<{ grant: WrappedGrant; release: (upstreamRefreshToken?: string) => Promise<void> }>;
   /** A token issued to `clientId` here (spent or not), without spending or ending anything. */
   peek(token: string, clientId: string): Promise<Presented | undefined>;
   /** Ends the token (handle: deleted); resolves its grant when it was issued to `clientId` here. */
@@ -169,8 +174,12 @@ function handleTokens({ issuer, ttl, secret, store, clock }: RefreshTokenSetting
       if (!(await store.putRecord(HANDLE_KIND, found.id, spent, { expectedVersion: found.record.version, expiresIn }))) throw invalidGrant(REFUSED);
       return {
         grant: found.grant,
-        release: async () => {
-          await store.putRecord(HANDLE_KIND, found.id, { ...spent, used: false }, { expectedVersion: found.record.version + 1, expiresIn });
+        release: async (upstreamRefreshToken) => {
+          const sealed = upstreamRefreshToken === undefined || upstreamRefreshToken === found.grant.upstreamRefreshToken
+            ? spent.sealed
+            : seal(secret, JSON.stringify({ ...found.grant, upstreamRefreshToken }), `${HANDLE_KIND}:${found.id}`);
+          const given = await store.putRecord(HANDLE_KIND, found.id, { ...spent, sealed, used: false }, { expectedVersion: found.record.version + 1, expiresIn });
+          if (!given) throw new Error('the refresh handle changed while it was spent; not given back');
         },
       };
     },

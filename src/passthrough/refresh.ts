@@ -90,7 +90,22 @@ async function refreshAtUpstream(step: Step, value: string): Promise<TokenRespon
     if (body.refresh_token !== undefined) count(step, 'rotated');
     return body;
   } catch (err) {
-    await end();
+    // The upstream answered but a later step failed. Refused for good (the policy denied, another
+    // user came back): ended. A step that could not run now (an authorizer or the store unavailable,
+    // a hook failing) must not cost the user the session: the handle is given back wrapping the
+    // upstream's new refresh token (a rotating upstream already spent the old one), so a retry
+    // works. A JWE cannot be given back: it works again only if the upstream did not rotate.
+    if (err instanceof PassthroughError && err.status < 500) await end();
+    else if (entry.config.refreshTokens === 'jwe') {
+      if (upstream.refreshToken === undefined) count(step, 'given_back');
+    } else {
+      await release(upstream.refreshToken ?? grant.upstreamRefreshToken)
+        .then(() => count(step, 'given_back'))
+        .catch(async (cause: unknown) => {
+          deps.logger.error({ err: cause, reqId: step.requestId }, 'giving back a refresh token failed');
+          await end();
+        });
+    }
     throw err;
   }
 }

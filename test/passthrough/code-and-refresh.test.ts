@@ -20,7 +20,8 @@ let env: Environment;
 let page: Page;
 
 beforeAll(async () => {
-  env = await startEnvironment();
+  // crm-handle: the same app at Contoso (a rotating upstream) with handle refresh tokens.
+  env = await startEnvironment({ passthrough: [{ id: 'crm-handle', upstream: 'contoso', clients: ['crm-app'], resource: { id: ORDERS_API }, refreshTokens: 'handle', hooks: { module: './fixtures/hooks.ts' } }] });
 });
 afterAll(() => env?.stop());
 beforeEach(async () => {
@@ -202,6 +203,66 @@ describe('refresh tokens wrapping the upstream\'s', () => {
       env.google.fail('none');
     }
     expect((await client.refreshTokenGrant(rp, tokens.refresh_token!)).access_token).toBeTruthy();
+  });
+});
+
+describe('a refresh failing after a rotating upstream answered', () => {
+  const refreshAt = (refreshToken: string) => postForm(`${env.issuer('crm-handle')}/token`, new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }), { authorization: basic('crm-app', SECRETS.crm) });
+  const givenBack = async () => Number(/^baton_refresh_total\{outcome="given_back"\} (\d+)/m.exec(await (await fetch(`${env.baton.url}/metrics`)).text())?.[1] ?? 0);
+
+  it('authorizer down: 503, the handle is given back wrapping Contoso\'s new token, and the same handle works once the authorizer is back', async () => {
+    const rp = await app(env.issuer('crm-handle'), 'crm-app', SECRETS.crm);
+    const tokens = await redeem(rp, await authorize(page, env, rp, ALICE));
+    const refreshes = env.entra.counters.refresh;
+    const given = await givenBack();
+    env.authorizerMode('down');
+    try {
+      const down = await refreshAt(tokens.refresh_token!);
+      expect(down.status).toBe(503);
+      expect(down.json.error).toBe('temporarily_unavailable');
+    } finally {
+      env.authorizerMode('grant');
+    }
+    // Contoso rotated its refresh token during the failed attempt: the old one is gone there.
+    expect(env.entra.counters.refresh).toBe(refreshes + 1);
+    expect(await givenBack()).toBe(given + 1);
+    const retried = await client.refreshTokenGrant(rp, tokens.refresh_token!);
+    expect(retried.claims()).toMatchObject({ sub: tokens.claims()!.sub, iss: env.issuer('crm-handle') });
+    expect(String(decodeJwt(retried.access_token).scope).split(' ')).toContain('orders:read');
+    expect(env.entra.counters.refresh).toBe(refreshes + 2);
+    // Spent by the retry as usual; its successor goes on.
+    expect(retried.refresh_token).not.toBe(tokens.refresh_token);
+    expect((await client.refreshTokenGrant(rp, retried.refresh_token!)).access_token).toBeTruthy();
+  });
+
+  it('the user is refused since signing in (isAuthorized): invalid_grant, and the handle is ended, not given back', async () => {
+    const rp = await app(env.issuer('crm-handle'), 'crm-app', SECRETS.crm);
+    const tokens = await redeem(rp, await authorize(page, env, rp, ALICE));
+    const given = await givenBack();
+    process.env.PASSTHROUGH_TEST_SUSPENDED = 'alice@contoso.com';
+    let refused: Awaited<ReturnType<typeof refreshAt>>;
+    try {
+      refused = await refreshAt(tokens.refresh_token!);
+    } finally {
+      delete process.env.PASSTHROUGH_TEST_SUSPENDED;
+    }
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('suspended by the HR system') });
+    expect(await givenBack()).toBe(given);
+    // No longer suspended: the handle stays ended all the same (a new sign-in is needed).
+    expect((await refreshAt(tokens.refresh_token!)).json.error).toBe('invalid_grant');
+  });
+
+  it('an authorizer that denies takes its scopes away without refusing the refresh', async () => {
+    const rp = await app(env.issuer('crm-handle'), 'crm-app', SECRETS.crm);
+    const tokens = await redeem(rp, await authorize(page, env, rp, ALICE));
+    env.authorizerMode('deny');
+    try {
+      const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
+      expect(String(decodeJwt(refreshed.access_token).scope).split(' ')).not.toContain('orders:read');
+    } finally {
+      env.authorizerMode('grant');
+    }
   });
 });
 

@@ -24,11 +24,15 @@ export interface Environment {
   app: RedirectTarget;
   /** The subjects the authorizer was asked about. */
   authorized: string[];
+  /** How the orders authorizer answers from now on: as usual, 503, or a deny. */
+  authorizerMode(mode: AuthorizerMode): void;
   /** Every line Baton logged (no redaction: handlers must not pass secrets in the first place). */
   logs: string[];
   issuer(id: string): string;
   stop(): Promise<void>;
 }
+
+export type AuthorizerMode = 'grant' | 'down' | 'deny';
 
 export interface EnvironmentOptions {
   /** Baton's `storage` (memory by default). */
@@ -68,7 +72,8 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
   const authorized: string[] = [];
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => { logs.push(line); } });
-  const authorizer = await startAuthorizer(batonUrl, authorized);
+  const answering = { mode: 'grant' as AuthorizerMode };
+  const authorizer = await startAuthorizer(batonUrl, authorized, answering);
   const baton = await startBaton({
     upstreams: [
       { id: 'contoso', preset: 'entra', issuer: `${entra.url}/{tenantid}/v2.0`, discoveryUrl: entra.commonDiscoveryUrl, tenants: [TENANT], clientId: 'baton', clientSecret: SECRETS.baton },
@@ -91,6 +96,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
 
   return {
     baton, entra, google, browser, app, authorized, logs,
+    authorizerMode: (mode) => { answering.mode = mode; },
     issuer: (id) => `${baton.url}/passthrough/${id}`,
     async stop() {
       await Promise.all([browser.close(), app.stop()]);
@@ -99,8 +105,8 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
   };
 }
 
-/** The orders authorizer: verifies Baton's JWT against its JWKS, grants orders:read only. */
-async function startAuthorizer(batonUrl: string, authorized: string[]): Promise<{ url: string; server: Server }> {
+/** The orders authorizer: verifies Baton's JWT against its JWKS, grants orders:read only (or, as told, is down or denies). */
+async function startAuthorizer(batonUrl: string, authorized: string[], answering: { mode: AuthorizerMode }): Promise<{ url: string; server: Server }> {
   const jwks = createRemoteJWKSet(new URL(`${batonUrl}/jwks`));
   const server = createServer((req, res) => {
     let body = '';
@@ -110,6 +116,8 @@ async function startAuthorizer(batonUrl: string, authorized: string[]): Promise<
         await jwtVerify((req.headers.authorization ?? '').replace(/^Bearer /, ''), jwks, { issuer: batonUrl, audience: 'orders' });
         const request = JSON.parse(body) as { subject: string; scopes: string[] };
         authorized.push(request.subject);
+        if (answering.mode === 'down') return void res.writeHead(503).end();
+        if (answering.mode === 'deny') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ decision: 'deny', reason: 'suspended' }));
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ decision: 'grant', scopes: request.scopes.filter((s) => s === 'orders:read'), claims: { tier: 'gold' } }));
       } catch {
         res.writeHead(401).end();

@@ -60,6 +60,23 @@ describe('handle refresh tokens', () => {
     await expect(tokens.unwrap(token, 'app')).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  it('given back with the upstream\'s replacement token wrap that one; a handle changed meanwhile is not given back', async () => {
+    const { tokens } = clocked('handle');
+    const token = await tokens.wrap(grant, 'app');
+    const spent = await tokens.unwrap(token, 'app');
+    await spent.release('upstream-rt-rotated');
+    const again = await tokens.unwrap(token, 'app');
+    expect(again.grant).toMatchObject({ ...grant, upstreamRefreshToken: 'upstream-rt-rotated', family: spent.grant.family });
+    // Given back without a replacement: the same upstream token.
+    await again.release();
+    const third = await tokens.unwrap(token, 'app');
+    expect(third.grant.upstreamRefreshToken).toBe('upstream-rt-rotated');
+    // Ended while spent (revoked, a reuse elsewhere): giving it back fails instead of reviving it.
+    await tokens.revoke(token, 'app');
+    await expect(third.release('upstream-rt-3')).rejects.toThrow(/not given back/);
+    await expect(tokens.unwrap(token, 'app')).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
   it('are bound to the client, never store the handle itself, and end on revocation', async () => {
     const { tokens, store } = clocked('handle');
     const token = await tokens.wrap(grant, 'app');
