@@ -161,7 +161,6 @@ async function authorizeIdentity(evaluator: Evaluator, request: EvaluationReques
     if (!outcome.allowed) throw new Refusal('invalid_grant', outcome.reason, refusalActor(outcome.by));
     return stored;
   }
-  const connector = identity.upstream ? evaluator.upstreams.get(identity.upstream) : undefined;
   const outcome = await authorizeUser({ store, hooks }, {
     hookKey: client.client_id,
     client: { id: client.client_id, name: client.client_name },
@@ -173,7 +172,8 @@ async function authorizeIdentity(evaluator: Evaluator, request: EvaluationReques
     user: { accountId: sub, upstream: identity.upstream, upstreamSubject: identity.upstreamSubject, claims: identity.claims, ...(identity.attrs ? { attrs: identity.attrs } : {}) },
     signIn: true,
     allowedUpstreams: client.upstreams,
-    emailDomains: connector?.emailDomains,
+    // An upstream the configuration does not have: no sign-in could start there; refused (fail closed).
+    ...storedUpstream(identity.upstream, (id) => evaluator.upstreams.get(id)),
     ...(identity.upstream ? { parts: { upstream: { id: identity.upstream, claims: identity.claims, tokens: {} } } } : {}),
   });
   if (!outcome.allowed) {

@@ -130,6 +130,18 @@ describe('baton replay', () => {
     expect(out.stdout).toMatch(new RegExp(`${ids.aliceRefresh}: refresh_token for client web, user corp:alice\n  refusal appears: invalid_grant: this application does not accept accounts of this identity provider \\(by client\\)`));
   });
 
+  it('a candidate without the upstream at all: alice\'s sign-in and refresh are refused, never evaluated as if it were there', async () => {
+    const candidate = bed.writeConfig('upstream-renamed', (raw) => ({
+      ...raw,
+      clients: (raw.clients as Array<Record<string, unknown>>).map(({ upstreams: _upstreams, ...c }) => c),
+      upstreams: (raw.upstreams as Array<Record<string, unknown>>).map((u) => ({ ...u, id: 'partner' })),
+    }));
+    const out = await replay(['--config', candidate, '--from-store', bed.configFile, '--user', 'corp:alice']);
+    expect(out.status).toBe(1);
+    expect(out.stdout).toContain(`${ids.alice}: authorization_code for client web, user corp:alice\n  refusal appears: access_denied: the identity provider of this account is no longer configured (by client)`);
+    expect(out.stdout).toContain(`${ids.aliceRefresh}: refresh_token for client web, user corp:alice\n  refusal appears: invalid_grant: the identity provider of this account is no longer configured (by client)`);
+  });
+
   it('filters by client, user and time window', async () => {
     const candidate = bed.writeConfig('strict-authorizer-2', (raw) => ({ ...raw, authorizers: [{ id: 'orders', url: strict.url, namespace: 'orders:', cacheTTL: 0 }] }));
     const service = await replay(['--config', candidate, '--from-store', bed.configFile, '--client', 'service']);
