@@ -21,6 +21,8 @@ const WARMUP = envNumber('BENCH_WARMUP', 3);
 const DURATION = envNumber('BENCH_DURATION', 10);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 10);
 const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 5));
+/** A second, identical sample-1 server (BENCH_TRACING_CONTROL=0 leaves it out). */
+const CONTROL = process.env.BENCH_TRACING_CONTROL !== '0';
 /** Extra node flags for the server children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /**
@@ -94,6 +96,9 @@ async function main(): Promise<void> {
       await start('explain off', { BENCH_EXPLAIN: 'off' }),
       await start('on, sample 0', { BENCH_EXPLAIN: '0' }),
       await start('on, sample 1', { BENCH_EXPLAIN: '1' }),
+      // The same server again: how far two identical servers land apart in this run (host drift,
+      // disk writeback of the other servers' traces) is the band any ratio below is read within.
+      ...(CONTROL ? [await start('sample 1 (A/A)', { BENCH_EXPLAIN: '1' })] : []),
     ];
     const cpu = async (server: Server) => (await server.child.request<Stats>({ type: 'stats' }, 'stats')).cpuMicros;
     for (const server of servers) await run(server.url, WARMUP);
@@ -114,11 +119,14 @@ async function main(): Promise<void> {
     const on = servers.find((s) => s.tally.name === 'on, sample 1')!.tally;
     const ratio = on.requestsPerSecond / off.requestsPerSecond;
     console.log(`\nthroughput on (sample 1)/off: ${ratio.toFixed(3)}   Target: >= 0.90 (tracing every request costs at most 10 %)`);
+    const control = servers.find((s) => s.tally.name === 'sample 1 (A/A)')?.tally;
+    if (control) console.log(`the same server again (A/A):  ${(control.requestsPerSecond / off.requestsPerSecond).toFixed(3)}   (the spread between the two is this run's noise)`);
     const base = servers.find((s) => s.tally.name === 'baseline')?.tally;
     if (base) console.log(`throughput off/baseline:      ${(off.requestsPerSecond / base.requestsPerSecond).toFixed(3)}   Target: ~1.00 (off costs nothing measurable)`);
     recordSummary([
       { benchmark: 'tracing', figure: 'client_credentials req/s off / on (sample 1)', value: `${off.requestsPerSecond.toFixed(0)} / ${on.requestsPerSecond.toFixed(0)}` },
       { benchmark: 'tracing', figure: 'throughput on/off', value: ratio.toFixed(3), target: '>= 0.90' },
+      ...(control ? [{ benchmark: 'tracing', figure: 'throughput on/off, identical server (A/A)', value: (control.requestsPerSecond / off.requestsPerSecond).toFixed(3) }] : []),
       ...(base ? [{ benchmark: 'tracing', figure: 'throughput off/baseline', value: (off.requestsPerSecond / base.requestsPerSecond).toFixed(3), target: '~1.00' }] : []),
     ]);
   } finally {

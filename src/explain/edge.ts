@@ -73,9 +73,9 @@ export function explainEdge(options: ExplainEdgeOptions): ExplainEdge {
   function keep(recorder: TraceRecorder): void {
     if (!recorder.relevant) return;
     if (!recorder.refused && !(config.sample >= 1 || random() < config.sample)) return;
-    if (!recorder.waiting) return traces.enqueue(recorder.toStored());
+    if (!recorder.waiting) return traces.keep(recorder);
     void recorder.settled()
-      .then(() => traces.enqueue(recorder.toStored()))
+      .then(() => traces.keep(recorder))
       .catch((err: unknown) => logger.error({ event: 'explain.store_failed', reqId: recorder.requestId, err }, 'storing the decision trace failed'));
   }
 }

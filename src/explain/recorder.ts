@@ -192,6 +192,30 @@ export class TraceRecorder {
     return this.#request !== undefined && (this.#steps.length > 0 || this.#scopes.length > 0 || this.#tokens.length > 0 || this.#refusal !== undefined);
   }
 
+  /** Which earlier traces this one may be the same decision as (sameDecision): the client, grant and endpoint. */
+  get decisionKey(): string | undefined {
+    const request = this.#request;
+    return request && `${request.endpoint} ${request.clientId ?? ''} ${request.grantType ?? ''}`;
+  }
+
+  /**
+   * Whether `other` recorded exactly the same decision: everything its trace holds but the request
+   * id and the time (the request, the identity, every step with its latency, the scopes, the
+   * claims, the refusal). Identical decisions share one stored body (explain/store.ts).
+   */
+  sameDecision(other: TraceRecorder): boolean {
+    if (this.#tokens.length !== other.#tokens.length) return false;
+    for (let i = 0; i < this.#tokens.length; i++) {
+      const mine = this.#tokens[i]!;
+      const theirs = other.#tokens[i]!;
+      if (mine.token !== theirs.token || mine.resource !== theirs.resource || mine.claims.size !== theirs.claims.size) return false;
+      const their = theirs.claims.values();
+      for (const claim of mine.claims.values()) if (!sameJson(claim, their.next().value)) return false;
+    }
+    return sameJson(this.#request, other.#request) && sameJson(this.#identity, other.#identity) && sameJson(this.#steps, other.#steps)
+      && sameJson(this.#scopes, other.#scopes) && sameJson(this.#refusal, other.#refusal);
+  }
+
   toTrace(): DecisionTrace {
     const claims = claimOrigins(this.#tokens.map(({ token, resource, claims: named }) => ({ token, ...(resource === undefined ? {} : { resource }), claims: named.values() })));
     return { v: TRACE_VERSION, ...this.#common(), result: { ...this.#outcome(), claims } };
@@ -221,4 +245,34 @@ export class TraceRecorder {
       scopes: [...this.#scopes],
     };
   }
+}
+
+/**
+ * Equal as JSON would write them: the same primitives, arrays of equal elements, objects with the
+ * same own enumerable keys in the same order (an undefined property counts as absent only when
+ * both lack it: a difference in shape is a difference).
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b) || !isPlain(a) || !isPlain(b)) return false;
+  const keys = Object.keys(a);
+  const others = Object.keys(b);
+  if (keys.length !== others.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (key !== others[i] || !sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
+/** A plain object (a Date, a Map or a class instance is not compared: never the same). */
+function isPlain(value: object): boolean {
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }

@@ -7,11 +7,26 @@
 // heap (trace-buffer.ts: nothing of it is kept alive for the collector) and is written in batches
 // (Store.insertRecords: one transaction or round trip per batch), so tracing every request does not
 // cost one storage commit per request. A trace waiting here is already readable through `get`. The
-// queue is bounded; `close` writes what waits before the store closes.
+// queue is bounded; `close` writes what waits before the store closes. A decision exactly like one
+// waiting is kept as a reference to a shared body record (`keep`), written in the same write.
+import { randomUUID } from 'node:crypto';
+
 import type { Store } from '../storage/store.ts';
-import { STORED_TRACE_VERSION, storedForm, traceFromStored, type StoredTrace } from './stored-trace.ts';
+import type { TraceRecorder } from './recorder.ts';
+import { BODY_ID, referenceJson, resolveStored, STORED_TRACE_VERSION, storedForm, type StoredTrace } from './stored-trace.ts';
 import { TraceBuffer, type TraceEntry } from './trace-buffer.ts';
-import { TRACE_KIND, type DecisionTrace } from './trace.ts';
+import { TRACE_BODY_KIND, TRACE_KIND, type DecisionTrace } from './trace.ts';
+
+/** A body outlives the traces referring to it (all written in the same write, moments after it). */
+const BODY_EXTRA_SECONDS = 60;
+
+/** The last trace kept in full for a client, grant and endpoint, in the traces waiting now. */
+interface Model {
+  readonly recorder: TraceRecorder;
+  readonly json: string;
+  /** Its body record's id, once a trace with the same decision refers to it. */
+  body?: string;
+}
 
 /** Request ids as Baton issues or accepts them (observability/request-log.ts). */
 export const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -44,6 +59,8 @@ export class TraceStore {
   #queued = new TraceBuffer();
   /** The traces being written (still readable until the write settles); then the next queue. */
   #writing = new TraceBuffer();
+  /** Per decision key, the model the next identical decision refers to; only for the traces waiting in `#queued`. */
+  readonly #models = new Map<string, Model>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #closed = false;
@@ -76,6 +93,33 @@ export class TraceStore {
     else this.#writeSoon(this.#flushDelay);
   }
 
+  /**
+   * Hands a finished request's trace over (the hot path: every traced request). A decision exactly
+   * like one waiting to be written (same client, grant, request, identity, steps with their
+   * latencies, scopes, claims, refusal) is kept as a reference to a body record holding that one,
+   * written with it: neither the trace nor its JSON is built again, and the store writes a few
+   * dozen bytes instead of the whole trace. Read back (`get`, baton explain, replay), it is the
+   * same trace with its own request id and time.
+   */
+  keep(recorder: TraceRecorder): void {
+    if (this.#closed) return this.#onLoss('closed', 1);
+    if (this.#queued.count >= this.#maxQueued || this.#queued.size >= this.#maxQueuedBytes) return this.#onLoss('queue_full', 1);
+    const key = recorder.decisionKey;
+    const model = key === undefined ? undefined : this.#models.get(key);
+    if (model && model.recorder.sameDecision(recorder)) {
+      if (model.body === undefined) {
+        model.body = `~${randomUUID()}`;
+        this.#queued.push(model.body, model.json);
+      }
+      this.#queued.push(recorder.requestId, referenceJson(recorder.requestId, recorder.at, model.body));
+    } else {
+      const json = JSON.stringify(recorder.toStored());
+      this.#queued.push(recorder.requestId, json);
+      if (key !== undefined) this.#models.set(key, { recorder, json });
+    }
+    this.#writeSoon(this.#queued.count >= this.#batchSize ? 0 : this.#flushDelay);
+  }
+
   /** Writes every waiting trace; resolves when they are all written (or reported lost). */
   async flush(): Promise<void> {
     while (this.#flushing || this.#queued.count > 0) {
@@ -96,11 +140,23 @@ export class TraceStore {
   async get(requestId: string): Promise<DecisionTrace | undefined> {
     if (!REQUEST_ID.test(requestId)) return undefined;
     // Looked up before the store is asked: a write that completes meanwhile empties the buffer.
-    const waiting = this.#writing.find(requestId) ?? this.#queued.find(requestId);
+    const waiting = this.#waiting(requestId);
     const record = await this.#store.getRecord<unknown>(TRACE_KIND, requestId);
     // What is stored wins over a trace still waiting under the same id (first write wins).
-    if (record) return traceFromStored(record.value);
-    return waiting === undefined ? undefined : traceFromStored(JSON.parse(waiting));
+    const value: unknown = record ? record.value : waiting === undefined ? undefined : JSON.parse(waiting);
+    return value === undefined ? undefined : resolveStored(value, (id) => this.#body(id));
+  }
+
+  /** The JSON text of an entry waiting to be written (or being written) under `id`. */
+  #waiting(id: string): string | undefined {
+    return this.#writing.find(id) ?? this.#queued.find(id);
+  }
+
+  async #body(id: string): Promise<unknown> {
+    const waiting = this.#waiting(id);
+    const record = await this.#store.getRecord<unknown>(TRACE_BODY_KIND, id);
+    if (record) return record.value;
+    return waiting === undefined ? undefined : JSON.parse(waiting);
   }
 
   /** Schedules a write in `delay` ms unless one is scheduled sooner or under way (it continues with what waits). */
@@ -117,6 +173,8 @@ export class TraceStore {
 
   /** Everything waiting is written, in batches of at most batchSize, one after another. */
   #startWrite(): void {
+    // A body is written with the traces that refer to it: none refers to one across writes.
+    this.#models.clear();
     const writing = this.#queued;
     this.#queued = this.#writing;
     this.#writing = writing;
@@ -145,10 +203,14 @@ export class TraceStore {
   }
 
   async #write(batch: readonly TraceEntry[]): Promise<void> {
+    // Bodies first: a trace referring to one is never readable before it.
+    const bodies = batch.filter((entry) => BODY_ID.test(entry.id));
+    const traces = bodies.length === 0 ? batch : batch.filter((entry) => !BODY_ID.test(entry.id));
     try {
-      await this.#store.insertRecords(TRACE_KIND, batch, this.#ttl);
+      if (bodies.length > 0) await this.#store.insertRecords(TRACE_BODY_KIND, bodies, this.#ttl + BODY_EXTRA_SECONDS);
+      await this.#store.insertRecords(TRACE_KIND, traces, this.#ttl);
     } catch (error) {
-      this.#onLoss('store_failed', batch.length, error);
+      this.#onLoss('store_failed', traces.length, error);
     }
   }
 }

@@ -56,8 +56,50 @@ export function claimOrigins(tokens: Iterable<{ readonly token: ClaimOrigin['tok
 }
 
 /**
- * The trace in a stored record, of either form; undefined for anything else (a record written by
- * an incompatible version, or not a trace).
+ * A trace that made exactly the same decision as another written with it (explain/store.ts): its
+ * request id and time, and the id of the body record (kind TRACE_BODY_KIND) holding that other
+ * trace in the stored form.
+ */
+export interface TraceReference {
+  readonly v: typeof TRACE_REFERENCE_VERSION;
+  readonly requestId: string;
+  readonly at: number;
+  readonly body: string;
+}
+
+export const TRACE_REFERENCE_VERSION = 3;
+
+/** Body ids: random, never a request id (REQUEST_ID has no `~`). */
+export const BODY_ID = /^~[0-9a-f-]{36}$/;
+
+/** The reference's JSON text, built without JSON.stringify of an object (this runs per traced request). */
+export function referenceJson(requestId: string, at: number, body: string): string {
+  return `{"v":${TRACE_REFERENCE_VERSION},"requestId":${JSON.stringify(requestId)},"at":${at},"body":"${body}"}`;
+}
+
+/** The body id a stored record refers to, when it is a reference. */
+export function referencedBody(value: unknown): string | undefined {
+  const ref = value as Partial<TraceReference> | null;
+  return typeof ref === 'object' && ref !== null && ref.v === TRACE_REFERENCE_VERSION && typeof ref.requestId === 'string'
+    && typeof ref.at === 'number' && typeof ref.body === 'string' && BODY_ID.test(ref.body) ? ref.body : undefined;
+}
+
+/**
+ * The trace in a stored record of any form: a reference is read through `body` (its body
+ * record's value, or undefined when that is gone); undefined for anything unreadable.
+ */
+export async function resolveStored(value: unknown, body: (id: string) => Promise<unknown>): Promise<DecisionTrace | undefined> {
+  const id = referencedBody(value);
+  if (id === undefined) return traceFromStored(value);
+  const shared = await body(id);
+  if (!isTraceShaped(shared) || shared.v === TRACE_REFERENCE_VERSION) return undefined;
+  const { requestId, at } = value as TraceReference;
+  return traceFromStored({ ...shared, requestId, at });
+}
+
+/**
+ * The trace in a stored record, of either full form; undefined for anything else (a record written
+ * by an incompatible version, a reference (resolveStored), or not a trace).
  */
 export function traceFromStored(value: unknown): DecisionTrace | undefined {
   if (!isTraceShaped(value)) return undefined;

@@ -4,25 +4,41 @@
 import { readFileSync } from 'node:fs';
 
 import type { Store } from '../storage/store.ts';
-import { traceFromStored } from './stored-trace.ts';
-import { TRACE_KIND, TRACE_VERSION, type DecisionTrace } from './trace.ts';
+import { resolveStored } from './stored-trace.ts';
+import { TRACE_BODY_KIND, TRACE_KIND, TRACE_VERSION, type DecisionTrace } from './trace.ts';
 
 /** A file or record that is not a trace this code can read. */
 export class TraceSourceError extends Error {
   override readonly name = 'TraceSourceError';
 }
 
-export async function storedTrace(store: Store, requestId: string): Promise<DecisionTrace | undefined> {
+/** Reads body records (the trace several identical decisions share), each once. */
+type Bodies = (id: string) => Promise<unknown>;
+
+function bodiesOf(store: Store): Bodies {
+  const read = new Map<string, Promise<unknown>>();
+  return (id) => {
+    let body = read.get(id);
+    if (!body) {
+      body = store.getRecord<unknown>(TRACE_BODY_KIND, id).then((record) => record?.value);
+      read.set(id, body);
+    }
+    return body;
+  };
+}
+
+export async function storedTrace(store: Store, requestId: string, bodies: Bodies = bodiesOf(store)): Promise<DecisionTrace | undefined> {
   const record = await store.getRecord<unknown>(TRACE_KIND, requestId);
-  const trace = record && traceFromStored(record.value);
+  const trace = record && await resolveStored(record.value, bodies);
   return trace && readable(trace) ? trace : undefined;
 }
 
 /** Every stored trace this version can read, oldest first, then by request id (one that expired meanwhile is skipped). */
 export async function storedTraces(store: Store): Promise<DecisionTrace[]> {
   const traces: DecisionTrace[] = [];
+  const bodies = bodiesOf(store);
   for (const id of await store.listRecordIds(TRACE_KIND)) {
-    const trace = await storedTrace(store, id);
+    const trace = await storedTrace(store, id, bodies);
     if (trace) traces.push(trace);
   }
   return traces.sort((a, b) => a.at - b.at || a.requestId.localeCompare(b.requestId));

@@ -127,3 +127,5 @@ export interface DecisionTrace {
 
 /** Record kind of stored traces (Store.putRecord with the configured TTL), keyed by request id. */
 export const TRACE_KIND = 'decision-trace';
+/** Records holding the trace that several identical decisions share (explain/store.ts). */
+export const TRACE_BODY_KIND = 'decision-trace-body';

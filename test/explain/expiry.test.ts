@@ -7,8 +7,9 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { TraceRecorder } from '../../src/explain/recorder.ts';
 import { TraceStore } from '../../src/explain/store.ts';
-import { TRACE_VERSION, type DecisionTrace } from '../../src/explain/trace.ts';
+import { TRACE_BODY_KIND, TRACE_VERSION, type DecisionTrace } from '../../src/explain/trace.ts';
 import { openStore } from '../../src/storage/index.ts';
 import type { Store } from '../../src/storage/store.ts';
 import { dropSchema, POSTGRES_URL, requirePostgres, uniqueSchema } from '../conformance/postgres-fixture.ts';
@@ -67,6 +68,28 @@ describe.each(backends)('traces on %s', (_name, open) => {
       expect((await traces.get(taken))?.request.clientId).toBe('web');
       await new Promise((resolve) => setTimeout(resolve, 2100));
       for (const id of [...ids, taken]) expect(await traces.get(id)).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('identical decisions: stored as references to one body, read back whole, and expire with the ttl', async () => {
+    const store = await open();
+    try {
+      const traces = new TraceStore(store, 1);
+      const ids = Array.from({ length: 20 }, (_, i) => `same-${i}-${Math.random().toString(36).slice(2)}`);
+      for (const id of ids) {
+        const recorder = new TraceRecorder(id, Date.now());
+        recorder.request({ endpoint: 'token', clientId: 'service', grantType: 'client_credentials', scopes: ['orders:read'] });
+        recorder.scope({ scope: 'orders:read', granted: true, by: 'client' });
+        traces.keep(recorder);
+      }
+      await traces.flush();
+      expect(await store.listRecordIds(TRACE_BODY_KIND)).toHaveLength(1);
+      expect((await store.getRecord<{ v: number }>('decision-trace', ids[19]!))?.value.v).toBe(3);
+      for (const id of ids) expect(await traces.get(id)).toMatchObject({ requestId: id, request: { clientId: 'service' }, result: { scopes: [{ scope: 'orders:read', granted: true }] } });
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      for (const id of ids) expect(await traces.get(id)).toBeUndefined();
     } finally {
       await store.close();
     }

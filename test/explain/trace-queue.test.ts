@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { TraceRecorder } from '../../src/explain/recorder.ts';
 import { TraceStore, type TraceLoss } from '../../src/explain/store.ts';
-import { TRACE_KIND, TRACE_VERSION, type DecisionTrace } from '../../src/explain/trace.ts';
+import { storedTrace, storedTraces } from '../../src/explain/trace-source.ts';
+import { TRACE_BODY_KIND, TRACE_KIND, TRACE_VERSION, type DecisionTrace } from '../../src/explain/trace.ts';
 import { MemoryStore } from '../../src/storage/memory/memory-store.ts';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import { scratchDir, startBaton, TEST_ENV } from '../helpers/baton.ts';
@@ -147,6 +149,115 @@ describe('TraceStore batched writes', () => {
   });
 });
 
+/** A recorder as the lean client_credentials path fills it; `vary` changes one part of the decision. */
+function recorded(requestId: string, vary: Partial<{ scope: string; aud: string; sub: string; latency: number; refused: boolean; value: unknown }> = {}): TraceRecorder {
+  const recorder = new TraceRecorder(requestId, Date.now());
+  recorder.request({ endpoint: 'token', clientId: 'service', grantType: 'client_credentials', scopes: [vary.scope ?? 'orders:read'] });
+  recorder.addResource(API);
+  recorder.identity({ sub: vary.sub ?? 'service', claims: {} });
+  if (vary.latency !== undefined) recorder.step({ kind: 'hook', hook: 'buildAccessTokenClaims', module: 'hooks.ts', latencyMs: vary.latency, outcome: 'ran', input: { client: 'service' } });
+  recorder.scope({ scope: vary.scope ?? 'orders:read', resource: API, granted: true, by: 'client' });
+  recorder.claim({ token: 'access_token', resource: API, claim: 'aud', by: 'baton', value: vary.aud ?? API });
+  recorder.claim({ token: 'access_token', resource: API, claim: 'jti', by: 'baton', value: `jti-${requestId}` });
+  if (vary.value !== undefined) recorder.claim({ token: 'access_token', resource: API, claim: 'tier', by: 'hook:buildAccessTokenClaims', value: vary.value });
+  if (vary.refused) recorder.refuse('invalid_scope', 'not for you', 'rules');
+  return recorder;
+}
+
+describe('identical decisions share one stored body', () => {
+  it('a decision like one waiting is stored as a reference; read back (get, storedTrace, storedTraces) it is the same trace with its own id and time', async () => {
+    const store = new WatchedStore();
+    const traces = new TraceStore(store, 60, { flushDelay: 5 });
+    const first = recorded('req-1');
+    const same = [recorded('req-2'), recorded('req-3')];
+    traces.keep(first);
+    for (const r of same) traces.keep(r);
+    // Readable while waiting, through the waiting body.
+    expect(await traces.get('req-3')).toMatchObject({ requestId: 'req-3', at: same[1]!.at });
+    await traces.flush();
+    const raw = (id: string) => store.getRecord<Record<string, unknown>>(TRACE_KIND, id).then((r) => r?.value);
+    expect(await raw('req-1')).toMatchObject({ v: 2, requestId: 'req-1' });
+    const reference = await raw('req-2');
+    expect(reference).toEqual({ v: 3, requestId: 'req-2', at: same[0]!.at, body: expect.stringMatching(/^~[0-9a-f-]{36}$/) });
+    expect(await raw('req-3')).toMatchObject({ body: reference!.body });
+    // One body, written before the traces that refer to it.
+    expect(store.batches).toEqual([[reference!.body], ['req-1', 'req-2', 'req-3']]);
+    const full = first.toTrace();
+    for (const r of same) {
+      const expected = { ...full, requestId: r.requestId, at: r.at };
+      expect(await traces.get(r.requestId)).toEqual(expected);
+      expect(await storedTrace(store, r.requestId)).toEqual(expected);
+    }
+    expect((await storedTraces(store)).map((t) => t.requestId)).toEqual(['req-1', 'req-2', 'req-3']);
+  });
+
+  it('any difference in the decision is kept in full: scopes, claim values, identity, step latency, refusal, a non-plain value', async () => {
+    const store = new WatchedStore();
+    const traces = new TraceStore(store, 60, { flushDelay: 5 });
+    const variants = [{}, { scope: 'orders:write' }, { aud: 'https://other.example' }, { sub: 'other' }, { latency: 1.5 }, { latency: 2.5 }, { refused: true }, { value: new Date(0) }, { value: new Date(1) }];
+    variants.forEach((vary, i) => traces.keep(recorded(`var-${i}`, vary)));
+    await traces.flush();
+    for (let i = 0; i < variants.length; i++) {
+      expect((await store.getRecord<{ v: number }>(TRACE_KIND, `var-${i}`))?.value.v).toBe(2);
+      // As JSON keeps it (a Date as its ISO text).
+      expect(await traces.get(`var-${i}`)).toEqual({ ...JSON.parse(JSON.stringify(recorded(`var-${i}`, variants[i]).toTrace())), at: expect.any(Number) });
+    }
+    expect(await store.listRecordIds(TRACE_BODY_KIND)).toEqual([]);
+  });
+
+  it('no reference crosses writes: the next write starts its own body', async () => {
+    const store = new WatchedStore();
+    const traces = new TraceStore(store, 60, { flushDelay: 5 });
+    traces.keep(recorded('a-1'));
+    traces.keep(recorded('a-2'));
+    await traces.flush();
+    traces.keep(recorded('b-1'));
+    traces.keep(recorded('b-2'));
+    await traces.flush();
+    const bodyOf = async (id: string) => (await store.getRecord<{ body?: string }>(TRACE_KIND, id))?.value.body;
+    expect(await bodyOf('b-1')).toBeUndefined();
+    expect(await bodyOf('b-2')).toBeDefined();
+    expect(await bodyOf('b-2')).not.toBe(await bodyOf('a-2'));
+    expect(await store.listRecordIds(TRACE_BODY_KIND)).toHaveLength(2);
+  });
+
+  it('a reference whose body is gone, or that names no valid body, reads as no trace (never another trace)', async () => {
+    const store = new MemoryStore();
+    const traces = new TraceStore(store, 60, { flushDelay: 5 });
+    traces.keep(recorded('m-1'));
+    traces.keep(recorded('m-2'));
+    await traces.flush();
+    const { body } = (await store.getRecord<{ body: string }>(TRACE_KIND, 'm-2'))!.value;
+    await store.deleteRecord(TRACE_BODY_KIND, body);
+    expect(await traces.get('m-2')).toBeUndefined();
+    expect(await storedTrace(store, 'm-2')).toBeUndefined();
+    expect(await traces.get('m-1')).toMatchObject({ requestId: 'm-1' });
+    // A body id that is a request id (not a body's form) is not followed.
+    await store.putRecord(TRACE_KIND, 'forged', { v: 3, requestId: 'forged', at: 1, body: 'm-1' });
+    expect(await traces.get('forged')).toBeUndefined();
+    // A body that is itself a reference is not followed either.
+    await store.putRecord(TRACE_BODY_KIND, '~00000000-0000-4000-8000-000000000000', { v: 3, requestId: 'x', at: 1, body: '~00000000-0000-4000-8000-000000000000' });
+    await store.putRecord(TRACE_KIND, 'loop', { v: 3, requestId: 'loop', at: 1, body: '~00000000-0000-4000-8000-000000000000' });
+    expect(await traces.get('loop')).toBeUndefined();
+  });
+
+  it('bodies outlive the traces that refer to them (ttl + 60 s)', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    const store = new MemoryStore({ clock: () => now });
+    const traces = new TraceStore(store, 10, { flushDelay: 5 });
+    traces.keep(recorded('t-1'));
+    traces.keep(recorded('t-2'));
+    await traces.flush();
+    now += 9_000;
+    expect(await traces.get('t-2')).toMatchObject({ requestId: 't-2' });
+    now += 2_000;
+    expect(await traces.get('t-2')).toBeUndefined();
+    expect(await store.listRecordIds(TRACE_BODY_KIND)).toHaveLength(1);
+    now += 60_000;
+    expect(await store.listRecordIds(TRACE_BODY_KIND)).toHaveLength(0);
+  });
+});
+
 describe('a Baton shutting down', () => {
   it('writes the traces still waiting before it closes its store', async () => {
     const dir = scratchDir('baton-trace-close-');
@@ -167,7 +278,8 @@ describe('a Baton shutting down', () => {
       await baton.stop();
       const reopened = new SqliteStore({ path });
       try {
-        for (const id of ids) expect((await reopened.getRecord<DecisionTrace>(TRACE_KIND, id))?.value.request.clientId).toBe('service');
+        // Five identical decisions: read back through their shared body, each with its own id.
+        for (const id of ids) expect(await storedTrace(reopened, id)).toMatchObject({ requestId: id, request: { clientId: 'service' } });
       } finally {
         await reopened.close();
       }
