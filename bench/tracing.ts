@@ -92,7 +92,8 @@ async function main(): Promise<void> {
       return { tally: new Tally(name), child, url: ready.url! };
     };
     const servers = [
-      ...(baseline ? [await start('baseline', { BENCH_BATON_SRC: baseline })] : []),
+      // BENCH_BASELINE_EXPLAIN=1 (or 0): the other checkout with explain on at that sample, to compare two trees' tracing.
+      ...(baseline ? [await start('baseline', { BENCH_BATON_SRC: baseline, ...(process.env.BENCH_BASELINE_EXPLAIN ? { BENCH_EXPLAIN: process.env.BENCH_BASELINE_EXPLAIN } : {}) })] : []),
       await start('explain off', { BENCH_EXPLAIN: 'off' }),
       await start('on, sample 0', { BENCH_EXPLAIN: '0' }),
       await start('on, sample 1', { BENCH_EXPLAIN: '1' }),
