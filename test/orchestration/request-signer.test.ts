@@ -71,6 +71,15 @@ describe('authorizer request signer', () => {
     expect(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()).toBe(expected);
   });
 
+  it('does not carry a parsed `__proto__` member of the payload into the JWT, nor let it change a claim', async () => {
+    const keys = await ensureAlgorithms({ keys: [] }, ['ES256'], Math.floor(Date.now() / 1000) - 10);
+    const sign = requestSigner('https://baton.example', 'ES256', () => keys);
+    const jwt = await sign('orders', JSON.parse('{"sub":"alice","__proto__":{"iss":"https://evil.example","admin":true}}') as Record<string, unknown>);
+    const { payload } = await jwtVerify(jwt, createLocalJWKSet(publicJwks(keys)), { issuer: 'https://baton.example', audience: 'orders' });
+    expect(Object.keys(payload)).toEqual(['sub', 'iss', 'aud', 'iat', 'exp', 'jti']);
+    expect(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()).not.toContain('evil');
+  });
+
   it('fails when no key of the algorithm signs', async () => {
     const keys = await ensureAlgorithms({ keys: [] }, ['ES256'], 1_900_000_000);
     await expect(requestSigner('https://baton.example', 'RS256', () => keys)('orders', {})).rejects.toThrow(/no current RS256 signing key/);
