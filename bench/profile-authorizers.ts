@@ -2,8 +2,9 @@
 // alternating slices against the same authorizer child, so a noisy shared machine hits every variant alike.
 // Prints CPU µs per decide() per variant and ratios. Two sets of variants:
 //  - by default, the signer and logger as they were (jose, pino path redaction) and as they are;
-//  - with BENCH_BASELINE=<another checkout's src directory> (e.g. `git archive <commit> src package.json
-//    | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/`), that tree's fan-out, signer and
+//  - with BENCH_BASELINE=<another checkout's src directory> (e.g. `git archive <commit> src package.json tsconfig.json
+//    | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/`; without tsconfig.json, tsx transpiles that tree
+//    otherwise and it ran ~1.6x slower here), that tree's fan-out, signer and
 //    logger against this one's, plus this one without request signing (a constant JWT: what the three
 //    ES256 signatures cost) and without logs.
 //   node --import tsx bench/profile-authorizers.ts   (env: BENCH_SLICES 8, BENCH_SLICE 1.5 s, BENCH_BASELINE)

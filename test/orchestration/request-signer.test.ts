@@ -57,6 +57,29 @@ describe('authorizer request signer', () => {
     await expect(sign('orders', { sub: 'alice' })).rejects.toThrow(/no current ES256 signing key/);
   });
 
+  it('never lets the payload set iss, aud, iat, exp or jti: the signer\'s values win, members in spread order', async () => {
+    const keys = await ensureAlgorithms({ keys: [] }, ['ES256'], Math.floor(Date.now() / 1000) - 10);
+    const sign = requestSigner('https://baton.example', 'ES256', () => keys);
+    const jwt = await sign('orders', { aud: 'billing', sub: 'alice', iss: 'https://evil.example', exp: 4_000_000_000, jti: 'fixed' });
+    const { payload } = await jwtVerify(jwt, createLocalJWKSet(publicJwks(keys)), { issuer: 'https://baton.example', audience: 'orders' });
+    expect(Object.keys(payload)).toEqual(['aud', 'sub', 'iss', 'exp', 'jti', 'iat']);
+    expect(payload.exp! - payload.iat!).toBe(60);
+    expect(payload.jti).not.toBe('fixed');
+    // Byte for byte what `{ ...payload, iss, aud, iat, exp, jti }` serializes to.
+    const { iat, exp, jti } = payload;
+    const expected = JSON.stringify({ ...{ aud: 'billing', sub: 'alice', iss: 'x', exp: 0, jti: 'x' }, iss: 'https://baton.example', aud: 'orders', iat, exp, jti });
+    expect(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()).toBe(expected);
+  });
+
+  it('does not carry a parsed `__proto__` member of the payload into the JWT, nor let it change a claim', async () => {
+    const keys = await ensureAlgorithms({ keys: [] }, ['ES256'], Math.floor(Date.now() / 1000) - 10);
+    const sign = requestSigner('https://baton.example', 'ES256', () => keys);
+    const jwt = await sign('orders', JSON.parse('{"sub":"alice","__proto__":{"iss":"https://evil.example","admin":true}}') as Record<string, unknown>);
+    const { payload } = await jwtVerify(jwt, createLocalJWKSet(publicJwks(keys)), { issuer: 'https://baton.example', audience: 'orders' });
+    expect(Object.keys(payload)).toEqual(['sub', 'iss', 'aud', 'iat', 'exp', 'jti']);
+    expect(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()).not.toContain('evil');
+  });
+
   it('fails when no key of the algorithm signs', async () => {
     const keys = await ensureAlgorithms({ keys: [] }, ['ES256'], 1_900_000_000);
     await expect(requestSigner('https://baton.example', 'RS256', () => keys)('orders', {})).rejects.toThrow(/no current RS256 signing key/);
