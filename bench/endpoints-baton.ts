@@ -4,7 +4,10 @@
 // (server-ipc.ts) and seeds codes and refresh tokens on request (endpoints-fixture.ts).
 // BENCH_BATON=dist: Baton's modules from dist/ (`npm run build`), the compiled JavaScript the package
 // ships; this file and its fixtures stay TypeScript, so tsx is still loaded (in the RSS, not per request).
+// BENCH_BATON_FROM: Baton's modules from that directory instead (another tree's dist/ or src/).
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 
 import type { AccountRecord } from '../src/provider/accounts.ts';
 import {
@@ -12,8 +15,10 @@ import {
 } from './endpoints-fixture.ts';
 import { benchPort, serveBenchIpc } from './server-ipc.ts';
 
-const from = process.env.BENCH_BATON === 'dist' ? '../dist/' : '../src/';
-const ext = process.env.BENCH_BATON === 'dist' ? 'js' : 'ts';
+// BENCH_BATON_FROM (set by the runner for BENCH_BASELINE): another tree's compiled dist/ or src/, for paired before/after runs.
+const other = process.env.BENCH_BATON_FROM;
+const from = other ? `${pathToFileURL(other).href}/` : process.env.BENCH_BATON === 'dist' ? '../dist/' : '../src/';
+const ext = other ? (existsSync(`${other}/server.js`) ? 'js' : 'ts') : process.env.BENCH_BATON === 'dist' ? 'js' : 'ts';
 const { validateConfig } = (await import(`${from}config/load.${ext}`)) as typeof import('../src/config/load.ts');
 const { ACCOUNT_KIND } = (await import(`${from}provider/accounts.${ext}`)) as typeof import('../src/provider/accounts.ts');
 const { createBaton } = (await import(`${from}server.${ext}`)) as typeof import('../src/server.ts');

@@ -5,12 +5,14 @@
 //   npm run bench:endpoints [-- code refresh ...]   (= node --import tsx bench/endpoints.ts)
 //   env: BENCH_DURATION (4 s per server and workload), BENCH_WARMUP (1), BENCH_ROUNDS (4),
 //        BENCH_CONNECTIONS (10), BENCH_BATON_LOG_LEVEL (info), BENCH_SERVER_NODE_ARGS,
-//        BENCH_BATON=dist (Baton's compiled dist/, after `npm run build`; default its sources under tsx)
+//        BENCH_BATON=dist (Baton's compiled dist/, after `npm run build`; default its sources under tsx),
+//        BENCH_BASELINE=DIR (a third server, "base": Baton from another tree's dist/ or src/, e.g. the
+//        code before a change, measured in the same alternating slices: paired before/after figures)
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { exportJWK, generateKeyPair } from 'jose';
 
@@ -29,6 +31,7 @@ const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 10);
 const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 4));
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const LOG_LEVEL = process.env.BENCH_BATON_LOG_LEVEL ?? 'info';
+const BASELINE = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
 /** Pools are topped up to this many times the requests the fastest slice so far would need. */
 const MARGIN = 1.5;
 
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
     ? 'Baton: its compiled dist/ (BENCH_BATON=dist; the child loads tsx only for the benchmark fixtures); bare: under node --import tsx'
     : 'both servers run their TypeScript under node --import tsx (BENCH_BATON=dist: Baton compiled)');
   if (BATON_DIST) checkBuild();
+  if (BASELINE) console.log(`base: Baton's modules from ${BASELINE} (BENCH_BASELINE), in the same alternating slices`);
   console.log(pinning.note ? `note: ${pinning.note}` : `servers pinned to CPU ${pinning.server} (one loaded at a time), load generator to CPU ${pinning.load}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'baton-bench-endpoints-'));
@@ -68,8 +72,8 @@ async function main(): Promise<void> {
   const nextFile = () => join(dir, `pool-${files++}.json`);
   try {
     const { child: load } = await children.start('load', './endpoints-load.ts', { cpu: pinning.load });
-    const start = async (name: string, file: string): Promise<Server> => {
-      const env = { BENCH_PORT: String(await freePort()), BENCH_BATON_LOG_LEVEL: LOG_LEVEL, BENCH_PARTNER_JWKS: partnerJwks, BENCH_BATON: BATON_DIST ? 'dist' : '' };
+    const start = async (name: string, file: string, from?: string): Promise<Server> => {
+      const env = { BENCH_PORT: String(await freePort()), BENCH_BATON_LOG_LEVEL: LOG_LEVEL, BENCH_PARTNER_JWKS: partnerJwks, BENCH_BATON: BATON_DIST ? 'dist' : '', ...(from ? { BENCH_BATON_FROM: from } : {}) };
       const { child, ready } = await children.start(name, file, { cpu: pinning.server, env, nodeArgs: SERVER_NODE_ARGS });
       const prepare = async (kind: PoolKind | 'userinfo-code', count: number) => {
         const file = nextFile();
@@ -79,7 +83,7 @@ async function main(): Promise<void> {
       };
       return { name, child, url: ready.url!, prepare };
     };
-    const servers = [await start('Baton', './endpoints-baton.ts'), await start('bare', './endpoints-bare.ts')];
+    const servers = [await start('Baton', './endpoints-baton.ts'), await start('bare', './endpoints-bare.ts'), ...(BASELINE ? [await start('base', './endpoints-baton.ts', BASELINE)] : [])];
     const stats = (server: Server) => server.child.request<Stats>({ type: 'stats' }, 'stats');
     const rows: Row[] = [];
 
@@ -97,7 +101,7 @@ async function main(): Promise<void> {
         const response = await fetch(server.url + request.path, { method: request.method, headers: request.headers, ...(body !== undefined ? { body } : {}) });
         const problem = scenario.check(response.status, await response.text(), server);
         if (problem) throw new Error(`${server.name}, ${scenario.name}: the check request ${problem}`);
-        return { server, request, tally: new Tally(server.name), fastest: scenario.guess ?? 0, remaining: 0, dry: 0 };
+        return { server, request, tally: new Tally(server.name), fastest: scenario.guess ?? 0, remaining: 0, dry: 0, system: 0 };
       }));
       // Enough one-time artifacts for a slice at the fastest rate seen so far, prepared before it (not measured).
       const topUp = (entry: (typeof ready)[number], seconds: number) => fill(entry.server, entry.fastest * seconds * MARGIN + 20 - entry.remaining);
@@ -118,14 +122,16 @@ async function main(): Promise<void> {
       for (let round = 0; round < ROUNDS; round++) {
         for (const entry of round % 2 === 0 ? ready : [...ready].reverse()) {
           await topUp(entry, DURATION / ROUNDS);
-          const before = (await stats(entry.server)).cpuMicros;
+          const before = await stats(entry.server);
           const result = await run(entry, DURATION / ROUNDS);
-          entry.tally.add(result, (await stats(entry.server)).cpuMicros - before);
+          const after = await stats(entry.server);
+          entry.tally.add(result, after.cpuMicros - before.cpuMicros);
+          entry.system += after.systemMicros - before.systemMicros;
           if (result.exhausted) entry.dry += 1;
         }
       }
-      console.log(' done');
-      rows.push({ scenario, baton: ready[0]!.tally, bare: ready[1]!.tally, dry: ready.filter((e) => e.dry > 0).map((e) => e.server.name) });
+      console.log(` done (system CPU µs/req: ${ready.map((e) => `${e.server.name} ${(e.system / Math.max(e.tally.requests, 1)).toFixed(0)}`).join(', ')})`);
+      rows.push({ scenario, baton: ready[0]!.tally, bare: ready[1]!.tally, ...(ready[2] ? { base: ready[2].tally } : {}), dry: ready.filter((e) => e.dry > 0).map((e) => e.server.name) });
     }
     for (const server of servers) {
       const { rss, heapUsed } = await stats(server);

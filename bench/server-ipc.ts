@@ -1,7 +1,7 @@
 // Server-child side of the benchmark's IPC: announces the listening URL, reports its own CPU time
 // and memory (RSS, V8 heap) when asked, and exits on `stop` or when the parent goes away.
 export type ParentMessage = { type: 'stats' } | { type: 'stop' };
-export type ServerMessage = { type: 'ready'; url: string } | { type: 'stats'; cpuMicros: number; rss: number; heapUsed: number; heapTotal: number };
+export type ServerMessage = { type: 'ready'; url: string } | { type: 'stats'; cpuMicros: number; systemMicros: number; rss: number; heapUsed: number; heapTotal: number };
 
 /** The port the parent picked for this child (BENCH_PORT). */
 export function benchPort(): number {
@@ -22,7 +22,7 @@ export function serveBenchIpc(url: string, close: () => Promise<void>): void {
     if (message.type === 'stats') {
       const { user, system } = process.cpuUsage();
       const { rss, heapUsed, heapTotal } = process.memoryUsage();
-      send({ type: 'stats', cpuMicros: user + system, rss, heapUsed, heapTotal });
+      send({ type: 'stats', cpuMicros: user + system, systemMicros: system, rss, heapUsed, heapTotal });
     } else if (message.type === 'stop') {
       exit();
     }

@@ -1,7 +1,7 @@
 // The shared record of one refresh token's rotation (RFC 9700 section 4.14.2): who is rotating it
 // now (a lease, so concurrent presentations wait for one rotation across instances), then, for the
 // reuse grace window, its successor sealed under a key only the old token's value yields.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID } from 'node:crypto';
 
 import type { Clock, Store } from '../storage/store.ts';
 import { storedTokenId } from '../storage/token-ids.ts';
@@ -67,8 +67,16 @@ const SALT = Buffer.from('baton/v1 refresh-grace');
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-function keyFrom(oldValue: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', Buffer.from(oldValue, 'utf8'), SALT, Buffer.from('successor'), 32));
+const INFO_AND_COUNTER = Buffer.from('successor\u0001');
+
+/**
+ * HKDF-SHA256 (RFC 5869) of the old value, 32 bytes: extract, PRK = HMAC(salt, value), then the one
+ * expand block T(1) = HMAC(PRK, info || 0x01). The same bytes as `hkdfSync` (tested), for about half
+ * its cost: every refresh seals a successor.
+ */
+export function keyFrom(oldValue: string): Buffer {
+  const prk = createHmac('sha256', SALT).update(oldValue, 'utf8').digest();
+  return createHmac('sha256', prk).update(INFO_AND_COUNTER).digest();
 }
 
 /** The successor, readable only by whoever presents the old token (the store never holds a usable value). */

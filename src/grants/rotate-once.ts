@@ -38,12 +38,13 @@ export interface RotationSteps<T> {
 export async function rotateOnce<T>(records: RotationRecords, { value, clientId, grace }: Presentation, steps: RotationSteps<T>): Promise<T> {
   const deadline = performance.now() + WAIT_MS;
   for (let attempt = 0; ; attempt += 1) {
+    // The first presentation (nearly every one) takes the lease at once: a claim writes only when
+    // no record exists, so the record is read only when there is one (a rotation under way or done).
+    const owner = await records.claim(value, clientId);
+    if (owner) return rotate(records, { value, clientId, grace }, owner, steps);
     const rotation = await records.read(value);
-    if (!rotation) {
-      const owner = await records.claim(value, clientId);
-      if (owner) return rotate(records, { value, clientId, grace }, owner, steps);
-      continue;
-    }
+    // Released or expired since the claim was refused: claim again.
+    if (!rotation) continue;
     if (rotation.clientId !== clientId) return steps.asIs();
     if (rotation.state === 'rotated') {
       if (!records.withinGrace(rotation, grace)) return steps.asIs();

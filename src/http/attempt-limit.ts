@@ -29,8 +29,13 @@ export interface AttemptLimitOptions {
 export function attemptLimit({ route, resolveRoute, formPath, max, windowMs, sessionCookie, store, logger, now = Date.now }: AttemptLimitOptions) {
   const submissions = new AttemptCounter({ store, kind: 'attempts:device-code', windowMs, clock: now });
   const boundary = errorBoundary(logger);
-  return async function limitAttempts(ctx: Context, next: Next): Promise<void> {
+  // Every other request passes straight on, without an async frame of its own.
+  return function limitAttempts(ctx: Context, next: Next): Promise<void> {
     if (ctx.method !== 'POST' || resolveRoute(ctx.method, ctx.path) !== route) return next();
+    return limited(ctx, next);
+  };
+
+  async function limited(ctx: Context, next: Next): Promise<void> {
     // A failing store answers server_error: closed, guessing is never left unlimited.
     let window: AttemptWindow | undefined;
     await boundary(ctx, async () => {
@@ -52,5 +57,5 @@ export function attemptLimit({ route, resolveRoute, formPath, max, windowMs, ses
       return;
     }
     await next();
-  };
+  }
 }

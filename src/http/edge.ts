@@ -40,7 +40,14 @@ export function edge({ accessLogger, logger, routes, prefixes, after, storageDow
     if (owned(ctx.path)) await boundary(ctx, () => dispatch(ctx as Parameters<typeof dispatch>[0], next));
     else {
       await next();
-      for (const step of after ?? []) await boundary(ctx, () => step(ctx));
+      // Each step behind the error boundary; the boundary's own frame only for a step that failed.
+      for (const step of after ?? []) {
+        try {
+          await step(ctx);
+        } catch (err) {
+          await boundary(ctx, () => Promise.reject(err));
+        }
+      }
     }
     correctErrorCode(ctx);
     if (storageDown && ctx.status === 500) await unavailableWhileDown(ctx, storageDown);

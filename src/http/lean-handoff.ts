@@ -43,14 +43,31 @@ export function withSteps<T extends object>(ctx: T, steps: LeanSteps): T {
 export function handOver(req: IncomingMessage, body: Buffer | undefined, steps: LeanSteps | undefined): void {
   if (body) {
     Object.defineProperty(req, 'readable', { value: true, configurable: true });
-    Object.defineProperty(req, 'iterator', {
-      configurable: true,
-      value: async function* replay() {
-        yield body;
-      },
-    });
+    Object.defineProperty(req, 'iterator', { configurable: true, value: () => replayBody(body) });
   }
   if (steps && (steps.decisions.size > 0 || steps.claims)) handedOver.set(req, steps);
+}
+
+/**
+ * The body as one chunk, for `for await`: a plain async iterator (each step an already settled
+ * promise), lighter than an async generator's queue of requests.
+ */
+function replayBody(body: Buffer): AsyncIterableIterator<Buffer> {
+  let done = false;
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next() {
+      if (done) return Promise.resolve({ done: true, value: undefined });
+      done = true;
+      return Promise.resolve({ done: false, value: body });
+    },
+    return() {
+      done = true;
+      return Promise.resolve({ done: true, value: undefined });
+    },
+  };
 }
 
 /** The trace a handed-over request's lean part recorded into, if any (for the edge to continue). */
@@ -94,9 +111,7 @@ export function handedOverDecider(decide: ScopeDecider): ScopeDecider {
 
 /** extraTokenClaims, recording its outcome on the lean path and replaying it after a fallback. */
 export function handedOverClaims<F extends ExtraTokenClaims>(claims: F): F {
-  return (async (ctx: KoaContextWithOIDC, token: never) => {
-    const found = stepsOf(ctx);
-    if (!found) return claims(ctx, token);
+  const recorded = async (ctx: KoaContextWithOIDC, token: never, found: { steps: LeanSteps; lean: boolean }) => {
     const known = found.steps.claims;
     if (known && !found.lean) return replay(known);
     try {
@@ -107,5 +122,10 @@ export function handedOverClaims<F extends ExtraTokenClaims>(claims: F): F {
       found.steps.claims = { ok: false, error };
       throw error;
     }
+  };
+  // A request the lean path never saw (every user grant) calls `claims` as it is, no frame added.
+  return ((ctx: KoaContextWithOIDC, token: never) => {
+    const found = stepsOf(ctx);
+    return found ? recorded(ctx, token, found) : claims(ctx, token);
   }) as F;
 }

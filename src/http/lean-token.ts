@@ -70,10 +70,7 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     }
   };
 
-  async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, started: number): Promise<void> {
-    const params = singleValued(body);
-    const grant = params && grants.get(params.grant_type ?? '');
-    if (!params || !grant) return fallback(req, res, body);
+  async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, params: Record<string, string>, grant: LeanGrant, started: number): Promise<void> {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const steps = newSteps();
     const recorder = traces?.start(requestId, Date.now());
@@ -154,7 +151,15 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('end', () => {
-      answer(req, res, Buffer.concat(chunks), started).catch((err: unknown) => {
+      const body = Buffer.concat(chunks);
+      const params = singleValued(body);
+      const grant = params && grants.get(params.grant_type ?? '');
+      // Every other grant (the user grants) goes on to the full pipeline at once, body handed over.
+      if (!params || !grant) {
+        fallback(req, res, body);
+        return;
+      }
+      answer(req, res, body, params, grant, started).catch((err: unknown) => {
         // Only a failure to write the response can land here: the socket is gone.
         if (!res.headersSent) res.destroy(err as Error);
       });

@@ -27,10 +27,11 @@ export interface PostAsGetOptions {
 export function postAsGet({ resolveRoute, routes, logger }: PostAsGetOptions) {
   const served = new Set(routes);
   const boundary = errorBoundary(logger);
-  return async function redirectPostToGet(ctx: Context, next: Next): Promise<void> {
+  // Every other request passes straight on, without an async frame of its own.
+  return function redirectPostToGet(ctx: Context, next: Next): Promise<void> {
     // The provider's router has no POST route for these: resolve the path as the GET it becomes.
     if (ctx.method !== 'POST' || !served.has(resolveRoute('GET', ctx.path) ?? '')) return next();
-    await boundary(ctx, async () => {
+    return boundary(ctx, async () => {
       // OIDC Core section 3.1.2.1: "using Form Serialization", and nothing else.
       if (!ctx.is('application/x-www-form-urlencoded')) throw new errors.InvalidRequest('only application/x-www-form-urlencoded content-type bodies are supported');
       let form: URLSearchParams;

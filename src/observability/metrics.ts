@@ -6,7 +6,7 @@ import type { Attributes } from '@opentelemetry/api';
 
 import { GRANT_TYPES } from '../config/schema.ts';
 import type { Store } from '../storage/store.ts';
-import { SpanKind, traced } from './tracing.ts';
+import { SpanKind, traced, tracing } from './tracing.ts';
 
 const KNOWN_GRANTS: ReadonlySet<string> = new Set(GRANT_TYPES);
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -124,8 +124,30 @@ export function measuredStore(store: Store, metrics: Metrics): Store {
   const measured = Object.create(store) as Store;
   for (const operation of STORE_OPERATIONS) {
     const call = (store[operation] as (...args: unknown[]) => Promise<unknown>).bind(store);
+    const labels = { backend: store.kind, operation };
+    const attributes = { 'db.system': store.kind, 'db.operation': operation };
+    // A token request makes several store calls: the success labels are built once, not per call.
+    const succeeded = metrics.storage.labels({ ...labels, result: 'ok' });
+    const slow = (args: unknown[]) => timedCall(metrics.storage, labels, `storage.${operation}`, attributes, () => call(...args));
     Object.defineProperty(measured, operation, {
-      value: (...args: unknown[]) => timedCall(metrics.storage, { backend: store.kind, operation }, `storage.${operation}`, { 'db.system': store.kind, 'db.operation': operation }, () => call(...args)),
+      value: (...args: unknown[]) => {
+        // With an OpenTelemetry SDK, each call is a span too (timedCall); without one, only timed.
+        if (tracing()) return slow(args);
+        const started = performance.now();
+        let pending: Promise<unknown>;
+        try {
+          pending = call(...args);
+        } catch (err) {
+          pending = Promise.reject(err);
+        }
+        return pending.then((result) => {
+          succeeded.observe((performance.now() - started) / 1000);
+          return result;
+        }, (err: unknown) => {
+          metrics.storage.observe({ ...labels, result: 'error' }, (performance.now() - started) / 1000);
+          throw err;
+        });
+      },
     });
   }
   Object.defineProperty(measured, 'close', { value: () => store.close() });

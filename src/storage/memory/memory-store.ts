@@ -1,15 +1,21 @@
 // In-process store for tests and `storage.type: memory`. Every operation completes synchronously
-// inside one call, which is what makes consume and compare-and-set atomic here.
+// inside one call, which is what makes consume and compare-and-set atomic here. Payloads and values
+// are kept as their JSON text, as every persistent backend keeps them: each read parses a fresh
+// copy (nothing a caller does to it reaches the store), and a write serializes once.
 import { type Clock, type ModelPayload, type PutRecordOptions, type Store, type StoredRecord, expiresAt, systemClock } from '../store.ts';
 
 interface ModelEntry {
-  payload: ModelPayload;
+  /** The payload's JSON text. */
+  json: string;
+  /** The payload fields the secondary lookups match on, kept beside the text. */
+  keys: Pick<ModelPayload, 'uid' | 'userCode' | 'grantId'>;
   expiresAt: number | null;
   consumed: number | null;
 }
 
 interface RecordEntry {
-  value: unknown;
+  /** The value's JSON text. */
+  json: string;
   version: number;
   expiresAt: number | null;
 }
@@ -28,7 +34,7 @@ export class MemoryStore implements Store {
   async upsert(model: string, id: string, payload: ModelPayload, expiresIn?: number): Promise<void> {
     this.#open();
     this.#models.set(key(model, id), {
-      payload: structuredClone(payload),
+      ...stored(payload),
       expiresAt: expiresAt(this.#clock, expiresIn),
       consumed: typeof payload.consumed === 'number' ? payload.consumed : null,
     });
@@ -65,7 +71,7 @@ export class MemoryStore implements Store {
     this.#open();
     const prefix = `${model}\u0000`;
     for (const [k, entry] of this.#models) {
-      if (k.startsWith(prefix) && entry.payload.grantId === grantId) this.#models.delete(k);
+      if (k.startsWith(prefix) && entry.keys.grantId === grantId) this.#models.delete(k);
     }
   }
 
@@ -80,7 +86,7 @@ export class MemoryStore implements Store {
     const entry = this.#live(key(model, from));
     if (!entry || this.#models.has(key(model, to))) return false;
     this.#models.delete(key(model, from));
-    this.#models.set(key(model, to), { payload: structuredClone(withoutConsumed(payload)), expiresAt: entry.expiresAt, consumed: entry.consumed });
+    this.#models.set(key(model, to), { ...stored(withoutConsumed(payload)), expiresAt: entry.expiresAt, consumed: entry.consumed });
     return true;
   }
 
@@ -93,23 +99,27 @@ export class MemoryStore implements Store {
   async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
     this.#open();
     const entry = this.#liveRecord(key(kind, id));
-    return entry && { value: jsonCopy(entry.value) as T, version: entry.version };
+    return entry && { value: JSON.parse(entry.json) as T, version: entry.version };
   }
 
   async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly json: string }>, expiresIn?: number): Promise<boolean[]> {
     this.#open();
     const written: boolean[] = [];
-    for (const { id, json } of records) written.push(await this.putRecord(kind, id, JSON.parse(json) as unknown, { expectedVersion: 0, ...(expiresIn === undefined ? {} : { expiresIn }) }));
+    for (const { id, json } of records) written.push(this.#put(kind, id, json, { expectedVersion: 0, ...(expiresIn === undefined ? {} : { expiresIn }) }));
     return written;
   }
 
   async putRecord<T>(kind: string, id: string, value: T, options: PutRecordOptions = {}): Promise<boolean> {
     this.#open();
+    return this.#put(kind, id, value === undefined ? 'null' : JSON.stringify(value), options);
+  }
+
+  #put(kind: string, id: string, json: string, options: PutRecordOptions): boolean {
     const k = key(kind, id);
     const current = this.#liveRecord(k);
     if (options.expectedVersion !== undefined && (current?.version ?? 0) !== options.expectedVersion) return false;
     this.#records.set(k, {
-      value: jsonCopy(value),
+      json,
       version: (current?.version ?? 0) + 1,
       expiresAt: expiresAt(this.#clock, options.expiresIn),
     });
@@ -162,19 +172,19 @@ export class MemoryStore implements Store {
     return at !== null && at <= this.#clock();
   }
 
-  #findBy(model: string, match: (payload: ModelPayload) => boolean): ModelPayload | undefined {
+  #findBy(model: string, match: (keys: ModelEntry['keys']) => boolean): ModelPayload | undefined {
     this.#open();
     const prefix = `${model}\u0000`;
     for (const [k, entry] of this.#models) {
-      if (k.startsWith(prefix) && !this.#expired(entry.expiresAt) && match(entry.payload)) return present(entry);
+      if (k.startsWith(prefix) && !this.#expired(entry.expiresAt) && match(entry.keys)) return present(entry);
     }
     return undefined;
   }
 }
 
-/** Values round-trip through JSON, as they do in every persistent backend. */
-function jsonCopy(value: unknown): unknown {
-  return value === undefined ? null : JSON.parse(JSON.stringify(value));
+/** A payload as kept: its JSON text, and the fields secondary lookups match on. */
+function stored(payload: ModelPayload): Pick<ModelEntry, 'json' | 'keys'> {
+  return { json: JSON.stringify(payload), keys: { uid: payload.uid, userCode: payload.userCode, grantId: payload.grantId } };
 }
 
 function key(namespace: string, id: string): string {
@@ -188,7 +198,7 @@ function withoutConsumed(payload: ModelPayload): ModelPayload {
 }
 
 function present(entry: ModelEntry): ModelPayload {
-  const payload = structuredClone(entry.payload) as Record<string, unknown>;
+  const payload = JSON.parse(entry.json) as Record<string, unknown>;
   if (entry.consumed !== null) payload.consumed = entry.consumed;
   return payload;
 }

@@ -1,0 +1,103 @@
+// Instructions per code redemption or refresh of one server, counted by valgrind's callgrind (the
+// method of exchange-instructions.ts): unlike CPU time the count does not move with the host's load,
+// so two versions of Baton, or Baton and bare oidc-provider, can be compared on a busy machine.
+// The server child (endpoints-baton.ts or endpoints-bare.ts) seeds its codes or refresh tokens
+// through its own models (endpoints-fixture.ts), then runs under load; after the warm-up its
+// counters are zeroed (callgrind_control -z), then N requests are sent and the counters dumped.
+//   node --import tsx bench/grant-instructions.ts [baton|bare|base] [code|refresh]   (minutes: valgrind is slow)
+//   env: BENCH_WARM (300 requests), BENCH_N (300), BENCH_CONNECTIONS (4), BENCH_BATON=dist,
+//        BENCH_BASELINE=DIR (for `base`: Baton's modules from another tree's dist/ or src/),
+//        BENCH_BATON_LOG_LEVEL (info), BENCH_CALLGRIND_OUT (keep the dump there, for callgrind_annotate)
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { FORM_HEADERS, type PrepareReply, type PrepareRequest } from './endpoints-fixture.ts';
+import { envNumber, freePort } from './support.ts';
+
+const which = process.argv[2] ?? 'baton';
+const workload = process.argv[3] ?? 'code';
+if (!['baton', 'bare', 'base'].includes(which) || !['code', 'refresh'].includes(workload)) throw new Error('usage: bench/grant-instructions.ts [baton|bare|base] [code|refresh]');
+const baseline = process.env.BENCH_BASELINE;
+if (which === 'base' && !baseline) throw new Error('base: set BENCH_BASELINE to the other tree\'s dist/ or src/');
+const WARM = envNumber('BENCH_WARM', 300);
+const N = envNumber('BENCH_N', 300);
+const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 4);
+
+const dir = mkdtempSync(join(tmpdir(), 'baton-bench-callgrind-'));
+// Token exchange is not measured here, but the Baton child needs a partner JWKS to start.
+const partner = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}'));
+await new Promise<void>((ready) => partner.listen(0, '127.0.0.1', ready));
+const port = await freePort();
+const file = new URL(which === 'bare' ? './endpoints-bare.ts' : './endpoints-baton.ts', import.meta.url).pathname;
+const child = spawn('valgrind', ['-q', '--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'out')}`, process.execPath, '--import', 'tsx', file], {
+  env: {
+    ...process.env, NODE_NO_WARNINGS: '1', BENCH_PORT: String(port), BENCH_BATON_LOG_LEVEL: process.env.BENCH_BATON_LOG_LEVEL ?? 'info',
+    BENCH_PARTNER_JWKS: `http://127.0.0.1:${(partner.address() as { port: number }).port}/jwks`,
+    ...(which === 'base' ? { BENCH_BATON_FROM: resolve(baseline!) } : {}),
+  },
+  stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+});
+await new Promise<void>((ready, reject) => {
+  child.on('message', (message: { type: string }) => { if (message.type === 'ready') ready(); });
+  child.on('exit', (code) => reject(new Error(`${which} exited (code ${code}) before it was ready`)));
+});
+
+/** The child's own seeding (endpoints-fixture.ts servePrepare): request bodies, each usable once. */
+function prepare(count: number): Promise<string[]> {
+  const out = join(dir, `pool-${count}-${Math.random()}.json`);
+  return new Promise((done, reject) => {
+    const onMessage = (message: PrepareReply) => {
+      if (message.type !== 'prepared') return;
+      child.off('message', onMessage);
+      if (message.error !== undefined) reject(new Error(message.error));
+      else done(JSON.parse(readFileSync(out, 'utf8')) as string[]);
+    };
+    child.on('message', onMessage);
+    child.send({ type: 'prepare', kind: workload as 'code' | 'refresh', count, file: out } satisfies PrepareRequest);
+  });
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+const once = (body: string) => new Promise<number>((done, reject) => {
+  const req = request({ host: '127.0.0.1', port, path: '/token', method: 'POST', agent, headers: { ...FORM_HEADERS, 'content-length': Buffer.byteLength(body) } }, (res) => {
+    res.resume();
+    res.on('end', () => done(res.statusCode!));
+  });
+  req.on('error', reject);
+  req.end(body);
+});
+// A server this slow may close an idle keep-alive connection just as it is reused: send again.
+const post = (body: string) => once(body).catch((err: { code?: string }) => (err.code === 'ECONNRESET' ? once(body) : Promise.reject(err)));
+
+async function send(bodies: readonly string[]): Promise<void> {
+  let next = 0;
+  let refused = 0;
+  await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
+    while (next < bodies.length) if ((await post(bodies[next++]!)) !== 200) refused += 1;
+  }));
+  if (refused > 0) throw new Error(`${which}: ${refused} of ${bodies.length} requests were not 200`);
+}
+
+try {
+  console.log(`${which}, ${workload}: seeding, then ${WARM} requests of warm-up under callgrind ...`);
+  const warm = await prepare(WARM);
+  const measured = await prepare(N);
+  await send(warm);
+  execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
+  await send(measured);
+  execFileSync('callgrind_control', ['-d', 'measured', String(child.pid)], { stdio: 'ignore' });
+  const dump = readdirSync(dir).find((name) => name !== 'out' && name.startsWith('out'));
+  const total = Number(/^(?:summary|totals): (\d+)/m.exec(dump ? readFileSync(join(dir, dump), 'utf8') : '')?.[1]);
+  if (!Number.isFinite(total)) throw new Error('no callgrind dump with totals');
+  if (process.env.BENCH_CALLGRIND_OUT && dump) copyFileSync(join(dir, dump), process.env.BENCH_CALLGRIND_OUT);
+  console.log(`${which}, ${workload}: ${(total / N / 1e6).toFixed(2)} M instructions per request (${N} measured, ${CONNECTIONS} in flight)`);
+} finally {
+  child.send({ type: 'stop' });
+  await new Promise((done) => child.once('exit', done));
+  agent.destroy();
+  partner.close();
+  rmSync(dir, { recursive: true, force: true });
+}
