@@ -73,6 +73,8 @@ export class TraceRecorder {
   readonly #redact: Redactor;
   /** Work that finishes after the answer (shadow authorizers): the trace is stored once it settles. */
   readonly #pending: Promise<unknown>[] = [];
+  /** Handed over to be stored (`seal`): later recording is ignored. */
+  #sealed = false;
 
   /** `redact` hides the values of `explain.redactClaims` (identity claims, attributes, token claims). */
   constructor(requestId: string, at: number, redact: Redactor = keepAll) {
@@ -84,6 +86,11 @@ export class TraceRecorder {
   /** The value to record for claim `name` (redacted per configuration). */
   redactValue(name: string, value: unknown): unknown {
     return this.#redact(name, value);
+  }
+
+  /** Ends the recording: the trace was handed over as it is now, and nothing recorded later belongs to it. */
+  seal(): void {
+    this.#sealed = true;
   }
 
   /** Keeps the trace open until `work` settles (it must never reject; a rejection is ignored). */
@@ -103,11 +110,13 @@ export class TraceRecorder {
 
   /** Sets (or completes) what was asked; later calls override earlier fields. */
   request(request: Partial<TraceRequest>): void {
+    if (this.#sealed) return;
     this.#request = { endpoint: 'token', resources: [], scopes: [], ...this.#request, ...request };
   }
 
   /** Adds a resource the request concerns (once). */
   addResource(resource: string): void {
+    if (this.#sealed) return;
     const current = this.#request ?? { endpoint: 'token', resources: [], scopes: [] };
     if (!current.resources.includes(resource)) this.#request = { ...current, resources: [...current.resources, resource] };
   }
@@ -123,6 +132,7 @@ export class TraceRecorder {
 
   /** The identity the decision was made for; claims and attrs are redacted here. */
   identity(identity: TraceIdentity): void {
+    if (this.#sealed) return;
     this.#identity = {
       ...identity,
       claims: redactAll(identity.claims, this.#redact),
@@ -135,6 +145,7 @@ export class TraceRecorder {
   }
 
   step(step: TraceStep): void {
+    if (this.#sealed) return;
     this.#steps.push(step);
   }
 
@@ -145,6 +156,7 @@ export class TraceRecorder {
 
   /** A scope's verdict; a later verdict for the same scope and resource replaces the earlier one. */
   scope(verdict: ScopeVerdict): void {
+    if (this.#sealed) return;
     const at = this.#scopes.findIndex((v) => v.scope === verdict.scope && v.resource === verdict.resource);
     if (at >= 0) this.#scopes[at] = verdict;
     else this.#scopes.push(verdict);
@@ -160,6 +172,7 @@ export class TraceRecorder {
    * configuration; a later origin for the same token, resource and claim replaces the earlier one.
    */
   claim(origin: ClaimOrigin): void {
+    if (this.#sealed) return;
     // Kept as the stored form's tuples (stored-trace.ts): this runs for every claim of every traced token.
     const { token, resource, claim, by, value } = origin;
     let group: TokenClaims | undefined;
@@ -173,11 +186,13 @@ export class TraceRecorder {
 
   /** The request was refused with this RFC error; the first refusal recorded wins. */
   refuse(error: string, description?: string, by?: TraceActor): void {
+    if (this.#sealed) return;
     this.#refusal ??= { error, ...(description === undefined ? {} : { description }), ...(by === undefined ? {} : { by }) };
   }
 
   /** The error the client actually received (from the response); keeps who refused, if recorded. */
   answered(error: string, description?: string, by?: TraceActor): void {
+    if (this.#sealed) return;
     const earlier = this.#refusal;
     const actor = earlier?.by ?? by;
     this.#refusal = { error, ...(description === undefined ? {} : { description }), ...(actor === undefined ? {} : { by: actor }) };

@@ -19,6 +19,10 @@ import { TRACE_BODY_KIND, TRACE_KIND, type DecisionTrace } from './trace.ts';
 
 /** A body outlives the traces referring to it (all written in the same write, moments after it). */
 const BODY_EXTRA_SECONDS = 60;
+/** Most decisions with a model at once: traces waiting on a stalled store never hold more than this many in the heap. */
+const MAX_MODELS = 64;
+/** The body id at the end of a reference's JSON text (referenceJson). */
+const REFERENCED = /"body":"(~[0-9a-f-]{36})"\}$/;
 
 /** The last trace kept in full for a client, grant and endpoint, in the traces waiting now. */
 interface Model {
@@ -115,8 +119,10 @@ export class TraceStore {
     } else {
       const json = JSON.stringify(recorder.toStored());
       this.#queued.push(recorder.requestId, json);
-      if (key !== undefined) this.#models.set(key, { recorder, json });
+      if (key !== undefined && (this.#models.size < MAX_MODELS || this.#models.has(key))) this.#models.set(key, { recorder, json });
     }
+    // What was stored is what it reads back: the recorder takes nothing more (a model is compared as it was encoded).
+    recorder.seal();
     this.#writeSoon(this.#queued.count >= this.#batchSize ? 0 : this.#flushDelay);
   }
 
@@ -187,12 +193,30 @@ export class TraceStore {
   }
 
   async #writeAll(writing: TraceBuffer): Promise<void> {
+    // The bodies of this write first, all of them: a trace referring to one is never readable
+    // before it, and a reference whose body could not be written is lost, not left pointing at nothing.
+    const failedBodies = new Set<string>();
+    const bodies: TraceEntry[] = [];
+    for (const entry of writing.entries()) if (BODY_ID.test(entry.id)) bodies.push(entry);
+    for (let at = 0; at < bodies.length; at += this.#batchSize) {
+      const batch = bodies.slice(at, at + this.#batchSize);
+      try {
+        await this.#store.insertRecords(TRACE_BODY_KIND, batch, this.#ttl + BODY_EXTRA_SECONDS);
+      } catch {
+        for (const { id } of batch) failedBodies.add(id);
+      }
+    }
     let batch: TraceEntry[] = [];
+    let dangling = 0;
     // Of one id within this write the first stays (the store answers false to the others anyway).
     const seen = new Set<string>();
     for (const entry of writing.entries()) {
-      if (seen.has(entry.id)) continue;
+      if (BODY_ID.test(entry.id) || seen.has(entry.id)) continue;
       seen.add(entry.id);
+      if (failedBodies.size > 0 && failedBodies.has(REFERENCED.exec(entry.json)?.[1] ?? '')) {
+        dangling += 1;
+        continue;
+      }
       batch.push(entry);
       if (batch.length >= this.#batchSize) {
         await this.#write(batch);
@@ -200,17 +224,14 @@ export class TraceStore {
       }
     }
     if (batch.length > 0) await this.#write(batch);
+    if (dangling > 0) this.#onLoss('store_failed', dangling, new Error('the shared body of these traces could not be written'));
   }
 
   async #write(batch: readonly TraceEntry[]): Promise<void> {
-    // Bodies first: a trace referring to one is never readable before it.
-    const bodies = batch.filter((entry) => BODY_ID.test(entry.id));
-    const traces = bodies.length === 0 ? batch : batch.filter((entry) => !BODY_ID.test(entry.id));
     try {
-      if (bodies.length > 0) await this.#store.insertRecords(TRACE_BODY_KIND, bodies, this.#ttl + BODY_EXTRA_SECONDS);
-      await this.#store.insertRecords(TRACE_KIND, traces, this.#ttl);
+      await this.#store.insertRecords(TRACE_KIND, batch, this.#ttl);
     } catch (error) {
-      this.#onLoss('store_failed', traces.length, error);
+      this.#onLoss('store_failed', batch.length, error);
     }
   }
 }

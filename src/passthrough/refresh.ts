@@ -58,6 +58,14 @@ async function refreshAtUpstream(step: Step, value: string): Promise<TokenRespon
   // A handle spent by a request that failed is ended rather than left spent: the client's retry is
   // refused (the session is gone) without being reported as reuse.
   const end = () => entry.refreshTokens.revoke(value, client.clientId).catch((err) => deps.logger.error({ err, reqId: step.requestId }, 'ending a refresh token failed'));
+  // Given back unspent (with the upstream's replacement token, when it rotated); a handle ended
+  // meanwhile (revoked, its family ended) is not revived: it is ended, and the request's own error stands.
+  const giveBack = (upstreamRefreshToken?: string) => release(upstreamRefreshToken)
+    .then(() => count(step, 'given_back'))
+    .catch(async (cause: unknown) => {
+      deps.logger.error({ err: cause, reqId: step.requestId }, 'giving back a refresh token failed');
+      await end();
+    });
   let upstream: UpstreamTokenResponse;
   try {
     upstream = await measured(deps, entry, 'passthrough_refresh', async () => upstreamGrant(await endpoints(entry), client, 'refresh_token', { refresh_token: grant.upstreamRefreshToken }));
@@ -66,10 +74,8 @@ async function refreshAtUpstream(step: Step, value: string): Promise<TokenRespon
     // (5xx), nor when it refused the request before the grant: the client's authentication
     // (invalid_client: the upstream is where the client authenticates, RFC 6749 section 2.3) or the
     // request itself. Only invalid_grant says the upstream token is gone.
-    if (err instanceof PassthroughError && (err.status >= 500 || err.error !== 'invalid_grant')) {
-      await release();
-      count(step, 'given_back');
-    } else await end();
+    if (err instanceof PassthroughError && (err.status >= 500 || err.error !== 'invalid_grant')) await giveBack();
+    else await end();
     throw err;
   }
   try {
@@ -96,15 +102,13 @@ async function refreshAtUpstream(step: Step, value: string): Promise<TokenRespon
     // upstream's new refresh token (a rotating upstream already spent the old one), so a retry
     // works. A JWE cannot be given back: it works again only if the upstream did not rotate.
     if (err instanceof PassthroughError && err.status < 500) await end();
-    else if (entry.config.refreshTokens === 'jwe') {
-      if (upstream.refreshToken === undefined) count(step, 'given_back');
-    } else {
-      await release(upstream.refreshToken ?? grant.upstreamRefreshToken)
-        .then(() => count(step, 'given_back'))
-        .catch(async (cause: unknown) => {
-          deps.logger.error({ err: cause, reqId: step.requestId }, 'giving back a refresh token failed');
-          await end();
-        });
+    else if (entry.config.refreshTokens !== 'jwe') await giveBack(upstream.refreshToken ?? grant.upstreamRefreshToken);
+    else if (upstream.refreshToken === undefined) count(step, 'given_back');
+    else {
+      // The client's JWE still wraps the token the upstream just rotated away: this session is over.
+      count(step, 'ended');
+      deps.logger.warn({ event: 'passthrough.refresh_lost', reqId: step.requestId, passthrough: entry.config.id, clientId: client.clientId },
+        'a refresh failed after the upstream rotated its refresh token; a JWE refresh token cannot be given back (the client must sign in again)');
     }
     throw err;
   }

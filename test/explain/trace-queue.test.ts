@@ -28,11 +28,13 @@ const trace = (requestId: string, clientId = 'service'): DecisionTrace => ({
 class WatchedStore extends MemoryStore {
   readonly batches: string[][] = [];
   failing = false;
+  /** Refuses the writes of this record kind only. */
+  failingKind: string | undefined;
   stall: Promise<void> | undefined;
   override async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly json: string }>, expiresIn?: number): Promise<boolean[]> {
     this.batches.push(records.map((r) => r.id));
     if (this.stall) await this.stall;
-    if (this.failing) throw new Error('connection refused');
+    if (this.failing || kind === this.failingKind) throw new Error('connection refused');
     return super.insertRecords(kind, records, expiresIn);
   }
 }
@@ -239,6 +241,60 @@ describe('identical decisions share one stored body', () => {
     await store.putRecord(TRACE_BODY_KIND, '~00000000-0000-4000-8000-000000000000', { v: 3, requestId: 'x', at: 1, body: '~00000000-0000-4000-8000-000000000000' });
     await store.putRecord(TRACE_KIND, 'loop', { v: 3, requestId: 'loop', at: 1, body: '~00000000-0000-4000-8000-000000000000' });
     expect(await traces.get('loop')).toBeUndefined();
+  });
+
+  it('a body that cannot be written: the traces referring to it are counted lost, never left pointing at nothing', async () => {
+    const store = new WatchedStore();
+    store.failingKind = TRACE_BODY_KIND;
+    const traces = new TraceStore(store, 60, { flushDelay: 5, onLoss });
+    for (const id of ['f-1', 'f-2', 'f-3']) traces.keep(recorded(id));
+    await traces.flush();
+    expect(await traces.get('f-1')).toMatchObject({ requestId: 'f-1' });
+    expect(await store.getRecord(TRACE_KIND, 'f-2')).toBeUndefined();
+    expect(await store.getRecord(TRACE_KIND, 'f-3')).toBeUndefined();
+    expect(losses).toEqual([['store_failed', 2, expect.any(Error)]]);
+  });
+
+  it('a recorder takes nothing once handed over: a model is compared as it was stored', async () => {
+    const store = new WatchedStore();
+    const traces = new TraceStore(store, 60, { flushDelay: 5 });
+    const model = recorded('s-1');
+    traces.keep(model);
+    model.step({ kind: 'hook', hook: 'buildAccessTokenClaims', module: 'hooks.ts', latencyMs: 1, outcome: 'ran', input: {} });
+    model.refuse('invalid_scope', 'late');
+    const late = recorded('s-2', { latency: 1 });
+    traces.keep(late);
+    const same = recorded('s-3');
+    traces.keep(same);
+    await traces.flush();
+    expect((await traces.get('s-1'))?.steps).toEqual([]);
+    expect((await traces.get('s-1'))?.result.outcome).toBe('issued');
+    expect((await traces.get('s-2'))?.steps).toHaveLength(1);
+    expect(await traces.get('s-3')).toEqual({ ...(await traces.get('s-1')), requestId: 's-3', at: same.at });
+  });
+
+  it('models are bounded: traces of many different decisions waiting on a stalled store keep at most 64 in the heap', async () => {
+    const store = new WatchedStore();
+    let release!: () => void;
+    store.stall = new Promise((resolve) => { release = resolve; });
+    const traces = new TraceStore(store, 60, { flushDelay: 5 });
+    // A first write stalls; everything after waits behind it in one queue.
+    traces.keep(recorded('stall-0'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const clients = Array.from({ length: 80 }, (_, i) => `client-${i}`);
+    for (const clientId of clients) {
+      for (const n of [1, 2]) {
+        const recorder = recorded(`${clientId}-${n}`);
+        recorder.request({ clientId });
+        traces.keep(recorder);
+      }
+    }
+    release();
+    await traces.flush();
+    const references = [];
+    for (const clientId of clients) if ((await store.getRecord<{ v: number }>(TRACE_KIND, `${clientId}-2`))?.value.v === 3) references.push(clientId);
+    expect(references).toEqual(clients.slice(0, 64));
+    for (const clientId of clients) expect(await traces.get(`${clientId}-2`)).toMatchObject({ request: { clientId } });
   });
 
   it('bodies outlive the traces that refer to them (ttl + 60 s)', async () => {

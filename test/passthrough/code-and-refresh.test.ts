@@ -235,6 +235,25 @@ describe('a refresh failing after a rotating upstream answered', () => {
     expect((await client.refreshTokenGrant(rp, retried.refresh_token!)).access_token).toBeTruthy();
   });
 
+  it('a handle revoked while the upstream was failing is not revived: the client gets the upstream\'s 503, and the handle stays ended', async () => {
+    const rp = await mail('mail');
+    const tokens = await redeem(rp, await authorize(page, env, rp, BOB));
+    const given = await givenBack();
+    env.google.fail('slow', ['token'], { delayMs: 1500 });
+    try {
+      const refreshing = postForm(`${env.issuer('mail')}/token`, new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }), { authorization: basic('mail-app', SECRETS.mail) });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await client.tokenRevocation(rp, tokens.refresh_token!);
+      const failed = await refreshing;
+      expect(failed.status).toBe(503);
+      expect(failed.json.error).toBe('temporarily_unavailable');
+    } finally {
+      env.google.fail('none');
+    }
+    expect(await givenBack()).toBe(given);
+    expect(await rejection(client.refreshTokenGrant(rp, tokens.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
+  });
+
   it('the user is refused since signing in (isAuthorized): invalid_grant, and the handle is ended, not given back', async () => {
     const rp = await app(env.issuer('crm-handle'), 'crm-app', SECRETS.crm);
     const tokens = await redeem(rp, await authorize(page, env, rp, ALICE));
