@@ -4,15 +4,15 @@
 // its counters are zeroed (callgrind_control -z), then N exchanges are sent and the counters dumped.
 //   node --import tsx bench/exchange-instructions.ts [baton|bare]      (several minutes: valgrind is slow)
 //   env: BENCH_WARM (300 exchanges), BENCH_N (300), BENCH_CONNECTIONS (4), BENCH_BATON=dist
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, createServer, request } from 'node:http';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { exportJWK, generateKeyPair } from 'jose';
 
-import { FORM_HEADERS } from './endpoints-fixture.ts';
+import { countInstructions, tokenPoster } from './callgrind.ts';
 import { exchangeBodies } from './endpoints-scenarios.ts';
 import { envNumber, freePort } from './support.ts';
 
@@ -41,42 +41,22 @@ await new Promise<void>((resolve, reject) => {
   child.on('exit', (code) => reject(new Error(`${which} exited (code ${code}) before it was ready`)));
 });
 
-const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-const once = (body: string) => new Promise<number>((resolve, reject) => {
-  const req = request({ host: '127.0.0.1', port, path: '/token', method: 'POST', agent, headers: { ...FORM_HEADERS, 'content-length': Buffer.byteLength(body) } }, (res) => {
-    res.resume();
-    res.on('end', () => resolve(res.statusCode!));
-  });
-  req.on('error', reject);
-  req.end(body);
-});
-// A server this slow may close an idle keep-alive connection just as it is reused: send again.
-const post = (body: string) => once(body).catch((err: { code?: string }) => (err.code === 'ECONNRESET' ? once(body) : Promise.reject(err)));
+const poster = tokenPoster(port, CONNECTIONS);
 
 async function exchanges(count: number): Promise<void> {
-  const bodies = await exchangeBodies(privateKey as CryptoKey, count);
-  let next = 0;
-  let refused = 0;
-  await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
-    while (next < bodies.length) if ((await post(bodies[next++]!)) !== 200) refused += 1;
-  }));
+  const refused = await poster.send(await exchangeBodies(privateKey as CryptoKey, count));
   if (refused > 0) throw new Error(`${which}: ${refused} of ${count} exchanges were not 200`);
 }
 
 try {
   console.log(`${which}: ${WARM} exchanges of warm-up under callgrind ...`);
   await exchanges(WARM);
-  execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
-  await exchanges(N);
-  execFileSync('callgrind_control', ['-d', 'measured', String(child.pid)], { stdio: 'ignore' });
-  const dump = readdirSync(dir).find((name) => name !== 'out' && name.startsWith('out'));
-  const total = Number(/^(?:summary|totals): (\d+)/m.exec(dump ? readFileSync(join(dir, dump), 'utf8') : '')?.[1]);
-  if (!Number.isFinite(total)) throw new Error('no callgrind dump with totals');
+  const total = await countInstructions(child.pid!, dir, () => exchanges(N));
   console.log(`${which}: ${(total / N / 1e6).toFixed(2)} M instructions per token exchange (${N} measured, ${CONNECTIONS} in flight)`);
 } finally {
   child.send({ type: 'stop' });
   await new Promise((resolve) => child.once('exit', resolve));
-  agent.destroy();
+  poster.close();
   partner.close();
   rmSync(dir, { recursive: true, force: true });
 }

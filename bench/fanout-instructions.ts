@@ -8,11 +8,12 @@
 //   env: BENCH_WARM (1500 decisions), BENCH_N (400), BENCH_IN_FLIGHT (50),
 //        BENCH_UNSIGNED=1 (a constant request JWT: the fan-out without its three signatures),
 //        BENCH_KEEP=<file> (keep the callgrind dump there, for callgrind_annotate)
-import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { countInstructions } from './callgrind.ts';
 import { Children } from './processes.ts';
 import { envNumber } from './support.ts';
 
@@ -41,14 +42,7 @@ try {
     await next('ready');
     console.log(`${SRC}: ${WARM} decisions of warm-up under callgrind ...`);
     await decisions(WARM);
-    execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
-    await decisions(N);
-    execFileSync('callgrind_control', ['-d', 'measured', String(child.pid)], { stdio: 'ignore' });
-    const dump = readdirSync(dir).find((name) => name !== 'out' && name.startsWith('out'));
-    const text = dump ? readFileSync(join(dir, dump), 'utf8') : '';
-    const total = Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1]);
-    if (!Number.isFinite(total)) throw new Error('no callgrind dump with totals');
-    if (process.env.BENCH_KEEP && dump) copyFileSync(join(dir, dump), process.env.BENCH_KEEP);
+    const total = await countInstructions(child.pid!, dir, () => decisions(N), process.env.BENCH_KEEP);
     console.log(`${SRC}${process.env.BENCH_UNSIGNED ? ' (request JWT not signed)' : ''}: ${(total / N / 1e3).toFixed(0)} k instructions per decide() (${N} measured)`);
   } finally {
     child.send({ type: 'stop' });

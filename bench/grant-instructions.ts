@@ -8,13 +8,14 @@
 //   env: BENCH_WARM (300 requests), BENCH_N (300), BENCH_CONNECTIONS (4), BENCH_BATON=dist,
 //        BENCH_BASELINE=DIR (for `base`: Baton's modules from another tree's dist/ or src/),
 //        BENCH_BATON_LOG_LEVEL (info), BENCH_CALLGRIND_OUT (keep the dump there, for callgrind_annotate)
-import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, createServer, request } from 'node:http';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { FORM_HEADERS, type PrepareReply, type PrepareRequest } from './endpoints-fixture.ts';
+import { countInstructions, tokenPoster } from './callgrind.ts';
+import type { PrepareReply, PrepareRequest } from './endpoints-fixture.ts';
 import { envNumber, freePort } from './support.ts';
 
 const which = process.argv[2] ?? 'baton';
@@ -60,24 +61,9 @@ function prepare(count: number): Promise<string[]> {
   });
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-const once = (body: string) => new Promise<number>((done, reject) => {
-  const req = request({ host: '127.0.0.1', port, path: '/token', method: 'POST', agent, headers: { ...FORM_HEADERS, 'content-length': Buffer.byteLength(body) } }, (res) => {
-    res.resume();
-    res.on('end', () => done(res.statusCode!));
-  });
-  req.on('error', reject);
-  req.end(body);
-});
-// A server this slow may close an idle keep-alive connection just as it is reused: send again.
-const post = (body: string) => once(body).catch((err: { code?: string }) => (err.code === 'ECONNRESET' ? once(body) : Promise.reject(err)));
-
+const poster = tokenPoster(port, CONNECTIONS);
 async function send(bodies: readonly string[]): Promise<void> {
-  let next = 0;
-  let refused = 0;
-  await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
-    while (next < bodies.length) if ((await post(bodies[next++]!)) !== 200) refused += 1;
-  }));
+  const refused = await poster.send(bodies);
   if (refused > 0) throw new Error(`${which}: ${refused} of ${bodies.length} requests were not 200`);
 }
 
@@ -86,18 +72,12 @@ try {
   const warm = await prepare(WARM);
   const measured = await prepare(N);
   await send(warm);
-  execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
-  await send(measured);
-  execFileSync('callgrind_control', ['-d', 'measured', String(child.pid)], { stdio: 'ignore' });
-  const dump = readdirSync(dir).find((name) => name !== 'out' && name.startsWith('out'));
-  const total = Number(/^(?:summary|totals): (\d+)/m.exec(dump ? readFileSync(join(dir, dump), 'utf8') : '')?.[1]);
-  if (!Number.isFinite(total)) throw new Error('no callgrind dump with totals');
-  if (process.env.BENCH_CALLGRIND_OUT && dump) copyFileSync(join(dir, dump), process.env.BENCH_CALLGRIND_OUT);
+  const total = await countInstructions(child.pid!, dir, () => send(measured), process.env.BENCH_CALLGRIND_OUT);
   console.log(`${which}, ${workload}: ${(total / N / 1e6).toFixed(2)} M instructions per request (${N} measured, ${CONNECTIONS} in flight)`);
 } finally {
   child.send({ type: 'stop' });
   await new Promise((done) => child.once('exit', done));
-  agent.destroy();
+  poster.close();
   partner.close();
   rmSync(dir, { recursive: true, force: true });
 }

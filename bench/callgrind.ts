@@ -1,0 +1,51 @@
+// What the callgrind benchmarks share (exchange-, grant- and fanout-instructions.ts): counting the
+// instructions a server under `valgrind --tool=callgrind` spends on a piece of work, and sending it
+// token requests over keep-alive connections.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+
+import { FORM_HEADERS } from './endpoints-fixture.ts';
+
+/**
+ * Zeroes the counters of the process `pid` (run with `--callgrind-out-file=<dir>/out`), runs `work`,
+ * dumps the counters: the instructions spent meanwhile. `keep` copies the dump there (for callgrind_annotate).
+ */
+export async function countInstructions(pid: number, dir: string, work: () => Promise<void>, keep?: string): Promise<number> {
+  execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
+  await work();
+  execFileSync('callgrind_control', ['-d', 'measured', String(pid)], { stdio: 'ignore' });
+  const dump = readdirSync(dir).find((name) => name !== 'out' && name.startsWith('out'));
+  const total = Number(/^(?:summary|totals): (\d+)/m.exec(dump ? readFileSync(join(dir, dump), 'utf8') : '')?.[1]);
+  if (!Number.isFinite(total)) throw new Error('no callgrind dump with totals');
+  if (keep && dump) copyFileSync(join(dir, dump), keep);
+  return total;
+}
+
+/** POSTs form bodies to 127.0.0.1:`port`/token, `connections` at a time over keep-alive connections. */
+export function tokenPoster(port: number, connections: number): { send: (bodies: readonly string[]) => Promise<number>; close: () => void } {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const once = (body: string) => new Promise<number>((done, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/token', method: 'POST', agent, headers: { ...FORM_HEADERS, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => done(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  // A server this slow may close an idle keep-alive connection just as it is reused: send again.
+  const post = (body: string) => once(body).catch((err: { code?: string }) => (err.code === 'ECONNRESET' ? once(body) : Promise.reject(err)));
+  return {
+    /** Sends every body; resolves how many were not answered 200. */
+    async send(bodies) {
+      let next = 0;
+      let refused = 0;
+      await Promise.all(Array.from({ length: connections }, async () => {
+        while (next < bodies.length) if ((await post(bodies[next++]!)) !== 200) refused += 1;
+      }));
+      return refused;
+    },
+    close: () => agent.destroy(),
+  };
+}
