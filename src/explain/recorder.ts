@@ -13,6 +13,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import providerContext from 'oidc-provider/lib/helpers/als.js';
 
 import { keepAll, redactAll, type Redactor } from './redact.ts';
+import { sameJson } from './same-json.ts';
 import { claimOrigins, STORED_TRACE_VERSION, type StoredClaim, type StoredTrace } from './stored-trace.ts';
 import {
   PER_TOKEN_CLAIMS, TRACE_VERSION, type ClaimOrigin, type DecisionTrace, type ScopeVerdict, type TraceActor, type TraceIdentity,
@@ -262,32 +263,3 @@ export class TraceRecorder {
   }
 }
 
-/**
- * Equal as JSON would write them: the same primitives, arrays of equal elements, objects with the
- * same own enumerable keys in the same order (an undefined property counts as absent only when
- * both lack it: a difference in shape is a difference).
- */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b) || !isPlain(a) || !isPlain(b)) return false;
-  const keys = Object.keys(a);
-  const others = Object.keys(b);
-  if (keys.length !== others.length) return false;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    if (key !== others[i] || !sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
-  }
-  return true;
-}
-
-/** A plain object (a Date, a Map or a class instance is not compared: never the same). */
-function isPlain(value: object): boolean {
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-}

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Store } from '../storage/store.ts';
 import type { TraceRecorder } from './recorder.ts';
-import { BODY_ID, referenceJson, resolveStored, STORED_TRACE_VERSION, storedForm, type StoredTrace } from './stored-trace.ts';
+import { referenceJson, resolveStored, STORED_TRACE_VERSION, storedForm, type StoredTrace } from './stored-trace.ts';
 import { TraceBuffer, type TraceEntry } from './trace-buffer.ts';
 import { TRACE_BODY_KIND, TRACE_KIND, type DecisionTrace } from './trace.ts';
 
@@ -65,6 +65,10 @@ export class TraceStore {
   #writing = new TraceBuffer();
   /** Per decision key, the model the next identical decision refers to; only for the traces waiting in `#queued`. */
   readonly #models = new Map<string, Model>();
+  /** The bodies the traces waiting in `#queued` refer to (few: one per model referred to). */
+  #queuedBodies: TraceEntry[] = [];
+  /** The bodies of the traces being written. */
+  #writingBodies: readonly TraceEntry[] = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #closed = false;
@@ -113,7 +117,7 @@ export class TraceStore {
     if (model && model.recorder.sameDecision(recorder)) {
       if (model.body === undefined) {
         model.body = `~${randomUUID()}`;
-        this.#queued.push(model.body, model.json);
+        this.#queuedBodies.push({ id: model.body, json: model.json });
       }
       this.#queued.push(recorder.requestId, referenceJson(recorder.requestId, recorder.at, model.body));
     } else {
@@ -158,8 +162,13 @@ export class TraceStore {
     return this.#writing.find(id) ?? this.#queued.find(id);
   }
 
+  /** The JSON text of a body waiting to be written (or being written). */
+  #waitingBody(id: string): string | undefined {
+    return (this.#writingBodies.find((body) => body.id === id) ?? this.#queuedBodies.find((body) => body.id === id))?.json;
+  }
+
   async #body(id: string): Promise<unknown> {
-    const waiting = this.#waiting(id);
+    const waiting = this.#waitingBody(id);
     const record = await this.#store.getRecord<unknown>(TRACE_BODY_KIND, id);
     if (record) return record.value;
     return waiting === undefined ? undefined : JSON.parse(waiting);
@@ -181,23 +190,25 @@ export class TraceStore {
   #startWrite(): void {
     // A body is written with the traces that refer to it: none refers to one across writes.
     this.#models.clear();
+    const bodies = this.#queuedBodies;
+    this.#queuedBodies = [];
+    this.#writingBodies = bodies;
     const writing = this.#queued;
     this.#queued = this.#writing;
     this.#writing = writing;
-    this.#flushing = this.#writeAll(writing).finally(() => {
+    this.#flushing = this.#writeAll(writing, bodies).finally(() => {
       writing.clear();
+      this.#writingBodies = [];
       this.#flushing = undefined;
       // More arrived while writing: a full batch goes now, a partial one after the usual delay.
       if (this.#queued.count > 0 && !this.#closed) this.#writeSoon(this.#queued.count >= this.#batchSize ? 0 : this.#flushDelay);
     });
   }
 
-  async #writeAll(writing: TraceBuffer): Promise<void> {
+  async #writeAll(writing: TraceBuffer, bodies: readonly TraceEntry[]): Promise<void> {
     // The bodies of this write first, all of them: a trace referring to one is never readable
     // before it, and a reference whose body could not be written is lost, not left pointing at nothing.
     const failedBodies = new Set<string>();
-    const bodies: TraceEntry[] = [];
-    for (const entry of writing.entries()) if (BODY_ID.test(entry.id)) bodies.push(entry);
     for (let at = 0; at < bodies.length; at += this.#batchSize) {
       const batch = bodies.slice(at, at + this.#batchSize);
       try {
@@ -211,7 +222,7 @@ export class TraceStore {
     // Of one id within this write the first stays (the store answers false to the others anyway).
     const seen = new Set<string>();
     for (const entry of writing.entries()) {
-      if (BODY_ID.test(entry.id) || seen.has(entry.id)) continue;
+      if (seen.has(entry.id)) continue;
       seen.add(entry.id);
       if (failedBodies.size > 0 && failedBodies.has(REFERENCED.exec(entry.json)?.[1] ?? '')) {
         dangling += 1;
