@@ -1,6 +1,7 @@
-// Where traces live: Baton's store, one record per request id (kind TRACE_KIND), expiring after
-// `explain.ttl` on every backend. The first trace written under an id stays: a client that sends
-// another request's X-Request-Id cannot overwrite that request's trace.
+// Where traces live: Baton's store, in pages of many traces (trace-pages.ts: Baton's own request ids,
+// several of one 256 ms window in a write) or one record per request id (kind TRACE_KIND), expiring
+// after `explain.ttl` on every backend. The first trace under an id stays: a client that sends
+// another request's X-Request-Id cannot take that request's trace's place.
 //
 // Requests hand their traces over with `enqueue`: each is encoded at once (its stored form,
 // stored-trace.ts, as JSON text written as it is), waits a few milliseconds outside the JavaScript
@@ -15,6 +16,7 @@ import type { Store } from '../storage/store.ts';
 import type { TraceRecorder } from './recorder.ts';
 import { referenceJson, resolveStored, STORED_TRACE_VERSION, storedForm, type StoredTrace } from './stored-trace.ts';
 import { TraceBuffer, type TraceEntry } from './trace-buffer.ts';
+import { storedValue, TracePager } from './trace-pages.ts';
 import { TRACE_BODY_KIND, TRACE_KIND, type DecisionTrace } from './trace.ts';
 
 /** A body outlives the traces referring to it (all written in the same write, moments after it). */
@@ -53,6 +55,7 @@ export interface TraceStoreOptions {
 
 export class TraceStore {
   readonly #store: Store;
+  readonly #pager: TracePager;
   readonly #ttl: number;
   readonly #batchSize: number;
   readonly #flushDelay: number;
@@ -75,6 +78,7 @@ export class TraceStore {
 
   constructor(store: Store, ttlSeconds: number, options: TraceStoreOptions = {}) {
     this.#store = store;
+    this.#pager = new TracePager(store);
     this.#ttl = ttlSeconds;
     this.#batchSize = options.batchSize ?? 256;
     this.#flushDelay = options.flushDelay ?? 20;
@@ -151,9 +155,9 @@ export class TraceStore {
     if (!REQUEST_ID.test(requestId)) return undefined;
     // Looked up before the store is asked: a write that completes meanwhile empties the buffer.
     const waiting = this.#waiting(requestId);
-    const record = await this.#store.getRecord<unknown>(TRACE_KIND, requestId);
+    const stored = await storedValue(this.#store, requestId);
     // What is stored wins over a trace still waiting under the same id (first write wins).
-    const value: unknown = record ? record.value : waiting === undefined ? undefined : JSON.parse(waiting);
+    const value: unknown = stored !== undefined ? stored : waiting === undefined ? undefined : JSON.parse(waiting);
     return value === undefined ? undefined : resolveStored(value, (id) => this.#body(id));
   }
 
@@ -238,11 +242,15 @@ export class TraceStore {
     if (dangling > 0) this.#onLoss('store_failed', dangling, new Error('the shared body of these traces could not be written'));
   }
 
+  /** A batch: in pages where several share a window of ids (trace-pages.ts), the others one record each. */
   async #write(batch: readonly TraceEntry[]): Promise<void> {
+    const { rest, lost, error } = await this.#pager.write(batch, this.#ttl);
+    if (lost > 0) this.#onLoss('store_failed', lost, error);
+    if (rest.length === 0) return;
     try {
-      await this.#store.insertRecords(TRACE_KIND, batch, this.#ttl);
-    } catch (error) {
-      this.#onLoss('store_failed', batch.length, error);
+      await this.#store.insertRecords(TRACE_KIND, rest, this.#ttl);
+    } catch (failure) {
+      this.#onLoss('store_failed', rest.length, failure);
     }
   }
 }

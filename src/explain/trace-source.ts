@@ -1,11 +1,12 @@
 // Where `baton preview --recorded` and `baton replay` read decision traces from: Baton's store
-// (record kind TRACE_KIND, enumerated with listRecordIds, a maintenance read) or a file of JSON lines,
+// (pages and records of traces, trace-pages.ts, enumerated with listRecordIds, a maintenance read) or a file of JSON lines,
 // one DecisionTrace per line, as `baton replay --export` writes them.
 import { readFileSync } from 'node:fs';
 
 import type { Store } from '../storage/store.ts';
 import { resolveStored } from './stored-trace.ts';
-import { TRACE_BODY_KIND, TRACE_KIND, TRACE_VERSION, type DecisionTrace } from './trace.ts';
+import { allStoredValues, storedValue } from './trace-pages.ts';
+import { TRACE_BODY_KIND, TRACE_VERSION, type DecisionTrace } from './trace.ts';
 
 /** A file or record that is not a trace this code can read. */
 export class TraceSourceError extends Error {
@@ -27,9 +28,12 @@ function bodiesOf(store: Store): Bodies {
   };
 }
 
-export async function storedTrace(store: Store, requestId: string, bodies: Bodies = bodiesOf(store)): Promise<DecisionTrace | undefined> {
-  const record = await store.getRecord<unknown>(TRACE_KIND, requestId);
-  const trace = record && await resolveStored(record.value, bodies);
+export async function storedTrace(store: Store, requestId: string): Promise<DecisionTrace | undefined> {
+  return readableTrace(await storedValue(store, requestId), bodiesOf(store));
+}
+
+async function readableTrace(value: unknown, bodies: Bodies): Promise<DecisionTrace | undefined> {
+  const trace = value === undefined ? undefined : await resolveStored(value, bodies);
   return trace && readable(trace) ? trace : undefined;
 }
 
@@ -37,8 +41,8 @@ export async function storedTrace(store: Store, requestId: string, bodies: Bodie
 export async function storedTraces(store: Store): Promise<DecisionTrace[]> {
   const traces: DecisionTrace[] = [];
   const bodies = bodiesOf(store);
-  for (const id of await store.listRecordIds(TRACE_KIND)) {
-    const trace = await storedTrace(store, id, bodies);
+  for (const value of await allStoredValues(store)) {
+    const trace = await readableTrace(value, bodies);
     if (trace) traces.push(trace);
   }
   return traces.sort((a, b) => a.at - b.at || a.requestId.localeCompare(b.requestId));

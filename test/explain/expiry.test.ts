@@ -1,6 +1,6 @@
 // Decision traces expire on every backend: written through TraceStore with a 1 s ttl, one by one
-// (put) or batched (enqueue, then flush), readable at once, gone after it; the first trace under a
-// request id stays (a second write is refused).
+// (put), batched (enqueue, then flush) or in pages, readable at once, gone after it; the first trace
+// under a request id stays (a second write is refused).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { TraceRecorder } from '../../src/explain/recorder.ts';
 import { TraceStore } from '../../src/explain/store.ts';
+import { MIN_PAGE, pageWindow, TRACE_PAGE_KIND } from '../../src/explain/trace-pages.ts';
+import { storedTraces } from '../../src/explain/trace-source.ts';
 import { TRACE_BODY_KIND, TRACE_VERSION, type DecisionTrace } from '../../src/explain/trace.ts';
+import { newRequestId } from '../../src/observability/request-log.ts';
 import { openStore } from '../../src/storage/index.ts';
 import type { Store } from '../../src/storage/store.ts';
 import { dropSchema, POSTGRES_URL, requirePostgres, uniqueSchema } from '../conformance/postgres-fixture.ts';
@@ -90,6 +93,26 @@ describe.each(backends)('traces on %s', (_name, open) => {
       for (const id of ids) expect(await traces.get(id)).toMatchObject({ requestId: id, request: { clientId: 'service' }, result: { scopes: [{ scope: 'orders:read', granted: true }] } });
       await new Promise((resolve) => setTimeout(resolve, 2100));
       for (const id of ids) expect(await traces.get(id)).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('in pages (Baton\'s own request ids, many of one window): one record for them all, read back by id, expiring with the ttl', async () => {
+    const store = await open();
+    try {
+      const traces = new TraceStore(store, 1);
+      const now = Date.now();
+      const ids = Array.from({ length: 3 * MIN_PAGE }, () => newRequestId(now));
+      for (const id of ids) traces.enqueue(trace(id, 'service'));
+      await traces.flush();
+      expect(await store.listRecordIds(TRACE_PAGE_KIND)).toEqual([`${pageWindow(ids[0]!)}.0`]);
+      expect(await store.listRecordIds('decision-trace')).not.toContain(ids[0]);
+      for (const id of ids) expect((await traces.get(id))?.request.clientId).toBe('service');
+      expect((await storedTraces(store)).filter((t) => ids.includes(t.requestId))).toHaveLength(ids.length);
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      for (const id of ids) expect(await traces.get(id)).toBeUndefined();
+      expect(await store.listRecordIds(TRACE_PAGE_KIND)).toEqual([]);
     } finally {
       await store.close();
     }

@@ -5,7 +5,7 @@
 // exact scopes and claims lost are printed and the exit status is 1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { TRACE_KIND } from '../../src/explain/trace.ts';
+import { storedValue } from '../../src/explain/trace-pages.ts';
 import { storedTraces } from '../../src/explain/trace-source.ts';
 import { basic, postForm } from '../helpers/rp.ts';
 import { TEST_ENV } from '../helpers/baton.ts';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   const store = bed.baton.baton.store;
   const refusalStored = async () => (await storedTraces(store)).some((trace) => trace.result.outcome === 'refused');
   const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && !((await Promise.all(tokenRequests.map((id) => store.getRecord(TRACE_KIND, id)))).every(Boolean) && (await refusalStored()))) {
+  while (Date.now() < deadline && !((await Promise.all(tokenRequests.map((id) => storedValue(store, id)))).every(Boolean) && (await refusalStored()))) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }, 120_000);

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { renderTrace } from '../../src/explain/render.ts';
-import { TRACE_KIND, type DecisionTrace } from '../../src/explain/trace.ts';
+import { storedValue } from '../../src/explain/trace-pages.ts';
+import { type DecisionTrace } from '../../src/explain/trace.ts';
 import { storedTrace } from '../../src/explain/trace-source.ts';
 import { TEST_ENV } from '../helpers/baton.ts';
 import { basic, postForm } from '../helpers/rp.ts';
@@ -163,10 +164,10 @@ describe('decision traces of real flows', () => {
     const traces = (await Promise.all([...requestIds].map(stored))).filter((t): t is DecisionTrace => t !== undefined);
     expect(traces.length).toBeGreaterThanOrEqual(8);
     for (const trace of traces) {
-      // The trace as read, and the record as the store holds it (the stored form, stored-trace.ts).
-      const record = await env.store.getRecord(TRACE_KIND, trace.requestId);
+      // The trace as read, and as the store holds it (the stored form, stored-trace.ts, in its own record or a page).
+      const record = await storedValue(env.store, trace.requestId);
       expect(record).toBeDefined();
-      const text = JSON.stringify(trace) + JSON.stringify(record!.value);
+      const text = JSON.stringify(trace) + JSON.stringify(record);
       for (const secret of secrets) {
         expect(text.includes(secret), `trace ${trace.requestId} contains a secret`).toBe(false);
         // A JWT's signature alone would be enough to leak it.

@@ -1,0 +1,179 @@
+// Pages of decision traces: many traces in one store record, so that storing every request's trace
+// costs one insert per page instead of one per request. On SQLite an insert is three B-tree
+// insertions whatever its size (the table, its key, the expiry index): with every request traced,
+// that per-row cost, not the bytes, was what tracing cost (bench/README.md, tracing).
+//
+// A trace is looked up by its request id alone, so the page that holds it must be known from the
+// id. Baton's own request ids are UUIDv7 (observability/request-log.ts): the time in milliseconds
+// in their first 48 bits. A page holds traces of one window of ids, the ids' first 40 bits (256 ms),
+// and the pages of a window are numbered from 0: record `<window>.<n>`, each inserted only where no
+// record is, so that a writer (or another replica writing the same window) takes the next free
+// number, and a reader reads `.0`, `.1`, ... until one is missing. Only the ids of that form are
+// paged, and only where a write has several of one window (MIN_PAGE); any other id (a proxy's
+// X-Request-Id) keeps one record of kind TRACE_KIND per request, as before.
+//
+// The first trace under an id stays, wherever it is stored: a client that sends another request's
+// X-Request-Id learns it only after that request began, so of the traces found under an id (in the
+// pages of its window and in its own record) the one whose request began first is the one read.
+import type { Store } from '../storage/store.ts';
+import type { TraceEntry } from './trace-buffer.ts';
+import { TRACE_KIND } from './trace.ts';
+
+/** Record kind of pages; each holds `{ v: 4, traces: [stored trace or reference, ...] }`. */
+export const TRACE_PAGE_KIND = 'decision-trace-page';
+export const TRACE_PAGE_VERSION = 4;
+
+/** Fewer traces than this of one window in a write are stored one record each (no page to look through for a quiet window). */
+export const MIN_PAGE = 8;
+/** Most pages per window: a reader looks through at most these; traces of a window beyond it get their own record. */
+export const MAX_PAGES = 64;
+/** The page numbers a writer remembers per window (the next free one), at most this many windows. */
+const REMEMBERED_WINDOWS = 1024;
+
+/** A UUIDv7 as newRequestId writes it: the window is its first 40 bits (hex digits 1-8 and 10-11). */
+const PAGED_ID = /^([0-9a-f]{8})-([0-9a-f]{2})[0-9a-f]{2}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** The page window of a request id, or undefined when traces under this id are not paged. */
+export function pageWindow(requestId: string): string | undefined {
+  const match = PAGED_ID.exec(requestId);
+  return match ? match[1]! + match[2]! : undefined;
+}
+
+const pageId = (window: string, n: number) => `${window}.${n}`;
+
+/** What a page write left: traces to store one record each, and traces lost with the error. */
+export interface PagedWrite {
+  readonly rest: TraceEntry[];
+  readonly lost: number;
+  readonly error?: unknown;
+}
+
+/** Writes traces in pages; the next free page number of each window, as this writer last found it. */
+export class TracePager {
+  readonly #store: Store;
+  readonly #next = new Map<string, number>();
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  /**
+   * Stores the traces of every window with at least MIN_PAGE of them in `entries` as one page per
+   * window (one insert for all pages); returns the others, to be stored one record each. Entries
+   * carry one id each (the caller keeps the first of an id).
+   */
+  async write(entries: readonly TraceEntry[], ttl: number): Promise<PagedWrite> {
+    const windows = new Map<string, TraceEntry[]>();
+    const rest: TraceEntry[] = [];
+    for (const entry of entries) {
+      const window = pageWindow(entry.id);
+      if (window === undefined) {
+        rest.push(entry);
+        continue;
+      }
+      let traces = windows.get(window);
+      if (!traces) windows.set(window, traces = []);
+      traces.push(entry);
+    }
+    let pages: Array<{ window: string; n: number; traces: TraceEntry[]; json: string }> = [];
+    for (const [window, traces] of windows) {
+      if (traces.length < MIN_PAGE) rest.push(...traces);
+      else pages.push({ window, n: this.#next.get(window) ?? 0, traces, json: pageJson(traces) });
+    }
+    let lost = 0;
+    let error: unknown;
+    // A number another writer took meanwhile is refused (insert only where none is): the next one is tried.
+    while (pages.length > 0) {
+      let written: boolean[];
+      try {
+        written = await this.#store.insertRecords(TRACE_PAGE_KIND, pages.map(({ window, n, json }) => ({ id: pageId(window, n), json })), ttl);
+      } catch (failure) {
+        for (const page of pages) lost += page.traces.length;
+        error = failure;
+        break;
+      }
+      const refused: typeof pages = [];
+      pages.forEach((page, i) => {
+        if (written[i]) return this.#remember(page.window, page.n + 1);
+        if (page.n + 1 < MAX_PAGES) refused.push({ ...page, n: page.n + 1 });
+        else rest.push(...page.traces);
+      });
+      pages = refused;
+    }
+    return error === undefined ? { rest, lost } : { rest, lost, error };
+  }
+
+  #remember(window: string, next: number): void {
+    this.#next.delete(window);
+    this.#next.set(window, next);
+    // Windows are written in time order: the one remembered longest ago goes first.
+    if (this.#next.size > REMEMBERED_WINDOWS) this.#next.delete(this.#next.keys().next().value!);
+  }
+}
+
+/** The page's JSON text, from the traces' own JSON texts as they are (nothing encoded again). */
+function pageJson(traces: readonly TraceEntry[]): string {
+  let json = `{"v":${TRACE_PAGE_VERSION},"traces":[`;
+  for (let i = 0; i < traces.length; i++) json += i === 0 ? traces[i]!.json : `,${traces[i]!.json}`;
+  return `${json}]}`;
+}
+
+/** The stored entries of a page record's value (empty for anything that is not a page). */
+export function pageTraces(value: unknown): StoredEntry[] {
+  const page = value as { v?: unknown; traces?: unknown } | null;
+  if (typeof page !== 'object' || page === null || page.v !== TRACE_PAGE_VERSION || !Array.isArray(page.traces)) return [];
+  return page.traces.filter(isStoredEntry);
+}
+
+type StoredEntry = Record<string, unknown> & { requestId: string; at: number };
+
+function isStoredEntry(entry: unknown): entry is StoredEntry {
+  const trace = entry as { requestId?: unknown; at?: unknown } | null;
+  return typeof trace === 'object' && trace !== null && typeof trace.requestId === 'string' && typeof trace.at === 'number';
+}
+
+/** Of the values stored under one id, the first request's (see the header); undefined when none. */
+function first(values: readonly unknown[]): unknown {
+  let chosen: unknown;
+  for (const value of values) {
+    if (!isStoredEntry(value)) continue;
+    if (chosen === undefined || value.at < (chosen as { at: number }).at) chosen = value;
+  }
+  return chosen ?? values.find((value) => value !== undefined);
+}
+
+/** The stored value of the trace under a request id (in a page or its own record), as written; undefined when none. */
+export async function storedValue(store: Store, requestId: string): Promise<unknown> {
+  const found: unknown[] = [];
+  const window = pageWindow(requestId);
+  if (window !== undefined) {
+    for (let n = 0; n < MAX_PAGES; n++) {
+      const page = await store.getRecord<unknown>(TRACE_PAGE_KIND, pageId(window, n));
+      if (!page) break;
+      const trace = pageTraces(page.value).find((entry) => entry.requestId === requestId);
+      if (trace) found.push(trace);
+    }
+  }
+  const record = await store.getRecord<unknown>(TRACE_KIND, requestId);
+  if (record) found.push(record.value);
+  return first(found);
+}
+
+/** Every stored trace's value, one per request id (the first request's), in no particular order. A maintenance read. */
+export async function allStoredValues(store: Store): Promise<unknown[]> {
+  const byId = new Map<string, unknown[]>();
+  const add = (id: string, value: unknown) => {
+    const values = byId.get(id);
+    if (values) values.push(value);
+    else byId.set(id, [value]);
+  };
+  for (const id of await store.listRecordIds(TRACE_PAGE_KIND)) {
+    const page = await store.getRecord<unknown>(TRACE_PAGE_KIND, id);
+    for (const trace of pageTraces(page?.value)) add(trace.requestId, trace);
+  }
+  for (const id of await store.listRecordIds(TRACE_KIND)) {
+    const record = await store.getRecord<unknown>(TRACE_KIND, id);
+    if (record) add(id, record.value);
+  }
+  return [...byId.values()].map((values) => first(values));
+}
