@@ -122,11 +122,16 @@ async function main(): Promise<void> {
     console.log(`\nthroughput on (sample 1)/off: ${ratio.toFixed(3)}   Target: >= 0.90 (tracing every request costs at most 10 %)`);
     const control = servers.find((s) => s.tally.name === 'sample 1 (A/A)')?.tally;
     if (control) console.log(`the same server again (A/A):  ${(control.requestsPerSecond / off.requestsPerSecond).toFixed(3)}   (the spread between the two is this run's noise)`);
+    // CPU per request is what a saturated server's throughput follows (1 s / CPU per request); it is
+    // also what another process taking the server's CPU moves least.
+    const capacity = off.cpuMicrosPerRequest / on.cpuMicrosPerRequest;
+    console.log(`capacity on/off (CPU µs/req off/on): ${capacity.toFixed(3)}${control ? `; A/A twin ${(off.cpuMicrosPerRequest / control.cpuMicrosPerRequest).toFixed(3)}` : ''}   (the throughput a fully used CPU gives, on/off)`);
     const base = servers.find((s) => s.tally.name === 'baseline')?.tally;
     if (base) console.log(`throughput off/baseline:      ${(off.requestsPerSecond / base.requestsPerSecond).toFixed(3)}   Target: ~1.00 (off costs nothing measurable)`);
     recordSummary([
       { benchmark: 'tracing', figure: 'client_credentials req/s off / on (sample 1)', value: `${off.requestsPerSecond.toFixed(0)} / ${on.requestsPerSecond.toFixed(0)}` },
       { benchmark: 'tracing', figure: 'throughput on/off', value: ratio.toFixed(3), target: '>= 0.90' },
+      { benchmark: 'tracing', figure: 'capacity on/off (CPU per request off/on)', value: capacity.toFixed(3), target: '>= 0.90' },
       ...(control ? [{ benchmark: 'tracing', figure: 'throughput on/off, identical server (A/A)', value: (control.requestsPerSecond / off.requestsPerSecond).toFixed(3) }] : []),
       ...(base ? [{ benchmark: 'tracing', figure: 'throughput off/baseline', value: (off.requestsPerSecond / base.requestsPerSecond).toFixed(3), target: '~1.00' }] : []),
     ]);

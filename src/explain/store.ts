@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Store } from '../storage/store.ts';
 import type { TraceRecorder } from './recorder.ts';
-import { referenceJson, resolveStored, STORED_TRACE_VERSION, storedForm, type StoredTrace } from './stored-trace.ts';
+import { referencedBodyId, referenceJson, resolveStored, STORED_TRACE_VERSION, storedForm, type StoredTrace } from './stored-trace.ts';
 import { TraceBuffer, type TraceEntry } from './trace-buffer.ts';
 import { storedValue, TracePager } from './trace-pages.ts';
 import { TRACE_BODY_KIND, TRACE_KIND, type DecisionTrace } from './trace.ts';
@@ -23,8 +23,6 @@ import { TRACE_BODY_KIND, TRACE_KIND, type DecisionTrace } from './trace.ts';
 const BODY_EXTRA_SECONDS = 60;
 /** Most decisions with a model at once: traces waiting on a stalled store never hold more than this many in the heap. */
 const MAX_MODELS = 64;
-/** The body id at the end of a reference's JSON text (referenceJson). */
-const REFERENCED = /"body":"(~[0-9a-f-]{36})"\}$/;
 
 /** The last trace kept in full for a client, grant and endpoint, in the traces waiting now. */
 interface Model {
@@ -210,47 +208,60 @@ export class TraceStore {
   }
 
   async #writeAll(writing: TraceBuffer, bodies: readonly TraceEntry[]): Promise<void> {
-    // The bodies of this write first, all of them: a trace referring to one is never readable
-    // before it, and a reference whose body could not be written is lost, not left pointing at nothing.
-    const failedBodies = new Set<string>();
-    for (let at = 0; at < bodies.length; at += this.#batchSize) {
-      const batch = bodies.slice(at, at + this.#batchSize);
-      try {
-        await this.#store.insertRecords(TRACE_BODY_KIND, batch, this.#ttl + BODY_EXTRA_SECONDS);
-      } catch {
-        for (const { id } of batch) failedBodies.add(id);
-      }
-    }
+    const write: WriteState = { bodies: new Map(bodies.map(({ id, json }) => [id, json])), written: new Set(), failed: new Set() };
     let batch: TraceEntry[] = [];
-    let dangling = 0;
     // Of one id within this write the first stays (the store answers false to the others anyway).
     const seen = new Set<string>();
     for (const entry of writing.entries()) {
       if (seen.has(entry.id)) continue;
       seen.add(entry.id);
-      if (failedBodies.size > 0 && failedBodies.has(REFERENCED.exec(entry.json)?.[1] ?? '')) {
-        dangling += 1;
-        continue;
-      }
       batch.push(entry);
       if (batch.length >= this.#batchSize) {
-        await this.#write(batch);
+        await this.#write(batch, write);
         batch = [];
       }
     }
-    if (batch.length > 0) await this.#write(batch);
-    if (dangling > 0) this.#onLoss('store_failed', dangling, new Error('the shared body of these traces could not be written'));
+    if (batch.length > 0) await this.#write(batch, write);
   }
 
-  /** A batch: in pages where several share a window of ids (trace-pages.ts), the others one record each. */
-  async #write(batch: readonly TraceEntry[]): Promise<void> {
-    const { rest, lost, error } = await this.#pager.write(batch, this.#ttl);
+  /**
+   * A batch: in pages where several share a window of ids (trace-pages.ts; a page holds the bodies
+   * its references name), the others one record each, after the body records they refer to: a
+   * trace is never readable before its body, and a reference whose body could not be written is
+   * lost, not left pointing at nothing.
+   */
+  async #write(batch: readonly TraceEntry[], write: WriteState): Promise<void> {
+    const { rest, lost, error } = await this.#pager.write(batch, this.#ttl, (id) => write.bodies.get(id));
     if (lost > 0) this.#onLoss('store_failed', lost, error);
     if (rest.length === 0) return;
+    const needed = new Map<string, string>();
+    for (const { json } of rest) {
+      const id = referencedBodyId(json);
+      const body = id === undefined || write.written.has(id) || write.failed.has(id) ? undefined : write.bodies.get(id);
+      if (body !== undefined) needed.set(id!, body);
+    }
+    if (needed.size > 0) {
+      try {
+        await this.#store.insertRecords(TRACE_BODY_KIND, [...needed].map(([id, json]) => ({ id, json })), this.#ttl + BODY_EXTRA_SECONDS);
+        for (const id of needed.keys()) write.written.add(id);
+      } catch {
+        for (const id of needed.keys()) write.failed.add(id);
+      }
+    }
+    const rows = write.failed.size === 0 ? rest : rest.filter(({ json }) => !write.failed.has(referencedBodyId(json) ?? ''));
+    if (rows.length < rest.length) this.#onLoss('store_failed', rest.length - rows.length, new Error('the shared body of these traces could not be written'));
+    if (rows.length === 0) return;
     try {
-      await this.#store.insertRecords(TRACE_KIND, rest, this.#ttl);
+      await this.#store.insertRecords(TRACE_KIND, rows, this.#ttl);
     } catch (failure) {
-      this.#onLoss('store_failed', rest.length, failure);
+      this.#onLoss('store_failed', rows.length, failure);
     }
   }
+}
+
+/** The bodies of one write: their JSON by id, and which have a record of their own (or failed to get one). */
+interface WriteState {
+  readonly bodies: ReadonlyMap<string, string>;
+  readonly written: Set<string>;
+  readonly failed: Set<string>;
 }

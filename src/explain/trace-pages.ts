@@ -16,10 +16,11 @@
 // X-Request-Id learns it only after that request began, so of the traces found under an id (in the
 // pages of its window and in its own record) the one whose request began first is the one read.
 import type { Store } from '../storage/store.ts';
+import { referencedBody, referencedBodyId, STORED_TRACE_VERSION } from './stored-trace.ts';
 import type { TraceEntry } from './trace-buffer.ts';
 import { TRACE_KIND } from './trace.ts';
 
-/** Record kind of pages; each holds `{ v: 4, traces: [stored trace or reference, ...] }`. */
+/** Record kind of pages; each holds `{ v: 4, traces: [stored trace or reference, ...], bodies: { [id]: stored trace } }`. */
 export const TRACE_PAGE_KIND = 'decision-trace-page';
 export const TRACE_PAGE_VERSION = 4;
 
@@ -62,7 +63,7 @@ export class TracePager {
    * window (one insert for all pages); returns the others, to be stored one record each. Entries
    * carry one id each (the caller keeps the first of an id).
    */
-  async write(entries: readonly TraceEntry[], ttl: number): Promise<PagedWrite> {
+  async write(entries: readonly TraceEntry[], ttl: number, bodyOf: (id: string) => string | undefined): Promise<PagedWrite> {
     const windows = new Map<string, TraceEntry[]>();
     const rest: TraceEntry[] = [];
     for (const entry of entries) {
@@ -78,7 +79,7 @@ export class TracePager {
     let pages: Array<{ window: string; n: number; traces: TraceEntry[]; json: string }> = [];
     for (const [window, traces] of windows) {
       if (traces.length < MIN_PAGE) rest.push(...traces);
-      else pages.push({ window, n: this.#next.get(window) ?? 0, traces, json: pageJson(traces) });
+      else pages.push({ window, n: this.#next.get(window) ?? 0, traces, json: pageJson(traces, bodyOf) });
     }
     let lost = 0;
     let error: unknown;
@@ -111,18 +112,41 @@ export class TracePager {
   }
 }
 
-/** The page's JSON text, from the traces' own JSON texts as they are (nothing encoded again). */
-function pageJson(traces: readonly TraceEntry[]): string {
+/**
+ * The page's JSON text, from the traces' own JSON texts as they are (nothing encoded again), with
+ * the bodies its references name (explain/store.ts `keep`) inside it: a page never refers to
+ * another record, and a reference in it is never readable without its body.
+ */
+function pageJson(traces: readonly TraceEntry[], bodyOf: (id: string) => string | undefined): string {
   let json = `{"v":${TRACE_PAGE_VERSION},"traces":[`;
-  for (let i = 0; i < traces.length; i++) json += i === 0 ? traces[i]!.json : `,${traces[i]!.json}`;
-  return `${json}]}`;
+  let bodies = '';
+  const named = new Set<string>();
+  for (let i = 0; i < traces.length; i++) {
+    const trace = traces[i]!.json;
+    json += i === 0 ? trace : `,${trace}`;
+    const id = referencedBodyId(trace);
+    if (id === undefined || named.has(id)) continue;
+    named.add(id);
+    const body = bodyOf(id);
+    if (body !== undefined) bodies += `${bodies === '' ? '' : ','}"${id}":${body}`;
+  }
+  return `${json}],"bodies":{${bodies}}}`;
 }
 
-/** The stored entries of a page record's value (empty for anything that is not a page). */
+/**
+ * The stored entries of a page record's value (empty for anything that is not a page), a reference
+ * read through the body it names in the page (as a stored trace with its own id and time).
+ */
 export function pageTraces(value: unknown): StoredEntry[] {
-  const page = value as { v?: unknown; traces?: unknown } | null;
+  const page = value as { v?: unknown; traces?: unknown; bodies?: unknown } | null;
   if (typeof page !== 'object' || page === null || page.v !== TRACE_PAGE_VERSION || !Array.isArray(page.traces)) return [];
-  return page.traces.filter(isStoredEntry);
+  const bodies = typeof page.bodies === 'object' && page.bodies !== null ? page.bodies as Record<string, unknown> : {};
+  return page.traces.filter(isStoredEntry).map((entry) => {
+    const id = referencedBody(entry);
+    const body = id === undefined || !Object.hasOwn(bodies, id) ? undefined : bodies[id];
+    // Only a stored trace stands in for a reference (never another reference, nor anything else).
+    return isStoredEntry(body) && body.v === STORED_TRACE_VERSION ? { ...body, requestId: entry.requestId, at: entry.at } : entry;
+  });
 }
 
 type StoredEntry = Record<string, unknown> & { requestId: string; at: number };

@@ -71,7 +71,7 @@ describe('traces in pages', () => {
     expect(losses).toEqual([]);
   });
 
-  it('identical decisions in a page are references to one body, read back whole', async () => {
+  it('identical decisions in a page are references to one body held in the page itself: one record for them all', async () => {
     const store = new WatchedStore();
     const traces = new TraceStore(store, 60, { flushDelay: 5 });
     const ids = idsAt(WINDOW_START, MIN_PAGE);
@@ -82,9 +82,17 @@ describe('traces in pages', () => {
       traces.keep(recorder);
     }
     await traces.flush();
-    const page = await store.getRecord<{ traces: Array<{ v: number }> }>(TRACE_PAGE_KIND, `${pageWindow(ids[0]!)}.0`);
+    const page = await store.getRecord<{ traces: Array<{ v: number; body?: string }>; bodies: Record<string, { v: number }> }>(TRACE_PAGE_KIND, `${pageWindow(ids[0]!)}.0`);
     expect(page!.value.traces.map((t) => t.v)).toEqual([2, ...Array.from({ length: MIN_PAGE - 1 }, () => 3)]);
-    for (const id of ids) expect(await storedTrace(store, id)).toMatchObject({ requestId: id, result: { scopes: [{ scope: 'orders:read', granted: true }] } });
+    const body = page!.value.traces[1]!.body!;
+    expect(Object.keys(page!.value.bodies)).toEqual([body]);
+    expect(page!.value.bodies[body]).toMatchObject({ v: 2, requestId: ids[0] });
+    expect(store.inserts).toEqual([{ kind: TRACE_PAGE_KIND, ids: [`${pageWindow(ids[0]!)}.0`] }]);
+    for (const id of ids) {
+      expect(await storedTrace(store, id)).toMatchObject({ requestId: id, result: { scopes: [{ scope: 'orders:read', granted: true }] } });
+      expect(await traces.get(id)).toEqual(await storedTrace(store, id));
+    }
+    expect((await storedTraces(store)).map((t) => t.requestId).sort()).toEqual([...ids].sort());
   });
 
   it('the first request under an id stays: a later request sending its id as X-Request-Id is never read in its place', async () => {
@@ -143,6 +151,24 @@ describe('traces in pages', () => {
     for (const id of ids) expect((await store.getRecord<DecisionTrace>(TRACE_KIND, id))?.value.requestId).toBe(id);
     for (const id of ids) expect((await traces.get(id))?.requestId).toBe(id);
     expect(losses).toEqual([]);
+  });
+
+  it('a reference in a page is read only through a stored trace in the same page, else through a body record', async () => {
+    const store = new WatchedStore();
+    const [a, b, c] = idsAt(WINDOW_START, 3);
+    const window = pageWindow(a!)!;
+    const body = (id: string) => `~${id.slice(0, 8)}-0000-4000-8000-000000000000`;
+    const full = { ...trace(a!, 'web'), v: 2, result: { outcome: 'issued', scopes: [], tokens: [] } };
+    await store.putRecord(TRACE_PAGE_KIND, `${window}.0`, {
+      v: 4,
+      traces: [{ v: 3, requestId: a, at: 5, body: body('aaaaaaaa') }, { v: 3, requestId: b, at: 6, body: body('bbbbbbbb') }, { v: 3, requestId: c, at: 7, body: body('cccccccc') }],
+      bodies: { [body('aaaaaaaa')]: full, [body('bbbbbbbb')]: { v: 3, requestId: 'x', at: 1, body: body('aaaaaaaa') } },
+    }, { expiresIn: 60 });
+    await store.putRecord('decision-trace-body', body('cccccccc'), { ...full, requestId: 'other' }, { expiresIn: 60 });
+    const traces = new TraceStore(store, 60);
+    expect(await traces.get(a!)).toMatchObject({ requestId: a, at: 5, request: { clientId: 'web' } });
+    expect(await traces.get(b!)).toBeUndefined();
+    expect(await traces.get(c!)).toMatchObject({ requestId: c, at: 7, request: { clientId: 'web' } });
   });
 
   it('what is not a page, or not a trace in one, is never read as a trace', async () => {
