@@ -19,7 +19,7 @@ export interface ExplainEdge {
   finish(ctx: Context, recorder: TraceRecorder): void;
   /** The lean token path's traces (http/lean-token.ts): it records the request and refusals itself. */
   readonly lean: {
-    start(requestId: string, at: number): TraceRecorder;
+    start(requestId: string, at: number, issuedId: boolean): TraceRecorder;
     finish(recorder: TraceRecorder): void;
   };
 }
@@ -51,7 +51,9 @@ export function explainEdge(options: ExplainEdgeOptions): ExplainEdge {
     begin(ctx) {
       const endpoint = endpointOf(ctx.path);
       if (!endpoint) return undefined;
-      const recorder = new TraceRecorder(String(ctx.state.requestId), Date.now(), redact);
+      const requestId = String(ctx.state.requestId);
+      // Issued by Baton unless the client or a proxy sent it (request-log.ts keeps a well-formed X-Request-Id).
+      const recorder = new TraceRecorder(requestId, Date.now(), redact, ctx.get('x-request-id') !== requestId);
       recorder.request({ endpoint });
       return recorder;
     },
@@ -60,8 +62,8 @@ export function explainEdge(options: ExplainEdgeOptions): ExplainEdge {
       keep(recorder);
     },
     lean: {
-      start(requestId, at) {
-        const recorder = new TraceRecorder(requestId, at, redact);
+      start(requestId, at, issuedId) {
+        const recorder = new TraceRecorder(requestId, at, redact, issuedId);
         recorder.request({ endpoint: 'token' });
         return recorder;
       },

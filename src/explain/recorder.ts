@@ -64,6 +64,8 @@ export function withTrace<T>(recorder: TraceRecorder, fn: () => T): T {
 export class TraceRecorder {
   readonly requestId: string;
   readonly at: number;
+  /** The request id is one Baton issued for this request (not a client's or proxy's X-Request-Id): no one else can have used it. */
+  readonly issuedId: boolean;
   #request: TraceRequest | undefined;
   #identity: TraceIdentity | undefined;
   readonly #steps: TraceStep[] = [];
@@ -78,9 +80,10 @@ export class TraceRecorder {
   #sealed = false;
 
   /** `redact` hides the values of `explain.redactClaims` (identity claims, attributes, token claims). */
-  constructor(requestId: string, at: number, redact: Redactor = keepAll) {
+  constructor(requestId: string, at: number, redact: Redactor = keepAll, issuedId = false) {
     this.requestId = requestId;
     this.at = at;
+    this.issuedId = issuedId;
     this.#redact = redact;
   }
 

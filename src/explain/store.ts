@@ -47,6 +47,8 @@ export interface TraceStoreOptions {
   readonly maxQueued?: number;
   /** Most bytes of encoded traces waiting (default 32 MiB): large traces are bounded by size, not only by count. */
   readonly maxQueuedBytes?: number;
+  /** Milliseconds after its window a trace under an issued id may still be paged (trace-pages.ts LATENESS; tests shorten it). */
+  readonly pageLateness?: number;
   /** `count` traces were not stored, and why (metrics, logs). `error` when the store refused the write. */
   readonly onLoss?: (reason: TraceLoss, count: number, error?: unknown) => void;
 }
@@ -76,7 +78,7 @@ export class TraceStore {
 
   constructor(store: Store, ttlSeconds: number, options: TraceStoreOptions = {}) {
     this.#store = store;
-    this.#pager = new TracePager(store);
+    this.#pager = new TracePager(store, options.pageLateness);
     this.#ttl = ttlSeconds;
     this.#batchSize = options.batchSize ?? 256;
     this.#flushDelay = options.flushDelay ?? 20;
@@ -95,10 +97,10 @@ export class TraceStore {
    * id the first is kept; a trace already stored under that id stays (the later one is not written:
    * the store inserts only where no record is).
    */
-  enqueue(trace: DecisionTrace | StoredTrace): void {
+  enqueue(trace: DecisionTrace | StoredTrace, issuedId = false): void {
     if (this.#closed) return this.#onLoss('closed', 1);
     if (this.#queued.count >= this.#maxQueued || this.#queued.size >= this.#maxQueuedBytes) return this.#onLoss('queue_full', 1);
-    this.#queued.push(trace.requestId, JSON.stringify(trace.v === STORED_TRACE_VERSION ? trace : storedForm(trace)));
+    this.#queued.push(trace.requestId, JSON.stringify(trace.v === STORED_TRACE_VERSION ? trace : storedForm(trace)), issuedId);
     if (this.#queued.count >= this.#batchSize) this.#writeSoon(0);
     else this.#writeSoon(this.#flushDelay);
   }
@@ -121,10 +123,10 @@ export class TraceStore {
         model.body = `~${randomUUID()}`;
         this.#queuedBodies.push({ id: model.body, json: model.json });
       }
-      this.#queued.push(recorder.requestId, referenceJson(recorder.requestId, recorder.at, model.body));
+      this.#queued.push(recorder.requestId, referenceJson(recorder.requestId, recorder.at, model.body), recorder.issuedId);
     } else {
       const json = JSON.stringify(recorder.toStored());
-      this.#queued.push(recorder.requestId, json);
+      this.#queued.push(recorder.requestId, json, recorder.issuedId);
       if (key !== undefined && (this.#models.size < MAX_MODELS || this.#models.has(key))) this.#models.set(key, { recorder, json });
     }
     // What was stored is what it reads back: the recorder takes nothing more (a model is compared as it was encoded).
@@ -210,11 +212,13 @@ export class TraceStore {
   async #writeAll(writing: TraceBuffer, bodies: readonly TraceEntry[]): Promise<void> {
     const write: WriteState = { bodies: new Map(bodies.map(({ id, json }) => [id, json])), written: new Set(), failed: new Set() };
     let batch: TraceEntry[] = [];
-    // Of one id within this write the first stays (the store answers false to the others anyway).
+    // Of one id within this write the first stays (the store answers false to the others anyway),
+    // and the trace under an id Baton issued besides: it is the request's own (read first: trace-pages.ts).
     const seen = new Set<string>();
     for (const entry of writing.entries()) {
-      if (seen.has(entry.id)) continue;
-      seen.add(entry.id);
+      const key = entry.issuedId ? `+${entry.id}` : entry.id;
+      if (seen.has(key)) continue;
+      seen.add(key);
       batch.push(entry);
       if (batch.length >= this.#batchSize) {
         await this.#write(batch, write);
@@ -248,8 +252,10 @@ export class TraceStore {
         for (const id of needed.keys()) write.failed.add(id);
       }
     }
-    const rows = write.failed.size === 0 ? rest : rest.filter(({ json }) => !write.failed.has(referencedBodyId(json) ?? ''));
-    if (rows.length < rest.length) this.#onLoss('store_failed', rest.length - rows.length, new Error('the shared body of these traces could not be written'));
+    // Under one id, the trace of the request Baton issued it to goes first (the store keeps the first).
+    const ordered = rest.some((entry) => entry.issuedId) ? [...rest.filter((e) => e.issuedId), ...rest.filter((e) => !e.issuedId)] : rest;
+    const rows = write.failed.size === 0 ? ordered : ordered.filter(({ json }) => !write.failed.has(referencedBodyId(json) ?? ''));
+    if (rows.length < ordered.length) this.#onLoss('store_failed', ordered.length - rows.length, new Error('the shared body of these traces could not be written'));
     if (rows.length === 0) return;
     try {
       await this.#store.insertRecords(TRACE_KIND, rows, this.#ttl);

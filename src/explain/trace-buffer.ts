@@ -9,10 +9,12 @@
 export interface TraceEntry {
   readonly id: string;
   readonly json: string;
+  /** The id is one Baton issued (TraceRecorder.issuedId): such traces may be paged (trace-pages.ts). */
+  readonly issuedId?: boolean;
 }
 
-/** Entry header: id length (uint16), JSON length (uint32), little-endian. */
-const HEADER = 6;
+/** Entry header: id length (uint16), JSON length (uint32), little-endian; flags (uint8: 1 = issued id). */
+const HEADER = 7;
 
 /** A buffer grown past this by a burst is given back when emptied, not kept for the next entries. */
 const KEEP_AT_MOST = 1024 * 1024;
@@ -42,7 +44,7 @@ export class TraceBuffer {
     return this.#used;
   }
 
-  push(id: string, json: string): void {
+  push(id: string, json: string, issuedId = false): void {
     const idBytes = Buffer.byteLength(id);
     const jsonBytes = Buffer.byteLength(json);
     if (idBytes > 0xffff) throw new RangeError('request id too long');
@@ -51,6 +53,7 @@ export class TraceBuffer {
     let at = this.#used;
     at = bytes.writeUInt16LE(idBytes, at);
     at = bytes.writeUInt32LE(jsonBytes, at);
+    bytes[at++] = issuedId ? 1 : 0;
     at += bytes.write(id, at, 'utf8');
     at += bytes.write(json, at, 'utf8');
     this.#used = at;
@@ -66,7 +69,7 @@ export class TraceBuffer {
       const idStart = at + HEADER;
       const jsonStart = idStart + idBytes;
       at = jsonStart + jsonBytes;
-      yield { id: bytes.toString('utf8', idStart, jsonStart), json: bytes.toString('utf8', jsonStart, at) };
+      yield { id: bytes.toString('utf8', idStart, jsonStart), json: bytes.toString('utf8', jsonStart, at), issuedId: bytes[idStart - 1] === 1 };
     }
   }
 

@@ -8,13 +8,17 @@
 // in their first 48 bits. A page holds traces of one window of ids, the ids' first 40 bits (256 ms),
 // and the pages of a window are numbered from 0: record `<window>.<n>`, each inserted only where no
 // record is, so that a writer (or another replica writing the same window) takes the next free
-// number, and a reader reads `.0`, `.1`, ... until one is missing. Only the ids of that form are
-// paged, and only where a write has several of one window (MIN_PAGE); any other id (a proxy's
-// X-Request-Id) keeps one record of kind TRACE_KIND per request, as before.
+// number, and a reader reads `.0`, `.1`, ... until one is missing (at most MAX_PAGES). Every page of
+// a window expires at the same moment (the window's end + ttl + LATENESS), so none goes missing
+// before the others.
 //
-// The first trace under an id stays, wherever it is stored: a client that sends another request's
-// X-Request-Id learns it only after that request began, so of the traces found under an id (in the
-// pages of its window and in its own record) the one whose request began first is the one read.
+// Only traces under ids Baton issued (TraceRecorder.issuedId) are paged, only while the window is
+// recent (LATENESS: a later trace, after a slow shadow authorizer, keeps its own record) and only
+// where a write has several of one window (MIN_PAGE); any other trace (a proxy's or a client's
+// X-Request-Id) keeps one record of kind TRACE_KIND, as before. So a client can neither create
+// pages (in any window, past or future) nor be read in place of a request: an id Baton issued
+// carries 74 random bits, and a page holds only the trace of the request it was issued to, which is
+// read before a record under the same id (a client that sent that id afterwards).
 import type { Store } from '../storage/store.ts';
 import { referencedBody, referencedBodyId, STORED_TRACE_VERSION } from './stored-trace.ts';
 import type { TraceEntry } from './trace-buffer.ts';
@@ -30,6 +34,9 @@ export const MIN_PAGE = 8;
 export const MAX_PAGES = 64;
 /** The page numbers a writer remembers per window (the next free one), at most this many windows. */
 const REMEMBERED_WINDOWS = 1024;
+/** Milliseconds after its window a trace may still be paged (default); pages outlive their window's traces' ttl by this. */
+export const LATENESS = 5_000;
+const WINDOW_MS = 256;
 
 /** A UUIDv7 as newRequestId writes it: the window is its first 40 bits (hex digits 1-8 and 10-11). */
 const PAGED_ID = /^([0-9a-f]{8})-([0-9a-f]{2})[0-9a-f]{2}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -39,6 +46,9 @@ export function pageWindow(requestId: string): string | undefined {
   const match = PAGED_ID.exec(requestId);
   return match ? match[1]! + match[2]! : undefined;
 }
+
+/** The first millisecond of a window. */
+const windowStart = (window: string) => Number.parseInt(window, 16) * WINDOW_MS;
 
 const pageId = (window: string, n: number) => `${window}.${n}`;
 
@@ -52,23 +62,31 @@ export interface PagedWrite {
 /** Writes traces in pages; the next free page number of each window, as this writer last found it. */
 export class TracePager {
   readonly #store: Store;
+  readonly #lateness: number;
+  readonly #clock: () => number;
   readonly #next = new Map<string, number>();
 
-  constructor(store: Store) {
+  /** `lateness`: milliseconds after its window a trace may still be paged (LATENESS). */
+  constructor(store: Store, lateness = LATENESS, clock: () => number = Date.now) {
     this.#store = store;
+    this.#lateness = lateness;
+    this.#clock = clock;
   }
 
   /**
-   * Stores the traces of every window with at least MIN_PAGE of them in `entries` as one page per
-   * window (one insert for all pages); returns the others, to be stored one record each. Entries
+   * Stores the traces under issued ids of every recent window with at least MIN_PAGE of them in
+   * `entries` as one page per window; returns the others, to be stored one record each. Entries
    * carry one id each (the caller keeps the first of an id).
    */
   async write(entries: readonly TraceEntry[], ttl: number, bodyOf: (id: string) => string | undefined): Promise<PagedWrite> {
+    const now = this.#clock();
     const windows = new Map<string, TraceEntry[]>();
     const rest: TraceEntry[] = [];
     for (const entry of entries) {
-      const window = pageWindow(entry.id);
-      if (window === undefined) {
+      const window = entry.issuedId ? pageWindow(entry.id) : undefined;
+      // A window still recent (and not in the future: an issued id's time is this clock's or a replica's).
+      const start = window === undefined ? NaN : windowStart(window);
+      if (window === undefined || !(now - start < this.#lateness && start - now < this.#lateness)) {
         rest.push(entry);
         continue;
       }
@@ -76,30 +94,28 @@ export class TracePager {
       if (!traces) windows.set(window, traces = []);
       traces.push(entry);
     }
-    let pages: Array<{ window: string; n: number; traces: TraceEntry[]; json: string }> = [];
-    for (const [window, traces] of windows) {
-      if (traces.length < MIN_PAGE) rest.push(...traces);
-      else pages.push({ window, n: this.#next.get(window) ?? 0, traces, json: pageJson(traces, bodyOf) });
-    }
     let lost = 0;
     let error: unknown;
-    // A number another writer took meanwhile is refused (insert only where none is): the next one is tried.
-    while (pages.length > 0) {
-      let written: boolean[];
-      try {
-        written = await this.#store.insertRecords(TRACE_PAGE_KIND, pages.map(({ window, n, json }) => ({ id: pageId(window, n), json })), ttl);
-      } catch (failure) {
-        for (const page of pages) lost += page.traces.length;
-        error = failure;
-        break;
+    for (const [window, traces] of windows) {
+      let n = this.#next.get(window) ?? 0;
+      if (traces.length < MIN_PAGE || n >= MAX_PAGES) {
+        rest.push(...traces);
+        continue;
       }
-      const refused: typeof pages = [];
-      pages.forEach((page, i) => {
-        if (written[i]) return this.#remember(page.window, page.n + 1);
-        if (page.n + 1 < MAX_PAGES) refused.push({ ...page, n: page.n + 1 });
-        else rest.push(...page.traces);
-      });
-      pages = refused;
+      const json = pageJson(traces, bodyOf);
+      // Every page of the window expires together: its traces are kept ttl after their window at least.
+      const expiresIn = ttl + (windowStart(window) + WINDOW_MS + this.#lateness - now) / 1000;
+      try {
+        // A number another writer took meanwhile is refused (insert only where none is): the next one is tried.
+        while (n < MAX_PAGES && !(await this.#store.insertRecords(TRACE_PAGE_KIND, [{ id: pageId(window, n), json }], expiresIn))[0]) n += 1;
+      } catch (failure) {
+        lost += traces.length;
+        error = failure;
+        continue;
+      }
+      this.#remember(window, Math.min(n + 1, MAX_PAGES));
+      // The window has no page left: its traces keep a record each, as its next ones will at once.
+      if (n >= MAX_PAGES) rest.push(...traces);
     }
     return error === undefined ? { rest, lost } : { rest, lost, error };
   }
@@ -156,48 +172,34 @@ function isStoredEntry(entry: unknown): entry is StoredEntry {
   return typeof trace === 'object' && trace !== null && typeof trace.requestId === 'string' && typeof trace.at === 'number';
 }
 
-/** Of the values stored under one id, the first request's (see the header); undefined when none. */
-function first(values: readonly unknown[]): unknown {
-  let chosen: unknown;
-  for (const value of values) {
-    if (!isStoredEntry(value)) continue;
-    if (chosen === undefined || value.at < (chosen as { at: number }).at) chosen = value;
-  }
-  return chosen ?? values.find((value) => value !== undefined);
-}
-
-/** The stored value of the trace under a request id (in a page or its own record), as written; undefined when none. */
+/**
+ * The stored value of the trace under a request id, as written; undefined when none. A page's
+ * (only the request the id was issued to is in one) before the id's own record.
+ */
 export async function storedValue(store: Store, requestId: string): Promise<unknown> {
-  const found: unknown[] = [];
   const window = pageWindow(requestId);
   if (window !== undefined) {
     for (let n = 0; n < MAX_PAGES; n++) {
       const page = await store.getRecord<unknown>(TRACE_PAGE_KIND, pageId(window, n));
       if (!page) break;
       const trace = pageTraces(page.value).find((entry) => entry.requestId === requestId);
-      if (trace) found.push(trace);
+      if (trace) return trace;
     }
   }
-  const record = await store.getRecord<unknown>(TRACE_KIND, requestId);
-  if (record) found.push(record.value);
-  return first(found);
+  return (await store.getRecord<unknown>(TRACE_KIND, requestId))?.value;
 }
 
-/** Every stored trace's value, one per request id (the first request's), in no particular order. A maintenance read. */
+/** Every stored trace's value, one per request id (a page's before a record's), in no particular order. A maintenance read. */
 export async function allStoredValues(store: Store): Promise<unknown[]> {
-  const byId = new Map<string, unknown[]>();
-  const add = (id: string, value: unknown) => {
-    const values = byId.get(id);
-    if (values) values.push(value);
-    else byId.set(id, [value]);
-  };
+  const byId = new Map<string, unknown>();
   for (const id of await store.listRecordIds(TRACE_PAGE_KIND)) {
     const page = await store.getRecord<unknown>(TRACE_PAGE_KIND, id);
-    for (const trace of pageTraces(page?.value)) add(trace.requestId, trace);
+    for (const trace of pageTraces(page?.value)) if (!byId.has(trace.requestId)) byId.set(trace.requestId, trace);
   }
   for (const id of await store.listRecordIds(TRACE_KIND)) {
+    if (byId.has(id)) continue;
     const record = await store.getRecord<unknown>(TRACE_KIND, id);
-    if (record) add(id, record.value);
+    if (record) byId.set(id, record.value);
   }
-  return [...byId.values()].map((values) => first(values));
+  return [...byId.values()];
 }

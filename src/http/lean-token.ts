@@ -20,7 +20,7 @@ export type LeanGrant = (ctx: LeanContext, headers: IncomingHttpHeaders, params:
 
 /** Decision traces (issue 15): started per request like the edge does, stored when the request ends. */
 export interface LeanTraces {
-  start(requestId: string, at: number): TraceRecorder | undefined;
+  start(requestId: string, at: number, issuedId: boolean): TraceRecorder | undefined;
   finish(recorder: TraceRecorder): void;
 }
 
@@ -71,9 +71,10 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
   };
 
   async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, params: Record<string, string>, grant: LeanGrant, started: number): Promise<void> {
-    const requestId = requestIdFrom(req.headers['x-request-id']);
+    const inbound = req.headers['x-request-id'];
+    const requestId = requestIdFrom(inbound);
     const steps = newSteps();
-    const recorder = traces?.start(requestId, Date.now());
+    const recorder = traces?.start(requestId, Date.now(), requestId !== inbound);
     const entities: Record<string, unknown> = {};
     const ctx: LeanContext = withSteps({
       method: 'POST', path: tokenPath, req, state: { requestId },

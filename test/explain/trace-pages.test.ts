@@ -1,18 +1,24 @@
-// Pages of traces (src/explain/trace-pages.ts): traces under Baton's own request ids (UUIDv7), several
-// of one 256 ms window in a write, are stored as one page record instead of one record each; every
-// reader finds them by request id (TraceStore.get, storedTrace, storedTraces); the first request
-// under an id stays wherever its trace is; replicas writing the same window take different page
-// numbers; a page that cannot be written is counted lost; a window with too many pages, and ids of
-// any other form, keep one record per trace.
-import { afterEach, describe, expect, it } from 'vitest';
+// Pages of traces (src/explain/trace-pages.ts): traces under request ids Baton issued (UUIDv7), several
+// of one recent 256 ms window in a write, are stored as one page record instead of one record each;
+// every reader finds them by request id (TraceStore.get, storedTrace, storedTraces); a client that
+// sends an id (of any shape, any time) never gets a page, nor is read in place of the request the id
+// was issued to; replicas writing the same window take different page numbers; every page of a
+// window expires together; a page that cannot be written is counted lost; a window out of pages,
+// and every other trace, keep one record per trace.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { TraceRecorder } from '../../src/explain/recorder.ts';
 import { TraceStore, type TraceLoss } from '../../src/explain/store.ts';
-import { MAX_PAGES, MIN_PAGE, pageWindow, TRACE_PAGE_KIND } from '../../src/explain/trace-pages.ts';
+import { storedForm } from '../../src/explain/stored-trace.ts';
+import { MAX_PAGES, MIN_PAGE, pageWindow, TRACE_PAGE_KIND, TracePager } from '../../src/explain/trace-pages.ts';
 import { storedTrace, storedTraces } from '../../src/explain/trace-source.ts';
 import { TRACE_KIND, TRACE_VERSION, type DecisionTrace } from '../../src/explain/trace.ts';
 import { newRequestId } from '../../src/observability/request-log.ts';
 import { MemoryStore } from '../../src/storage/memory/memory-store.ts';
+import { startBaton, TEST_ENV } from '../helpers/baton.ts';
+import { basic, postForm } from '../helpers/rp.ts';
+
+const API = 'https://orders.api.example';
 
 const trace = (requestId: string, clientId = 'service', at = Date.now()): DecisionTrace => ({
   v: TRACE_VERSION, requestId, at,
@@ -22,7 +28,11 @@ const trace = (requestId: string, clientId = 'service', at = Date.now()): Decisi
 
 /** Request ids of one window, as Baton issues them (a fixed time: the window does not change under the test). */
 const idsAt = (time: number, count: number) => Array.from({ length: count }, () => newRequestId(time));
-const WINDOW_START = 0x19a_0000_0000; // a 256 ms window's first millisecond (low 8 bits zero)
+/** The first millisecond of the current 256 ms window, when the test began (pages are written for recent windows only). */
+let WINDOW_START = 0;
+beforeEach(() => { WINDOW_START = Math.floor(Date.now() / 256) * 256; });
+/** Hands traces over as Baton's own requests do: under ids Baton issued. */
+const issued = (traces: TraceStore, trace: DecisionTrace) => traces.enqueue(trace, true);
 
 class WatchedStore extends MemoryStore {
   readonly inserts: Array<{ kind: string; ids: string[] }> = [];
@@ -56,11 +66,13 @@ describe('traces in pages', () => {
     const paged = idsAt(WINDOW_START, MIN_PAGE + 2);
     const few = idsAt(WINDOW_START + 1024, MIN_PAGE - 1);
     const proxied = ['proxy-1', 'proxy-2'];
-    for (const id of [...paged, ...few, ...proxied]) traces.enqueue(trace(id));
+    for (const id of [...paged, ...few]) issued(traces, trace(id));
+    for (const id of proxied) traces.enqueue(trace(id));
     await traces.flush();
     expect(store.inserts).toEqual([
       { kind: TRACE_PAGE_KIND, ids: [`${pageWindow(paged[0]!)}.0`] },
-      { kind: TRACE_KIND, ids: [...proxied, ...few] },
+      // Under ids Baton issued first (under one id, the store keeps the first).
+      { kind: TRACE_KIND, ids: [...few, ...proxied] },
     ]);
     for (const id of paged) expect(await store.getRecord(TRACE_KIND, id)).toBeUndefined();
     for (const id of [...paged, ...few, ...proxied]) {
@@ -76,7 +88,7 @@ describe('traces in pages', () => {
     const traces = new TraceStore(store, 60, { flushDelay: 5 });
     const ids = idsAt(WINDOW_START, MIN_PAGE);
     for (const id of ids) {
-      const recorder = new TraceRecorder(id, Date.now());
+      const recorder = new TraceRecorder(id, Date.now(), undefined, true);
       recorder.request({ endpoint: 'token', clientId: 'service', grantType: 'client_credentials', scopes: ['orders:read'] });
       recorder.scope({ scope: 'orders:read', granted: true, by: 'client' });
       traces.keep(recorder);
@@ -95,33 +107,85 @@ describe('traces in pages', () => {
     expect((await storedTraces(store)).map((t) => t.requestId).sort()).toEqual([...ids].sort());
   });
 
-  it('the first request under an id stays: a later request sending its id as X-Request-Id is never read in its place', async () => {
+  it('the request an id was issued to is the one read: a client sending that id, before or after, in the same write or not, is never read in its place', async () => {
     const store = new WatchedStore();
     const traces = new TraceStore(store, 60, { flushDelay: 5 });
     const ids = idsAt(WINDOW_START, MIN_PAGE);
-    const victim = ids[3]!;
+    const [victim, other] = [ids[3]!, ids[5]!];
     const began = Date.now();
-    for (const id of ids) traces.enqueue(trace(id, 'web', began));
+    // A client's request sending the id finished first, in the same write as the request it was issued to.
+    traces.enqueue(trace(victim, 'intruder', began + 5));
+    for (const id of ids) issued(traces, trace(id, 'web', began));
     await traces.flush();
-    // The same id later: in its own record, and in a later page of the window.
-    expect(await traces.put(trace(victim, 'intruder', began + 5))).toBe(true);
-    for (const id of [victim, ...idsAt(WINDOW_START, MIN_PAGE)]) traces.enqueue(trace(id, 'intruder', began + 5));
+    // And again later, stored first as a record of its own.
+    expect(await traces.put(trace(other, 'intruder', began + 5))).toBe(true);
+    for (const id of [victim, other]) {
+      expect((await traces.get(id))?.request.clientId).toBe('web');
+      expect((await storedTrace(store, id))?.request.clientId).toBe('web');
+    }
+    expect((await storedTraces(store)).filter((t) => t.request.clientId === 'intruder')).toEqual([]);
+  });
+
+  it('fewer than a page: the issued id\'s trace is written before a client\'s under the same id in the same write, and is the one kept', async () => {
+    const store = new WatchedStore();
+    const traces = new TraceStore(store, 60, { flushDelay: 5 });
+    const [victim] = idsAt(WINDOW_START, 1);
+    traces.enqueue(trace(victim!, 'intruder'));
+    issued(traces, trace(victim!, 'web'));
     await traces.flush();
-    expect(await store.getRecord(TRACE_PAGE_KIND, `${pageWindow(victim)}.1`)).toBeDefined();
-    expect((await traces.get(victim))?.request.clientId).toBe('web');
-    expect((await storedTrace(store, victim))?.request.clientId).toBe('web');
-    expect((await storedTraces(store)).filter((t) => t.requestId === victim).map((t) => t.request.clientId)).toEqual(['web']);
+    expect(store.inserts).toEqual([{ kind: TRACE_KIND, ids: [victim, victim] }]);
+    expect((await traces.get(victim!))?.request.clientId).toBe('web');
+  });
+
+  it('a client never gets a page: ids it sends, UUIDv7-shaped or not, in this window, a past or a future one, keep a record each', async () => {
+    const store = new WatchedStore();
+    const traces = new TraceStore(store, 60, { flushDelay: 5 });
+    const sent = [...idsAt(WINDOW_START, MIN_PAGE), ...idsAt(WINDOW_START + 86_400_000, MIN_PAGE), ...idsAt(WINDOW_START - 86_400_000, MIN_PAGE)];
+    for (const id of sent) traces.enqueue(trace(id, 'client'));
+    await traces.flush();
+    expect(await store.listRecordIds(TRACE_PAGE_KIND)).toEqual([]);
+    expect((await store.listRecordIds(TRACE_KIND)).sort()).toEqual([...sent].sort());
+  });
+
+  it('only recent windows are paged: a trace stored long after its request (or with a replica\'s clock far ahead) keeps its own record', async () => {
+    const store = new WatchedStore();
+    const traces = new TraceStore(store, 60, { flushDelay: 5, pageLateness: 1000 });
+    const late = idsAt(WINDOW_START - 2000, MIN_PAGE);
+    const ahead = idsAt(WINDOW_START + 2000, MIN_PAGE);
+    const recent = idsAt(WINDOW_START, MIN_PAGE);
+    for (const id of [...late, ...ahead, ...recent]) issued(traces, trace(id));
+    await traces.flush();
+    expect(await store.listRecordIds(TRACE_PAGE_KIND)).toEqual([`${pageWindow(recent[0]!)}.0`]);
+    for (const id of [...late, ...ahead, ...recent]) expect((await traces.get(id))?.requestId).toBe(id);
+  });
+
+  it('every page of a window expires at the same moment: the window\'s end + ttl + the lateness allowed', async () => {
+    const expiries: number[] = [];
+    let now = WINDOW_START + 10;
+    const store = new (class extends MemoryStore {
+      override async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly json: string }>, expiresIn?: number): Promise<boolean[]> {
+        expiries.push(now + expiresIn! * 1000);
+        return super.insertRecords(kind, records, expiresIn);
+      }
+    })();
+    const pager = new TracePager(store, 1000, () => now);
+    const entries = () => idsAt(WINDOW_START, MIN_PAGE).map((id) => ({ id, json: JSON.stringify(storedForm(trace(id))), issuedId: true }));
+    expect(await pager.write(entries(), 60, () => undefined)).toEqual({ rest: [], lost: 0 });
+    now += 700;
+    expect(await pager.write(entries(), 60, () => undefined)).toEqual({ rest: [], lost: 0 });
+    expect(expiries).toHaveLength(2);
+    for (const at of expiries) expect(at).toBeCloseTo(WINDOW_START + 256 + 60_000 + 1000, 3);
   });
 
   it('two replicas writing the same window take different page numbers, and every trace is found', async () => {
     const store = new WatchedStore();
     const [a, b] = [new TraceStore(store, 60, { flushDelay: 5, onLoss }), new TraceStore(store, 60, { flushDelay: 5, onLoss })];
     const ids = idsAt(WINDOW_START, 4 * MIN_PAGE);
-    for (const [i, id] of ids.entries()) (i % 2 === 0 ? a : b).enqueue(trace(id, i % 2 === 0 ? 'a' : 'b'));
+    for (const [i, id] of ids.entries()) issued(i % 2 === 0 ? a : b, trace(id, i % 2 === 0 ? 'a' : 'b'));
     await Promise.all([a.flush(), b.flush()]);
     // Again, each writer now behind the other's page numbers.
     const more = idsAt(WINDOW_START, 2 * MIN_PAGE);
-    for (const [i, id] of more.entries()) (i % 2 === 0 ? b : a).enqueue(trace(id));
+    for (const [i, id] of more.entries()) issued(i % 2 === 0 ? b : a, trace(id));
     await Promise.all([a.flush(), b.flush()]);
     expect((await store.listRecordIds(TRACE_PAGE_KIND)).sort()).toEqual([0, 1, 2, 3].map((n) => `${pageWindow(ids[0]!)}.${n}`));
     for (const id of [...ids, ...more]) expect((await storedTrace(store, id))?.requestId).toBe(id);
@@ -133,7 +197,8 @@ describe('traces in pages', () => {
     store.failingKind = TRACE_PAGE_KIND;
     const traces = new TraceStore(store, 60, { flushDelay: 5, onLoss });
     const ids = idsAt(WINDOW_START, MIN_PAGE);
-    for (const id of [...ids, 'proxy-1']) traces.enqueue(trace(id));
+    for (const id of ids) issued(traces, trace(id));
+    traces.enqueue(trace('proxy-1'));
     await traces.flush();
     expect(losses).toEqual([['store_failed', MIN_PAGE, expect.objectContaining({ message: 'connection refused' })]]);
     expect((await storedTrace(store, 'proxy-1'))?.requestId).toBe('proxy-1');
@@ -146,9 +211,14 @@ describe('traces in pages', () => {
     const window = pageWindow(ids[0]!)!;
     for (let n = 0; n < MAX_PAGES; n++) await store.putRecord(TRACE_PAGE_KIND, `${window}.${n}`, { v: 4, traces: [] }, { expiresIn: 60 });
     const traces = new TraceStore(store, 60, { flushDelay: 5, onLoss });
-    for (const id of ids) traces.enqueue(trace(id));
+    for (const id of ids) issued(traces, trace(id));
     await traces.flush();
     for (const id of ids) expect((await store.getRecord<DecisionTrace>(TRACE_KIND, id))?.value.requestId).toBe(id);
+    // Remembered: the next write to that window does not try its pages again.
+    const inserts = store.inserts.length;
+    for (const id of idsAt(WINDOW_START, MIN_PAGE)) issued(traces, trace(id));
+    await traces.flush();
+    expect(store.inserts.slice(inserts).map((insert) => insert.kind)).toEqual([TRACE_KIND]);
     for (const id of ids) expect((await traces.get(id))?.requestId).toBe(id);
     expect(losses).toEqual([]);
   });
@@ -182,5 +252,43 @@ describe('traces in pages', () => {
     expect(await traces.get(id!)).toBeUndefined();
     expect(await traces.get(other!)).toBeUndefined();
     expect(await storedTraces(store)).toEqual([]);
+  });
+});
+
+describe('a Baton tracing every request', () => {
+  it('pages the traces under the ids it issues (lean token path and full pipeline alike); ids a client sends keep a record each', async () => {
+    const store = new WatchedStore();
+    const baton = await startBaton({
+      explain: { enabled: true, sample: 1 },
+      resources: [{ id: API, scopes: ['orders:read'] }],
+      clients: [{ client_id: 'service', client_secret: '${SERVICE_SECRET}', grant_types: ['client_credentials'], resources: [{ id: API }] }],
+    }, { store });
+    try {
+      const body = `grant_type=client_credentials&resource=${encodeURIComponent(API)}`;
+      const burst = async (secret: string, headers: Record<string, string> = {}) => (await Promise.all(Array.from({ length: 40 }, () => postForm(`${baton.url}/token`, body, { authorization: basic('service', secret), ...headers })))).map((res) => res);
+      const settle = async (ids: readonly string[]) => {
+        for (let i = 0; i < 100 && (await Promise.all(ids.map((id) => storedTrace(store, id)))).some((t) => t === undefined); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      };
+      // Granted (the lean token path) and refused (a wrong secret: the full pipeline), under ids Baton issues.
+      for (const [secret, status] of [[TEST_ENV.SERVICE_SECRET, 200], ['wrong', 401]] as const) {
+        const answers = await burst(secret);
+        expect(answers.map((res) => res.status)).toEqual(answers.map(() => status));
+        const ids = answers.map((res) => res.headers.get('x-request-id')!);
+        await settle(ids);
+        for (const id of ids) expect((await storedTrace(store, id))?.result.outcome).toBe(status === 200 ? 'issued' : 'refused');
+        const paged = new Set((await Promise.all((await store.listRecordIds(TRACE_PAGE_KIND)).map((id) => store.getRecord<{ traces: Array<{ requestId: string }> }>(TRACE_PAGE_KIND, id))))
+          .flatMap((page) => page!.value.traces.map((t) => t.requestId)));
+        expect(ids.filter((id) => paged.has(id)).length).toBeGreaterThanOrEqual(MIN_PAGE);
+      }
+      // The same, each sending its own UUIDv7-shaped X-Request-Id: no page.
+      const pages = (await store.listRecordIds(TRACE_PAGE_KIND)).length;
+      const sent = idsAt(Date.now(), 40);
+      await Promise.all(sent.map((id) => postForm(`${baton.url}/token`, body, { authorization: basic('service', TEST_ENV.SERVICE_SECRET), 'x-request-id': id })));
+      await settle(sent);
+      expect((await store.listRecordIds(TRACE_PAGE_KIND)).length).toBe(pages);
+      for (const id of sent) expect((await store.getRecord<DecisionTrace>(TRACE_KIND, id))?.value.requestId).toBe(id);
+    } finally {
+      await baton.stop();
+    }
   });
 });
