@@ -89,10 +89,10 @@ describe('the lean path carries its recorder on the request context', () => {
 });
 
 describe('TraceBuffer', () => {
-  it('gives back every entry byte for byte, in order, across growth; multibyte text included', () => {
+  it('gives back every entry byte for byte, with whether its id was issued, in order, across growth; multibyte text included', () => {
     const buffer = new TraceBuffer(16);
-    const entries = Array.from({ length: 300 }, (_, i) => ({ id: `req-${i}`, json: JSON.stringify({ i, text: 'ü ✓ 𝄞 '.repeat(i % 7), quote: '"\\' }) }));
-    for (const { id, json } of entries) buffer.push(id, json);
+    const entries = Array.from({ length: 300 }, (_, i) => ({ id: `req-${i}`, json: JSON.stringify({ i, text: 'ü ✓ 𝄞 '.repeat(i % 7), quote: '"\\' }), issuedId: i % 3 === 0 }));
+    for (const { id, json, issuedId } of entries) buffer.push(id, json, issuedId);
     expect(buffer.count).toBe(300);
     expect([...buffer.entries()]).toStrictEqual(entries);
   });
@@ -116,7 +116,7 @@ describe('TraceBuffer', () => {
     expect([...buffer.entries()]).toStrictEqual([]);
     expect(buffer.find('a')).toBeUndefined();
     buffer.push('b', '2');
-    expect([...buffer.entries()]).toStrictEqual([{ id: 'b', json: '2' }]);
+    expect([...buffer.entries()]).toStrictEqual([{ id: 'b', json: '2', issuedId: false }]);
   });
 
   it('gives back the memory a burst grew it to once emptied; keeps a small buffer for reuse', () => {
