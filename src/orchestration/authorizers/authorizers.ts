@@ -172,9 +172,8 @@ export class Authorizers {
       grant_type: request.grantType,
       resource: request.resource,
       trace,
-    } as Record<string, unknown>;
-    // Set after the literal rather than spread into it: the same last member, without the spread's slow path.
-    if (droppedClaims.length > 0) record.dropped_claims = droppedClaims;
+      ...(droppedClaims.length > 0 ? { dropped_claims: droppedClaims } : {}),
+    };
     const suspicious = trace.dropped !== undefined || droppedClaims.length > 0;
     if (trace.outcome === 'failed' || trace.outcome === 'ignored' || suspicious) {
       this.#deps.logger.warn(record, suspicious ? 'authorizer answered scopes it may not grant or claims it may not set: dropped' : `authorizer ${trace.outcome}: ${trace.reason}`);
