@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { AuthorizerConfig } from '../../config/orchestration.ts';
 import type { Events } from '../../observability/events.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { SpanKind, traced, tracing } from '../../observability/tracing.ts';
+import { SpanKind, traced } from '../../observability/tracing.ts';
 import type { Store } from '../../storage/store.ts';
 import { currentTrace } from '../../explain/recorder.ts';
 import { placedClaims, shadowStep, traceStep } from './shadow.ts';
@@ -109,8 +109,6 @@ export class Authorizers {
 
   /** One authorizer's part inside its client span. */
   #traced(config: AuthorizerConfig, requested: string[], request: DecisionRequest, body: (scopes: readonly string[]) => string): Promise<Part> {
-    // No SDK, no span: the part itself, without the span's attributes object and async frame per call.
-    if (!tracing()) return this.#ask(config, requested, request, body);
     return traced('authorizer.decide', { 'baton.authorizer': config.id }, async (span) => {
       const part = await this.#ask(config, requested, request, body);
       span.setAttributes({ 'baton.authorizer.outcome': part.trace.outcome, 'baton.authorizer.cached': part.trace.cached });
