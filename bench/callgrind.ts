@@ -11,16 +11,22 @@ import { FORM_HEADERS } from './endpoints-fixture.ts';
 /**
  * Zeroes the counters of the process `pid` (run with `--callgrind-out-file=<dir>/out`), runs `work`,
  * dumps the counters: the instructions spent meanwhile. `keep` copies the dump there (for callgrind_annotate).
+ * Under `--separate-threads=yes` callgrind writes one dump per thread (`out.1-01` is the main
+ * thread): the total is their sum, and `mainThread` the main thread's alone.
  */
 export async function countInstructions(pid: number, dir: string, work: () => Promise<void>, keep?: string): Promise<number> {
+  return (await countInstructionsByThread(pid, dir, work, keep)).total;
+}
+
+export async function countInstructionsByThread(pid: number, dir: string, work: () => Promise<void>, keep?: string): Promise<{ total: number; mainThread: number }> {
   execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
   await work();
   execFileSync('callgrind_control', ['-d', 'measured', String(pid)], { stdio: 'ignore' });
-  const dump = readdirSync(dir).find((name) => name !== 'out' && name.startsWith('out'));
-  const total = Number(/^(?:summary|totals): (\d+)/m.exec(dump ? readFileSync(join(dir, dump), 'utf8') : '')?.[1]);
-  if (!Number.isFinite(total)) throw new Error('no callgrind dump with totals');
-  if (keep && dump) copyFileSync(join(dir, dump), keep);
-  return total;
+  const dumps = readdirSync(dir).filter((name) => name !== 'out' && name.startsWith('out')).sort();
+  const counts = dumps.map((name) => Number(/^(?:summary|totals): (\d+)/m.exec(readFileSync(join(dir, name), 'utf8'))?.[1]));
+  if (counts.length === 0 || !counts.every(Number.isFinite)) throw new Error('no callgrind dump with totals');
+  if (keep) copyFileSync(join(dir, dumps[0]!), keep);
+  return { total: counts.reduce((a, b) => a + b, 0), mainThread: counts[0]! };
 }
 
 /** POSTs form bodies to 127.0.0.1:`port`/token, `connections` at a time over keep-alive connections. */

@@ -7,19 +7,22 @@
 //   node --import tsx bench/fanout-instructions.ts [src directory, default this tree's src]
 //   env: BENCH_WARM (1500 decisions), BENCH_N (400), BENCH_IN_FLIGHT (50),
 //        BENCH_UNSIGNED=1 (a constant request JWT: the fan-out without its three signatures),
-//        BENCH_KEEP=<file> (keep the callgrind dump there, for callgrind_annotate)
+//        BENCH_KEEP=<file> (keep the callgrind dump there, for callgrind_annotate),
+//        BENCH_THREADS=1 (count each thread apart: also prints the main thread's count, which leaves
+//        out TurboFan compiling on background threads, the main source of the total's noise)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { countInstructions } from './callgrind.ts';
+import { countInstructionsByThread } from './callgrind.ts';
 import { Children } from './processes.ts';
 import { envNumber } from './support.ts';
 
 const SRC = resolve(process.argv[2] ?? new URL('../src', import.meta.url).pathname);
 const WARM = envNumber('BENCH_WARM', 1500);
 const N = envNumber('BENCH_N', 400);
+const THREADS = Boolean(process.env.BENCH_THREADS);
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-fanout-callgrind-'));
 const children = new Children();
@@ -27,7 +30,7 @@ try {
   const { ready } = await children.start('authorizers', './authorizers-server.ts', { env: { BENCH_DELAYS: '2,3,5' } });
   const urls = (ready as { urls?: string[] }).urls ?? [];
   const worker = new URL('./fanout-instructions-worker.ts', import.meta.url).pathname;
-  const child = spawn('valgrind', ['-q', '--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'out')}`, process.execPath, '--import', 'tsx', worker], {
+  const child = spawn('valgrind', ['-q', '--tool=callgrind', '--smc-check=all-non-file', ...(THREADS ? ['--separate-threads=yes'] : []), `--callgrind-out-file=${join(dir, 'out')}`, process.execPath, '--import', 'tsx', worker], {
     env: { ...process.env, NODE_NO_WARNINGS: '1', BENCH_SRC: SRC, BENCH_URLS: urls.join(',') },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -42,8 +45,9 @@ try {
     await next('ready');
     console.log(`${SRC}: ${WARM} decisions of warm-up under callgrind ...`);
     await decisions(WARM);
-    const total = await countInstructions(child.pid!, dir, () => decisions(N), process.env.BENCH_KEEP);
-    console.log(`${SRC}${process.env.BENCH_UNSIGNED ? ' (request JWT not signed)' : ''}: ${(total / N / 1e3).toFixed(0)} k instructions per decide() (${N} measured)`);
+    const { total, mainThread } = await countInstructionsByThread(child.pid!, dir, () => decisions(N), process.env.BENCH_KEEP);
+    const main = THREADS ? `, main thread ${(mainThread / N / 1e3).toFixed(0)} k` : '';
+    console.log(`${SRC}${process.env.BENCH_UNSIGNED ? ' (request JWT not signed)' : ''}: ${(total / N / 1e3).toFixed(0)} k instructions per decide()${main} (${N} measured)`);
   } finally {
     child.send({ type: 'stop' });
     await new Promise((done) => child.once('exit', done));

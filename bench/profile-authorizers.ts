@@ -6,7 +6,8 @@
 //    | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/`; without tsconfig.json, tsx transpiles that tree
 //    otherwise and it ran ~1.6x slower here), that tree's fan-out, signer and
 //    logger against this one's, plus this one without request signing (a constant JWT: what the three
-//    ES256 signatures cost) and without logs.
+//    ES256 signatures cost) and without logs, and the floor under the fan-out: the same three signed
+//    POSTs through transport.ts and their answers parsed, with no fan-out, no trace, no log line.
 //   node --import tsx bench/profile-authorizers.ts   (env: BENCH_SLICES 8, BENCH_SLICE 1.5 s, BENCH_BASELINE)
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -18,7 +19,9 @@ import { importJWK, SignJWT, type JWK } from 'jose';
 import { pino } from 'pino';
 
 import { REDACT_PATHS, createAccessLogger, createLogger } from '../src/observability/logger.ts';
-import { Authorizers, type DecisionRequest } from '../src/orchestration/authorizers/index.ts';
+import { Authorizers, type DecisionRequest, type FanoutResult } from '../src/orchestration/authorizers/index.ts';
+import { MAX_ANSWER_BYTES, parseAnswer, readBounded, requestBodies } from '../src/orchestration/authorizers/protocol.ts';
+import { undiciPost } from '../src/orchestration/authorizers/transport.ts';
 import { ensureAlgorithms } from '../src/keys/keyset.ts';
 import { requestSigner, type RequestSigner } from '../src/orchestration/request-signer.ts';
 import type { AuthorizerConfig } from '../src/config/orchestration.ts';
@@ -63,7 +66,7 @@ try {
     scopes: ['openid', 'ns0:read', 'ns1:read', 'ns1:write', 'ns2:read'], upstream: { idp: 'entra', acr: 'mfa', amr: ['pwd', 'otp'] },
     claims: { email: 'alice@example.com', groups: ['staff'] },
   };
-  const run = async (authorizers: Authorizers, seconds: number) => {
+  const run = async (authorizers: Pick<Authorizers, 'decide'>, seconds: number) => {
     let calls = 0;
     const end = performance.now() + seconds * 1000;
     await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
@@ -99,7 +102,25 @@ process.exit(0);
 type Sink = { write: (line: string) => void };
 
 /** The baseline tree's fan-out (with its own signer and logger) beside this tree's, whole and in parts. */
-async function againstBaseline(dir: string, configs: AuthorizerConfig[], sign: RequestSigner, sink: Sink): Promise<{ name: string; cpu: number; calls: number; authorizers: Authorizers }[]> {
+type Decider = Pick<Authorizers, 'decide'>;
+
+/** The work under the fan-out alone: per authorizer one JWT, one POST of its body, the answer read and checked; nothing else. */
+function floor(configs: AuthorizerConfig[], sign: RequestSigner): Decider {
+  return {
+    decide: async (request: DecisionRequest): Promise<FanoutResult> => {
+      const body = requestBodies(request);
+      await Promise.all(configs.map(async (config) => {
+        const scopes = request.scopes.filter((scope) => scope.startsWith(config.namespace));
+        const jwt = await sign(config.id, { sub: request.subject, client_id: request.clientId });
+        const answer = await undiciPost(config.url, { headers: ['content-type', 'application/json', 'accept', 'application/json', 'authorization', `Bearer ${jwt}`], body: body(scopes), timeout: config.timeout * 1000, maxBytes: MAX_ANSWER_BYTES });
+        return parseAnswer(await readBounded(answer), scopes);
+      }));
+      return { scopes: [...request.scopes], claims: {}, traces: [] };
+    },
+  };
+}
+
+async function againstBaseline(dir: string, configs: AuthorizerConfig[], sign: RequestSigner, sink: Sink): Promise<{ name: string; cpu: number; calls: number; authorizers: Decider }[]> {
   const root = resolve(dir);
   const from = async <T>(path: string): Promise<T> => await import(pathToFileURL(`${root}/${path}`).href) as T;
   const baseline = {
@@ -111,11 +132,13 @@ async function againstBaseline(dir: string, configs: AuthorizerConfig[], sign: R
   // A real JWT once, then the same string for every call: the wire stays the same, the signatures go.
   const constant = await sign('authz-0', { sub: 'alice', client_id: 'web' });
   const unsigned: RequestSigner = async () => constant;
-  const variant = (name: string, authorizers: Authorizers) => ({ name, cpu: 0, calls: 0, authorizers });
+  const variant = (name: string, authorizers: Decider) => ({ name, cpu: 0, calls: 0, authorizers });
   return [
     variant(`baseline (${dir})`, new baseline.Authorizers(configs, { sign: baseline.requestSigner('http://127.0.0.1', 'ES256', () => keys), store: new MemoryStore(), logger: baseline.createLogger('info', sink) })),
     variant('this tree', new Authorizers(configs, { sign, store: new MemoryStore(), logger: createLogger('info', sink) })),
     variant('this tree, request JWT not signed', new Authorizers(configs, { sign: unsigned, store: new MemoryStore(), logger: createLogger('info', sink) })),
     variant('this tree, logs off', new Authorizers(configs, { sign, store: new MemoryStore(), logger: createLogger('silent', sink) })),
+    variant('floor: 3 signed POSTs, no fan-out', floor(configs, sign)),
+    variant('floor, request JWT not signed', floor(configs, unsigned)),
   ];
 }

@@ -199,4 +199,17 @@ describe('the decision log', () => {
       for (const jwt of signer.issued) expect(line).not.toContain(jwt);
     }
   });
+  it('warns with the claims it could not place (dropped_claims), as the last member of the line', async () => {
+    const first = await serve('first', () => ({ body: { decision: 'grant', claims: { tenant: 't1' } } }));
+    const second = await serve('second', () => ({ body: { decision: 'grant', claims: { tenant: 't2', plan: 'gold' } } }));
+    const log = captureLogger();
+    const result = await fanout([['first', first.url, { claimsNamespace: '' }], ['second', second.url, { claimsNamespace: '' }]], log)
+      .decide(request(['first:x', 'second:x']));
+    expect(result.claims).toEqual({ tenant: 't1', plan: 'gold' });
+    const lines = log.lines.filter((l) => l.event === 'authorizer.decision');
+    expect(lines[0]).toMatchObject({ level: 'info', trace: { authorizer: 'first' } });
+    expect(lines[0]).not.toHaveProperty('dropped_claims');
+    expect(lines[1]).toMatchObject({ level: 'warn', trace: { authorizer: 'second' }, dropped_claims: ['tenant'] });
+    expect(Object.keys(lines[1]!)).toEqual(['level', 'time', 'service', 'event', 'sub', 'client_id', 'grant_type', 'trace', 'dropped_claims', 'msg']);
+  });
 });

@@ -192,6 +192,22 @@ describe('the authorizer.decision event', () => {
     }]);
   });
 
+  it('keeps its members in one order, resource and reason only when set', async () => {
+    const orders = await rawServer((_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }).end('{"decision":"deny","reason":"not today"}'); });
+    const events = new Events();
+    const received: BatonEvent[] = [];
+    events.subscribe((event) => received.push(event), ['authorizer.decision']);
+    const authorizers = fanout([authorizerConfig('orders', orders.url)], events);
+    await authorizers.decide({ ...full, scopes: ['orders:read'] });
+    const { resource: _resource, ...withoutResource } = full;
+    await authorizers.decide({ ...withoutResource, scopes: ['orders:read'] });
+    expect(received.map((event) => Object.keys(event))).toEqual([
+      ['type', 'authorizer', 'sub', 'clientId', 'grantType', 'resource', 'outcome', 'requested', 'granted', 'cached', 'latencyMs', 'reason'],
+      ['type', 'authorizer', 'sub', 'clientId', 'grantType', 'outcome', 'requested', 'granted', 'cached', 'latencyMs', 'reason'],
+    ]);
+    expect(received[0]).toMatchObject({ resource: full.resource, outcome: 'denied', granted: [], reason: 'not today' });
+  });
+
   it('is not built when nobody subscribes to it', async () => {
     const orders = await rawServer(grant);
     const events = new Events();
