@@ -60,17 +60,19 @@ function colonFree(key: string): string {
   return key.replaceAll('%', '%25').replaceAll(':', '%3A');
 }
 
-/** The record each Account returned by accountFinder was made from (see `foundRecord`). */
-const found = new WeakMap<object, AccountRecord>();
+/**
+ * The record an Account returned by accountFinder was made from (see `foundRecord`): a private
+ * symbol member rather than a WeakMap entry, which V8's collector would have to treat as an
+ * ephemeron on every token request.
+ */
+const FOUND = Symbol('baton.accountRecord');
 
 export function accountFinder(store: Store): FindAccount {
   return async (_ctx, sub): Promise<Account | undefined> => {
     const record = await store.getRecord<AccountRecord>(ACCOUNT_KIND, sub);
     if (!record) return undefined;
     const { claims } = record.value;
-    const account = { accountId: sub, claims: async () => ({ ...claims, sub }) };
-    found.set(account, record.value);
-    return account;
+    return { accountId: sub, claims: async () => ({ ...claims, sub }), [FOUND]: record.value } as Account;
   };
 }
 
@@ -82,5 +84,5 @@ export function accountFinder(store: Store): FindAccount {
  */
 export function foundRecord(account: unknown, accountId: string): AccountRecord | undefined {
   if (typeof account !== 'object' || account === null || (account as { accountId?: unknown }).accountId !== accountId) return undefined;
-  return found.get(account);
+  return (account as { [FOUND]?: AccountRecord })[FOUND];
 }
