@@ -5,7 +5,8 @@
 // CPU per sign-in is counted for each process apart (issue 16 target 3: Baton adds at most a few
 // milliseconds beyond the upstream's own). There is no bare reference: oidc-provider does not broker.
 //   npm run bench:sign-in   (= node --import tsx bench/sign-in.ts)
-//   env: BENCH_DURATION (6 s), BENCH_WARMUP (1 s), BENCH_CONCURRENCY (4 sign-ins in flight), BENCH_BATON_LOG_LEVEL
+//   env: BENCH_DURATION (6 s), BENCH_WARMUP (1 s), BENCH_CONCURRENCY (4 sign-ins in flight), BENCH_BATON_LOG_LEVEL,
+//        BENCH_SERVER_NODE_ARGS (Node options of the Baton and upstream children, e.g. "--cpu-prof --cpu-prof-dir=DIR")
 import { type Child, Children, choosePinning, onInterrupt } from './processes.ts';
 import { Tally } from './report.ts';
 import type { ServerMessage } from './server-ipc.ts';
@@ -16,6 +17,7 @@ const DURATION = envNumber('BENCH_DURATION', 6);
 const WARMUP = envNumber('BENCH_WARMUP', 1);
 const CONCURRENCY = Math.round(envNumber('BENCH_CONCURRENCY', 4));
 const LOG_LEVEL = process.env.BENCH_BATON_LOG_LEVEL ?? 'info';
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 type Stats = Extract<ServerMessage, { type: 'stats' }>;
 const cpu = async (child: Child) => (await child.request<Stats>({ type: 'stats' }, 'stats')).cpuMicros;
@@ -29,8 +31,8 @@ async function main(): Promise<void> {
   const releaseInterrupt = onInterrupt(() => children.stopAll());
   try {
     const batonPort = await freePort();
-    const { child: upstream, ready: up } = await children.start('upstream', './sign-in-upstream.ts', { cpu: pinning.server, env: { BENCH_BATON_URL: `http://127.0.0.1:${batonPort}` } });
-    const { child: baton, ready } = await children.start('Baton', './sign-in-baton.ts', { cpu: pinning.server, env: { BENCH_PORT: String(batonPort), BENCH_UPSTREAM: up.url!, BENCH_BATON_LOG_LEVEL: LOG_LEVEL } });
+    const { child: upstream, ready: up } = await children.start('upstream', './sign-in-upstream.ts', { cpu: pinning.server, nodeArgs: SERVER_NODE_ARGS, env: { BENCH_BATON_URL: `http://127.0.0.1:${batonPort}` } });
+    const { child: baton, ready } = await children.start('Baton', './sign-in-baton.ts', { cpu: pinning.server, nodeArgs: SERVER_NODE_ARGS, env: { BENCH_PORT: String(batonPort), BENCH_UPSTREAM: up.url!, BENCH_BATON_LOG_LEVEL: LOG_LEVEL } });
     const { child: driver } = await children.start('driver', './sign-in-load.ts', { cpu: pinning.load });
     const run = (duration: number, concurrency: number) => driver.request<SignInResult>({ type: 'run', issuer: ready.url!, duration, concurrency } satisfies SignInRun, 'result');
 

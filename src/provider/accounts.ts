@@ -60,11 +60,29 @@ function colonFree(key: string): string {
   return key.replaceAll('%', '%25').replaceAll(':', '%3A');
 }
 
+/**
+ * The record an Account returned by accountFinder was made from (see `foundRecord`): a private
+ * symbol member rather than a WeakMap entry, which V8's collector would have to treat as an
+ * ephemeron on every token request.
+ */
+const FOUND = Symbol('baton.accountRecord');
+
 export function accountFinder(store: Store): FindAccount {
   return async (_ctx, sub): Promise<Account | undefined> => {
     const record = await store.getRecord<AccountRecord>(ACCOUNT_KIND, sub);
     if (!record) return undefined;
     const { claims } = record.value;
-    return { accountId: sub, claims: async () => ({ ...claims, sub }) };
+    return { accountId: sub, claims: async () => ({ ...claims, sub }), [FOUND]: record.value } as Account;
   };
+}
+
+/**
+ * The stored record `account` (oidc-provider's `ctx.oidc.entities.Account`) was read from by
+ * accountFinder in this request, when it was and is for `accountId`; undefined otherwise. As read
+ * then: a caller that may have rewritten the record since (an upstream renewal updating claims)
+ * reads it again instead.
+ */
+export function foundRecord(account: unknown, accountId: string): AccountRecord | undefined {
+  if (typeof account !== 'object' || account === null || (account as { accountId?: unknown }).accountId !== accountId) return undefined;
+  return (account as { [FOUND]?: AccountRecord })[FOUND];
 }

@@ -61,7 +61,20 @@ export async function derivedGrantOf(store: Store, origin: string, clientId: str
   return (await store.getRecord<{ grantId: string }>(CLIENT_KIND, `${origin}/${clientId}`))?.value.grantId;
 }
 
-/** Links `derived` (made for `clientId`) to `origin`: revokeDerivedGrants(origin) will revoke it. */
+/**
+ * Whether a token whose grant-type chain is `gty` may belong to a derived grant, which only token
+ * exchange makes (deriveGrant), issuing every token of it with gty `TOKEN_EXCHANGE` (a refresh
+ * appends `refresh_token`): false only when the chain says it began elsewhere. Unknown: true.
+ */
+export function mayBeDerived(gty: string | undefined): boolean {
+  return gty === undefined || gty.split(' ').includes(TOKEN_EXCHANGE);
+}
+
+/**
+ * Links `derived` (made for `clientId`) to `origin`: revokeDerivedGrants(origin) will revoke it.
+ * Every token of `derived` MUST carry gty `TOKEN_EXCHANGE` (mayBeDerived: refreshes of other
+ * tokens do not look for an origin).
+ */
 export async function deriveGrant(store: Store, origin: string, derived: string, clientId: string, expiresIn: number): Promise<void> {
   await store.putRecord(ORIGIN_KIND, derived, { origin }, { expiresIn });
   for (let tries = 0; tries < MAX_TRIES; tries += 1) {

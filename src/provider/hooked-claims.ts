@@ -5,6 +5,7 @@
 import type { Context } from 'koa';
 import Provider, { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
+import { currentTrace } from '../explain/recorder.ts';
 import { recordIdTokenClaims } from '../explain/token-claims.ts';
 import { stringParams, type HookPoints } from '../orchestration/hook-points.ts';
 import type { HookUser } from '../orchestration/hooks/index.ts';
@@ -26,19 +27,27 @@ export const ID_TOKEN_GRANTS: ReadonlySet<string> = new Set(['authorization_code
 export function addIdTokenHook(provider: Provider, hooks: HookPoints, store: Store): void {
   const prototype = provider.IdToken.prototype as unknown as { payload(this: IdTokenLike): Promise<Record<string, unknown>> };
   const payload = prototype.payload;
-  prototype.payload = async function hookedPayload(this: IdTokenLike) {
-    const claims = await payload.call(this);
+  prototype.payload = function hookedPayload(this: IdTokenLike) {
     const ctx = this.ctx;
     const clientId = this.client?.clientId;
     const grantType = ctx?.oidc?.params?.grant_type;
     if (!ctx || ctx.oidc?.route !== 'token' || !ID_TOKEN_GRANTS.has(String(grantType)) || !clientId || !hooks.has(clientId, 'buildIDTokenClaims')) {
-      if (ctx?.oidc?.route === 'token') recordIdTokenClaims(claims, [], { iss: ctx.oidc.issuer, aud: clientId });
-      return claims;
+      // No hook: the provider's own payload, without a frame of its own unless a trace records it.
+      if (ctx?.oidc?.route !== 'token' || !currentTrace()) return payload.call(this);
+      return payload.call(this).then((claims) => {
+        recordIdTokenClaims(claims, [], { iss: ctx.oidc.issuer, aud: clientId });
+        return claims;
+      });
     }
+    return withHook(this, ctx, clientId, String(grantType));
+  };
+
+  async function withHook(token: IdTokenLike, ctx: KoaContextWithOIDC, clientId: string, grantType: string): Promise<Record<string, unknown>> {
+    const claims = await payload.call(token);
     const extra = await idTokenHookClaims(hooks, store, {
       clientId,
-      clientName: this.client?.clientName,
-      grantType: String(grantType),
+      clientName: token.client?.clientName,
+      grantType,
       scopes: [...((ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.DeviceCode) as { scopes?: Set<string> } | undefined)?.scopes ?? []],
       sub: String(claims.sub),
       requestId: String(ctx.state?.requestId ?? ''),
@@ -46,7 +55,7 @@ export function addIdTokenHook(provider: Provider, hooks: HookPoints, store: Sto
     const built = withIdTokenHookClaims(claims, extra);
     recordIdTokenClaims(built, Object.keys(extra).filter((name) => name !== 'sub'), { iss: ctx.oidc.issuer, aud: clientId });
     return built;
-  };
+  }
 }
 
 /** Runs the client's buildIDTokenClaims hook for one id_token, outside any request (`baton preview` calls it too). */

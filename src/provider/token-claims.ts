@@ -22,12 +22,14 @@ import type { HookCallParts, HookPoints } from '../orchestration/hook-points.ts'
 import type { Store } from '../storage/store.ts';
 import type { Upstreams } from '../upstream/index.ts';
 import type { UpstreamSessions } from '../upstream/session.ts';
-import { ACCOUNT_KIND, type AccountRecord } from './accounts.ts';
+import { ACCOUNT_KIND, foundRecord, type AccountRecord } from './accounts.ts';
 import { revokeGrant } from './adapter.ts';
 import { isGraceReplay } from '../grants/refresh-token.ts';
-import { originEnded } from './grant-lineage.ts';
+import { mayBeDerived, originEnded } from './grant-lineage.ts';
 
 interface TokenLike {
+  /** The grant types the token descends from, oldest first (`urn:...:token-exchange refresh_token`). */
+  readonly gty?: string;
   readonly grantId?: string;
   readonly accountId?: string;
   readonly clientId?: string;
@@ -60,14 +62,20 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks, up
     const { grantId, accountId, clientId } = token;
     if (!grantId || !accountId || !clientId) return;
     // A grant made by exchanging another grant's token ends with that grant (grant-lineage.ts).
-    if (await originEnded(store, grantId, async (id) => Boolean(await ctx.oidc.provider.Grant.find(id)))) await end(grantId, 'the grant this token was exchanged from has ended', 'baton');
+    // Only token exchange derives grants, and every token of a derived grant descends from the
+    // exchange (its gty starts with it): other refreshes have no origin to look up.
+    if (mayBeDerived(token.gty) && await originEnded(store, grantId, async (id) => Boolean(await ctx.oidc.provider.Grant.find(id)))) await end(grantId, 'the grant this token was exchanged from has ended', 'baton');
     // A grace replay answers a rotation that renewed the upstream session moments ago: renewing it
     // again per replay would multiply upstream refreshes (and rotations) by the number of tabs.
+    let renewed = false;
     if (!isGraceReplay(ctx)) {
       const outcome = await sessions.renew(grantId, clientId, accountId);
       if (outcome.kind === 'ended') await end(grantId, outcome.reason, 'upstream');
+      renewed = outcome.kind === 'refreshed';
     }
-    const account = (await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId))?.value;
+    // The record findAccount read at the start of this request, unless a renewal (this request's,
+    // or one it waited for) may have updated its claims since: then as stored now.
+    const account = (renewed ? undefined : foundRecord(ctx.oidc.entities.Account, accountId)) ?? (await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId))?.value;
     const client = clients.get(clientId);
     // As at sign-in, on the mapped claims and the loadAttrs attributes stored beside them; loadAttrs
     // itself does not run again (no new upstream sign-in). A failing hook rejects (server_error):

@@ -90,9 +90,16 @@ export class TokensAtRest implements Store {
     return this.#store.upsert(model, storedTokenId(id), storedPayload(this.#key, model, id, payload), expiresIn);
   }
 
-  async find(model: string, id: string): Promise<ModelPayload | undefined> {
+  find(model: string, id: string): Promise<ModelPayload | undefined> {
     if (!SECRET_ID_MODELS.has(model)) return this.#store.find(model, id);
-    return presentedPayload(this.#key, model, await this.#store.find(model, storedTokenId(id)), id);
+    // A `.then`, not an async frame: every token request finds its code or refresh token here.
+    let key: string;
+    try {
+      key = storedTokenId(id);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#store.find(model, key).then((stored) => presentedPayload(this.#key, model, stored, id));
   }
 
   async findByUid(model: string, uid: string): Promise<ModelPayload | undefined> {

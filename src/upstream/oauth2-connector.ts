@@ -6,6 +6,7 @@ import * as oauth from 'oauth4webapi';
 import { mapClaims, stableSubject } from './claims.ts';
 import { type Connector, type LoginRequest, type PendingLogin, type RefreshCapable, type RefreshResult, type UpstreamIdentity, UpstreamError } from './connector.ts';
 import { allowsInsecure, requestOptions, translateError } from './http.ts';
+import { pkceChallenge } from './pkce.ts';
 import { clientAuthentication, tokensFrom } from './token-endpoint.ts';
 import type { ResolvedUpstream } from './resolve.ts';
 
@@ -44,7 +45,7 @@ export class OAuth2Connector implements Connector, RefreshCapable {
     url.searchParams.set('response_type', 'code');
     url.searchParams.set('scope', this.#settings.scopes.join(' '));
     url.searchParams.set('state', pending.state);
-    url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
+    url.searchParams.set('code_challenge', pkceChallenge(codeVerifier));
     url.searchParams.set('code_challenge_method', 'S256');
     for (const [key, value] of Object.entries(this.#settings.authorizationParams)) url.searchParams.set(key, value);
     if (request.loginHint) url.searchParams.set('login', request.loginHint);

@@ -15,6 +15,7 @@ import { allowsInsecure, requestOptions, translateError } from './http.ts';
 import { checkIdTokenKind, ID_TOKEN_CLOCK_TOLERANCE } from './id-token-kind.ts';
 import { IssuerTemplate } from './issuer-template.ts';
 import { PresentedIdTokens } from './presented-id-token.ts';
+import { pkceChallenge } from './pkce.ts';
 import { clientAuthentication, tokensFrom } from './token-endpoint.ts';
 import type { ResolvedUpstream } from './resolve.ts';
 
@@ -62,7 +63,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
       scope: this.#settings.scopes.join(' '),
       state: pending.state,
       nonce: pending.nonce,
-      code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge: pkceChallenge(codeVerifier),
       code_challenge_method: 'S256',
     };
     // What the app asked for wins over the configured extras; absent, the extras stand.

@@ -95,6 +95,19 @@ describe('token exchange after the subject token\'s grant ended', () => {
     const relay = await discover(env.baton.url, 'relay', TEST_ENV.SERVICE_SECRET);
     expect(await rejection(client.refreshTokenGrant(relay, relayed.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
   });
+
+  it('so is its successor: a rotated exchanged refresh token (gty "token-exchange refresh_token") still has its origin checked', async () => {
+    const { tokens } = await signedIn('google:g-raced-rotated');
+    const relayed = await asSubject('relay', tokens.access_token, { resource: ORDERS });
+    const relay = await discover(env.baton.url, 'relay', TEST_ENV.SERVICE_SECRET);
+    const rotated = await client.refreshTokenGrant(relay, relayed.refresh_token!);
+    expect(rotated.refresh_token).toBeTruthy();
+    const { provider } = env.baton.baton;
+    const grantId = (await provider.RefreshToken.find(tokens.refresh_token!))?.grantId;
+    if (!grantId) return expect.unreachable('the seeded refresh token has a grant');
+    await (await provider.Grant.find(grantId))!.destroy();
+    expect(await rejection(client.refreshTokenGrant(relay, rotated.refresh_token!))).toMatchObject({ error: 'invalid_grant' });
+  });
 });
 
 describe('token exchange after logout (browser)', () => {
