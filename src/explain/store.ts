@@ -95,7 +95,8 @@ export class TraceStore {
   /**
    * Hands a trace over for a batched write (never throws, never waits). Of traces enqueued under one
    * id the first is kept; a trace already stored under that id stays (the later one is not written:
-   * the store inserts only where no record is).
+   * the store inserts only where no record is). `issuedId`: the id is one Baton issued for the request
+   * (TraceRecorder.issuedId), so the trace may be paged.
    */
   enqueue(trace: DecisionTrace | StoredTrace, issuedId = false): void {
     if (this.#closed) return this.#onLoss('closed', 1);
