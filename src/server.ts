@@ -28,7 +28,7 @@ import { migrateTokenIdsAtStart } from './provider/token-ids-migration.ts';
 import { TOKEN_IDS_PURPOSE } from './provider/tokens-at-rest.ts';
 import { deriveKey } from './keys/seal.ts';
 import { createAccessLogger, createLogger, type Logger } from './observability/logger.ts';
-import { createExplain } from './explain/index.ts';
+import { createExplain, type TraceWrites } from './explain/index.ts';
 import { measuredStore, Metrics } from './observability/metrics.ts';
 import { reportReuse, subscribeToProviderEvents } from './observability/provider-events.ts';
 import { openAuditLog } from './observability/audit-log.ts';
@@ -82,6 +82,8 @@ export interface BatonOptions {
   readonly leanTokenPath?: boolean;
   /** Decision traces for the lean token path; default: the edge's (`explain`), so both paths trace alike. */
   readonly traces?: LeanTraces;
+  /** How decision traces are batched into writes (tests: a longer flush delay writes a burst at once). */
+  readonly traceWrites?: TraceWrites;
 }
 
 export interface Baton {
@@ -178,6 +180,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     const explain = createExplain({
       config, store, logger, metrics, redactionKey: deriveKey(masterSecret.value, 'trace-redaction'),
       paths: { token: '/token', authorization: '/authorize', passthroughPrefix: PASSTHROUGH_PREFIX, bffPrefix: BFF_PREFIX },
+      ...(options.traceWrites ? { writes: options.traceWrites } : {}),
     });
     const assemble = (loaded: LoadedKeySet) => {
       const provider = buildProvider({

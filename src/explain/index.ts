@@ -11,7 +11,7 @@ import { BasicClientAuth } from './client-auth.ts';
 import { explainEdge, type ExplainEdge } from './edge.ts';
 import { addExplainRoute, EXPLAIN_PREFIX } from './endpoint.ts';
 import { createRedactor } from './redact.ts';
-import { TraceStore, type TraceLoss } from './store.ts';
+import { TraceStore, type TraceLoss, type TraceStoreOptions } from './store.ts';
 
 export interface Explain {
   readonly edge: ExplainEdge;
@@ -31,9 +31,14 @@ export interface ExplainDeps {
   readonly redactionKey: Buffer;
   /** Paths of the routes that decide (the edge traces only those). */
   readonly paths: { readonly token: string; readonly authorization: string; readonly passthroughPrefix: string; readonly bffPrefix: string };
+  /** How traces are batched into writes (defaults: TraceStore's). */
+  readonly writes?: TraceWrites;
 }
 
-export function createExplain({ config, store, logger, metrics, redactionKey, paths }: ExplainDeps): Explain | undefined {
+/** The batching a deployment may not set but a test may: the flush delay and the batch size. */
+export type TraceWrites = Pick<TraceStoreOptions, 'flushDelay' | 'batchSize'>;
+
+export function createExplain({ config, store, logger, metrics, redactionKey, paths, writes }: ExplainDeps): Explain | undefined {
   if (!config.explain.enabled) return undefined;
   // Every loss is counted; a flood of them (an overloaded or unreachable store) is logged once per 10 s.
   const lastLogged = new Map<TraceLoss, number>();
@@ -46,7 +51,7 @@ export function createExplain({ config, store, logger, metrics, redactionKey, pa
     if (reason === 'store_failed') logger.error(entry, 'decision traces were not stored: the store refused the write');
     else logger.warn(entry, reason === 'queue_full' ? 'decision traces dropped: more are waiting to be stored than explain keeps in memory' : 'decision trace finished after shutdown began: not stored');
   };
-  const traces = new TraceStore(store, config.explain.ttl, { onLoss });
+  const traces = new TraceStore(store, config.explain.ttl, { ...writes, onLoss });
   const auth = new BasicClientAuth(config.clients);
   return {
     edge: explainEdge({

@@ -262,7 +262,8 @@ describe('a Baton tracing every request', () => {
       explain: { enabled: true, sample: 1 },
       resources: [{ id: API, scopes: ['orders:read'] }],
       clients: [{ client_id: 'service', client_secret: '${SERVICE_SECRET}', grant_types: ['client_credentials'], resources: [{ id: API }] }],
-    }, { store });
+      // A burst's traces in one write even on a loaded machine (the default 20 ms split it into writes of fewer than MIN_PAGE).
+    }, { store, traceWrites: { flushDelay: 400 } });
     try {
       const body = `grant_type=client_credentials&resource=${encodeURIComponent(API)}`;
       const burst = async (secret: string, headers: Record<string, string> = {}) => (await Promise.all(Array.from({ length: 40 }, () => postForm(`${baton.url}/token`, body, { authorization: basic('service', secret), ...headers })))).map((res) => res);
