@@ -306,3 +306,36 @@ if '--nearest' in sys.argv or APP:
         print('\nnearest JavaScript caller, top functions (k instructions per request)')
         for f, c in sorted(by_function.items(), key=lambda kv: -kv[1])[:top_fns]:
             print(f'{c / requests / 1e3:8.1f}  {f[:160]}')
+
+# --groups (with --app): the areas above summed into the subsystems of bench/README.md's table.
+GROUPS = [
+    ('Baton: storage layers (memory store, tokens at rest, token-id hashes)', r'baton storage/|baton provider/(tokens-at-rest|adapter)$'),
+    ('Baton: logs, metrics, traces (request log, metrics wrapper, events, explain)', r'baton (observability|explain)/'),
+    ('Baton: refresh rotation (lease, sealing, spend on success)', r'baton grants/(refresh-rotation|rotate-once|refresh-token|spend-on-success)$'),
+    ('Baton: orchestration and claims (re-authorization, upstream session, lineage, accounts)', r'baton (orchestration/|upstream/|provider/(token-claims|grant-lineage|accounts|resources|hooked-claims|jwt-claims|claims))'),
+    ('Baton: HTTP edge and lean token path', r'baton (http/|server$)'),
+    ('Baton: other', r'baton '),
+    ('pino, sonic-boom (logging)', r'^(pino|sonic-boom|pino-std-serializers|fast-redact|quick-format-unescaped|atomic-sleep|on-exit-leak-free|thread-stream|safe-stable-stringify)$'),
+    ('prom-client', r'^prom-client$'),
+    ('oidc-provider (for Baton: with its ES256 signing inlined)', r'^oidc-provider$'),
+    ('jose (bare: its signing front end)', r'^jose$'),
+    ('koa and its helpers', r'^(koa|koa-compose|delegates|type-is|mime-types|mime-db|media-typer|ee-first|on-finished|vary|statuses|http-errors|content-type|content-disposition|accepts|negotiator|cookies|keygrip|depd|destroy|encodeurl|escape-html|fresh|parseurl|only|cache-content-type|http-assert|@koa/router|raw-body|bytes|iconv-lite|koa-convert|path-to-regexp)$'),
+]
+if '--groups' in sys.argv and APP:
+    totals = defaultdict(float)
+    threads = 0.0
+    for (kind, f), c in charged.items():
+        if kind != 'js' and f == 'clone':
+            threads += c
+            continue
+        a = classify(f)[0] if kind == 'js' else '(no app caller)'
+        for title, pattern in GROUPS:
+            if kind == 'js' and re.search(pattern, a):
+                totals[title] += c
+                break
+        else:
+            totals['main thread, no application caller (Node, V8, libuv; recursive paths)' if kind != 'js' else 'other JavaScript (bench fixture, loaders)'] += c
+    print('\nsubsystems (M instructions per request)')
+    print(f'{threads / requests / 1e6:8.3f}  other threads (TurboFan, GC helpers, libuv pool)')
+    for title, _ in GROUPS + [('main thread, no application caller (Node, V8, libuv; recursive paths)', ''), ('other JavaScript (bench fixture, loaders)', '')]:
+        print(f'{totals.get(title, 0) / requests / 1e6:8.3f}  {title}')

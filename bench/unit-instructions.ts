@@ -81,7 +81,7 @@ async function worker(): Promise<void> {
   await memory.putRecord('account', 'bench-user', { claims: { email: 'bench@example.com', email_verified: true, name: 'Bench User' } });
   const map = new Map(values.map((v, i) => [`RefreshToken:${v}`, payload(i)]));
   const logger = createAccessLogger('info', pino.destination({ dest: '/dev/null', sync: true, minLength: 4096 }));
-  const histogram = metrics.storage.series({ backend: 'memory', operation: 'find', result: 'ok' });
+  const histogram = metrics.storage.labels({ backend: 'memory', operation: 'find', result: 'ok' });
   let n = 0;
   const pick = () => values[(n += 1) % values.length]!;
   const ops: Record<Operation, () => unknown> = {
@@ -94,7 +94,7 @@ async function worker(): Promise<void> {
     'measured.find': () => measured.find('RefreshToken', storedTokenId(pick())),
     'adapter.find (at rest)': () => atRest.find('RefreshToken', pick()),
     'measured.putRecord': () => measured.putRecord('refresh-rotation', `claim-${n += 1}`, { state: 'pending', clientId: 'bench-client', owner: '0190a0b0-0000-7000-8000-000000000000' }, { expectedVersion: 0, expiresIn: 60 }),
-    'histogram.observe': () => histogram(0.0001),
+    'histogram.observe': () => histogram.observe(0.0001),
     storedTokenId: () => storedTokenId(pick()),
     sealSuccessor: () => sealSuccessor(pick(), pick()),
     newRequestId: () => newRequestId(),

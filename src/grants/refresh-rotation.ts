@@ -79,29 +79,9 @@ export function keyFrom(oldValue: string): Buffer {
   return createHmac('sha256', prk).update(INFO_AND_COUNTER).digest();
 }
 
-/**
- * Fresh random IVs, 256 drawn at once: a `randomBytes(12)` per refresh costs about as much as the
- * AES-GCM itself (one OpenSSL call each, ~2 µs), a slice of a batch next to nothing. Each IV is
- * handed out once (GCM must never see an IV twice under one key).
- */
-const IV_BATCH = 256;
-let ivs = Buffer.alloc(0);
-let nextIv = 0;
-
-function freshIv(): Buffer {
-  if (nextIv + IV_BYTES > ivs.length) {
-    // A new buffer each time: IVs handed out earlier are never overwritten.
-    ivs = randomBytes(IV_BYTES * IV_BATCH);
-    nextIv = 0;
-  }
-  const iv = ivs.subarray(nextIv, nextIv + IV_BYTES);
-  nextIv += IV_BYTES;
-  return iv;
-}
-
 /** The successor, readable only by whoever presents the old token (the store never holds a usable value). */
 export function sealSuccessor(oldValue: string, successor: string): string {
-  const iv = freshIv();
+  const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keyFrom(oldValue), iv);
   const body = Buffer.concat([cipher.update(successor, 'utf8'), cipher.final()]);
   return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');

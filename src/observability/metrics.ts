@@ -6,7 +6,6 @@ import type { Attributes } from '@opentelemetry/api';
 
 import { GRANT_TYPES } from '../config/schema.ts';
 import type { Store } from '../storage/store.ts';
-import { StorageHistogram } from './storage-histogram.ts';
 import { SpanKind, traced, tracing } from './tracing.ts';
 
 const KNOWN_GRANTS: ReadonlySet<string> = new Set(GRANT_TYPES);
@@ -78,8 +77,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Storage operations by backend, operation and result (storage-histogram.ts: a series per store call site, resolved once). */
-  readonly storage = new StorageHistogram(LATENCY_BUCKETS);
+  readonly storage = new Histogram({
+    name: 'baton_storage_seconds',
+    help: 'Storage operations by backend, operation and result.',
+    labelNames: ['backend', 'operation', 'result'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
 
   /**
    * One token request. Label values stay bounded: a grant type Baton does not know counts as
@@ -107,7 +111,6 @@ export class Metrics {
   }
 
   constructor() {
-    this.registry.registerMetric(this.storage.asMetric());
     collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
     // Every outcome is a series from the start, so rates and alerts see zero rather than nothing.
     for (const outcome of REFRESH_OUTCOMES) this.refreshes.inc({ outcome }, 0);
@@ -121,29 +124,30 @@ export function measuredStore(store: Store, metrics: Metrics): Store {
   const measured = Object.create(store) as Store;
   for (const operation of STORE_OPERATIONS) {
     const call = (store[operation] as (...args: unknown[]) => Promise<unknown>).bind(store);
+    const labels = { backend: store.kind, operation };
     const attributes = { 'db.system': store.kind, 'db.operation': operation };
-    // A token request makes several store calls: each series is resolved once, here, not per call.
-    const succeeded = metrics.storage.series({ backend: store.kind, operation, result: 'ok' });
-    const failed = metrics.storage.series({ backend: store.kind, operation, result: 'error' });
-    const timed = (args: unknown[]) => {
-      const started = performance.now();
-      let pending: Promise<unknown>;
-      try {
-        pending = call(...args);
-      } catch (err) {
-        pending = Promise.reject(err);
-      }
-      return pending.then((result) => {
-        succeeded((performance.now() - started) / 1000);
-        return result;
-      }, (err: unknown) => {
-        failed((performance.now() - started) / 1000);
-        throw err;
-      });
-    };
+    // A token request makes several store calls: the success labels are built once, not per call.
+    const succeeded = metrics.storage.labels({ ...labels, result: 'ok' });
+    const slow = (args: unknown[]) => timedCall(metrics.storage, labels, `storage.${operation}`, attributes, () => call(...args));
     Object.defineProperty(measured, operation, {
-      // With an OpenTelemetry SDK, each call is a client span too; without one, only timed.
-      value: (...args: unknown[]) => (tracing() ? traced(`storage.${operation}`, attributes, () => timed(args), SpanKind.CLIENT) : timed(args)),
+      value: (...args: unknown[]) => {
+        // With an OpenTelemetry SDK, each call is a span too (timedCall); without one, only timed.
+        if (tracing()) return slow(args);
+        const started = performance.now();
+        let pending: Promise<unknown>;
+        try {
+          pending = call(...args);
+        } catch (err) {
+          pending = Promise.reject(err);
+        }
+        return pending.then((result) => {
+          succeeded.observe((performance.now() - started) / 1000);
+          return result;
+        }, (err: unknown) => {
+          metrics.storage.observe({ ...labels, result: 'error' }, (performance.now() - started) / 1000);
+          throw err;
+        });
+      },
     });
   }
   Object.defineProperty(measured, 'close', { value: () => store.close() });
