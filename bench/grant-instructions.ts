@@ -7,14 +7,17 @@
 //   node --import tsx bench/grant-instructions.ts [baton|bare|base] [code|refresh]   (minutes: valgrind is slow)
 //   env: BENCH_WARM (300 requests), BENCH_N (300), BENCH_CONNECTIONS (4), BENCH_BATON=dist,
 //        BENCH_BASELINE=DIR (for `base`: Baton's modules from another tree's dist/ or src/),
-//        BENCH_BATON_LOG_LEVEL (info), BENCH_CALLGRIND_OUT (keep the dump there, for callgrind_annotate)
+//        BENCH_BATON_LOG_LEVEL (info), BENCH_CALLGRIND_OUT (keep the dump there, for callgrind_annotate),
+//        BENCH_CALLGRIND_THREADS=1 (one dump per thread: the main thread's count printed beside the
+//        total, BENCH_CALLGRIND_OUT keeps the main thread's). For bench/callgrind-areas.py, add
+//        NODE_OPTIONS=--perf-basic-prof: the child's V8 then writes /tmp/perf-<its pid>.map.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { countInstructions, tokenPoster } from './callgrind.ts';
+import { countInstructionsByThread, tokenPoster } from './callgrind.ts';
 import type { PrepareReply, PrepareRequest } from './endpoints-fixture.ts';
 import { envNumber, freePort } from './support.ts';
 
@@ -26,6 +29,7 @@ if (which === 'base' && !baseline) throw new Error('base: set BENCH_BASELINE to 
 const WARM = envNumber('BENCH_WARM', 300);
 const N = envNumber('BENCH_N', 300);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 4);
+const THREADS = process.env.BENCH_CALLGRIND_THREADS === '1';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-bench-callgrind-'));
 // Token exchange is not measured here, but the Baton child needs a partner JWKS to start.
@@ -33,7 +37,7 @@ const partner = createServer((_req, res) => res.writeHead(200, { 'content-type':
 await new Promise<void>((ready) => partner.listen(0, '127.0.0.1', ready));
 const port = await freePort();
 const file = new URL(which === 'bare' ? './endpoints-bare.ts' : './endpoints-baton.ts', import.meta.url).pathname;
-const child = spawn('valgrind', ['-q', '--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'out')}`, process.execPath, '--import', 'tsx', file], {
+const child = spawn('valgrind', ['-q', '--tool=callgrind', '--smc-check=all-non-file', ...(THREADS ? ['--separate-threads=yes'] : []), `--callgrind-out-file=${join(dir, 'out')}`, process.execPath, '--import', 'tsx', file], {
   env: {
     ...process.env, NODE_NO_WARNINGS: '1', BENCH_PORT: String(port), BENCH_BATON_LOG_LEVEL: process.env.BENCH_BATON_LOG_LEVEL ?? 'info',
     BENCH_PARTNER_JWKS: `http://127.0.0.1:${(partner.address() as { port: number }).port}/jwks`,
@@ -72,8 +76,9 @@ try {
   const warm = await prepare(WARM);
   const measured = await prepare(N);
   await send(warm);
-  const total = await countInstructions(child.pid!, dir, () => send(measured), process.env.BENCH_CALLGRIND_OUT);
-  console.log(`${which}, ${workload}: ${(total / N / 1e6).toFixed(2)} M instructions per request (${N} measured, ${CONNECTIONS} in flight)`);
+  const { total, mainThread } = await countInstructionsByThread(child.pid!, dir, () => send(measured), process.env.BENCH_CALLGRIND_OUT);
+  const main = THREADS ? `, main thread ${(mainThread / N / 1e6).toFixed(2)} M` : '';
+  console.log(`${which}, ${workload}: ${(total / N / 1e6).toFixed(2)} M instructions per request${main} (${N} measured, ${CONNECTIONS} in flight; child pid ${child.pid})`);
 } finally {
   child.send({ type: 'stop' });
   await new Promise((done) => child.once('exit', done));
