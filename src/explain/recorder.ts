@@ -20,43 +20,39 @@ import {
   type TraceRequest, type TraceResult, type TraceStep,
 } from './trace.ts';
 
-/**
- * The claims recorded for one token (and resource), in the order first recorded, one tuple per
- * claim name. An array, not a Map: a token has a few dozen claims at most, and this is built and
- * compared for every traced token.
- */
+/** The claims recorded for one token (and resource), by name, in the order first recorded. */
 interface TokenClaims {
   readonly token: ClaimOrigin['token'];
   readonly resource?: string;
-  readonly claims: StoredClaim[];
+  readonly claims: Map<string, StoredClaim>;
 }
 
 const active = new AsyncLocalStorage<TraceRecorder>();
 
-/** Where a recorder rides on a request context of the lean token path (the context itself, never its state: that is copied). */
+/** Where a recorder rides on a request context (`ctx.state`) of the lean token path. */
 const ON_CONTEXT = Symbol('baton.trace');
 
 interface Carrier {
-  [ON_CONTEXT]?: TraceRecorder;
+  readonly state?: { [ON_CONTEXT]?: TraceRecorder };
 }
 
 /** The recorder of the request being handled, if it is traced. */
 export function currentTrace(): TraceRecorder | undefined {
-  return active.getStore() ?? (providerContext.getStore() as Carrier | undefined)?.[ON_CONTEXT];
+  return active.getStore() ?? (providerContext.getStore() as Carrier | undefined)?.state?.[ON_CONTEXT];
 }
 
 /**
  * Makes `recorder` the current trace wherever oidc-provider's store holds this context (the lean
  * token path runs the grant's steps inside it).
  */
-export function traceOnContext(ctx: object, recorder: TraceRecorder): void {
-  // A plain member (defineProperty costs a runtime call per traced request); the lean context is never copied.
-  (ctx as Carrier)[ON_CONTEXT] = recorder;
+export function traceOnContext(ctx: { state: object }, recorder: TraceRecorder): void {
+  // Not enumerable: a copy of the state (`{ ...ctx.state }`, the lean path's hand-over) leaves it behind.
+  Object.defineProperty(ctx.state, ON_CONTEXT, { value: recorder, enumerable: false, configurable: true, writable: true });
 }
 
 /** The recorder `traceOnContext` put on this context. */
-export function traceOfContext(ctx: object): TraceRecorder | undefined {
-  return (ctx as Carrier)[ON_CONTEXT];
+export function traceOfContext(ctx: { state: object }): TraceRecorder | undefined {
+  return (ctx.state as { [ON_CONTEXT]?: TraceRecorder })[ON_CONTEXT];
 }
 
 /** Runs `fn` with `recorder` as the current trace. */
@@ -119,8 +115,7 @@ export class TraceRecorder {
   /** Sets (or completes) what was asked; later calls override earlier fields. */
   request(request: Partial<TraceRequest>): void {
     if (this.#sealed) return;
-    // Object.assign, not a literal with members before spreads (slow on Node 20's V8): this runs for every traced request.
-    this.#request = Object.assign({ endpoint: 'token', resources: [], scopes: [] }, this.#request, request);
+    this.#request = { endpoint: 'token', resources: [], scopes: [], ...this.#request, ...request };
   }
 
   /** Adds a resource the request concerns (once). */
@@ -142,9 +137,11 @@ export class TraceRecorder {
   /** The identity the decision was made for; claims and attrs are redacted here. */
   identity(identity: TraceIdentity): void {
     if (this.#sealed) return;
-    const recorded: { -readonly [K in keyof TraceIdentity]: TraceIdentity[K] } = Object.assign({}, identity, { claims: redactAll(identity.claims, this.#redact) });
-    if (identity.attrs) recorded.attrs = redactAll(identity.attrs, this.#redact);
-    this.#identity = recorded;
+    this.#identity = {
+      ...identity,
+      claims: redactAll(identity.claims, this.#redact),
+      ...(identity.attrs ? { attrs: redactAll(identity.attrs, this.#redact) } : {}),
+    };
   }
 
   get hasIdentity(): boolean {
@@ -179,28 +176,16 @@ export class TraceRecorder {
    * configuration; a later origin for the same token, resource and claim replaces the earlier one.
    */
   claim(origin: ClaimOrigin): void {
-    this.claimOf(origin.token, origin.resource, origin.claim, origin.by, origin.value);
-  }
-
-  /** `claim` with the origin's members as arguments (no object per claim: this runs for every claim of every traced token). */
-  claimOf(token: ClaimOrigin['token'], resource: string | undefined, claim: string, by: TraceActor, value: unknown): void {
     if (this.#sealed) return;
-    // Kept as the stored form's tuples (stored-trace.ts).
+    // Kept as the stored form's tuples (stored-trace.ts): this runs for every claim of every traced token.
+    const { token, resource, claim, by, value } = origin;
     let group: TokenClaims | undefined;
     for (const candidate of this.#tokens) if (candidate.token === token && candidate.resource === resource) group = candidate;
     if (!group) {
-      group = resource === undefined ? { token, claims: [] } : { token, resource, claims: [] };
+      group = resource === undefined ? { token, claims: new Map() } : { token, resource, claims: new Map() };
       this.#tokens.push(group);
     }
-    const tuple: StoredClaim = value !== undefined && !PER_TOKEN_CLAIMS.has(claim) ? [claim, by, this.#redact(claim, value)] : [claim, by];
-    const claims = group.claims;
-    for (let i = 0; i < claims.length; i++) {
-      if (claims[i]![0] === claim) {
-        claims[i] = tuple;
-        return;
-      }
-    }
-    claims.push(tuple);
+    group.claims.set(claim, value !== undefined && !PER_TOKEN_CLAIMS.has(claim) ? [claim, by, this.#redact(claim, value)] : [claim, by]);
   }
 
   /** The request was refused with this RFC error; the first refusal recorded wins. */
@@ -242,25 +227,22 @@ export class TraceRecorder {
     for (let i = 0; i < this.#tokens.length; i++) {
       const mine = this.#tokens[i]!;
       const theirs = other.#tokens[i]!;
-      if (mine.token !== theirs.token || mine.resource !== theirs.resource || mine.claims.length !== theirs.claims.length) return false;
-      for (let j = 0; j < mine.claims.length; j++) {
-        const a = mine.claims[j]!;
-        const b = theirs.claims[j]!;
-        if (a[0] !== b[0] || a[1] !== b[1] || a.length !== b.length || (a.length > 2 && !sameJson(a[2], b[2]))) return false;
-      }
+      if (mine.token !== theirs.token || mine.resource !== theirs.resource || mine.claims.size !== theirs.claims.size) return false;
+      const their = theirs.claims.values();
+      for (const claim of mine.claims.values()) if (!sameJson(claim, their.next().value)) return false;
     }
     return sameJson(this.#request, other.#request) && sameJson(this.#identity, other.#identity) && sameJson(this.#steps, other.#steps)
       && sameJson(this.#scopes, other.#scopes) && sameJson(this.#refusal, other.#refusal);
   }
 
   toTrace(): DecisionTrace {
-    const claims = claimOrigins(this.#tokens);
+    const claims = claimOrigins(this.#tokens.map(({ token, resource, claims: named }) => ({ token, ...(resource === undefined ? {} : { resource }), claims: named.values() })));
     return { v: TRACE_VERSION, ...this.#common(), result: { ...this.#outcome(), claims } };
   }
 
   /** The trace as the store keeps it (stored-trace.ts): what `toTrace` holds, claims grouped per token. */
   toStored(): StoredTrace {
-    const tokens = this.#tokens.map(({ token, resource, claims }) => (resource === undefined ? { token, claims: claims.slice() } : { token, resource, claims: claims.slice() }));
+    const tokens = this.#tokens.map(({ token, resource, claims }) => (resource === undefined ? { token, claims: [...claims.values()] } : { token, resource, claims: [...claims.values()] }));
     return { v: STORED_TRACE_VERSION, ...this.#common(), result: { ...this.#outcome(), tokens } };
   }
 

@@ -24,7 +24,5 @@ export function redacted(key: Buffer, value: unknown): Redacted {
 
 /** Every property of `values` through `redact`. */
 export function redactAll(values: Readonly<Record<string, unknown>>, redact: Redactor): Record<string, unknown> {
-  const entries = Object.entries(values);
-  // A machine client's identity has no claims (this runs for every traced request).
-  return entries.length === 0 ? {} : Object.fromEntries(entries.map(([name, value]) => [name, redact(name, value)]));
+  return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, redact(name, value)]));
 }

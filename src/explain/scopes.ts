@@ -18,7 +18,8 @@ export interface ResourceDecision {
 
 export function recordResourceScopes(trace: TraceRecorder, { resource, defined, allowed, decided, asked }: ResourceDecision): void {
   trace.addResource(resource);
-  // Arrays, not Sets: a resource defines a handful of scopes, and this runs for every traced token.
+  const decidedSet = new Set(decided);
+  const allowedSet = new Set(allowed);
   const owner = (scope: string) => {
     for (let i = trace.steps.length - 1; i >= 0; i--) {
       const step = trace.steps[i]!;
@@ -26,15 +27,15 @@ export function recordResourceScopes(trace: TraceRecorder, { resource, defined, 
     }
     return undefined;
   };
-  const candidates = asked ? [...asked].filter((scope) => defined.includes(scope) || allowed.includes(scope)) : allowed;
+  const candidates = asked ? [...asked].filter((scope) => defined.includes(scope) || allowedSet.has(scope)) : [...allowed];
   for (const scope of candidates) {
-    if (!allowed.includes(scope)) {
+    if (!allowedSet.has(scope)) {
       trace.scope({ scope, resource, granted: false, by: 'client', reason: 'not among the scopes this client may obtain at this resource' });
       continue;
     }
     const step = owner(scope);
     const by: TraceActor = step ? `authorizer:${step.authorizer}` : 'client';
-    const granted = decided.includes(scope);
+    const granted = decidedSet.has(scope);
     trace.scope({ scope, resource, granted, by, ...(!granted && step?.reason !== undefined ? { reason: step.reason } : {}) });
   }
 }

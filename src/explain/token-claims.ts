@@ -25,20 +25,19 @@ export function recordAccessTokenClaims(ctx: KoaContextWithOIDC | undefined, res
   const trace = currentTrace();
   if (!trace) return;
   const hooked = ((ctx?.state?.[HOOK_CLAIMS] ?? {}) as Record<string, readonly string[]>)[resource ?? ''] ?? [];
-  // Who placed which claim: authorizers (enforced ones, at this resource) by claim name (no map when none did).
-  let placedBy: Map<string, string> | undefined;
+  // Who placed which claim: authorizers (enforced ones, at this resource) by claim name.
+  const placedBy = new Map<string, string>();
   for (const step of trace.steps) {
     if (step.kind !== 'authorizer' || step.shadow || step.resource !== resource || !step.claims) continue;
-    placedBy ??= new Map();
     for (const claim of step.claims) if (!placedBy.has(claim)) placedBy.set(claim, step.authorizer);
   }
   for (const claim in payload) {
     const value = payload[claim];
     // A member set to undefined is not in the token (JSON drops it).
     if (value === undefined && !PER_TOKEN_CLAIMS.has(claim)) continue;
-    const authorizer = placedBy?.get(claim);
+    const authorizer = placedBy.get(claim);
     const by: TraceActor = hooked.includes(claim) ? 'hook:buildAccessTokenClaims' : authorizer ? `authorizer:${authorizer}` : 'baton';
-    trace.claimOf('access_token', resource, claim, by, value);
+    trace.claim(resource === undefined ? { token: 'access_token', claim, by, value } : { token: 'access_token', resource, claim, by, value });
   }
 }
 

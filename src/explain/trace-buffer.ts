@@ -51,13 +51,8 @@ export class TraceBuffer {
     this.#reserve(HEADER + idBytes + jsonBytes);
     const bytes = this.#bytes;
     let at = this.#used;
-    // The header byte by byte (writeUInt16LE/32LE check their arguments on every call; these are in range).
-    bytes[at++] = idBytes & 0xff;
-    bytes[at++] = idBytes >>> 8;
-    bytes[at++] = jsonBytes & 0xff;
-    bytes[at++] = (jsonBytes >>> 8) & 0xff;
-    bytes[at++] = (jsonBytes >>> 16) & 0xff;
-    bytes[at++] = jsonBytes >>> 24;
+    at = bytes.writeUInt16LE(idBytes, at);
+    at = bytes.writeUInt32LE(jsonBytes, at);
     bytes[at++] = issuedId ? 1 : 0;
     at += bytes.write(id, at, 'utf8');
     at += bytes.write(json, at, 'utf8');
