@@ -98,7 +98,7 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
       if (token.includes('.')) {
         const payload = await verified(() => verifyJwt(token, batonKeys, {
           issuer: config.issuer, typ: 'at+jwt', algorithms: [...config.keys.signing], clockTolerance: BATON_CLOCK_TOLERANCE, requiredClaims: ['sub', 'exp', 'client_id', 'jti'],
-        }), what, token) as JWTPayload & { sub: string };
+        }, CANONICAL), what, token) as JWTPayload & { sub: string };
         // Every user token Baton issues has a record naming its grant (grant-lineage.ts); a client's own has none.
         const record = await accessTokenGrant(store, String(payload.jti));
         if (!record) {
@@ -125,7 +125,7 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
       const payload = await verified(() => verifyJwt(token, trusted.keys, {
         issuer: trusted.issuer, audience: trusted.audiences, maxTokenAge: policy.maxAge, clockTolerance: CLOCK_TOLERANCE_SECONDS,
         algorithms: ASYMMETRIC_ALGS, requiredClaims: ['sub', 'exp', 'iat'],
-      }), what, token, CANONICAL);
+      }, CANONICAL), what, token, CANONICAL);
       return payload as JWTPayload & { iss: string; sub: string };
     },
 
@@ -150,7 +150,10 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
   };
 }
 
-/** Passed to `verified` by a caller that has held the token to canonical form already (unverifiedIssuer). */
+/**
+ * Passed to `verified` by a caller that has held the token to canonical form already (unverifiedIssuer),
+ * and to `verifyJwt` inside `verified`, which holds it there before the verification runs.
+ */
 const CANONICAL = true;
 
 /** jose verification failures are invalid_request naming what failed; an unreachable JWKS is 503. */
