@@ -192,6 +192,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         },
         sessions,
         logger,
+        accessLogger,
         events,
         decideScopes,
         hooks,
