@@ -62,9 +62,13 @@ export function refusalActor(by: Extract<PipelineOutcome, { allowed: false }>['b
 }
 
 /** Rejects with a HookError when a hook fails; refusals are outcomes, not errors. Recorded in the current trace. */
-export async function authorizeUser(deps: { readonly store: Store; readonly hooks: HookPoints }, request: PipelineRequest): Promise<PipelineOutcome> {
+export function authorizeUser(deps: { readonly store: Store; readonly hooks: HookPoints }, request: PipelineRequest): Promise<PipelineOutcome> {
   const trace = currentTrace();
-  if (!trace) return decideUser(deps, request);
+  // Untraced: the decision's own promise, not one more async frame resolving to it.
+  return trace ? tracedDecision(trace, deps, request) : decideUser(deps, request);
+}
+
+async function tracedDecision(trace: NonNullable<ReturnType<typeof currentTrace>>, deps: { readonly store: Store; readonly hooks: HookPoints }, request: PipelineRequest): Promise<PipelineOutcome> {
   const { user } = request;
   trace.request({
     clientId: request.client.id, scopes: [...request.scopes],
