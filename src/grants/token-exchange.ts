@@ -30,10 +30,9 @@ export interface TokenExchangeDeps {
   readonly logger: Logger;
   /**
    * The access log's logger (buffered, unredacted: fixed fields that never hold secrets), where the
-   * `token exchanged` line of each success goes; the main logger when absent. On the main logger
-   * each line was an asynchronous stdout write of its own, a round trip through libuv's thread pool
-   * (~65 µs of CPU per line in a loop paced like requests on the bench VM, ~27 µs buffered); refusals
-   * stay on the main logger.
+   * `token exchanged` line of each success goes; the main logger when absent. A line per exchange
+   * on the main logger was an asynchronous stdout write each, a round trip through libuv's thread
+   * pool (about 5 % of an exchange's CPU); refusals stay on the main logger.
    */
   readonly accessLogger?: Logger;
   readonly events: Events;
