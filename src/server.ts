@@ -192,7 +192,6 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         },
         sessions,
         logger,
-        accessLogger,
         events,
         decideScopes,
         hooks,

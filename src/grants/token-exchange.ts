@@ -28,13 +28,6 @@ export interface TokenExchangeDeps {
   /** The configured upstreams: their connectors verify upstream id_tokens. */
   readonly upstreams: Upstreams;
   readonly logger: Logger;
-  /**
-   * The access log's logger (buffered, unredacted: fixed fields that never hold secrets), where the
-   * `token exchanged` line of each success goes; the main logger when absent. A line per exchange
-   * on the main logger was an asynchronous stdout write each, a round trip through libuv's thread
-   * pool (about 5 % of an exchange's CPU); refusals stay on the main logger.
-   */
-  readonly accessLogger?: Logger;
   readonly events: Events;
   /** loadAttrs, isAuthorized (here) and buildAccessTokenClaims (extraTokenClaims) run as in the other flows. */
   readonly hooks: HookPoints;
@@ -47,8 +40,7 @@ export interface TokenExchangeDeps {
 type GrantContext = Parameters<Parameters<Provider['registerGrantType']>[1]>[0];
 
 export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
-  const { config, resources, store } = deps;
-  const successLogger = deps.accessLogger ?? deps.logger;
+  const { config, logger, resources, store } = deps;
   const verifiers = tokenVerifiers(deps);
   const policies = new Map(config.clients.flatMap((c) => (c.tokenExchange ? [[c.client_id, c.tokenExchange] as const] : [])));
 
@@ -103,8 +95,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       ctx.oidc.entity('RefreshToken', rt);
       refreshToken = await rt.save();
     }
-    // Every field an identifier (none a token or secret), as on an access log line.
-    successLogger.info({ event: 'token_exchange', reqId: ctx.state?.requestId, clientId, sub: subject.accountId, subjectTokenType: request.subjectTokenType, actor: actor?.sub, resource, scope }, 'token exchanged');
+    logger.info({ event: 'token_exchange', reqId: ctx.state?.requestId, clientId, sub: subject.accountId, subjectTokenType: request.subjectTokenType, actor: actor?.sub, resource, scope }, 'token exchanged');
     ctx.body = {
       access_token: accessToken,
       issued_token_type: ACCESS_TOKEN_TYPE,

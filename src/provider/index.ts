@@ -49,8 +49,6 @@ export interface ProviderDependencies {
   /** Renews the upstream session before a refresh_token grant issues tokens. */
   readonly sessions: UpstreamSessions;
   readonly logger: Logger;
-  /** The access log's (buffered) logger: per-request success lines with fixed, non-secret fields. */
-  readonly accessLogger?: Logger;
   readonly events: Events;
   /** The authorizer fan-out, when authorizers are configured. */
   readonly decideScopes?: ScopeDecider;
@@ -191,7 +189,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   provider.maxIpsCount = config.server.proxyHops;
   acceptHashedClientSecrets(provider, deps.secrets ?? new SecretVerifier());
   registerPasswordGrant(provider, { config, store, hooks: deps.hooks, resources, logger: deps.logger });
-  registerTokenExchange(provider, { config, store, upstreams: deps.upstreams, logger: deps.logger, ...(deps.accessLogger ? { accessLogger: deps.accessLogger } : {}), events: deps.events, hooks: deps.hooks, keys: deps.keys, resources });
+  registerTokenExchange(provider, { config, store, upstreams: deps.upstreams, logger: deps.logger, events: deps.events, hooks: deps.hooks, keys: deps.keys, resources });
   addIdTokenHook(provider, deps.hooks, store);
   wrapCodeGrants(provider);
   const grace = new Map(config.clients.map((c) => [c.client_id, c.refreshTokenReuseGrace]));
