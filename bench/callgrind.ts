@@ -29,6 +29,18 @@ export async function countInstructionsByThread(pid: number, dir: string, work: 
   return { total: counts.reduce((a, b) => a + b, 0), mainThread: counts[0]! };
 }
 
+/**
+ * The instructions of a callgrind dump spent by V8's optimizing compiler on its background threads
+ * (TurboFan compiling hot functions, inclusive cost of `CompileTask::RunInternal`). A function is
+ * compiled once, when it becomes hot, so this part of a count depends on where the warm-up ended, not
+ * on the work per request: the total minus it is the steady state. From `callgrind_annotate`.
+ */
+export function backgroundCompileInstructions(dumpFile: string): number {
+  const report = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', dumpFile], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const line = report.split('\n').find((l) => l.includes('OptimizingCompileDispatcher::CompileTask::RunInternal'));
+  return line ? Number(/^\s*([\d,]+)/.exec(line)?.[1]?.replaceAll(',', '') ?? 0) : 0;
+}
+
 /** POSTs form bodies to 127.0.0.1:`port`/token, `connections` at a time over keep-alive connections. */
 export function tokenPoster(port: number, connections: number): { send: (bodies: readonly string[]) => Promise<number>; close: () => void } {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });

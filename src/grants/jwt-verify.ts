@@ -8,8 +8,11 @@
 //      over the same signing input: the same algorithm and OpenSSL primitive WebCrypto uses.
 //   3. jose's claim checks (UnsecuredJWT.decode: validateClaimsSet with the same options) read the
 //      same payload bytes, under a header carrying the original `typ` (the only header member they read).
-// Anything else (a key jose would refuse or would check differently, a signature node:crypto does
-// not accept) goes to jose's jwtVerify unchanged, so every failure is jose's own answer.
+// A signature node:crypto finds wrong, with a key jose accepts and of the length WebCrypto takes, is
+// jose's own failure (JWSSignatureVerificationFailed, thrown here: WebCrypto's verdict on the same
+// input would be the same, and checking it again would double the cost of every forged token).
+// Anything else (a key jose would refuse or would check differently, a spelling or signature
+// node:crypto cannot judge) goes to jose's jwtVerify unchanged, so every failure is jose's own answer.
 import { constants, KeyObject, verify, type VerifyKeyObjectInput } from 'node:crypto';
 
 import { errors, jwtVerify, UnsecuredJWT, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
@@ -60,12 +63,13 @@ const keyObjects = new WeakMap<CryptoKey, KeyObject>();
  * As jose's `jwtVerify(token, keys, options)` (same result payload, same errors), for a compact JWT
  * and a key set function (createLocalJWKSet, createRemoteJWKSet).
  */
-export async function verifyJwt(token: string, keys: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<{ payload: JWTPayload }> {
+export async function verifyJwt(token: string, keys: JWTVerifyGetKey, options: JWTVerifyOptions, canonical = false): Promise<{ payload: JWTPayload }> {
   let chosen: KeyChosen;
   try {
-    await jwtVerify(token, async (header, jws) => {
-      throw new KeyChosen(header as Record<string, unknown>, await keys(header, jws));
-    }, options);
+    // The key set's own promise, continued: one promise fewer than an async key function.
+    await jwtVerify(token, (header, jws) => Promise.resolve(keys(header, jws)).then((key) => {
+      throw new KeyChosen(header as Record<string, unknown>, key);
+    }), options);
     throw new Error('unreachable: jose verified a JWT without asking for its key');
   } catch (err) {
     if (!(err instanceof KeyChosen)) throw err;
@@ -75,9 +79,11 @@ export async function verifyJwt(token: string, keys: JWTVerifyGetKey, options: J
   const alg = String(header.alg);
   const dot = token.lastIndexOf('.');
   // Only the one spelling Buffer and jose's base64url decoding read alike (no stray characters or
-  // trailing bits): any other goes to jose, which answers as it always did.
-  if (!isCanonicalCompact(token) || !signatureValid(alg, key, token.slice(0, dot), token.slice(dot + 1))) {
-    // jose's own verdict, with its own error (wrong key type, short RSA modulus, bad signature).
+  // trailing bits): any other goes to jose, which answers as it always did. `canonical`: the caller checked.
+  const verdict = canonical || isCanonicalCompact(token) ? signatureVerdict(alg, key, token.slice(0, dot), token.slice(dot + 1)) : undefined;
+  if (verdict === false) throw new errors.JWSSignatureVerificationFailed();
+  if (verdict === undefined) {
+    // jose's own verdict, with its own error (wrong key type, short RSA modulus, signature of another length).
     return jwtVerify(token, () => key as CryptoKey, options);
   }
   // jwtVerify's check after the signature: b64 was validated by jose in step 1 (a boolean when named in crit).
@@ -87,16 +93,19 @@ export async function verifyJwt(token: string, keys: JWTVerifyGetKey, options: J
   return { payload: UnsecuredJWT.decode(`${claimsHeader}.${payloadSegment}.`, options).payload };
 }
 
-/** True only where jose's key checks pass and its WebCrypto verification would succeed. */
-function signatureValid(alg: string, key: unknown, signingInput: string, signature: string): boolean {
+/**
+ * What WebCrypto would say of the signature, where jose's key checks pass and it reaches WebCrypto
+ * with this very input: true (valid), false (invalid); undefined wherever jose must judge itself.
+ */
+function signatureVerdict(alg: string, key: unknown, signingInput: string, signature: string): boolean | undefined {
   const algorithm = ALGORITHMS[alg];
-  if (!algorithm || !isUsableCryptoKey(key, algorithm)) return false;
+  if (!algorithm || !isUsableCryptoKey(key, algorithm)) return undefined;
   const bytes = Buffer.from(signature, 'base64url');
-  if (algorithm.length !== undefined && bytes.length !== algorithm.length) return false;
+  if (algorithm.length !== undefined && bytes.length !== algorithm.length) return undefined;
   try {
     return verify(algorithm.digest, Buffer.from(signingInput, 'ascii'), { key: keyObject(key), ...algorithm.options }, bytes);
   } catch {
-    return false;
+    return undefined;
   }
 }
 

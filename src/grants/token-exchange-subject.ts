@@ -48,38 +48,52 @@ const MAX_ACT_DEPTH = 8;
 /** Claims of a trusted issuer's JWT kept on the account (what rules and authorizers look at). */
 const TRUSTED_CLAIMS = ['email', 'email_verified', 'name', 'given_name', 'family_name', 'preferred_username'];
 
+// Objects built per exchange name their members one by one: a spread after other members takes V8's
+// slow path (no object-literal clone), and Object.assign would run the setter of a `__proto__` member.
+
 export function fromUpstream(token: VerifiedUpstreamToken): ExchangeSubject {
-  return {
+  const subject: Mutable<ExchangeSubject> = {
     accountId: accountIdFor(token.upstream, token.subject),
     upstream: token.upstream,
     upstreamSubject: token.subject,
     claims: token.claims,
-    ...mayActOf(token.payload, String(token.payload.iss)),
     writeAccount: true,
   };
+  const mayAct = mayActOf(token.payload, String(token.payload.iss));
+  if (mayAct !== undefined) subject.mayAct = mayAct;
+  return subject;
 }
 
 export async function fromBaton({ payload, grantId }: VerifiedAccessToken, store: Store, issuer: string): Promise<ExchangeSubject> {
   if (payload.sub === payload.client_id) throw new errors.InvalidRequest('subject_token was issued to a client, not for a user');
   const account = (await store.getRecord<AccountRecord>(ACCOUNT_KIND, payload.sub))?.value;
-  return {
+  const subject: Mutable<ExchangeSubject> = {
     accountId: payload.sub,
     upstream: account?.upstream,
     upstreamSubject: account?.upstreamSubject,
     claims: account?.claims ?? {},
     attrs: account?.attrs,
     act: actOf(payload.act, issuer, issuer),
-    ...mayActOf(payload, issuer),
     grantId,
     scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
     writeAccount: false,
   };
+  const mayAct = mayActOf(payload, issuer);
+  if (mayAct !== undefined) subject.mayAct = mayAct;
+  return subject;
 }
 
 /** A trusted issuer's subject is namespaced by the issuer (provider/accounts.ts); so are its actors. */
 export function fromTrusted(payload: JWTPayload & { iss: string; sub: string }, issuer: string): ExchangeSubject {
-  const claims = Object.fromEntries(TRUSTED_CLAIMS.filter((c) => ['string', 'boolean'].includes(typeof payload[c])).map((c) => [c, payload[c]]));
-  return { accountId: issuerAccountId(payload.iss, payload.sub), claims, act: actOf(payload.act, payload.iss, issuer), ...mayActOf(payload, payload.iss), writeAccount: true };
+  const claims: Record<string, unknown> = {};
+  for (const claim of TRUSTED_CLAIMS) {
+    const value = payload[claim];
+    if (typeof value === 'string' || typeof value === 'boolean') claims[claim] = value;
+  }
+  const subject: Mutable<ExchangeSubject> = { accountId: issuerAccountId(payload.iss, payload.sub), claims, act: actOf(payload.act, payload.iss, issuer), writeAccount: true };
+  const mayAct = mayActOf(payload, payload.iss);
+  if (mayAct !== undefined) subject.mayAct = mayAct;
+  return subject;
 }
 
 /**
@@ -96,17 +110,28 @@ export function delegation(subject: ExchangeSubject, actor: Party | undefined, c
   }
   if (!actor) return subject.act;
   if (depth(subject.act) >= MAX_ACT_DEPTH) throw new errors.InvalidRequest('the delegation chain is too long');
-  return { sub: actor.sub, ...(actor.iss === issuer ? {} : { iss: actor.iss }), ...(subject.act ? { act: subject.act } : {}) };
+  return party(actor.sub, actor.iss, issuer, subject.act);
 }
 
-/** Section 4.4: `may_act` names a party; a bare `sub` is one of the issuer of the token that carries it. */
-function mayActOf(payload: JWTPayload, tokenIssuer: string): { mayAct?: Party | null } {
+/** An `act` entry: `iss` only when it is not Baton, `act` only when there is a prior actor. */
+function party(sub: string, iss: string, issuer: string, act: Act | undefined): Act {
+  const entry: { sub: string; iss?: string; act?: Act } = { sub };
+  if (iss !== issuer) entry.iss = iss;
+  if (act) entry.act = act;
+  return entry;
+}
+
+/**
+ * Section 4.4: `may_act` names a party; a bare `sub` is one of the issuer of the token that carries
+ * it. Undefined without `may_act`; null when it is malformed (nobody matches).
+ */
+function mayActOf(payload: JWTPayload, tokenIssuer: string): Party | null | undefined {
   const value = payload.may_act;
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null) return { mayAct: null };
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) return null;
   const { sub, iss } = value as { sub?: unknown; iss?: unknown };
-  if (typeof sub !== 'string' || (iss !== undefined && typeof iss !== 'string')) return { mayAct: null };
-  return { mayAct: { sub, iss: iss ?? tokenIssuer } };
+  if (typeof sub !== 'string' || (iss !== undefined && typeof iss !== 'string')) return null;
+  return { sub, iss: iss ?? tokenIssuer };
 }
 
 export interface PipelineDeps {
@@ -130,6 +155,11 @@ export async function authorizeSubject(ctx: KoaContextWithOIDC, deps: PipelineDe
   const { config, store, hooks, logger, events } = deps;
   const { clients, trustedIssuers } = lookups(config);
   const client = clients.get(clientId);
+  // An upstream id_token names its (configured) upstream; a Baton access token's account signed in
+  // earlier, and its upstream may have been removed or changed since.
+  const upstream = connector ? { emailDomains: connector.emailDomains } : storedUpstream(subject.upstream, (id) => deps.upstreams.get(id));
+  // A Baton access token of a trusted issuer's subject: that issuer must still be trusted.
+  const issuer = storedIssuer(subject.accountId, (iss) => trustedIssuers.has(iss));
   const outcome = await authorizeUser({ store, hooks }, {
     hookKey: clientId,
     client: { id: clientId, name: client?.client_name },
@@ -142,11 +172,8 @@ export async function authorizeSubject(ctx: KoaContextWithOIDC, deps: PipelineDe
     // The client's upstream allow-list holds for every way a user reaches it, exchange included: a
     // subject of another upstream, or of a trusted issuer (no upstream), is refused by a client that has one.
     allowedUpstreams: client?.upstreams,
-    // An upstream id_token names its (configured) upstream; a Baton access token's account signed in
-    // earlier, and its upstream may have been removed or changed since.
-    ...(connector ? { emailDomains: connector.emailDomains } : storedUpstream(subject.upstream, (id) => deps.upstreams.get(id))),
-    // A Baton access token of a trusted issuer's subject: that issuer must still be trusted.
-    ...storedIssuer(subject.accountId, (issuer) => trustedIssuers.has(issuer)),
+    emailDomains: upstream.emailDomains,
+    upstreamRemoved: upstream.upstreamRemoved === true || issuer.upstreamRemoved === true,
   });
   if (!outcome.allowed) {
     // Section 2.2.2: a subject token unacceptable by policy is invalid_request.
@@ -180,10 +207,10 @@ function actOf(value: unknown, tokenIssuer: string, issuer: string, level = 0): 
   if (typeof value !== 'object' || value === null || level > MAX_ACT_DEPTH) return undefined;
   const { sub, iss, act } = value as { sub?: unknown; iss?: unknown; act?: unknown };
   if (typeof sub !== 'string') return undefined;
-  const from = typeof iss === 'string' ? iss : tokenIssuer;
-  const nested = actOf(act, tokenIssuer, issuer, level + 1);
-  return { sub, ...(from === issuer ? {} : { iss: from }), ...(nested ? { act: nested } : {}) };
+  return party(sub, typeof iss === 'string' ? iss : tokenIssuer, issuer, actOf(act, tokenIssuer, issuer, level + 1));
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function depth(act: Act | undefined): number {
   return act ? 1 + depth(act.act) : 0;

@@ -62,9 +62,13 @@ export function refusalActor(by: Extract<PipelineOutcome, { allowed: false }>['b
 }
 
 /** Rejects with a HookError when a hook fails; refusals are outcomes, not errors. Recorded in the current trace. */
-export async function authorizeUser(deps: { readonly store: Store; readonly hooks: HookPoints }, request: PipelineRequest): Promise<PipelineOutcome> {
+export function authorizeUser(deps: { readonly store: Store; readonly hooks: HookPoints }, request: PipelineRequest): Promise<PipelineOutcome> {
   const trace = currentTrace();
-  if (!trace) return decideUser(deps, request);
+  // Untraced: the decision's own promise, not one more async frame resolving to it.
+  return trace ? tracedDecision(trace, deps, request) : decideUser(deps, request);
+}
+
+async function tracedDecision(trace: NonNullable<ReturnType<typeof currentTrace>>, deps: { readonly store: Store; readonly hooks: HookPoints }, request: PipelineRequest): Promise<PipelineOutcome> {
   const { user } = request;
   trace.request({
     clientId: request.client.id, scopes: [...request.scopes],
@@ -125,24 +129,29 @@ async function decideUser(deps: { readonly store: Store; readonly hooks: HookPoi
     if (refusal) return { allowed: false, by: 'emailDomains', reason: refusal };
   }
   const now = Math.floor(Date.now() / 1000);
-  const record = (attrs?: Record<string, unknown>): AccountRecord => ({ claims: user.claims, upstream: user.upstream, upstreamSubject: user.upstreamSubject, updatedAt: now, ...(attrs ? { attrs } : {}) });
+  const record = (attrs?: Record<string, unknown>): AccountRecord => {
+    const written: { -readonly [K in keyof AccountRecord]: AccountRecord[K] } = { claims: user.claims, upstream: user.upstream, upstreamSubject: user.upstreamSubject, updatedAt: now };
+    if (attrs) written.attrs = attrs;
+    return written;
+  };
   if (request.signIn) await store.putRecord<AccountRecord>(ACCOUNT_KIND, user.accountId, record());
 
-  const base = {
+  // What the hooks are called with: built only when one runs (most token requests have none).
+  const call = () => ({
     client: request.client, flow: request.flow ?? 'token', scopes: [...request.scopes], params: { ...request.params }, requestId: request.requestId,
     ...(request.grantType === undefined ? {} : { grantType: request.grantType }),
-  };
+    user: { sub: user.accountId, upstream: user.upstream, upstreamSubject: user.upstreamSubject, claims: user.claims, attrs },
+  });
   let attrs: Record<string, unknown> = { ...user.attrs };
-  const hookUser = () => ({ sub: user.accountId, upstream: user.upstream, upstreamSubject: user.upstreamSubject, claims: user.claims, attrs });
   if (request.signIn && hooks.has(hookKey, 'loadAttrs')) {
-    attrs = { ...(await hooks.run(hookKey, 'loadAttrs', { ...base, user: hookUser() }, request.parts)) };
+    attrs = { ...(await hooks.run(hookKey, 'loadAttrs', call(), request.parts)) };
     await store.putRecord<AccountRecord>(ACCOUNT_KIND, user.accountId, record(attrs));
   }
   const decision = evaluateRules(request.rules, { upstream: user.upstream, claims: { ...user.claims, ...attrs } });
   recordRules(request.rules, decision);
   if (!decision.allowed) return { allowed: false, by: 'rules', reason: decision.reason };
   if (hooks.has(hookKey, 'isAuthorized')) {
-    const verdict = await hooks.run(hookKey, 'isAuthorized', { ...base, user: hookUser() }, request.parts);
+    const verdict = await hooks.run(hookKey, 'isAuthorized', call(), request.parts);
     if (!verdict.allow) return { allowed: false, by: 'isAuthorized', reason: safeDescription(verdict.reason ?? NOT_ALLOWED) };
   }
   return { allowed: true, attrs };

@@ -33,9 +33,10 @@ export interface TokenGrant {
 }
 
 /** Remembers which grant a JWT access token belongs to, for as long as the token is accepted (`lifetime` seconds, plus leeway). */
-export async function recordAccessToken(store: Store, jti: string, grantId: string | undefined, lifetime: number): Promise<void> {
+export function recordAccessToken(store: Store, jti: string, grantId: string | undefined, lifetime: number): Promise<unknown> {
   const expiresIn = Math.max(1, Math.ceil(lifetime) + CLOCK_TOLERANCE_SECONDS);
-  await store.putRecord<TokenGrant>(TOKEN_KIND, tokenKey(jti), grantId ? { grantId } : {}, { expiresIn });
+  // The write's own promise (its result says nothing here): no async frame around it.
+  return store.putRecord<TokenGrant>(TOKEN_KIND, tokenKey(jti), grantId ? { grantId } : {}, { expiresIn });
 }
 
 /**

@@ -4,7 +4,7 @@
 import { constants, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { verifyJwt } from '../../src/grants/jwt-verify.ts';
 
@@ -91,6 +91,30 @@ describe('verifyJwt answers as jose jwtVerify does', () => {
     const rs = jws({ alg: 'RS256', kid: 'rsa' }, claims(), rsa.key);
     const [, rsPayload, rsSignature] = rs.split('.');
     expect(await same(`${b64({ alg: 'PS256', kid: 'rsa' })}.${rsPayload}.${rsSignature}`)).toMatchObject({ code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' });
+  });
+
+  it('a forged signature is checked once: node:crypto\'s verdict stands, WebCrypto is not asked again', async () => {
+    const good = jws({ alg: 'ES256', kid: 'p256' }, claims(), p256.key);
+    const [header, payload] = good.split('.') as [string, string, string];
+    const forged = `${header}.${payload}.${jws({ alg: 'ES256', kid: 'p256' }, claims({ sub: 'other' }), p256.key).split('.')[2]!}`;
+    const rsForged = `${b64({ alg: 'RS256', kid: 'rsa' })}.${payload}.${jws({ alg: 'RS256', kid: 'rsa' }, claims({ sub: 'other' }), rsa.key).split('.')[2]!}`;
+    // Counts the real WebCrypto calls (the spy calls through): jose's own verification is one.
+    const webCrypto = vi.spyOn(crypto.subtle, 'verify');
+    try {
+      for (const token of [forged, rsForged]) {
+        webCrypto.mockClear();
+        expect(await outcome(() => verifyJwt(token, keys, OPTIONS))).toMatchObject({ error: 'JWSSignatureVerificationFailed', code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED', message: 'signature verification failed' });
+        expect(webCrypto).not.toHaveBeenCalled();
+        await same(token);
+        expect(webCrypto).toHaveBeenCalledTimes(1);
+      }
+      // A signature of another length than ES256's is still jose's to judge.
+      webCrypto.mockClear();
+      await same(`${header}.${payload}.${b64('short')}`);
+      expect(webCrypto.mock.calls.length).toBeGreaterThan(0);
+    } finally {
+      webCrypto.mockRestore();
+    }
   });
 
   it('refuses alg none, an algorithm outside the allow-list, a symmetric one, an unknown one, a missing one', async () => {
