@@ -12,13 +12,13 @@
 //        total, BENCH_CALLGRIND_OUT keeps the main thread's). For bench/callgrind-areas.py, add
 //        NODE_OPTIONS=--perf-basic-prof: the child's V8 then writes /tmp/perf-<its pid>.map.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { countInstructionsByThread, tokenPoster } from './callgrind.ts';
-import type { PrepareReply, PrepareRequest } from './endpoints-fixture.ts';
+import { childReady, preparePool } from './grant-child.ts';
 import { envNumber, freePort } from './support.ts';
 
 const which = process.argv[2] ?? 'baton';
@@ -45,25 +45,9 @@ const child = spawn('valgrind', ['-q', '--tool=callgrind', '--smc-check=all-non-
   },
   stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
 });
-await new Promise<void>((ready, reject) => {
-  child.on('message', (message: { type: string }) => { if (message.type === 'ready') ready(); });
-  child.on('exit', (code) => reject(new Error(`${which} exited (code ${code}) before it was ready`)));
-});
+await childReady(child, which);
 
-/** The child's own seeding (endpoints-fixture.ts servePrepare): request bodies, each usable once. */
-function prepare(count: number): Promise<string[]> {
-  const out = join(dir, `pool-${count}-${Math.random()}.json`);
-  return new Promise((done, reject) => {
-    const onMessage = (message: PrepareReply) => {
-      if (message.type !== 'prepared') return;
-      child.off('message', onMessage);
-      if (message.error !== undefined) reject(new Error(message.error));
-      else done(JSON.parse(readFileSync(out, 'utf8')) as string[]);
-    };
-    child.on('message', onMessage);
-    child.send({ type: 'prepare', kind: workload as 'code' | 'refresh', count, file: out } satisfies PrepareRequest);
-  });
-}
+const prepare = (count: number) => preparePool(child, dir, workload as 'code' | 'refresh', count);
 
 const poster = tokenPoster(port, CONNECTIONS);
 async function send(bodies: readonly string[]): Promise<void> {

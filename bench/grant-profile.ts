@@ -6,13 +6,13 @@
 //   env: BENCH_WARM (1000), BENCH_N (3000), BENCH_CONNECTIONS (4), BENCH_BATON=dist,
 //        BENCH_PROFILE_INTERVAL (µs between samples, 100), BENCH_BATON_LOG_LEVEL (info)
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { tokenPoster } from './callgrind.ts';
-import type { PrepareReply, PrepareRequest } from './endpoints-fixture.ts';
+import { childReady, preparePool } from './grant-child.ts';
 import { envNumber, freePort } from './support.ts';
 
 const which = process.argv[2] ?? 'baton';
@@ -36,24 +36,9 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--import', new URL('.
   },
   stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
 });
-await new Promise<void>((ready, reject) => {
-  child.on('message', (message: { type: string }) => { if (message.type === 'ready') ready(); });
-  child.on('exit', (code) => reject(new Error(`${which} exited (code ${code}) before it was ready`)));
-});
+await childReady(child, which);
 
-function prepare(count: number): Promise<string[]> {
-  const file = join(dir, `pool-${count}-${Math.random()}.json`);
-  return new Promise((done, reject) => {
-    const onMessage = (message: PrepareReply) => {
-      if (message.type !== 'prepared') return;
-      child.off('message', onMessage);
-      if (message.error !== undefined) reject(new Error(message.error));
-      else done(JSON.parse(readFileSync(file, 'utf8')) as string[]);
-    };
-    child.on('message', onMessage);
-    child.send({ type: 'prepare', kind: workload as 'code' | 'refresh', count, file } satisfies PrepareRequest);
-  });
-}
+const prepare = (count: number) => preparePool(child, dir, workload as 'code' | 'refresh', count);
 
 /** Sends `message` to the child and waits for its answer of type `answer`. */
 function ask(message: object, answer: string): Promise<void> {
