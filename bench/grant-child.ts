@@ -29,3 +29,9 @@ export function preparePool(child: ChildProcess, dir: string, kind: 'code' | 're
     child.send({ type: 'prepare', kind, count, file } satisfies PrepareRequest);
   });
 }
+
+/** Asks the child to stop and waits until it has exited. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  child.send({ type: 'stop' });
+  await new Promise((done) => child.once('exit', done));
+}

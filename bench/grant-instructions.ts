@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { countInstructionsByThread, tokenPoster } from './callgrind.ts';
-import { childReady, preparePool } from './grant-child.ts';
+import { childReady, preparePool, stopChild } from './grant-child.ts';
 import { envNumber, freePort } from './support.ts';
 
 const which = process.argv[2] ?? 'baton';
@@ -64,8 +64,7 @@ try {
   const main = THREADS ? `, main thread ${(mainThread / N / 1e6).toFixed(2)} M` : '';
   console.log(`${which}, ${workload}: ${(total / N / 1e6).toFixed(2)} M instructions per request${main} (${N} measured, ${CONNECTIONS} in flight; child pid ${child.pid})`);
 } finally {
-  child.send({ type: 'stop' });
-  await new Promise((done) => child.once('exit', done));
+  await stopChild(child);
   poster.close();
   partner.close();
   rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { tokenPoster } from './callgrind.ts';
-import { childReady, preparePool } from './grant-child.ts';
+import { childReady, preparePool, stopChild } from './grant-child.ts';
 import { envNumber, freePort } from './support.ts';
 
 const which = process.argv[2] ?? 'baton';
@@ -67,8 +67,7 @@ try {
   await ask({ type: 'profile-stop', file: profileFile }, 'profile-written');
   console.log(`${which}, ${workload}: ${N} requests in ${seconds.toFixed(1)} s; profile: ${profileFile}`);
 } finally {
-  child.send({ type: 'stop' });
-  await new Promise((done) => child.once('exit', done));
+  await stopChild(child);
   poster.close();
   partner.close();
   rmSync(dir, { recursive: true, force: true });
