@@ -8,6 +8,7 @@ import { Transform, type Readable } from 'node:stream';
 import type { Context } from 'koa';
 
 import type { BffRouteConfig } from '../config/bff.ts';
+import { merged } from '../lang/merged.ts';
 import type { BffDeps, BffEntry } from './entries.ts';
 import { BffError } from './errors.ts';
 import { currentSession } from './session-endpoints.ts';
@@ -51,7 +52,7 @@ export async function proxy(ctx: Context, deps: BffDeps, entry: BffEntry, tokens
     sent = authorization;
     return request(url, {
       method: method as 'GET',
-      headers: authorization ? { ...headers, authorization: `Bearer ${authorization}` } : headers,
+      headers: authorization ? merged(headers, { authorization: `Bearer ${authorization}` }) : headers,
       body: bodiless ? null : ctx.req.pipe(limit(max)),
       headersTimeout: entry.config.proxy.timeout * 1000,
       bodyTimeout: entry.config.proxy.timeout * 1000,

@@ -3,6 +3,7 @@
 // from the master secret. A session ends when idle or old, on logout, when its refresh token dies,
 // and when its grant ends (revocation, back-channel logout, reuse detection).
 import { seal, unseal, UnsealError } from '../keys/seal.ts';
+import { merged } from '../lang/merged.ts';
 import type { Clock, Store } from '../storage/store.ts';
 import { storedKey } from './cookie.ts';
 import type { AccessToken } from './tokens.ts';
@@ -99,14 +100,14 @@ export class BffSessions {
     let lastSeenAt = stored.lastSeenAt;
     // Renew the idle time, at most once a minute, so reads do not all become writes.
     if (now - stored.lastSeenAt >= 60 || now - stored.lastSeenAt >= settings.idle / 10) {
-      const renewed = { ...stored, lastSeenAt: now };
+      const renewed = merged(stored, { lastSeenAt: now });
       if (await this.store.putRecord(KIND, key, renewed, { expectedVersion: version, expiresIn: this.remaining(renewed, settings) })) {
         version += 1;
         lastSeenAt = now;
       }
     }
     const { sealed: _sealed, ...rest } = stored;
-    return { ...rest, lastSeenAt, key, version, tokens, expiresAt: Math.min(stored.absoluteExpiresAt, lastSeenAt + settings.idle) };
+    return merged(rest, { lastSeenAt, key, version, tokens, expiresAt: Math.min(stored.absoluteExpiresAt, lastSeenAt + settings.idle) });
   }
 
   /** The session as stored now (after another request refreshed it), without renewing its idle time. */
@@ -115,7 +116,7 @@ export class BffSessions {
     if (!record) return undefined;
     const { sealed, ...rest } = record.value;
     const tokens = JSON.parse(unseal(this.sealKey, sealed, `${KIND}:${session.key}`)) as SessionTokens;
-    return { ...rest, key: session.key, version: record.version, tokens, expiresAt: session.expiresAt };
+    return merged(rest, { key: session.key, version: record.version, tokens, expiresAt: session.expiresAt });
   }
 
   /**
@@ -124,7 +125,7 @@ export class BffSessions {
    */
   async saveTokens(session: BffSession, tokens: SessionTokens, settings: SessionSettings): Promise<boolean> {
     const { key, version, tokens: _old, expiresAt: _e, ...fields } = session;
-    const value: StoredSession = { ...fields, sealed: this.seal(key, tokens) };
+    const value: StoredSession = merged(fields, { sealed: this.seal(key, tokens) });
     return this.store.putRecord(KIND, key, value, { expectedVersion: version, expiresIn: this.remaining(value, settings) });
   }
 

@@ -4,6 +4,7 @@
 // token's reuse grace). The client's: client_credentials for the resource, cached until near expiry.
 import * as client from 'openid-client';
 
+import { merged } from '../lang/merged.ts';
 import type { BffDeps, BffEntry } from './entries.ts';
 import { BffError, unauthenticated } from './errors.ts';
 import type { BffSession, SessionTokens } from './sessions.ts';
@@ -74,7 +75,7 @@ export class TokenSource {
       throw refused(err, this.deps, entry.config.id);
     }
     const issued = issuedAccessToken(response, this.now());
-    const tokens: SessionTokens = { refreshToken: response.refresh_token ?? session.tokens.refreshToken, accessTokens: { ...session.tokens.accessTokens, [resource]: issued } };
+    const tokens: SessionTokens = { refreshToken: response.refresh_token ?? session.tokens.refreshToken, accessTokens: merged(session.tokens.accessTokens, { [resource]: issued }) };
     // A lost compare-and-set means another instance refreshed this session meanwhile (its grace
     // replay gave both the same successor); the access token is good either way.
     await this.deps.sessions.saveTokens(session, tokens, entry.config.session);

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 
+import { merged } from '../lang/merged.ts';
 import { crossCheck } from './cross-checks.ts';
 import { nearestKey } from './did-you-mean.ts';
 import { interpolateEnv } from './interpolate.ts';
@@ -44,7 +45,7 @@ export function parseConfig(text: string, source = 'configuration', options: Loa
   const onWarning = options.onWarning;
   const located = onWarning && ((warning: ConfigIssue) => locate([warning], document, lineCounter).forEach(onWarning));
   try {
-    return validateConfig(document.toJS(), source, { ...options, onWarning: located });
+    return validateConfig(document.toJS(), source, merged(options, { onWarning: located }));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new ConfigError(source, locate(err.issues, document, lineCounter));
@@ -71,7 +72,7 @@ function locate(issues: readonly ConfigIssue[], document: Document, lineCounter:
   return issues
     .map((issue, index) => ({ issue, index, line: lineOf(issue.path) }))
     .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || a.index - b.index)
-    .map(({ issue, line }) => (line === undefined ? issue : { ...issue, line }));
+    .map(({ issue, line }) => (line === undefined ? issue : merged(issue, { line })));
 }
 
 export function validateConfig(raw: unknown, source = 'configuration', options: LoadOptions = {}): BatonConfig {

@@ -1,6 +1,7 @@
 // Keys renamed for the naming rule (docs/configuration.md, "Naming"): a client's OAuth registration
 // keys keep their RFC 6749 / RFC 7591 names everywhere. The old spelling still loads, with one
 // deprecation warning per key path; both spellings in one entry are an error naming the path.
+import { merged } from '../lang/merged.ts';
 import type { ConfigIssue, ConfigPath } from './issues.ts';
 
 export interface RenamedKey {
@@ -65,7 +66,7 @@ export function renameKeys(config: unknown): Renamed {
 export function asWritten(issue: ConfigIssue, writtenAs: ReadonlyMap<string, ConfigPath>): ConfigIssue {
   for (let depth = issue.path.length; depth > 0; depth -= 1) {
     const written = writtenAs.get(JSON.stringify(issue.path.slice(0, depth)));
-    if (written) return { ...issue, path: [...written, ...issue.path.slice(depth)] };
+    if (written) return merged(issue, { path: [...written, ...issue.path.slice(depth)] });
   }
   return issue;
 }

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 
 import { formatIssue } from '../config/issues.ts';
 import { loadConfigFile } from '../config/load.ts';
+import { merged } from '../lang/merged.ts';
 import { createAccessLogger, createLogger } from '../observability/logger.ts';
 import { createBaton, type Baton } from '../server.ts';
 import { privateDirectory, privateFile } from '../storage/data-files.ts';
@@ -41,7 +42,7 @@ export { PortInUseError };
 export async function startDemo({ configFile, dataDir, ports, say }: DevOptions): Promise<RunningDemo> {
   await checkPortsFree(ports);
   privateDirectory(dataDir);
-  const env = { ...process.env, BATON_PORT: String(ports.baton), IDP_PORT: String(ports.idp), API_PORT: String(ports.api), APP_PORT: String(ports.app), DATA_DIR: dataDir };
+  const env = merged(process.env, { BATON_PORT: String(ports.baton), IDP_PORT: String(ports.idp), API_PORT: String(ports.api), APP_PORT: String(ports.app), DATA_DIR: dataDir });
   const config = loadConfigFile(configFile, { env, onWarning: (warning) => say(`warning: ${formatIssue(warning)}`) });
   const parts = demoParts(config);
   const logFile = join(dataDir, 'baton.log');

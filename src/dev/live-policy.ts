@@ -1,6 +1,7 @@
 // The demo authorizer's policy, changeable while the demo runs, so a visitor sees authorization
 // decided again at the next refresh. Changed only in this process, from the demo app's policy card
 // (a CSRF-protected form): the authorizer serves no endpoint to change it.
+import { merged } from '../lang/merged.ts';
 import type { OrdersPolicy } from './authorizer.ts';
 
 export class LivePolicy {
@@ -32,7 +33,7 @@ export class LivePolicy {
     if (!this.choices.some((choice) => choice.subject === subject && choice.scopes.includes(scope))) return false;
     const entry = this.#current[subject]!;
     const scopes = allowed ? [...new Set([...entry.scopes, scope])] : entry.scopes.filter((s) => s !== scope);
-    this.#current = { ...this.#current, [subject]: { ...entry, scopes } };
+    this.#current = merged(this.#current, { [subject]: merged(entry, { scopes }) });
     return true;
   }
 

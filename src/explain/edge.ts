@@ -9,6 +9,7 @@ import { OIDC_SCOPES, type ExplainConfig } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Redactor } from './redact.ts';
 import { TraceRecorder } from './recorder.ts';
+import type { TraceRequest } from './trace.ts';
 import type { TraceStore } from './store.ts';
 import type { TraceEndpoint } from './trace.ts';
 
@@ -102,13 +103,13 @@ function completeFromResponse(ctx: Context, recorder: TraceRecorder): void {
     const source = (oidc as { entities?: Record<string, { scopes?: Set<string> } | undefined> }).entities;
     const redeemed = source?.AuthorizationCode ?? source?.DeviceCode ?? source?.RefreshToken;
     const asked = scopes ?? (redeemed?.scopes ? [...redeemed.scopes] : undefined);
-    recorder.request({
-      ...(clientId === undefined ? {} : { clientId }),
-      ...(text('grant_type') === undefined ? {} : { grantType: text('grant_type') }),
-      ...(asked ? { scopes: asked } : {}),
-      ...(text('subject_token_type') === undefined ? {} : { subjectTokenType: text('subject_token_type') }),
-      ...(text('actor_token_type') === undefined ? {} : { actorTokenType: text('actor_token_type') }),
-    });
+    const request: { -readonly [K in keyof TraceRequest]?: TraceRequest[K] } = {};
+    if (clientId !== undefined) request.clientId = clientId;
+    if (text('grant_type') !== undefined) request.grantType = text('grant_type');
+    if (asked) request.scopes = asked;
+    if (text('subject_token_type') !== undefined) request.subjectTokenType = text('subject_token_type');
+    if (text('actor_token_type') !== undefined) request.actorTokenType = text('actor_token_type');
+    recorder.request(request);
     for (const resource of resources) recorder.addResource(resource);
   }
   const error = responseError(ctx);

@@ -4,6 +4,7 @@
 // so its trace compares with a recorded one (`baton replay`); what it would issue is returned too.
 import { randomUUID } from 'node:crypto';
 
+import { merged } from '../lang/merged.ts';
 import { STATIC_SCOPES } from '../provider/claims.ts';
 import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
 import { scopesOutside } from '../provider/resources.ts';
@@ -103,9 +104,9 @@ async function decide(evaluator: Evaluator, request: EvaluationRequest, recorder
     sub = identity.sub ?? (identity.upstream && identity.upstreamSubject ? accountIdFor(identity.upstream, identity.upstreamSubject) : '');
     if (!sub) throw new EvaluationInputError('the user needs a sub, or an upstream and upstream subject');
     // Recorded first: a refused user's inputs are what a replay needs most.
-    recorder.identity({ ...identity, sub });
+    recorder.identity(merged(identity, { sub }));
     account = await authorizeIdentity(evaluator, request, client, sub, identity, recorder.requestId);
-    recorder.identity({ ...identity, sub, ...(account.attrs && Object.keys(account.attrs).length > 0 ? { attrs: account.attrs } : {}) });
+    recorder.identity(merged(identity, { sub, ...(account.attrs && Object.keys(account.attrs).length > 0 ? { attrs: account.attrs } : {}) }));
   }
 
   const oidcScopes = clientCredentials ? [] : request.scopes.filter((s) => STATIC_SCOPES.includes(s) && (client.scopes as readonly string[]).includes(s));
@@ -142,7 +143,7 @@ async function authorizeIdentity(evaluator: Evaluator, request: EvaluationReques
   const { store, hooks } = evaluator;
   const base: AccountRecord = { claims: identity.claims, ...(identity.upstream ? { upstream: identity.upstream } : {}), ...(identity.upstreamSubject ? { upstreamSubject: identity.upstreamSubject } : {}), updatedAt: Math.floor(evaluator.clock() / 1000) };
   if (request.grantType === 'refresh_token') {
-    const stored: AccountRecord = { ...base, ...(identity.attrs ? { attrs: identity.attrs } : {}) };
+    const stored: AccountRecord = merged(base, identity.attrs ? { attrs: identity.attrs } : {});
     await store.putRecord<AccountRecord>(ACCOUNT_KIND, sub, stored);
     const outcome = await authorizeUser({ store, hooks }, {
       hookKey: client.client_id,

@@ -23,10 +23,11 @@ interface HookInputLike {
 export function summarizeHookInput(ctx: unknown, hasUpstream: boolean): Record<string, unknown> {
   const input = (ctx ?? {}) as HookInputLike;
   const params = Object.entries(input.params ?? {}).filter(([, value]) => value !== undefined);
-  return {
-    ...(input.client?.id === undefined ? {} : { client: input.client.id }),
-    ...(input.flow === undefined ? {} : { flow: input.flow }),
-    ...(input.grantType === undefined ? {} : { grantType: input.grantType }),
+  const summary: Record<string, unknown> = {};
+  if (input.client?.id !== undefined) summary.client = input.client.id;
+  if (input.flow !== undefined) summary.flow = input.flow;
+  if (input.grantType !== undefined) summary.grantType = input.grantType;
+  return Object.assign(summary, {
     scopes: [...(input.scopes ?? [])],
     ...(input.resource === undefined ? {} : { resource: input.resource }),
     ...(params.length === 0 ? {} : {
@@ -43,7 +44,7 @@ export function summarizeHookInput(ctx: unknown, hasUpstream: boolean): Record<s
     } : {}),
     ...(input.username === undefined ? {} : { username: true, password: true }),
     upstreamTokens: hasUpstream,
-  };
+  });
 }
 
 /** The checked output: booleans as they are, objects with their values redacted per claim name. */

@@ -4,6 +4,7 @@
 import type Router from '@koa/router';
 
 import type { BatonConfig } from '../config/schema.ts';
+import { merged } from '../lang/merged.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Store } from '../storage/store.ts';
@@ -51,7 +52,7 @@ export function createExplain({ config, store, logger, metrics, redactionKey, pa
     if (reason === 'store_failed') logger.error(entry, 'decision traces were not stored: the store refused the write');
     else logger.warn(entry, reason === 'queue_full' ? 'decision traces dropped: more are waiting to be stored than explain keeps in memory' : 'decision trace finished after shutdown began: not stored');
   };
-  const traces = new TraceStore(store, config.explain.ttl, { ...writes, onLoss });
+  const traces = new TraceStore(store, config.explain.ttl, merged(writes, { onLoss }));
   const auth = new BasicClientAuth(config.clients);
   return {
     edge: explainEdge({

@@ -3,6 +3,7 @@
 // authorizers' and the buildAccessTokenClaims hook's claims; the id_token's scope claims through
 // oidc-provider's mask, then the buildIDTokenClaims hook (authorization_code only, as at the endpoint).
 import type { ClientConfig } from '../config/schema.ts';
+import { merged } from '../lang/merged.ts';
 import type { AccountRecord } from '../provider/accounts.ts';
 import { ID_TOKEN_GRANTS, idTokenHookClaims, withIdTokenHookClaims } from '../provider/hooked-claims.ts';
 import { accessTokenHookClaims } from '../provider/token-claims.ts';
@@ -91,11 +92,11 @@ export async function idTokenFor(evaluator: Evaluator, input: IdTokenInput): Pro
   const { config, hooks, store } = evaluator;
   const { client, identity } = input;
   // As oidc-provider's issueIdToken: the account's claims (findAccount: claims and sub), then the sign-in's acr, amr, auth_time.
-  const available: Claims = {
-    ...input.account.claims, sub: input.sub,
+  const available: Claims = merged(input.account.claims, {
+    sub: input.sub,
     ...(identity.acr === undefined ? {} : { acr: identity.acr }), ...(identity.amr === undefined ? {} : { amr: [...identity.amr] }),
     ...(identity.authTime === undefined ? {} : { auth_time: identity.authTime }),
-  };
+  });
   const released = await evaluator.idTokens.released(client, available, input.scopes);
   const origins: Origins = {};
   for (const name of Object.keys(released)) origins[name] = name === 'sub' ? 'baton' : 'upstream';
@@ -107,5 +108,5 @@ export async function idTokenFor(evaluator: Evaluator, input: IdTokenInput): Pro
   }
   const envelope = idTokenEnvelope(config, client.client_id, input.sub, Math.floor(evaluator.clock() / 1000));
   for (const name of Object.keys(envelope)) origins[name] = 'baton';
-  return { claims: { ...claims, ...envelope }, origins };
+  return { claims: merged(claims, envelope), origins };
 }

@@ -7,6 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
 
 import type { BatonConfig, ClientConfig, ResourceConfig } from '../config/schema.ts';
+import { merged } from '../lang/merged.ts';
 import { claimsConfiguration } from '../provider/index.ts';
 import type { TraceActor } from './trace.ts';
 
@@ -28,10 +29,10 @@ export class IdTokenClaims {
     // The client below is only what Claims#result reads (its subject type); Baton's clients are public-subject.
     // A throwaway key and a storage that is never used keep oidc-provider from warning about its development defaults.
     const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
-    this.#provider = new Provider(issuer, {
-      ...claimsConfiguration(), clients: [], jwks: { keys: [{ ...jwk, kid: 'preview', alg: 'ES256', use: 'sig' }] },
+    this.#provider = new Provider(issuer, merged(claimsConfiguration(), {
+      clients: [], jwks: { keys: [merged(jwk, { kid: 'preview', alg: 'ES256', use: 'sig' })] },
       adapter: NeverStored, features: { devInteractions: { enabled: false } },
-    } as ConstructorParameters<typeof Provider>[1]);
+    }) as ConstructorParameters<typeof Provider>[1]);
   }
 
   /** The account's claims the id_token releases for `scopes` (OIDC Core section 5.4), as oidc-provider filters them. */
@@ -81,7 +82,7 @@ export function accessTokenClaims(config: BatonConfig, input: {
     iss: config.issuer,
     aud: resource.audience ?? resource.id,
   };
-  const claims: Claims = { ...input.extra, ...own };
+  const claims: Claims = merged(input.extra, own);
   const origins: Origins = { ...input.extraOrigins };
   for (const name of Object.keys(own)) origins[name] = 'baton';
   return { claims, origins };

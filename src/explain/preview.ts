@@ -2,6 +2,7 @@
 // real pipeline, hooks and authorizers (or the answers recorded in a trace), with no HTTP server
 // and no upstream sign-in; printed with their explanation. Refusals print why (exit status 1).
 import type { BatonConfig } from '../config/schema.ts';
+import { merged } from '../lang/merged.ts';
 import { openStore } from '../storage/index.ts';
 import { evaluate, EvaluationInputError, EVALUATED_GRANTS, type EvaluatedGrant, type Evaluation } from './evaluate.ts';
 import { createEvaluator, signingKeys } from './evaluator.ts';
@@ -47,9 +48,9 @@ export async function preview(config: BatonConfig, configDir: string, options: P
           : 'authorizers: called for real, signed with a throwaway key (no key set in the store): authorizers that verify Baton\'s JWKS will refuse');
     }
     const evaluator = await createEvaluator(config, { configDir, ...(keys ? { keys } : {}) });
-    const withRecorded = recorded ? { ...evaluator, authorizers: recordedAuthorizers(config.authorizers, recorded) } : evaluator;
+    const withRecorded = recorded ? merged(evaluator, { authorizers: recordedAuthorizers(config.authorizers, recorded) }) : evaluator;
     let input: IdentityInput | undefined;
-    if (options.claims) input = identityFromClaimsFile(options.claims, { ...(options.upstream ? { upstream: options.upstream } : {}), ...(options.sub ? { sub: options.sub } : {}) });
+    if (options.claims) input = identityFromClaimsFile(options.claims, { upstream: options.upstream || undefined, sub: options.sub || undefined });
     else if (options.idToken) input = await identityFromIdToken(options.idToken, options.upstream, evaluator.upstreams);
     if (input) notes.push(...input.notes);
     const evaluation = await evaluate(withRecorded, {

@@ -12,6 +12,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 import providerContext from 'oidc-provider/lib/helpers/als.js';
 
+import { merged } from '../lang/merged.ts';
 import { keepAll, redactAll, type Redactor } from './redact.ts';
 import { sameJson } from './same-json.ts';
 import { claimOrigins, STORED_TRACE_VERSION, type StoredClaim, type StoredTrace } from './stored-trace.ts';
@@ -122,7 +123,7 @@ export class TraceRecorder {
   addResource(resource: string): void {
     if (this.#sealed) return;
     const current = this.#request ?? { endpoint: 'token', resources: [], scopes: [] };
-    if (!current.resources.includes(resource)) this.#request = { ...current, resources: [...current.resources, resource] };
+    if (!current.resources.includes(resource)) this.#request = merged(current, { resources: [...current.resources, resource] });
   }
 
   get hasRequest(): boolean {
@@ -137,11 +138,10 @@ export class TraceRecorder {
   /** The identity the decision was made for; claims and attrs are redacted here. */
   identity(identity: TraceIdentity): void {
     if (this.#sealed) return;
-    this.#identity = {
-      ...identity,
+    this.#identity = merged(identity, {
       claims: redactAll(identity.claims, this.#redact),
       ...(identity.attrs ? { attrs: redactAll(identity.attrs, this.#redact) } : {}),
-    };
+    });
   }
 
   get hasIdentity(): boolean {
@@ -237,13 +237,13 @@ export class TraceRecorder {
 
   toTrace(): DecisionTrace {
     const claims = claimOrigins(this.#tokens.map(({ token, resource, claims: named }) => ({ token, ...(resource === undefined ? {} : { resource }), claims: named.values() })));
-    return { v: TRACE_VERSION, ...this.#common(), result: { ...this.#outcome(), claims } };
+    return { v: TRACE_VERSION, ...this.#common(), result: merged(this.#outcome(), { claims }) };
   }
 
   /** The trace as the store keeps it (stored-trace.ts): what `toTrace` holds, claims grouped per token. */
   toStored(): StoredTrace {
     const tokens = this.#tokens.map(({ token, resource, claims }) => (resource === undefined ? { token, claims: [...claims.values()] } : { token, resource, claims: [...claims.values()] }));
-    return { v: STORED_TRACE_VERSION, ...this.#common(), result: { ...this.#outcome(), tokens } };
+    return { v: STORED_TRACE_VERSION, ...this.#common(), result: merged(this.#outcome(), { tokens }) };
   }
 
   #common(): Omit<DecisionTrace, 'v' | 'result'> {

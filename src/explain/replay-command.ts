@@ -32,10 +32,10 @@ export function parseInstant(value: string | undefined, option: string): number 
 
 export function replayFilter(options: ReplayOptions): ReplayFilter {
   return {
-    ...(options.since === undefined ? {} : { since: parseInstant(options.since, '--since')! }),
-    ...(options.until === undefined ? {} : { until: parseInstant(options.until, '--until')! }),
-    ...(options.client === undefined ? {} : { client: options.client }),
-    ...(options.user === undefined ? {} : { user: options.user }),
+    since: options.since === undefined ? undefined : parseInstant(options.since, '--since'),
+    until: options.until === undefined ? undefined : parseInstant(options.until, '--until'),
+    client: options.client,
+    user: options.user,
   };
 }
 

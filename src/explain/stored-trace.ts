@@ -5,6 +5,7 @@
 // half of a typical trace; when every request is traced, the bytes each trace costs are encoded,
 // written and held in memory per request. Records of the earlier form (the DecisionTrace itself)
 // are still read.
+import { merged } from '../lang/merged.ts';
 import { TRACE_VERSION, type ClaimOrigin, type DecisionTrace, type TraceActor, type TraceResult } from './trace.ts';
 
 /** Version of the stored form (1 = the DecisionTrace itself, as stored before). */
@@ -39,7 +40,7 @@ export function storedForm(trace: DecisionTrace): StoredTrace {
   }
   const { claims: _claims, ...result } = trace.result;
   const { v: _v, ...rest } = trace;
-  return { v: STORED_TRACE_VERSION, ...rest, result: { ...result, tokens: [...tokens.values()] } };
+  return { v: STORED_TRACE_VERSION, ...rest, result: merged(result, { tokens: [...tokens.values()] }) };
 }
 
 /** The claims of grouped tokens as the trace lists them, one ClaimOrigin per claim, in order. */
@@ -102,7 +103,7 @@ export async function resolveStored(value: unknown, body: (id: string) => Promis
   const shared = await body(id);
   if (!isTraceShaped(shared) || shared.v === TRACE_REFERENCE_VERSION) return undefined;
   const { requestId, at } = value as TraceReference;
-  return traceFromStored({ ...shared, requestId, at });
+  return traceFromStored(merged(shared, { requestId, at }));
 }
 
 /**
@@ -118,7 +119,7 @@ export function traceFromStored(value: unknown): DecisionTrace | undefined {
   const claims = claimOrigins(stored.result.tokens);
   const { tokens: _tokens, ...result } = stored.result;
   const { v: _v, ...rest } = stored;
-  return { v: TRACE_VERSION, ...rest, result: { ...result, claims } };
+  return { v: TRACE_VERSION, ...rest, result: merged(result, { claims }) };
 }
 
 function isTraceShaped(value: unknown): value is Record<string, unknown> & { v: unknown; result: Record<string, unknown> } {

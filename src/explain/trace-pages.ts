@@ -19,6 +19,7 @@
 // pages (in any window, past or future) nor be read in place of a request: an id Baton issued
 // carries 74 random bits, and a page holds only the trace of the request it was issued to, which is
 // read before a record under the same id (a client that sent that id afterwards).
+import { merged } from '../lang/merged.ts';
 import type { Store } from '../storage/store.ts';
 import { referencedBody, referencedBodyId, STORED_TRACE_VERSION } from './stored-trace.ts';
 import type { TraceEntry } from './trace-buffer.ts';
@@ -161,7 +162,7 @@ export function pageTraces(value: unknown): StoredEntry[] {
     const id = referencedBody(entry);
     const body = id === undefined || !Object.hasOwn(bodies, id) ? undefined : bodies[id];
     // Only a stored trace stands in for a reference (never another reference, nor anything else).
-    return isStoredEntry(body) && body.v === STORED_TRACE_VERSION ? { ...body, requestId: entry.requestId, at: entry.at } : entry;
+    return isStoredEntry(body) && body.v === STORED_TRACE_VERSION ? merged(body, { requestId: entry.requestId, at: entry.at }) : entry;
   });
 }
 

@@ -11,6 +11,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type Provider from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
+import { merged } from '../lang/merged.ts';
 import type { Logger } from '../observability/logger.ts';
 import { safeDescription, type HookPoints } from '../orchestration/hook-points.ts';
 import { evaluateRules } from '../orchestration/rules.ts';
@@ -77,7 +78,7 @@ async function passwordGrant(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, c
   }
   const requested = typeof params?.scope === 'string' ? params.scope.split(' ').filter(Boolean) : [];
   const base = { client: { id: client.clientId, name: client.clientName }, flow: 'token' as const, grantType: 'password', scopes: requested, params: {}, requestId: String(ctx.state?.requestId ?? '') };
-  const outcome = await deps.hooks.run(client.clientId, 'authenticateBackchannel', { ...base, username, password });
+  const outcome = await deps.hooks.run(client.clientId, 'authenticateBackchannel', merged(base, { username, password }));
   if ('deny' in outcome) {
     recordRefusal('invalid_grant', 'the username or password is not correct', 'hook:authenticateBackchannel');
     // Under a burst of concurrent failures for one username a few may go unstored (AttemptWindow.recorded):
@@ -112,7 +113,7 @@ async function passwordGrant(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, c
     throw new errors.InvalidGrant(decision.reason);
   }
   if (deps.hooks.has(client.clientId, 'isAuthorized')) {
-    const verdict = await deps.hooks.run(client.clientId, 'isAuthorized', { ...base, user: { sub: accountId, claims, attrs: {} } });
+    const verdict = await deps.hooks.run(client.clientId, 'isAuthorized', merged(base, { user: { sub: accountId, claims, attrs: {} } }));
     if (!verdict.allow) {
       recordRefusal('invalid_grant', safeDescription(verdict.reason ?? 'not allowed'), 'hook:isAuthorized');
       throw new errors.InvalidGrant(safeDescription(verdict.reason ?? 'not allowed'));
@@ -151,7 +152,7 @@ async function issueTokens(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, acc
   let idToken: string | undefined;
   if (oidcScopes.includes('openid')) {
     const account = await accountFinder(deps.store)(ctx, accountId);
-    const token = new provider.IdToken({ ...(await account!.claims('id_token', oidcScopes.join(' '), {}, [])), auth_time: authTime }, { ctx });
+    const token = new provider.IdToken(merged(await account!.claims('id_token', oidcScopes.join(' '), {}, []), { auth_time: authTime }), { ctx });
     (token as unknown as { scope: string }).scope = oidcScopes.join(' ');
     idToken = await token.issue({ use: 'idtoken' });
   }

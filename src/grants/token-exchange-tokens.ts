@@ -9,6 +9,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { BatonConfig } from '../config/schema.ts';
 import type { TokenExchangePolicy } from '../config/token-exchange.ts';
 import { publicJwks, type KeySet } from '../keys/keyset.ts';
+import { merged } from '../lang/merged.ts';
 import { accessTokenGrant, CLOCK_TOLERANCE_SECONDS as BATON_CLOCK_TOLERANCE, grantAlive } from '../provider/grant-lineage.ts';
 import type { Store } from '../storage/store.ts';
 import { canVerify, UpstreamError, type VerifiedIdToken } from '../upstream/connector.ts';
@@ -74,7 +75,7 @@ export interface VerifierDeps {
 
 export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps): TokenVerifiers {
   const batonKeys = createLocalJWKSet(publicJwks(keys));
-  const trustedKeys = new Map(config.tokenExchange.trustedIssuers.map((t) => [t.issuer, { ...t, keys: createRemoteJWKSet(new URL(t.jwksUri), { cooldownDuration: 30_000 }) }]));
+  const trustedKeys = new Map(config.tokenExchange.trustedIssuers.map((t) => [t.issuer, merged(t, { keys: createRemoteJWKSet(new URL(t.jwksUri), { cooldownDuration: 30_000 }) })]));
 
   return {
     async upstreamIdToken(token, policy) {
@@ -114,7 +115,7 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
       if (!found || found.isExpired) throw new errors.InvalidRequest(`${what} is invalid, expired or revoked`);
       const { accountId, grantId } = found as { accountId?: string; grantId?: string };
       if (grantId && !(await grantAlive(store, grantId, exists))) throw ended();
-      const payload = { ...found.extra, iss: config.issuer, sub: String(accountId ?? found.clientId), client_id: found.clientId, scope: found.scope, exp: found.exp, iat: found.iat, jti: found.jti };
+      const payload = merged(found.extra, { iss: config.issuer, sub: String(accountId ?? found.clientId), client_id: found.clientId, scope: found.scope, exp: found.exp, iat: found.iat, jti: found.jti });
       return { payload, grantId };
     },
 

@@ -10,6 +10,7 @@ import errOut from 'oidc-provider/lib/helpers/err_out.js';
 
 import { traceOnContext, TraceRecorder } from '../explain/recorder.ts';
 import type { LeanContext, LeanResult } from '../grants/lean-client-credentials.ts';
+import { merged } from '../lang/merged.ts';
 import type { Logger } from '../observability/logger.ts';
 import { endRequest, requestIdFrom } from '../observability/request-log.ts';
 import { rfcErrorCode } from './errors.ts';
@@ -181,7 +182,7 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     const ran = steps !== undefined && (steps.decisions.size > 0 || steps.claims !== undefined);
     // Steps ran under this request id: the pipeline keeps it (an inbound one it would keep anyway).
     if (ran && requestId !== undefined) req.headers['x-request-id'] = requestId;
-    handOver(req, body, ran ? { ...steps, ...(recorder ? { trace: recorder } : {}) } : undefined);
+    handOver(req, body, ran ? merged(steps, recorder ? { trace: recorder } : {}) : undefined);
     full(req, res);
   }
 

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
+import { merged } from '../lang/merged.ts';
 import { accountIdFor } from '../provider/accounts.ts';
 import { type Connector, type PendingLogin, type UpstreamIdentity, UpstreamError } from '../upstream/connector.ts';
 import { authorizeUser } from '../orchestration/pipeline.ts';
@@ -197,7 +198,7 @@ async function deny(ctx: Context, deps: InteractionDeps, claimed: LoginRecord, a
 async function claimLogin(deps: InteractionDeps, state: string, upstream: string, uid: string): Promise<LoginRecord | undefined> {
   const record = await deps.store.getRecord<LoginRecord>(LOGIN_KIND, state);
   if (!record || record.value.used || record.value.upstream !== upstream || record.value.uid !== uid) return undefined;
-  const won = await deps.store.putRecord(LOGIN_KIND, state, { ...record.value, used: true }, { expectedVersion: record.version, expiresIn: deps.config.ttl.interaction });
+  const won = await deps.store.putRecord(LOGIN_KIND, state, merged(record.value, { used: true }), { expectedVersion: record.version, expiresIn: deps.config.ttl.interaction });
   return won ? record.value : undefined;
 }
 

@@ -3,6 +3,7 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 
 import type { SigningAlgorithm } from '../config/schema.ts';
+import { merged } from '../lang/merged.ts';
 
 export interface SigningKey {
   readonly kid: string;
@@ -29,7 +30,7 @@ export async function generateSigningKey(alg: SigningAlgorithm, now: number): Pr
   const { privateKey } = await generateKeyPair(alg, options);
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
-  return { kid, alg, jwk: { ...jwk, kid, alg, use: 'sig' }, createdAt: now };
+  return { kid, alg, jwk: merged(jwk, { kid, alg, use: 'sig' }), createdAt: now };
 }
 
 /** Adds a key for every algorithm that has no current (unretired) key. Returns the same set when none is missing. */
@@ -47,8 +48,8 @@ export async function ensureAlgorithms(set: KeySet, algorithms: readonly Signing
  */
 export async function rotate(set: KeySet, algorithms: readonly SigningAlgorithm[], now: number, retention: number, activationDelay = 0): Promise<KeySet> {
   const switchAt = now + activationDelay;
-  const fresh = await Promise.all(algorithms.map(async (alg) => ({ ...(await generateSigningKey(alg, now)), ...(activationDelay > 0 ? { activatesAt: switchAt } : {}) })));
-  const previous = set.keys.map((k) => (k.retiredAt === undefined && algorithms.includes(k.alg) ? { ...k, retiredAt: switchAt } : k));
+  const fresh = await Promise.all(algorithms.map(async (alg) => (merged(await generateSigningKey(alg, now), activationDelay > 0 ? { activatesAt: switchAt } : {}))));
+  const previous = set.keys.map((k) => (k.retiredAt === undefined && algorithms.includes(k.alg) ? merged(k, { retiredAt: switchAt }) : k));
   return prune({ keys: [...fresh, ...previous] }, now, retention);
 }
 

@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Histogram, Registry, type LabelValues }
 import type { Attributes } from '@opentelemetry/api';
 
 import { GRANT_TYPES } from '../config/schema.ts';
+import { merged } from '../lang/merged.ts';
 import type { Store } from '../storage/store.ts';
 import { SpanKind, traced, tracing } from './tracing.ts';
 
@@ -127,7 +128,7 @@ export function measuredStore(store: Store, metrics: Metrics): Store {
     const labels = { backend: store.kind, operation };
     const attributes = { 'db.system': store.kind, 'db.operation': operation };
     // A token request makes several store calls: the success labels are built once, not per call.
-    const succeeded = metrics.storage.labels({ ...labels, result: 'ok' });
+    const succeeded = metrics.storage.labels(merged(labels, { result: 'ok' }));
     const slow = (args: unknown[]) => timedCall(metrics.storage, labels, `storage.${operation}`, attributes, () => call(...args));
     Object.defineProperty(measured, operation, {
       value: (...args: unknown[]) => {
@@ -144,7 +145,7 @@ export function measuredStore(store: Store, metrics: Metrics): Store {
           succeeded.observe((performance.now() - started) / 1000);
           return result;
         }, (err: unknown) => {
-          metrics.storage.observe({ ...labels, result: 'error' }, (performance.now() - started) / 1000);
+          metrics.storage.observe(merged(labels, { result: 'error' }), (performance.now() - started) / 1000);
           throw err;
         });
       },

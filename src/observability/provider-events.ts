@@ -38,9 +38,9 @@ export function subscribeToProviderEvents(provider: Provider, deps: { logger: Lo
   events.on('end_session.success', (ctx: KoaContextWithOIDC) => {
     const session = ctx.oidc?.session as { accountId?: string } | undefined;
     bus.emit('user.logged_out', {
+      reqId: ctx.state?.requestId,
       ...(session?.accountId ? { sub: session.accountId } : {}),
       ...(ctx.oidc?.client ? { clientId: ctx.oidc.client.clientId } : {}),
-      reqId: ctx.state?.requestId,
     });
   });
 

@@ -5,6 +5,7 @@
 import type { BatonConfig, HooksConfig } from '../config/schema.ts';
 import { summarizeHookInput, summarizeHookOutput } from '../explain/hook-summary.ts';
 import { currentTrace } from '../explain/recorder.ts';
+import { merged } from '../lang/merged.ts';
 import type { Logger } from '../observability/logger.ts';
 import { traced } from '../observability/tracing.ts';
 import type { Store } from '../storage/store.ts';
@@ -117,7 +118,7 @@ export class HookPoints {
           logger: this.#logger,
           onEvent: (event) => {
             reported = event;
-            this.#logger.info({ ...event, event: event.type, clientId }, event.type === 'hook.ran' ? 'hook ran' : 'hook failed');
+            this.#logger.info(merged(event, { event: event.type, clientId }), event.type === 'hook.ran' ? 'hook ran' : 'hook failed');
             this.#onEvent?.(event, clientId);
           },
         });

@@ -7,6 +7,7 @@ import type { RuleConfig } from '../config/schema.ts';
 import { currentTrace } from '../explain/recorder.ts';
 import { recordRefusal, recordRules } from '../explain/steps.ts';
 import type { TraceActor } from '../explain/trace.ts';
+import { merged } from '../lang/merged.ts';
 import { ACCOUNT_KIND, trustedIssuerOf, type AccountRecord } from '../provider/accounts.ts';
 import type { Store } from '../storage/store.ts';
 import { safeDescription, type HookCallParts, type HookPoints } from './hook-points.ts';
@@ -147,7 +148,7 @@ async function decideUser(deps: { readonly store: Store; readonly hooks: HookPoi
     attrs = { ...(await hooks.run(hookKey, 'loadAttrs', call(), request.parts)) };
     await store.putRecord<AccountRecord>(ACCOUNT_KIND, user.accountId, record(attrs));
   }
-  const decision = evaluateRules(request.rules, { upstream: user.upstream, claims: { ...user.claims, ...attrs } });
+  const decision = evaluateRules(request.rules, { upstream: user.upstream, claims: merged(user.claims, attrs) });
   recordRules(request.rules, decision);
   if (!decision.allowed) return { allowed: false, by: 'rules', reason: decision.reason };
   if (hooks.has(hookKey, 'isAuthorized')) {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { SigningAlgorithm } from '../config/schema.ts';
 import { activeSigningKey, type KeySet, type SigningKey } from '../keys/keyset.ts';
 import { NodeSigningKey } from '../keys/node-signing-key.ts';
+import { merged } from '../lang/merged.ts';
 
 const LIFETIME_SECONDS = 60;
 
@@ -31,7 +32,7 @@ export function requestSigner(issuer: string, alg: SigningAlgorithm, currentKeys
     if (!key) throw new Error(`no current ${alg} signing key`);
     let signing = imported.get(key.kid);
     if (!signing) {
-      signing = { signer: new NodeSigningKey({ ...key.jwk, kid: key.kid, alg }), header: base64url({ alg, kid: key.kid, typ: 'JWT' }) };
+      signing = { signer: new NodeSigningKey(merged(key.jwk, { kid: key.kid, alg })), header: base64url({ alg, kid: key.kid, typ: 'JWT' }) };
       imported.set(key.kid, signing);
     }
     const iat = Math.floor(Date.now() / 1000);

@@ -5,6 +5,7 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { recordRefusal } from '../explain/steps.ts';
+import { merged } from '../lang/merged.ts';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import type { ScopeDecider } from '../provider/resources.ts';
 import type { Store } from '../storage/store.ts';
@@ -114,5 +115,5 @@ export function authorizerClaims(ctx: KoaContextWithOIDC, resource: string | und
 /** Adds claims to the access token for `resource` (e.g. token exchange's `act`); hooks cannot overwrite reserved ones. */
 export function addTokenClaims(ctx: KoaContextWithOIDC, resource: string, claims: Record<string, unknown>): void {
   const state = (ctx.state[STATE_KEY] ??= {}) as Record<string, Record<string, unknown>>;
-  state[resource] = { ...state[resource], ...claims };
+  state[resource] = merged(state[resource], claims);
 }

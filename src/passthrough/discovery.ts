@@ -2,6 +2,7 @@
 // background every `discoveryRefresh`, and the last good copy served when a refresh fails (503
 // only when there never was one). Rewritten (OpenID Connect Discovery 1.0 section 3) so that what
 // Baton now answers points at Baton, what stays at the upstream (the browser legs) stays there.
+import { merged } from '../lang/merged.ts';
 import type { Logger } from '../observability/logger.ts';
 import { DEVICE_CODE, isLoopbackHost } from '../config/schema.ts';
 import { unavailable } from './errors.ts';
@@ -33,7 +34,7 @@ const GRANTS = ['authorization_code', 'refresh_token'];
 
 /** The upstream document with Baton's endpoints, grants, auth methods and signing algorithm; everything else as is. */
 export function rewriteDiscovery(upstream: Readonly<Record<string, unknown>>, baton: BatonCapabilities): Record<string, unknown> {
-  const doc: Record<string, unknown> = { ...upstream, issuer: baton.issuer };
+  const doc: Record<string, unknown> = merged(upstream, { issuer: baton.issuer });
   for (const field of NOT_OFFERED) delete doc[field];
   for (const [field, path] of Object.entries(ENDPOINTS)) doc[field] = `${baton.issuer}${path}`;
   doc.id_token_signing_alg_values_supported = [baton.idTokenSigningAlg];

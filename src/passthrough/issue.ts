@@ -2,6 +2,7 @@
 // and claims (the authorizer fan-out, then buildAccessTokenClaims), the id_token's claims (by the
 // OpenID scopes granted upstream, then buildIDTokenClaims), the tokens signed, and the upstream
 // refresh token wrapped. RFC 6749 section 5.1 response.
+import { merged } from '../lang/merged.ts';
 import type { PassthroughGrant } from './upstream-token.ts';
 import { OIDC_SCOPES } from '../config/schema.ts';
 import { fanOut } from '../orchestration/token-decisions.ts';
@@ -49,20 +50,20 @@ export async function issueTokens(deps: PassthroughDeps, issuance: Issuance): Pr
   const scope = [...oidcScopes, ...granted].join(' ');
   const resource = entry.resource;
   const hookClaims = deps.hooks.has(entry.hookKey, 'buildAccessTokenClaims')
-    ? await deps.hooks.run(entry.hookKey, 'buildAccessTokenClaims', { ...base, scopes: scope.split(' '), resource: resource?.id })
+    ? await deps.hooks.run(entry.hookKey, 'buildAccessTokenClaims', merged(base, { scopes: scope.split(' '), resource: resource?.id }))
     : {};
   const ttl = resource?.ttl ?? deps.config.ttl.accessToken;
   const accessToken = await entry.minter.accessToken({
     issuer: entry.issuer, clientId: client.clientId, audience: resource?.audience ?? entry.issuer, scope, ttl, signIn,
-    extra: { ...decided, ...hookClaims }, alg: resource?.signingAlg,
+    extra: merged(decided, hookClaims), alg: resource?.signingAlg,
   });
 
   const idClaims = deps.hooks.has(entry.hookKey, 'buildIDTokenClaims')
-    ? await deps.hooks.run(entry.hookKey, 'buildIDTokenClaims', { ...base, scopes: oidcScopes })
+    ? await deps.hooks.run(entry.hookKey, 'buildIDTokenClaims', merged(base, { scopes: oidcScopes }))
     : {};
   const idToken = await entry.minter.idToken({
     issuer: entry.issuer, clientId: client.clientId, ttl: deps.config.ttl.idToken, signIn, nonce: issuance.nonce, accessToken,
-    claims: { ...claimsFor(user.claims, oidcScopes), ...idClaims },
+    claims: merged(claimsFor(user.claims, oidcScopes), idClaims),
   });
 
   const refreshToken = issuance.issuedRefreshToken ?? (issuance.upstreamRefreshToken === undefined ? undefined : await entry.refreshTokens.wrap({

@@ -8,6 +8,7 @@ import { importJWK, SignJWT, type JWK } from 'jose';
 
 import type { SigningAlgorithm } from '../config/schema.ts';
 import { activeSigningKey, type KeySet } from '../keys/keyset.ts';
+import { merged } from '../lang/merged.ts';
 
 export interface SignIn {
   /** Baton's `sub`. */
@@ -61,23 +62,21 @@ export class Minter {
   async accessToken(input: AccessTokenInput): Promise<string> {
     const now = this.#now();
     const { signIn } = input;
-    return this.#sign(input.alg ?? this.#alg, 'at+jwt', {
-      ...input.extra,
-      ...session(signIn),
+    return this.#sign(input.alg ?? this.#alg, 'at+jwt', merged(input.extra, {
       iss: input.issuer, sub: signIn.sub, aud: input.audience, client_id: input.clientId, scope: input.scope,
       iat: now, exp: now + input.ttl, jti: randomUUID(),
-    });
+      ...session(signIn),
+    }));
   }
 
   async idToken(input: IdTokenInput): Promise<string> {
     const now = this.#now();
-    return this.#sign(this.#alg, 'JWT', {
-      ...input.claims,
-      ...session(input.signIn),
+    return this.#sign(this.#alg, 'JWT', merged(input.claims, {
       iss: input.issuer, sub: input.signIn.sub, aud: input.clientId, iat: now, exp: now + input.ttl,
       ...(input.nonce ? { nonce: input.nonce } : {}),
       at_hash: this.#atHash(input.accessToken),
-    });
+      ...session(input.signIn),
+    }));
   }
 
   #now(): number {
@@ -102,9 +101,9 @@ export class Minter {
 }
 
 function session(signIn: SignIn): Record<string, unknown> {
-  return {
-    ...(signIn.authTime !== undefined ? { auth_time: signIn.authTime } : {}),
-    ...(signIn.acr !== undefined ? { acr: signIn.acr } : {}),
-    ...(signIn.amr !== undefined ? { amr: [...signIn.amr] } : {}),
-  };
+  const claims: Record<string, unknown> = {};
+  if (signIn.authTime !== undefined) claims.auth_time = signIn.authTime;
+  if (signIn.acr !== undefined) claims.acr = signIn.acr;
+  if (signIn.amr !== undefined) claims.amr = [...signIn.amr];
+  return claims;
 }

@@ -10,6 +10,7 @@ import { EncryptJWT, jwtDecrypt } from 'jose';
 
 import type { RefreshTokenMode } from '../config/passthrough.ts';
 import { seal, unseal } from '../keys/seal.ts';
+import { merged } from '../lang/merged.ts';
 import type { Store } from '../storage/store.ts';
 import { invalidGrant } from './errors.ts';
 
@@ -160,7 +161,7 @@ function handleTokens({ issuer, ttl, secret, store, clock }: RefreshTokenSetting
       const id = idOf(token);
       const lifetime = Math.min(ttl, upstreamExpiresIn ?? ttl);
       const family = grant.family ?? randomUUID();
-      const sealed = seal(secret, JSON.stringify({ ...grant, family }), `${HANDLE_KIND}:${id}`);
+      const sealed = seal(secret, JSON.stringify(merged(grant, { family })), `${HANDLE_KIND}:${id}`);
       const record: HandleRecord = { issuer, clientId, sealed, used: false, expiresAt: now() + lifetime, family };
       await store.putRecord(HANDLE_KIND, id, record, { expectedVersion: 0, expiresIn: lifetime });
       return token;
@@ -169,7 +170,7 @@ function handleTokens({ issuer, ttl, secret, store, clock }: RefreshTokenSetting
       const found = await find(token, clientId);
       if (!found || found.record.value.used) throw invalidGrant(REFUSED);
       // Spent atomically: of concurrent refreshes with one handle, exactly one goes on.
-      const spent = { ...found.record.value, used: true };
+      const spent = merged(found.record.value, { used: true });
       const expiresIn = Math.max(1, found.record.value.expiresAt - now());
       if (!(await store.putRecord(HANDLE_KIND, found.id, spent, { expectedVersion: found.record.version, expiresIn }))) throw invalidGrant(REFUSED);
       return {
@@ -177,8 +178,8 @@ function handleTokens({ issuer, ttl, secret, store, clock }: RefreshTokenSetting
         release: async (upstreamRefreshToken) => {
           const sealed = upstreamRefreshToken === undefined || upstreamRefreshToken === found.grant.upstreamRefreshToken
             ? spent.sealed
-            : seal(secret, JSON.stringify({ ...found.grant, upstreamRefreshToken }), `${HANDLE_KIND}:${found.id}`);
-          const given = await store.putRecord(HANDLE_KIND, found.id, { ...spent, sealed, used: false }, { expectedVersion: found.record.version + 1, expiresIn });
+            : seal(secret, JSON.stringify(merged(found.grant, { upstreamRefreshToken })), `${HANDLE_KIND}:${found.id}`);
+          const given = await store.putRecord(HANDLE_KIND, found.id, merged(spent, { sealed, used: false }), { expectedVersion: found.record.version + 1, expiresIn });
           if (!given) throw new Error('the refresh handle changed while it was spent; not given back');
         },
       };

@@ -5,6 +5,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 import { rotateOnce } from '../grants/rotate-once.ts';
+import { merged } from '../lang/merged.ts';
 import type { RefreshOutcome } from '../observability/metrics.ts';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import { invalidGrant, PassthroughError, unavailable } from './errors.ts';
@@ -85,7 +86,7 @@ async function refreshAtUpstream(step: Step, value: string): Promise<TokenRespon
       const identity = await verifyUpstreamIdToken(entry, upstream.idToken, client.clientId);
       if (identity.accountId !== grant.sub) throw invalidGrant('the upstream refreshed another user');
       claims = identity.claims;
-      await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, grant.sub, { ...account, claims, upstream: entry.settings.id, updatedAt: Math.floor(deps.clock() / 1000) });
+      await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, grant.sub, merged(account, { claims, upstream: entry.settings.id, updatedAt: Math.floor(deps.clock() / 1000) }));
     }
     const body = await reissue(step, grant, account, claims, { accessToken: upstream.accessToken, idToken: upstream.idToken }, {
       // Upstreams that do not rotate (Google) answer without a refresh_token: the old one stays valid.

@@ -7,6 +7,7 @@ import type { Context } from 'koa';
 
 import { DEVICE_CODE } from '../config/schema.ts';
 
+import { merged } from '../lang/merged.ts';
 import { jwtPayload, tokenRefs } from '../observability/events.ts';
 import type { PassthroughDeps, PassthroughEntry } from './entries.ts';
 import { answering, invalidGrant, PassthroughError } from './errors.ts';
@@ -45,7 +46,7 @@ function announce(deps: PassthroughDeps, entry: PassthroughEntry, clientId: stri
   const claims = jwtPayload(String(body.access_token));
   const sub = claims?.sub;
   const who = typeof sub === 'string' ? { sub } : undefined;
-  if (grantType !== 'refresh_token' && who) events.emit('user.signed_in', { ...who, clientId, upstream: entry.settings.id, reqId });
+  if (grantType !== 'refresh_token' && who) events.emit('user.signed_in', merged(who, { clientId, upstream: entry.settings.id, reqId }));
   events.emit(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', {
     grantType, clientId, ...who, reqId,
     ...(entry.resource ? { resource: entry.resource.audience } : {}),

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 
 import * as oauth from 'oauth4webapi';
 
+import { merged } from '../lang/merged.ts';
 import { safeDescription } from '../orchestration/hook-points.ts';
 import { UpstreamError } from '../upstream/connector.ts';
 import { requestOptions, translateError } from '../upstream/http.ts';
@@ -59,7 +60,7 @@ export async function upstreamGrant(
  */
 export async function upstreamRevoke(endpoints: UpstreamEndpoints, client: ClientCredentials, token: string): Promise<'revoked' | 'refused' | 'unsupported'> {
   if (typeof endpoints.metadata.revocation_endpoint !== 'string') return 'unsupported';
-  const response = await reach(() => oauth.revocationRequest(server(endpoints), { client_id: client.clientId }, client.forward, token, { ...options(endpoints), additionalParameters: { token_type_hint: 'refresh_token' } }));
+  const response = await reach(() => oauth.revocationRequest(server(endpoints), { client_id: client.clientId }, client.forward, token, merged(options(endpoints), { additionalParameters: { token_type_hint: 'refresh_token' } })));
   if (response.ok) {
     await response.body?.cancel();
     return 'revoked';

@@ -6,6 +6,7 @@ import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } f
 import type { Context } from 'koa';
 
 import { publicJwks } from '../keys/keyset.ts';
+import { merged } from '../lang/merged.ts';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
 import type { PassthroughDeps, PassthroughEntry } from './entries.ts';
 import { answering, bearerError } from './errors.ts';
@@ -19,7 +20,7 @@ export async function userinfo(ctx: Context, deps: PassthroughDeps, entry: Passt
     const sub = String(payload.sub);
     const account = (await deps.store.getRecord<AccountRecord>(ACCOUNT_KIND, sub))?.value;
     if (!deps.hooks.has(undefined, 'buildUserInfoClaims')) {
-      ctx.body = { ...claimsFor(account?.claims ?? {}, scopes), sub };
+      ctx.body = merged(claimsFor(account?.claims ?? {}, scopes), { sub });
       return;
     }
     const claims = await deps.hooks.run(undefined, 'buildUserInfoClaims', {
@@ -30,7 +31,7 @@ export async function userinfo(ctx: Context, deps: PassthroughDeps, entry: Passt
       user: { sub, upstream: account?.upstream, upstreamSubject: account?.upstreamSubject, claims: account?.claims ?? {}, attrs: account?.attrs ?? {} },
       requestId: String(ctx.state.requestId ?? ''),
     });
-    ctx.body = { ...claims, sub };
+    ctx.body = merged(claims, { sub });
   });
 }
 

@@ -3,6 +3,7 @@
 // filtering is the provider's (`claims` config).
 import type { Account, FindAccount } from 'oidc-provider';
 
+import { merged } from '../lang/merged.ts';
 import type { Store } from '../storage/store.ts';
 
 export const ACCOUNT_KIND = 'account';
@@ -72,7 +73,7 @@ export function accountFinder(store: Store): FindAccount {
     const record = await store.getRecord<AccountRecord>(ACCOUNT_KIND, sub);
     if (!record) return undefined;
     const { claims } = record.value;
-    return { accountId: sub, claims: async () => ({ ...claims, sub }), [FOUND]: record.value } as Account;
+    return { accountId: sub, claims: async () => (merged(claims, { sub })), [FOUND]: record.value } as Account;
   };
 }
 

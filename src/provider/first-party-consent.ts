@@ -8,6 +8,7 @@ import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
 import { addMissing, type PromptDetails } from '../interactions/consent.ts';
+import { merged } from '../lang/merged.ts';
 import type { UpstreamSessions } from '../upstream/session.ts';
 
 type Check = InstanceType<typeof interactionPolicy.Check>;
@@ -55,7 +56,7 @@ async function missingConsent(ctx: KoaContextWithOIDC, checks: readonly Check[])
     const requested = await check.check(ctx);
     if (!requested) continue;
     if (!MISSING.has(check.reason)) return undefined;
-    missing = { ...missing, ...((await check.details(ctx)) as PromptDetails) };
+    missing = merged(missing, (await check.details(ctx)) as PromptDetails);
   }
   return missing;
 }

@@ -7,6 +7,7 @@ import Provider, { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provi
 
 import { currentTrace } from '../explain/recorder.ts';
 import { recordIdTokenClaims } from '../explain/token-claims.ts';
+import { merged } from '../lang/merged.ts';
 import { stringParams, type HookPoints } from '../orchestration/hook-points.ts';
 import type { HookUser } from '../orchestration/hooks/index.ts';
 import type { Store } from '../storage/store.ts';
@@ -76,7 +77,7 @@ export async function idTokenHookClaims(hooks: HookPoints, store: Store, input: 
 
 /** The id_token claims merged as addIdTokenHook does: the hook's claims never replace `sub`. */
 export function withIdTokenHookClaims(claims: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
-  return { ...claims, ...extra, sub: claims.sub };
+  return merged(claims, merged(extra, { sub: claims.sub }));
 }
 
 interface IdTokenLike {
@@ -100,7 +101,7 @@ export function userinfoHook(hooks: HookPoints, store: Store) {
       user: await userOf(store, token.accountId),
       requestId: String(ctx.state.requestId ?? ''),
     });
-    ctx.body = { ...claims, sub: body.sub };
+    ctx.body = merged(claims, { sub: body.sub });
   };
 }
 

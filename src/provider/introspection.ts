@@ -7,6 +7,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
 import { publicJwks, type KeySet } from '../keys/keyset.ts';
+import { merged } from '../lang/merged.ts';
 import type { Store } from '../storage/store.ts';
 import { accessTokenGrant, grantAlive } from './grant-lineage.ts';
 
@@ -75,7 +76,7 @@ export function jwtIntrospection(config: BatonConfig, keys: KeySet, policy: Intr
     ctx.status = 200;
     const clientId = typeof payload?.client_id === 'string' ? payload.client_id : undefined;
     const allowed = payload !== undefined && policy.allows(oidc.client.clientId, { kind: 'AccessToken', clientId, aud: payload.aud });
-    ctx.body = allowed ? { ...payload, active: true, token_type: 'Bearer' } : { ...INACTIVE };
+    ctx.body = allowed ? merged(payload, { active: true, token_type: 'Bearer' }) : { ...INACTIVE };
   };
 }
 

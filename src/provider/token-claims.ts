@@ -10,6 +10,7 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
+import { merged } from '../lang/merged.ts';
 import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { currentTrace } from '../explain/recorder.ts';
@@ -120,9 +121,9 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks, up
       ...(token.accountId ? { accountId: token.accountId } : {}),
       ...(account ? { account } : {}),
       requestId: String(ctx.state?.requestId ?? ''),
-    }, upstream ? { upstream: { ...upstream, claims: account?.claims ?? {} } } : {});
+    }, upstream ? { upstream: merged(upstream, { claims: account?.claims ?? {} }) } : {});
     noteHookClaims(ctx, resource, Object.keys(built));
-    return recordedOpaque(ctx, token, resource, { ...decided, ...built });
+    return recordedOpaque(ctx, token, resource, merged(decided, built));
   };
 }
 

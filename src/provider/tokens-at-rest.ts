@@ -4,6 +4,7 @@
 // at the model adapter's boundary: every backend gets it, and the backends stay unaware of it.
 // RFC 6819 section 5.1.4.1.3 (no cleartext storage of credentials).
 import { type Purpose, UnsealError, seal, unseal } from '../keys/seal.ts';
+import { merged } from '../lang/merged.ts';
 import type { ModelPayload, PutRecordOptions, Store, StoredRecord } from '../storage/store.ts';
 import { storedTokenId } from '../storage/token-ids.ts';
 
@@ -46,7 +47,7 @@ export function storedPayload(key: Buffer, model: string, id: string, payload: M
     // The device code an interaction approves, and the session cookie value of its signed-in session.
     if (typeof stored.deviceCode === 'string') stored.deviceCode = seal(key, stored.deviceCode, 'Interaction.deviceCode');
     const session = stored.session as Payload | undefined;
-    if (typeof session?.cookie === 'string') stored.session = { ...session, cookie: seal(key, session.cookie, 'Interaction.session.cookie') };
+    if (typeof session?.cookie === 'string') stored.session = merged(session, { cookie: seal(key, session.cookie, 'Interaction.session.cookie') });
   }
   return stored;
 }
@@ -64,7 +65,7 @@ export function presentedPayload(key: Buffer, model: string, stored: ModelPayloa
     if (model === 'Interaction') {
       if (typeof payload.deviceCode === 'string') payload.deviceCode = unseal(key, payload.deviceCode, 'Interaction.deviceCode');
       const session = payload.session as Payload | undefined;
-      if (typeof session?.cookie === 'string') payload.session = { ...session, cookie: unseal(key, session.cookie, 'Interaction.session.cookie') };
+      if (typeof session?.cookie === 'string') payload.session = merged(session, { cookie: unseal(key, session.cookie, 'Interaction.session.cookie') });
     }
     return payload;
   } catch (error) {

@@ -3,6 +3,7 @@
 // rests on the TLS-protected token and profile responses.
 import * as oauth from 'oauth4webapi';
 
+import { merged } from '../lang/merged.ts';
 import { mapClaims, stableSubject } from './claims.ts';
 import { type Connector, type LoginRequest, type PendingLogin, type RefreshCapable, type RefreshResult, type UpstreamIdentity, UpstreamError } from './connector.ts';
 import { allowsInsecure, requestOptions, translateError } from './http.ts';
@@ -99,7 +100,7 @@ export class OAuth2Connector implements Connector, RefreshCapable {
   async #profile(accessToken: string): Promise<Record<string, unknown>> {
     const profile = await this.#getJson(this.#settings.userinfoEndpoint!, accessToken);
     if (profile === null || typeof profile !== 'object' || Array.isArray(profile)) throw new UpstreamError('invalid_response', 'the upstream profile is not an object');
-    const out: Record<string, unknown> = { ...profile, email_verified: false };
+    const out: Record<string, unknown> = merged(profile, { email_verified: false });
     if (this.#settings.emailsEndpoint) {
       const emails = await this.#getJson(this.#settings.emailsEndpoint, accessToken).catch(() => []);
       const primary = Array.isArray(emails) ? (emails as EmailEntry[]).find((e) => e.primary === true && e.verified === true && typeof e.email === 'string') : undefined;

@@ -6,6 +6,7 @@
 // id_token presented for token exchange (RFC 8693) with jose against the same JWKS.
 import * as oauth from 'oauth4webapi';
 
+import { merged } from '../lang/merged.ts';
 import { mapClaims, stableSubject } from './claims.ts';
 import {
   type Connector, type IdTokenCheck, type IdTokenVerifyCapable, type LoginRequest, type PendingLogin, type RefreshCapable,
@@ -95,11 +96,11 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
     checkIdTokenKind(result.id_token!, idClaims, [this.#settings.clientId]);
     this.#checkRestrictions(issuerServer, idClaims);
     const userinfo = await this.#userinfo(issuerServer, result.access_token, String(idClaims.sub));
-    const merged = { ...userinfo, ...idClaims };
+    const claims = merged(userinfo, idClaims);
     return {
       upstream: this.id,
-      subject: stableSubject(merged, this.#settings.subject),
-      claims: mapClaims(merged, this.#settings.claims),
+      subject: stableSubject(claims, this.#settings.subject),
+      claims: mapClaims(claims, this.#settings.claims),
       acr: typeof idClaims.acr === 'string' ? idClaims.acr : undefined,
       amr: Array.isArray(idClaims.amr) ? idClaims.amr.filter((v): v is string => typeof v === 'string') : undefined,
       authTime: typeof idClaims.auth_time === 'number' && idClaims.auth_time > 0 ? idClaims.auth_time : undefined,
@@ -132,7 +133,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
     const server = await this.#server();
     if (!server.revocation_endpoint) return false;
     const auth = await this.#clientAuth();
-    const response = await translateError(() => oauth.revocationRequest(server, this.#client, auth, token, { ...this.#options(), additionalParameters: { token_type_hint: hint } }), 'revocation');
+    const response = await translateError(() => oauth.revocationRequest(server, this.#client, auth, token, merged(this.#options(), { additionalParameters: { token_type_hint: hint } })), 'revocation');
     await translateError(() => oauth.processRevocationResponse(response), 'revocation');
     return true;
   }
@@ -181,7 +182,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
     const expected = new URL(issuer!);
     const response = await translateError(() => (discoveryUrl
       ? fetch(discoveryUrl, { signal: AbortSignal.timeout(this.#settings.timeoutMs), headers: { accept: 'application/json' }, redirect: 'manual' })
-      : oauth.discoveryRequest(expected, { ...this.#options(), algorithm: 'oidc' })), 'discovery');
+      : oauth.discoveryRequest(expected, merged(this.#options(), { algorithm: 'oidc' as const }))), 'discovery');
     const server = await translateError(() => oauth.processDiscoveryResponse(expected, response), 'discovery');
     if (!server.authorization_endpoint || !server.token_endpoint || !server.jwks_uri) {
       throw new UpstreamError('invalid_response', `the discovery document of ${this.id} lacks authorization, token or jwks endpoints`);
@@ -194,7 +195,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
     let checked = server;
     const iss = callback.searchParams.get('iss');
     if (this.#template.isTemplate) {
-      checked = iss ? this.#forIssuer(server, this.#template.issuerOfCallback(iss)) : { ...server, authorization_response_iss_parameter_supported: false };
+      checked = iss ? this.#forIssuer(server, this.#template.issuerOfCallback(iss)) : merged(server, { authorization_response_iss_parameter_supported: false });
     }
     try {
       return oauth.validateAuthResponse(checked, this.#client, callback, state);
@@ -217,7 +218,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
   #forIssuer(server: oauth.AuthorizationServer, issuer: string): oauth.AuthorizationServer {
     let resolved = this.#byIssuer.get(issuer);
     if (!resolved) {
-      resolved = { ...server, issuer };
+      resolved = merged(server, { issuer });
       this.#byIssuer.set(issuer, resolved);
     }
     return resolved;
@@ -255,7 +256,7 @@ export class OidcConnector implements Connector, RefreshCapable, RevocationCapab
   async #userinfo(server: oauth.AuthorizationServer, accessToken: string, sub: string): Promise<Record<string, unknown>> {
     const endpoint = this.#settings.userinfoEndpoint ?? server.userinfo_endpoint;
     if (!endpoint) return {};
-    const target = { ...server, userinfo_endpoint: endpoint };
+    const target = merged(server, { userinfo_endpoint: endpoint });
     try {
       const response = await oauth.userInfoRequest(target, this.#client, accessToken, this.#options());
       return { ...(await oauth.processUserInfoResponse(target, this.#client, sub, response)) };

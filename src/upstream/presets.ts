@@ -2,6 +2,7 @@
 // data (issuer templates, subject claims, extra authorization parameters), never as branches in
 // the core.
 import type { UpstreamConfig } from '../config/upstreams.ts';
+import { merged } from '../lang/merged.ts';
 
 export interface PresetDefaults {
   readonly name: string;
@@ -75,9 +76,9 @@ export const PRESETS: Readonly<Record<NonNullable<UpstreamConfig['preset']>, Pre
     // Google issues a refresh token only with access_type=offline; `hd` preselects the Workspace domain.
     authorizationParams: ({ hostedDomain }) => ({ access_type: 'offline', ...(hostedDomain ? { hd: hostedDomain } : {}) }),
   },
-  okta: { ...GENERIC, name: 'Okta', scopes: ['openid', 'profile', 'email', 'offline_access'] },
-  auth0: { ...GENERIC, name: 'Auth0', scopes: ['openid', 'profile', 'email', 'offline_access'] },
-  keycloak: { ...GENERIC, name: 'Keycloak', scopes: ['openid', 'profile', 'email'] },
+  okta: merged(GENERIC, { name: 'Okta', scopes: ['openid', 'profile', 'email', 'offline_access'] }),
+  auth0: merged(GENERIC, { name: 'Auth0', scopes: ['openid', 'profile', 'email', 'offline_access'] }),
+  keycloak: merged(GENERIC, { name: 'Keycloak', scopes: ['openid', 'profile', 'email'] }),
   github: {
     name: 'GitHub',
     type: 'oauth2',

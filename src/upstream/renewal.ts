@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { decodeJwt } from 'jose';
 
+import { merged } from '../lang/merged.ts';
 import type { Logger } from '../observability/logger.ts';
 import { canRefresh, UpstreamError, type Connector, type RefreshCapable, type RefreshResult, type UpstreamTokens } from './connector.ts';
 import type { HeldLease, RefreshLeases } from './refresh-lease.ts';
@@ -111,12 +112,10 @@ async function callUpstream(logger: Logger, connector: Connector & RefreshCapabl
   }
   logger.info({ event: 'upstream.refresh', upstream: entry.upstream, rotated: result.tokens.refreshToken !== undefined }, 'upstream session refreshed');
   return {
-    tokens: {
-      ...result.tokens,
-      // Google and others do not rotate: keep the refresh token (and id_token) we have.
+    tokens: merged(result.tokens, {
       refreshToken: result.tokens.refreshToken ?? entry.tokens.refreshToken,
       idToken: result.tokens.idToken ?? entry.tokens.idToken,
-    },
+    }),
     ...(result.claims ? { claims: result.claims } : {}),
   };
 }

@@ -2,6 +2,7 @@
 // uses, or the configuration problems that prevent it.
 import type { ConfigIssue } from '../config/issues.ts';
 import type { RefreshPolicy, UpstreamConfig } from '../config/upstreams.ts';
+import { merged } from '../lang/merged.ts';
 import { presetFor } from './presets.ts';
 
 export interface ResolvedUpstream {
@@ -84,8 +85,8 @@ export function resolveUpstream(config: UpstreamConfig): { upstream?: ResolvedUp
       privateKey,
       scopes: config.scopes ?? preset.scopes,
       subject: config.subject ?? preset.subject,
-      claims: { ...preset.claims, ...config.claims },
-      authorizationParams: { ...preset.authorizationParams?.(config), ...config.authorizationParams },
+      claims: merged(preset.claims ?? {}, config.claims ?? {}),
+      authorizationParams: merged(preset.authorizationParams?.(config) ?? {}, config.authorizationParams ?? {}),
       emailDomains: config.emailDomains,
       hostedDomain: config.hostedDomain,
       tenants: config.tenants,

@@ -5,6 +5,7 @@
 // and revocation at the upstream when the grant ends. A grant made from an existing Baton session
 // (a second app, no new upstream sign-in) is linked to the grant whose upstream tokens it relies on.
 import type { BatonConfig, RefreshPolicy } from '../config/schema.ts';
+import { merged } from '../lang/merged.ts';
 import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
@@ -98,7 +99,10 @@ export class UpstreamSessions {
     }
     const { entry } = holder;
     const fresh = entry.tokens.accessToken !== undefined && (entry.tokens.expiresAt === undefined || entry.tokens.expiresAt > this.#now());
-    return { id: entry.upstream, tokens: { ...(fresh ? { accessToken: entry.tokens.accessToken } : {}), ...(entry.tokens.idToken ? { idToken: entry.tokens.idToken } : {}) } };
+    const tokens: { accessToken?: string; idToken?: string } = {};
+    if (fresh) tokens.accessToken = entry.tokens.accessToken;
+    if (entry.tokens.idToken) tokens.idToken = entry.tokens.idToken;
+    return { id: entry.upstream, tokens };
   }
 
   #flight(holder: Extract<Holder, { kind: 'vaulted' }>, policy: RefreshPolicy, clientId: string, accountId: string): Promise<RenewOutcome> {
@@ -175,13 +179,13 @@ export class UpstreamSessions {
     const report = { upstream: entry.upstream, sub: accountId, clientId, role: renewed.role, upstreamCall: renewed.called ? (renewed.kind === 'refreshed' ? 'ok' : 'failed') : 'none' } as const;
     if (renewed.kind === 'refreshed') {
       if (renewed.claims) await this.#updateClaims(accountId, renewed.claims, this.#now());
-      this.#deps.events?.emit('upstream.refresh', { ...report, outcome: 'refreshed' });
+      this.#deps.events?.emit('upstream.refresh', merged(report, { outcome: 'refreshed' }));
       return { kind: 'refreshed' };
     }
     const outcome = endsSession(renewed.failure)
       ? { kind: 'ended' as const, reason: renewed.failure === 'subject_changed' ? 'the upstream identity provider answered for another user' : 'the upstream identity provider ended the session' }
       : this.#unconfirmed(entry, settings.refreshGracePeriod, renewed.failure === 'no_refresh_token' ? 'the upstream gave no refresh token' : 'the upstream identity provider could not confirm the session');
-    this.#deps.events?.emit('upstream.refresh', { ...report, outcome: outcome.kind === 'grace' ? 'grace' : 'ended', failure: renewed.failure });
+    this.#deps.events?.emit('upstream.refresh', merged(report, { outcome: outcome.kind === 'grace' ? 'grace' : 'ended', failure: renewed.failure }));
     return outcome;
   }
 
@@ -194,7 +198,7 @@ export class UpstreamSessions {
   async #updateClaims(accountId: string, claims: Readonly<Record<string, unknown>>, now: number): Promise<void> {
     const current = await this.#deps.store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId);
     if (!current) return;
-    await this.#deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, { ...current.value, claims: { ...current.value.claims, ...claims }, updatedAt: now });
+    await this.#deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, merged(current.value, { claims: merged(current.value.claims, claims), updatedAt: now }));
   }
 
   #now(): number {

@@ -5,6 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 import * as client from 'openid-client';
 
+import { merged } from '../../lang/merged.ts';
 import type { AppSession, DeviceAttempt, Tokens } from './session.ts';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -94,13 +95,13 @@ export class BatonClient {
     const { result, requestId } = await caught(() => client.authorizationCodeGrant(this.#app, callbackUrl, {
       pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce,
     }));
-    return { ...tokensOf(result, 0), ...(requestId ? { requestId } : {}) };
+    return merged(tokensOf(result, 0), requestId ? { requestId } : {});
   }
 
   async refresh(tokens: Tokens): Promise<Tokens> {
     if (!tokens.refreshToken) throw new Error('no refresh token');
     const { result, requestId } = await caught(() => client.refreshTokenGrant(this.#app, tokens.refreshToken!));
-    return { ...tokensOf(result, tokens.refreshes + 1, tokens), ...(requestId ? { requestId } : {}) };
+    return merged(tokensOf(result, tokens.refreshes + 1, tokens), requestId ? { requestId } : {});
   }
 
   endSessionUrl(idToken: string): URL {

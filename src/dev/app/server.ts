@@ -3,6 +3,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+import { merged } from '../../lang/merged.ts';
 import { readBody, sendHtml, sendJson, type Handler } from '../http.ts';
 import type { LivePolicy } from '../live-policy.ts';
 import type { BatonClient } from './baton-client.ts';
@@ -167,7 +168,7 @@ export function demoApp(options: AppOptions): Handler {
       try {
         const { access_token: accessToken, ...response } = await baton.exchange(tokens.accessToken, target.resource, target.scope);
         session.exchange = {
-          response: { ...response, access_token: '(left out)' },
+          response: merged(response, { access_token: '(left out)' }),
           accessToken,
           calls: [
             await callApi(`GET ${target.url} with the exchanged token`, target.url, accessToken),

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 
 import Provider, { interactionPolicy, type Configuration } from 'oidc-provider';
 
+import { merged } from '../../lang/merged.ts';
 import { memoryAdapter } from './memory-adapter.ts';
 import { generateSigningKey } from './signing-key.ts';
 import type { DemoUser } from './users.ts';
@@ -37,17 +38,16 @@ export function buildIdpProvider(issuer: string, client: IdpClient, users: reado
   const byName = new Map(users.map((user) => [user.username, user]));
   const configuration: Configuration = {
     adapter: memoryAdapter(new Map()),
-    clients: [{
-      ...client,
+    clients: [merged(client, {
       redirect_uris: [...client.redirect_uris],
       token_endpoint_auth_method: 'client_secret_basic',
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-    }],
+    })],
     jwks: { keys: [generateSigningKey()] },
     findAccount: (_ctx, id) => {
       const user = byName.get(id);
-      return user && { accountId: id, claims: () => ({ ...user.claims, sub: id }) };
+      return user && { accountId: id, claims: () => (merged(user.claims, { sub: id })) };
     },
     claims: IDP_CLAIMS,
     scopes: ['openid', 'offline_access', 'profile', 'email'],

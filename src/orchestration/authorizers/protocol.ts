@@ -1,5 +1,6 @@
 // The wire format between Baton and an authorizer: the JSON body Baton POSTs, a bounded read of
 // the answer, and the strict check that turns the answer into a Decision (or an invalid answer).
+import { merged } from '../../lang/merged.ts';
 import { AUTHORIZER_RESERVED_CLAIMS, claimsProblem, reservedIn } from '../reserved-claims.ts';
 import type { RawAnswer } from './transport.ts';
 import { AuthorizerFailure, type Decision, type DecisionRequest } from './types.ts';
@@ -10,7 +11,7 @@ const MAX_REASON_CHARS = 200;
 
 /** The request body: the decision request with only the scopes of the authorizer's namespace. */
 export function requestBody(request: DecisionRequest, scopes: readonly string[]): Record<string, unknown> {
-  return { ...membersBefore(request), scopes, ...membersAfter(request) };
+  return merged(membersBefore(request), { scopes, ...membersAfter(request) });
 }
 
 /**

@@ -3,6 +3,7 @@
 // enforced authorizer granted.
 import type { TraceStep } from '../../explain/trace.ts';
 import type { AuthorizerConfig } from '../../config/orchestration.ts';
+import { merged } from '../../lang/merged.ts';
 import type { AuthorizerTrace } from './types.ts';
 
 type AuthorizerStep = Extract<TraceStep, { kind: 'authorizer' }>;
@@ -22,9 +23,9 @@ export function traceStep(trace: AuthorizerTrace, resource: string | undefined, 
  */
 export function shadowStep(trace: AuthorizerTrace, resource: string | undefined, enforced: ReadonlySet<string>): AuthorizerStep {
   const step = traceStep(trace, resource, [], true);
-  if (trace.outcome === 'failed' || trace.outcome === 'ignored') return { ...step, disagreements: [] };
+  if (trace.outcome === 'failed' || trace.outcome === 'ignored') return merged(step, { disagreements: [] });
   const granted = new Set(trace.granted);
-  return { ...step, disagreements: trace.requested.filter((scope) => granted.has(scope) !== enforced.has(scope)) };
+  return merged(step, { disagreements: trace.requested.filter((scope) => granted.has(scope) !== enforced.has(scope)) });
 }
 
 /** The access-token claims an authorizer's answer set: its namespace object, or its top-level claims. */

@@ -2,6 +2,7 @@
 // cache namespaced per module, secrets (scrubbed from its logs) and a deadline-bounded fetch.
 import { createHash } from 'node:crypto';
 
+import { merged } from '../../lang/merged.ts';
 import type { Store } from '../../storage/store.ts';
 import { frozenCopy, toJson, type ShapeError } from './shape.ts';
 import type { HookApi, JsonObject, JsonValue } from './types.ts';
@@ -102,7 +103,7 @@ export function createHookApi(options: HookApiOptions): HookApi {
     const bare = typeof obj === 'string' && msg === undefined;
     const fields = bare ? {} : obj instanceof Error ? { err: obj } : obj !== null && typeof obj === 'object' ? obj : { value: obj };
     const text = bare ? (obj as string) : msg;
-    logger[level]({ ...(scrub(fields) as object), hookModule: moduleId }, text === undefined ? undefined : String(scrub(text)));
+    logger[level](merged(scrub(fields) as object, { hookModule: moduleId }), text === undefined ? undefined : String(scrub(text)));
   };
 
   const deadlineErrors = new WeakSet<object>();
@@ -110,7 +111,7 @@ export function createHookApi(options: HookApiOptions): HookApi {
     const own = init?.signal ?? (input instanceof Request ? input.signal : undefined);
     const deadline = AbortSignal.any([AbortSignal.timeout(timeoutMs), aborter.signal]);
     try {
-      return await send(input, { ...init, signal: own ? AbortSignal.any([deadline, own]) : deadline });
+      return await send(input, merged(init, { signal: own ? AbortSignal.any([deadline, own]) : deadline }));
     } catch (err) {
       if (deadline.aborted && err !== null && typeof err === 'object') deadlineErrors.add(err);
       throw err;
@@ -118,7 +119,6 @@ export function createHookApi(options: HookApiOptions): HookApi {
   };
 
   const api: HookApi = Object.freeze({
-    ...(upstream ? { upstream } : {}),
     session: Object.freeze({ get: (key: string) => session.get(key), set: (key: string, value: unknown) => session.set(key, value) }),
     cache: Object.freeze({
       async get(key: string): Promise<unknown> {
@@ -134,6 +134,7 @@ export function createHookApi(options: HookApiOptions): HookApi {
     secrets: Object.freeze({ get: (name: string) => secrets.get(name) }),
     logger: Object.freeze({ info: log('info'), warn: log('warn'), error: log('error') }),
     fetch: boundedFetch,
+    ...(upstream ? { upstream } : {}),
   });
   const isDeadline = (err: unknown): boolean =>
     err !== null && typeof err === 'object' && (deadlineErrors.has(err) || ('cause' in err && isDeadline(err.cause)));

@@ -2,6 +2,7 @@
 // an audit event either way. A failure is a HookError whose message is safe to show a client.
 import { performance } from 'node:perf_hooks';
 
+import { merged } from '../../lang/merged.ts';
 import { apiInternals, type HookLogger } from './api.ts';
 import type { LoadedHooks } from './loader.ts';
 import {
@@ -89,7 +90,7 @@ export async function runHook<N extends HookName>(
   if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) throw new Error('runHook: timeoutMs must be positive');
   const { logger, onEvent } = options;
   const internals = apiInternals(api);
-  const frozen = frozenCopy({ ...ctx, hook: name });
+  const frozen = frozenCopy(merged(ctx, { hook: name }));
   const started = performance.now();
   const latency = () => Math.round((performance.now() - started) * 10) / 10;
 

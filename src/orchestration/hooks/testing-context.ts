@@ -1,5 +1,6 @@
 // The context the hook test kit passes when a test names only what matters to it: per hook, the
 // flow, grant and user Baton's own call sites give (src/interactions, src/grants, src/provider).
+import { merged } from '../../lang/merged.ts';
 import type { HookInput } from './runner.ts';
 import type { HookName, HookUser } from './types.ts';
 
@@ -54,7 +55,7 @@ const DEFAULTS: { readonly [N in HookName]: Defaults } = {
 export function testContext(hook: HookName, given: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const defaults = DEFAULTS[hook];
   const { user, ...fields } = given as { user?: Partial<HookUser> | null };
-  const merged = user === null ? undefined : user === undefined ? (defaults.user ? TEST_USER : undefined) : { ...TEST_USER, ...user };
+  const hookUser = user === null ? undefined : user === undefined ? (defaults.user ? TEST_USER : undefined) : merged(TEST_USER, user);
   return {
     client: { id: 'example-client', name: 'Example client' },
     flow: defaults.flow,
@@ -62,7 +63,7 @@ export function testContext(hook: HookName, given: Readonly<Record<string, unkno
     scopes: ['openid', 'email'],
     params: {},
     requestId: 'test-request',
-    ...(merged ? { user: merged } : {}),
+    ...(hookUser ? { user: hookUser } : {}),
     ...fields,
   };
 }

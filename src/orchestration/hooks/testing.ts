@@ -4,6 +4,7 @@
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { merged } from '../../lang/merged.ts';
 import { MemoryStore } from '../../storage/memory/memory-store.ts';
 import type { PutRecordOptions } from '../../storage/store.ts';
 import { HOOK_CACHE_KIND, HookSession, createHookApi, type HookLogger } from './api.ts';
@@ -172,7 +173,7 @@ async function load(module: HookModule, options: HookTestOptions): Promise<Loade
     const path = module instanceof URL ? fileURLToPath(module) : resolve(options.baseDir ?? process.cwd(), module);
     const loaded = await loadHooks(path, options.baseDir ?? process.cwd());
     const id = options.moduleId ?? (typeof module === 'string' ? module : basename(path));
-    return Object.freeze({ ...loaded, module: id });
+    return Object.freeze(merged(loaded, { module: id }));
   }
   return checkHooks(module as Readonly<Record<string, unknown>>, options.moduleId ?? 'hooks-under-test');
 }

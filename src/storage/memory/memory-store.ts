@@ -33,11 +33,7 @@ export class MemoryStore implements Store {
 
   async upsert(model: string, id: string, payload: ModelPayload, expiresIn?: number): Promise<void> {
     this.#open();
-    this.#models.set(key(model, id), {
-      ...stored(payload),
-      expiresAt: expiresAt(this.#clock, expiresIn),
-      consumed: typeof payload.consumed === 'number' ? payload.consumed : null,
-    });
+    this.#models.set(key(model, id), modelEntry(payload, expiresAt(this.#clock, expiresIn), typeof payload.consumed === 'number' ? payload.consumed : null));
   }
 
   async find(model: string, id: string): Promise<ModelPayload | undefined> {
@@ -83,10 +79,10 @@ export class MemoryStore implements Store {
 
   async rekey(model: string, from: string, to: string, payload: ModelPayload): Promise<boolean> {
     this.#open();
-    const entry = this.#live(key(model, from));
-    if (!entry || this.#models.has(key(model, to))) return false;
+    const moved = this.#live(key(model, from));
+    if (!moved || this.#models.has(key(model, to))) return false;
     this.#models.delete(key(model, from));
-    this.#models.set(key(model, to), { ...stored(withoutConsumed(payload)), expiresAt: entry.expiresAt, consumed: entry.consumed });
+    this.#models.set(key(model, to), modelEntry(withoutConsumed(payload), moved.expiresAt, moved.consumed));
     return true;
   }
 
@@ -182,9 +178,9 @@ export class MemoryStore implements Store {
   }
 }
 
-/** A payload as kept: its JSON text, and the fields secondary lookups match on. */
-function stored(payload: ModelPayload): Pick<ModelEntry, 'json' | 'keys'> {
-  return { json: JSON.stringify(payload), keys: { uid: payload.uid, userCode: payload.userCode, grantId: payload.grantId } };
+/** A payload as kept: its JSON text, the fields secondary lookups match on, its expiry and consumed state. */
+function modelEntry(payload: ModelPayload, expiresAt: number | null, consumed: number | null): ModelEntry {
+  return { json: JSON.stringify(payload), keys: { uid: payload.uid, userCode: payload.userCode, grantId: payload.grantId }, expiresAt, consumed };
 }
 
 function key(namespace: string, id: string): string {
