@@ -1,6 +1,10 @@
 // `npm run bench`: every benchmark under bench/, one after another (each needs the CPUs to itself),
 // their own reports streamed as they run, then one table of the figures and ratios they recorded.
-import { spawn } from 'node:child_process';
+// Baton is measured as it is installed: compiled (`npm run build` first, then BENCH_BATON=dist for the
+// benchmarks that load Baton either way: client_credentials, endpoints, tracing). Its TypeScript
+// sources under tsx cost more per request than the build does (tsx names every function it creates at
+// run time through Object.defineProperty: bench/README.md, 2026-12-07); BENCH_BATON=src measures them.
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,11 +39,11 @@ function selection(bench: Benchmark, only: readonly string[]): string[] | undefi
   return parts.length > 0 ? parts : undefined;
 }
 
-function run(file: string, args: readonly string[], summaryFile: string): Promise<number> {
+function run(file: string, args: readonly string[], summaryFile: string, env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(file, import.meta.url)), ...args], {
       stdio: 'inherit',
-      env: { ...process.env, BENCH_SUMMARY_FILE: summaryFile },
+      env: { ...env, BENCH_SUMMARY_FILE: summaryFile },
     });
     // Ctrl-C reaches the child through the terminal's process group; the child stops its own children.
     child.once('error', reject);
@@ -63,6 +67,12 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  const env = { ...process.env };
+  if (env.BENCH_BATON !== 'src') {
+    console.log('building Baton (npm run build): the benchmarks measure dist/, as installed (BENCH_BATON=src: the sources under tsx)');
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'inherit' });
+    env.BENCH_BATON = 'dist';
+  }
   const dir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
   const summaryFile = join(dir, 'summary.jsonl');
   const failed: string[] = [];
@@ -71,7 +81,7 @@ async function main(): Promise<void> {
       const args = selection(bench, only);
       if (args === undefined) continue;
       console.log(`\n=== ${bench.name}${args.length > 0 ? `: ${args.join(', ')}` : ''} (bench/${bench.file}) ===`);
-      if ((await run(bench.file, args, summaryFile)) !== 0) failed.push(bench.name);
+      if ((await run(bench.file, args, summaryFile, env)) !== 0) failed.push(bench.name);
     }
     let rows: SummaryRow[] = [];
     try {

@@ -41,11 +41,11 @@ export function backgroundCompileInstructions(dumpFile: string): number {
   return line ? Number(/^\s*([\d,]+)/.exec(line)?.[1]?.replaceAll(',', '') ?? 0) : 0;
 }
 
-/** POSTs form bodies to 127.0.0.1:`port`/token, `connections` at a time over keep-alive connections. */
-export function tokenPoster(port: number, connections: number): { send: (bodies: readonly string[]) => Promise<number>; close: () => void } {
+/** POSTs form bodies to 127.0.0.1:`port`/token, `connections` at a time over keep-alive connections (`headers` added to each). */
+export function tokenPoster(port: number, connections: number, headers: Readonly<Record<string, string>> = {}): { send: (bodies: readonly string[]) => Promise<number>; close: () => void } {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const once = (body: string) => new Promise<number>((done, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/token', method: 'POST', agent, headers: { ...FORM_HEADERS, 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/token', method: 'POST', agent, headers: { ...FORM_HEADERS, ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
       res.resume();
       res.on('end', () => done(res.statusCode!));
     });

@@ -5,23 +5,20 @@
 // BENCH_BATON=dist: Baton's modules from dist/ (`npm run build`), the compiled JavaScript the package
 // ships; this file and its fixtures stay TypeScript, so tsx is still loaded (in the RSS, not per request).
 // BENCH_BATON_FROM: Baton's modules from that directory instead (another tree's dist/ or src/).
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 
 import type { AccountRecord } from '../src/provider/accounts.ts';
 import {
   ACCOUNT_CLAIMS, ACCOUNT_ID, CLIENT_ID, CLIENT_SECRET, OPAQUE_RESOURCE, PARTNER, PARTNER_AUDIENCE, REDIRECT_URI, RESOURCE, SCOPES, servePrepare, TOKEN_EXCHANGE, TOKEN_TTL,
 } from './endpoints-fixture.ts';
 import { benchPort, serveBenchIpc } from './server-ipc.ts';
+import { batonModule } from './support.ts';
 
 // BENCH_BATON_FROM (set by the runner for BENCH_BASELINE): another tree's compiled dist/ or src/, for paired before/after runs.
-const other = process.env.BENCH_BATON_FROM;
-const from = other ? `${pathToFileURL(other).href}/` : process.env.BENCH_BATON === 'dist' ? '../dist/' : '../src/';
-const ext = other ? (existsSync(`${other}/server.js`) ? 'js' : 'ts') : process.env.BENCH_BATON === 'dist' ? 'js' : 'ts';
-const { validateConfig } = (await import(`${from}config/load.${ext}`)) as typeof import('../src/config/load.ts');
-const { ACCOUNT_KIND } = (await import(`${from}provider/accounts.${ext}`)) as typeof import('../src/provider/accounts.ts');
-const { createBaton } = (await import(`${from}server.${ext}`)) as typeof import('../src/server.ts');
+const from = process.env.BENCH_BATON_FROM;
+const { validateConfig } = (await import(batonModule('config/load', from))) as typeof import('../src/config/load.ts');
+const { ACCOUNT_KIND } = (await import(batonModule('provider/accounts', from))) as typeof import('../src/provider/accounts.ts');
+const { createBaton } = (await import(batonModule('server', from))) as typeof import('../src/server.ts');
 
 const port = benchPort();
 const jwksUri = process.env.BENCH_PARTNER_JWKS;

@@ -1,11 +1,22 @@
 // Small helpers every benchmark runner shares: numeric settings from the environment, free ports.
-import { appendFileSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** BENCH_BATON=dist: Baton from dist/ (`npm run build`), compiled, as installed; else src/ under tsx. */
 export const BATON_DIST = process.env.BENCH_BATON === 'dist';
+
+/**
+ * The URL a benchmark child imports Baton's module `path` (e.g. 'server', 'config/load') from:
+ * `from` when given (another tree's dist/ or src/), else dist/ with BENCH_BATON=dist, else src/ (under tsx).
+ */
+export function batonModule(path: string, from?: string): string {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dir = from ?? join(root, BATON_DIST ? 'dist' : 'src');
+  const compiled = existsSync(join(dir, 'server.js'));
+  return pathToFileURL(join(dir, `${path}.${compiled ? 'js' : 'ts'}`)).href;
+}
 
 /** BENCH_BATON=dist measures dist/ as it is: stop when there is none, warn when src/ changed since. */
 export function checkBuild(): void {

@@ -15,7 +15,7 @@ import { type Child, Children, choosePinning, onInterrupt } from './processes.ts
 import { Tally } from './report.ts';
 import { benchPort, serveBenchIpc, type ServerMessage } from './server-ipc.ts';
 import { BackendPlaces } from './storage-backends.ts';
-import { envNumber, freePort, recordSummary } from './support.ts';
+import { BATON_DIST, batonModule, checkBuild, envNumber, freePort, recordSummary } from './support.ts';
 
 const WARMUP = envNumber('BENCH_WARMUP', 3);
 const DURATION = envNumber('BENCH_DURATION', 10);
@@ -49,9 +49,9 @@ const removeScratch = async () => {
 };
 
 async function serve(): Promise<void> {
-  const src = process.env.BENCH_BATON_SRC ? pathToFileURL(`${process.env.BENCH_BATON_SRC}/`).href : new URL('../src/', import.meta.url).href;
-  const { validateConfig } = await import(`${src}config/load.ts`) as typeof import('../src/config/load.ts');
-  const { createBaton } = await import(`${src}server.ts`) as typeof import('../src/server.ts');
+  const from = process.env.BENCH_BATON_SRC;
+  const { validateConfig } = await import(batonModule('config/load', from)) as typeof import('../src/config/load.ts');
+  const { createBaton } = await import(batonModule('server', from)) as typeof import('../src/server.ts');
   const explain = process.env.BENCH_EXPLAIN;
   const port = benchPort();
   const config = validateConfig({
@@ -78,6 +78,8 @@ async function main(): Promise<void> {
   const baseline = process.env.BENCH_BASELINE_SRC;
   console.log(`decision traces on the client_credentials hot path (JWT access token, ES256, ${STORAGE} store)`);
   console.log(`per server: ${WARMUP} s warm-up, then ${DURATION} s measured in ${ROUNDS} alternating slices; ${CONNECTIONS} connections`);
+  console.log(BATON_DIST ? 'Baton: its compiled dist/ (BENCH_BATON=dist), as installed' : 'Baton: its TypeScript sources under tsx (BENCH_BATON=dist: compiled)');
+  if (BATON_DIST) checkBuild();
   console.log(pinning.note ? `note: ${pinning.note}` : `servers pinned to CPU ${pinning.server} (one loaded at a time), load generator to CPU ${pinning.load}`);
   if (STORAGE === 'postgres' || STORAGE === 'redis') await places.check();
   const children = new Children();
