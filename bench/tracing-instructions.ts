@@ -4,7 +4,9 @@
 // ratios of tracing.ts move by 0.05-0.10 from one run to the next.
 //   node --import tsx bench/tracing-instructions.ts [off|0|1]   (explain off, on at sample 0, on at sample 1)
 //   env: BENCH_BATON=dist (Baton compiled, as installed), BENCH_BATON_SRC=DIR (another tree's dist/ or src/),
-//        BENCH_WARM (1500 requests), BENCH_N (1000), BENCH_CONNECTIONS (4),
+//        BENCH_WARM (1500 requests), BENCH_N (1000), BENCH_CONNECTIONS (4), BENCH_TRACE_FLUSH_MS (1000: under
+//        callgrind ~80 requests a second arrive, so a 1 s flush delay writes pages of as many traces as
+//        the default 20 ms does at ~4,000 a second; with 20 ms each trace would be written alone),
 //        BENCH_CALLGRIND_OUT (keep the main thread's dump there, for callgrind_annotate)
 // Printed: all threads, the main thread (the request path and SQLite's writes), and all threads
 // without TurboFan's background compiling (how many functions turn hot inside the window).
@@ -29,7 +31,7 @@ const port = await freePort();
 const child = spawn('valgrind', ['-q', '--tool=callgrind', '--smc-check=all-non-file', '--separate-threads=yes', `--callgrind-out-file=${join(dir, 'out')}`,
   process.execPath, '--import', 'tsx', new URL('./tracing.ts', import.meta.url).pathname], {
   env: {
-    ...process.env, BENCH_TRACING_ROLE: 'server', BENCH_PORT: String(port), BENCH_EXPLAIN: explain,
+    BENCH_TRACE_FLUSH_MS: '1000', ...process.env, BENCH_TRACING_ROLE: 'server', BENCH_PORT: String(port), BENCH_EXPLAIN: explain,
     BENCH_STORAGE_JSON: JSON.stringify({ type: 'sqlite', path: join(dir, 'baton.db') }),
     ...(other ? { BENCH_BATON_SRC: resolve(other) } : {}),
   },

@@ -65,7 +65,10 @@ async function serve(): Promise<void> {
     clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, grant_types: ['client_credentials'], resources: [{ id: RESOURCE }] }],
     ...(explain === undefined ? {} : { explain: { enabled: explain !== 'off', sample: explain === 'off' ? 1 : Number(explain), ttl: '1h' } }),
   }, 'bench config');
-  const baton = await createBaton(config, { keyReloadInterval: 0 });
+  // BENCH_TRACE_FLUSH_MS (tracing-instructions.ts): under callgrind the server runs ~50 times slower,
+  // and a longer flush delay gathers as many traces per write as the default 20 ms does at full speed.
+  const flushDelay = process.env.BENCH_TRACE_FLUSH_MS ? Number(process.env.BENCH_TRACE_FLUSH_MS) : undefined;
+  const baton = await createBaton(config, { keyReloadInterval: 0, ...(flushDelay ? { traceWrites: { flushDelay } } : {}) });
   await baton.listen(port, '127.0.0.1');
   serveBenchIpc(config.issuer, () => baton.close());
 }
