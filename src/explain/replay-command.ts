@@ -32,8 +32,8 @@ export function parseInstant(value: string | undefined, option: string): number 
 
 export function replayFilter(options: ReplayOptions): ReplayFilter {
   return {
-    since: options.since === undefined ? undefined : parseInstant(options.since, '--since'),
-    until: options.until === undefined ? undefined : parseInstant(options.until, '--until'),
+    since: parseInstant(options.since, '--since'),
+    until: parseInstant(options.until, '--until'),
     client: options.client,
     user: options.user,
   };
