@@ -30,30 +30,30 @@ interface TokenClaims {
 
 const active = new AsyncLocalStorage<TraceRecorder>();
 
-/** Where a recorder rides on a request context (`ctx.state`) of the lean token path. */
+/** Where a recorder rides on a request context of the lean token path (the context itself: never copied, unlike its state). */
 const ON_CONTEXT = Symbol('baton.trace');
 
 interface Carrier {
-  readonly state?: { [ON_CONTEXT]?: TraceRecorder };
+  [ON_CONTEXT]?: TraceRecorder;
 }
 
 /** The recorder of the request being handled, if it is traced. */
 export function currentTrace(): TraceRecorder | undefined {
-  return active.getStore() ?? (providerContext.getStore() as Carrier | undefined)?.state?.[ON_CONTEXT];
+  return active.getStore() ?? (providerContext.getStore() as Carrier | undefined)?.[ON_CONTEXT];
 }
 
 /**
  * Makes `recorder` the current trace wherever oidc-provider's store holds this context (the lean
  * token path runs the grant's steps inside it).
  */
-export function traceOnContext(ctx: { state: object }, recorder: TraceRecorder): void {
-  // Not enumerable: a copy of the state (`{ ...ctx.state }`, the lean path's hand-over) leaves it behind.
-  Object.defineProperty(ctx.state, ON_CONTEXT, { value: recorder, enumerable: false, configurable: true, writable: true });
+export function traceOnContext(ctx: object, recorder: TraceRecorder): void {
+  // On the context, not its state: a copy of the state (`{ ...ctx.state }`, the lean path's hand-over) leaves it behind.
+  (ctx as Carrier)[ON_CONTEXT] = recorder;
 }
 
 /** The recorder `traceOnContext` put on this context. */
-export function traceOfContext(ctx: { state: object }): TraceRecorder | undefined {
-  return (ctx.state as { [ON_CONTEXT]?: TraceRecorder })[ON_CONTEXT];
+export function traceOfContext(ctx: object): TraceRecorder | undefined {
+  return (ctx as Carrier)[ON_CONTEXT];
 }
 
 /** Runs `fn` with `recorder` as the current trace. */
@@ -229,7 +229,7 @@ export class TraceRecorder {
       const theirs = other.#tokens[i]!;
       if (mine.token !== theirs.token || mine.resource !== theirs.resource || mine.claims.size !== theirs.claims.size) return false;
       const their = theirs.claims.values();
-      for (const claim of mine.claims.values()) if (!sameJson(claim, their.next().value)) return false;
+      for (const claim of mine.claims.values()) if (!sameClaim(claim, their.next().value!)) return false;
     }
     return sameJson(this.#request, other.#request) && sameJson(this.#identity, other.#identity) && sameJson(this.#steps, other.#steps)
       && sameJson(this.#scopes, other.#scopes) && sameJson(this.#refusal, other.#refusal);
@@ -266,3 +266,8 @@ export class TraceRecorder {
   }
 }
 
+
+/** Two recorded claims alike (sameJson, for the tuple every claim of every traced token is). */
+function sameClaim(mine: StoredClaim, theirs: StoredClaim): boolean {
+  return mine[0] === theirs[0] && mine[1] === theirs[1] && mine.length === theirs.length && (mine.length < 3 || sameJson(mine[2], theirs[2]));
+}

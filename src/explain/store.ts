@@ -10,13 +10,11 @@
 // cost one storage commit per request. A trace waiting here is already readable through `get`. The
 // queue is bounded; `close` writes what waits before the store closes. A decision exactly like one
 // waiting is kept as a reference to a shared body record (`keep`), written in the same write.
-import { randomUUID } from 'node:crypto';
-
 import type { Store } from '../storage/store.ts';
 import type { TraceRecorder } from './recorder.ts';
-import { referenceJson, resolveStored, STORED_TRACE_VERSION, storedForm, type StoredTrace } from './stored-trace.ts';
-import { TraceBuffer, type TraceEntry } from './trace-buffer.ts';
-import { storedValue } from './trace-pages.ts';
+import { resolveStored, STORED_TRACE_VERSION, storedForm, type StoredTrace } from './stored-trace.ts';
+import { TraceBuffer } from './trace-buffer.ts';
+import { storedValue } from './trace-pages-read.ts';
 import { TraceWriter } from './trace-writer.ts';
 import { TRACE_BODY_KIND, TRACE_KIND, type DecisionTrace } from './trace.ts';
 
@@ -27,8 +25,8 @@ const MAX_MODELS = 64;
 interface Model {
   readonly recorder: TraceRecorder;
   readonly json: string;
-  /** Its body record's id, once a trace with the same decision refers to it. */
-  body?: string;
+  /** Its body's index among the waiting buffer's bodies, once a trace with the same decision refers to it. */
+  body?: number;
 }
 
 /** Request ids as Baton issues or accepts them (observability/request-log.ts). */
@@ -61,16 +59,12 @@ export class TraceStore {
   readonly #maxQueued: number;
   readonly #maxQueuedBytes: number;
   readonly #onLoss: (reason: TraceLoss, count: number, error?: unknown) => void;
-  /** Waiting to be written, in arrival order: request id and the stored form as JSON text. */
+  /** Waiting to be written, in arrival order: request id and the stored form as JSON text, or a reference to a body (few: one per model referred to). */
   #queued = new TraceBuffer();
   /** The traces being written (still readable until the write settles); then the next queue. */
   #writing = new TraceBuffer();
   /** Per decision key, the model the next identical decision refers to; only for the traces waiting in `#queued`. */
   readonly #models = new Map<string, Model>();
-  /** The bodies the traces waiting in `#queued` refer to (few: one per model referred to). */
-  #queuedBodies: TraceEntry[] = [];
-  /** The bodies of the traces being written. */
-  #writingBodies: readonly TraceEntry[] = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #closed = false;
@@ -119,11 +113,8 @@ export class TraceStore {
     const key = recorder.decisionKey;
     const model = key === undefined ? undefined : this.#models.get(key);
     if (model && model.recorder.sameDecision(recorder)) {
-      if (model.body === undefined) {
-        model.body = `~${randomUUID()}`;
-        this.#queuedBodies.push({ id: model.body, json: model.json });
-      }
-      this.#queued.push(recorder.requestId, referenceJson(recorder.requestId, recorder.at, model.body), recorder.issuedId);
+      model.body ??= this.#queued.addBody(model.json);
+      this.#queued.pushReference(recorder.requestId, recorder.at, model.body, recorder.issuedId);
     } else {
       const json = JSON.stringify(recorder.toStored());
       this.#queued.push(recorder.requestId, json, recorder.issuedId);
@@ -168,7 +159,7 @@ export class TraceStore {
 
   /** The JSON text of a body waiting to be written (or being written). */
   #waitingBody(id: string): string | undefined {
-    return (this.#writingBodies.find((body) => body.id === id) ?? this.#queuedBodies.find((body) => body.id === id))?.json;
+    return this.#writing.findBody(id) ?? this.#queued.findBody(id);
   }
 
   async #body(id: string): Promise<unknown> {
@@ -194,15 +185,11 @@ export class TraceStore {
   #startWrite(): void {
     // A body is written with the traces that refer to it: none refers to one across writes.
     this.#models.clear();
-    const bodies = this.#queuedBodies;
-    this.#queuedBodies = [];
-    this.#writingBodies = bodies;
     const writing = this.#queued;
     this.#queued = this.#writing;
     this.#writing = writing;
-    this.#flushing = this.#writer.write(writing.entries(), bodies).finally(() => {
+    this.#flushing = this.#writer.write(writing).finally(() => {
       writing.clear();
-      this.#writingBodies = [];
       this.#flushing = undefined;
       // More arrived while writing: a full batch goes now, a partial one after the usual delay.
       if (this.#queued.count > 0 && !this.#closed) this.#writeSoon(this.#queued.count >= this.#batchSize ? 0 : this.#flushDelay);

@@ -19,15 +19,21 @@
 // pages (in any window, past or future) nor be read in place of a request: an id Baton issued
 // carries 74 random bits, and a page holds only the trace of the request it was issued to, which is
 // read before a record under the same id (a client that sent that id afterwards).
-import { merged } from '../lang/merged.ts';
+//
+// A page's text is assembled from the waiting bytes (trace-buffer.ts) as they are; trace-pages-read.ts reads pages.
 import type { Store } from '../storage/store.ts';
-import { referencedBody, referencedBodyId, STORED_TRACE_VERSION } from './stored-trace.ts';
-import type { TraceEntry } from './trace-buffer.ts';
-import { TRACE_KIND } from './trace.ts';
+import { PageText } from './page-text.ts';
+import type { TraceBuffer } from './trace-buffer.ts';
 
-/** Record kind of pages; each holds `{ v: 4, traces: [stored trace or reference, ...], bodies: { [id]: stored trace } }`. */
+/**
+ * Record kind of pages; each holds `{ v: 5, traces: [stored trace, or [requestId, at, body], ...],
+ * bodies: [stored trace, ...] }`: a trace that made the same decision as another (explain/store.ts
+ * `keep`) is its request id, its time and the index of that decision's stored trace in `bodies`.
+ * Pages of version 4 (a reference object per such trace, `bodies` by body id) are still read.
+ */
 export const TRACE_PAGE_KIND = 'decision-trace-page';
-export const TRACE_PAGE_VERSION = 4;
+export const TRACE_PAGE_VERSION = 5;
+export const TRACE_PAGE_V4 = 4;
 
 /** Fewer traces than this of one window in a write are stored one record each (no page to look through for a quiet window). */
 export const MIN_PAGE = 8;
@@ -48,14 +54,36 @@ export function pageWindow(requestId: string): string | undefined {
   return match ? match[1]! + match[2]! : undefined;
 }
 
+/**
+ * The window of an id's bytes as a number (the window's hex digits read as one), or -1 where
+ * pageWindow would answer undefined: PAGED_ID checked byte by byte, without a string per id.
+ */
+export function windowOfBytes(bytes: Uint8Array, start: number, end: number): number {
+  if (end - start !== 36) return -1;
+  let window = 0;
+  for (let i = 0; i < 36; i++) {
+    const byte = bytes[start + i]!;
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (byte !== 0x2d) return -1;
+      continue;
+    }
+    if (i === 14 && byte !== 0x37) return -1;
+    if (i === 19 && !(byte === 0x38 || byte === 0x39 || byte === 0x61 || byte === 0x62)) return -1;
+    const digit = byte >= 0x30 && byte <= 0x39 ? byte - 0x30 : byte >= 0x61 && byte <= 0x66 ? byte - 0x57 : -1;
+    if (digit < 0) return -1;
+    if (i < 8 || i === 9 || i === 10) window = window * 16 + digit;
+  }
+  return window;
+}
+
 /** The first millisecond of a window. */
-const windowStart = (window: string) => Number.parseInt(window, 16) * WINDOW_MS;
+const windowStart = (window: number) => window * WINDOW_MS;
 
-const pageId = (window: string, n: number) => `${window}.${n}`;
+const pageId = (window: number, n: number) => `${window.toString(16).padStart(10, '0')}.${n}`;
 
-/** What a page write left: traces to store one record each, and traces lost with the error. */
+/** What a page write left: entries (offsets in the buffer) to store one record each, and traces lost with the error. */
 export interface PagedWrite {
-  readonly rest: TraceEntry[];
+  readonly rest: number[];
   readonly lost: number;
   readonly error?: unknown;
 }
@@ -65,7 +93,8 @@ export class TracePager {
   readonly #store: Store;
   readonly #lateness: number;
   readonly #clock: () => number;
-  readonly #next = new Map<string, number>();
+  readonly #next = new Map<number, number>();
+  readonly #text = new PageText();
 
   /** `lateness`: milliseconds after its window a trace may still be paged (LATENESS). */
   constructor(store: Store, lateness = LATENESS, clock: () => number = Date.now) {
@@ -75,19 +104,19 @@ export class TracePager {
   }
 
   /**
-   * Stores the traces under issued ids of every recent window with at least MIN_PAGE of them in
-   * `entries` as one page per window; returns the others, to be stored one record each. Entries
-   * carry one id each (the caller keeps the first of an id).
+   * Stores the entries (offsets in `buffer`) under issued ids of every recent window with at
+   * least MIN_PAGE of them as one page per window; returns the others, to be stored one record
+   * each. Entries carry one id each (the caller keeps the first of an id).
    */
-  async write(entries: readonly TraceEntry[], ttl: number, bodyOf: (id: string) => string | undefined): Promise<PagedWrite> {
+  async write(buffer: TraceBuffer, entries: readonly number[], ttl: number): Promise<PagedWrite> {
     const now = this.#clock();
-    const windows = new Map<string, TraceEntry[]>();
-    const rest: TraceEntry[] = [];
+    const windows = new Map<number, number[]>();
+    const rest: number[] = [];
     for (const entry of entries) {
-      const window = entry.issuedId ? pageWindow(entry.id) : undefined;
+      const window = buffer.issued(entry) ? windowOfBytes(buffer.bytes, ...buffer.idRange(entry)) : -1;
       // A window still recent (and not in the future: an issued id's time is this clock's or a replica's).
-      const start = window === undefined ? NaN : windowStart(window);
-      if (window === undefined || !(now - start < this.#lateness && start - now < this.#lateness)) {
+      const start = windowStart(window);
+      if (window < 0 || !(now - start < this.#lateness && start - now < this.#lateness)) {
         rest.push(entry);
         continue;
       }
@@ -103,7 +132,7 @@ export class TracePager {
         rest.push(...traces);
         continue;
       }
-      const json = pageJson(traces, bodyOf);
+      const json = this.#pageJson(buffer, traces);
       // Every page of the window expires together: its traces are kept ttl after their window at least.
       const expiresIn = ttl + (windowStart(window) + WINDOW_MS + this.#lateness - now) / 1000;
       try {
@@ -121,86 +150,41 @@ export class TracePager {
     return error === undefined ? { rest, lost } : { rest, lost, error };
   }
 
-  #remember(window: string, next: number): void {
+  #remember(window: number, next: number): void {
     this.#next.delete(window);
     this.#next.set(window, next);
     // Windows are written in time order: the one remembered longest ago goes first.
     if (this.#next.size > REMEMBERED_WINDOWS) this.#next.delete(this.#next.keys().next().value!);
   }
-}
 
-/**
- * The page's JSON text, from the traces' own JSON texts as they are (nothing encoded again), with
- * the bodies its references name (explain/store.ts `keep`) inside it: a page never refers to
- * another record, and a reference in it is never readable without its body.
- */
-function pageJson(traces: readonly TraceEntry[], bodyOf: (id: string) => string | undefined): string {
-  let json = `{"v":${TRACE_PAGE_VERSION},"traces":[`;
-  let bodies = '';
-  const named = new Set<string>();
-  for (let i = 0; i < traces.length; i++) {
-    const trace = traces[i]!.json;
-    json += i === 0 ? trace : `,${trace}`;
-    const id = referencedBodyId(trace);
-    if (id === undefined || named.has(id)) continue;
-    named.add(id);
-    const body = bodyOf(id);
-    if (body !== undefined) bodies += `${bodies === '' ? '' : ','}"${id}":${body}`;
-  }
-  return `${json}],"bodies":{${bodies}}}`;
-}
-
-/**
- * The stored entries of a page record's value (empty for anything that is not a page), a reference
- * read through the body it names in the page (as a stored trace with its own id and time).
- */
-export function pageTraces(value: unknown): StoredEntry[] {
-  const page = value as { v?: unknown; traces?: unknown; bodies?: unknown } | null;
-  if (typeof page !== 'object' || page === null || page.v !== TRACE_PAGE_VERSION || !Array.isArray(page.traces)) return [];
-  const bodies = typeof page.bodies === 'object' && page.bodies !== null ? page.bodies as Record<string, unknown> : {};
-  return page.traces.filter(isStoredEntry).map((entry) => {
-    const id = referencedBody(entry);
-    const body = id === undefined || !Object.hasOwn(bodies, id) ? undefined : bodies[id];
-    // Only a stored trace stands in for a reference (never another reference, nor anything else).
-    return isStoredEntry(body) && body.v === STORED_TRACE_VERSION ? merged(body, { requestId: entry.requestId, at: entry.at }) : entry;
-  });
-}
-
-type StoredEntry = Record<string, unknown> & { requestId: string; at: number };
-
-function isStoredEntry(entry: unknown): entry is StoredEntry {
-  const trace = entry as { requestId?: unknown; at?: unknown } | null;
-  return typeof trace === 'object' && trace !== null && typeof trace.requestId === 'string' && typeof trace.at === 'number';
-}
-
-/**
- * The stored value of the trace under a request id, as written; undefined when none. A page's
- * (only the request the id was issued to is in one) before the id's own record.
- */
-export async function storedValue(store: Store, requestId: string): Promise<unknown> {
-  const window = pageWindow(requestId);
-  if (window !== undefined) {
-    for (let n = 0; n < MAX_PAGES; n++) {
-      const page = await store.getRecord<unknown>(TRACE_PAGE_KIND, pageId(window, n));
-      if (!page) break;
-      const trace = pageTraces(page.value).find((entry) => entry.requestId === requestId);
-      if (trace) return trace;
+  /**
+   * The page's JSON text, from the waiting bytes as they are (nothing encoded again): a trace in
+   * full as its JSON, a reference as `[id, at, k]` with the body it refers to the page's k-th in
+   * `bodies`. A page never refers to another record.
+   */
+  #pageJson(buffer: TraceBuffer, entries: readonly number[]): string {
+    const text = this.#text.ascii(`{"v":${TRACE_PAGE_VERSION},"traces":[`);
+    const bytes = buffer.bytes;
+    const slots = new Map<number, number>();
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (i > 0) text.ascii(',');
+      const body = buffer.body(entry);
+      if (body < 0) {
+        text.copy(bytes, ...buffer.jsonRange(entry));
+        continue;
+      }
+      let slot = slots.get(body);
+      if (slot === undefined) slots.set(body, slot = slots.size);
+      text.ascii('["').copy(bytes, ...buffer.idRange(entry)).ascii('",').number(buffer.time(entry)).ascii(',').number(slot).ascii(']');
     }
+    text.ascii('],"bodies":[');
+    let first = true;
+    for (const body of slots.keys()) {
+      if (!first) text.ascii(',');
+      first = false;
+      text.utf8(buffer.bodies[body]!.json);
+    }
+    return text.ascii(']}').take();
   }
-  return (await store.getRecord<unknown>(TRACE_KIND, requestId))?.value;
-}
-
-/** Every stored trace's value, one per request id (a page's before a record's), in no particular order. A maintenance read. */
-export async function allStoredValues(store: Store): Promise<unknown[]> {
-  const byId = new Map<string, unknown>();
-  for (const id of await store.listRecordIds(TRACE_PAGE_KIND)) {
-    const page = await store.getRecord<unknown>(TRACE_PAGE_KIND, id);
-    for (const trace of pageTraces(page?.value)) if (!byId.has(trace.requestId)) byId.set(trace.requestId, trace);
-  }
-  for (const id of await store.listRecordIds(TRACE_KIND)) {
-    if (byId.has(id)) continue;
-    const record = await store.getRecord<unknown>(TRACE_KIND, id);
-    if (record) byId.set(id, record.value);
-  }
-  return [...byId.values()];
 }

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 
 import type { Store } from '../storage/store.ts';
 import { resolveStored } from './stored-trace.ts';
-import { allStoredValues, storedValue } from './trace-pages.ts';
+import { allStoredValues, storedValue } from './trace-pages-read.ts';
 import { TRACE_BODY_KIND, TRACE_VERSION, type DecisionTrace } from './trace.ts';
 
 /** A file or record that is not a trace this code can read. */

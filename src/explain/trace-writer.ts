@@ -3,8 +3,7 @@
 // references name), the others one record each (kind TRACE_KIND) after the body records they refer to.
 import type { Store } from '../storage/store.ts';
 import type { TraceLoss } from './store.ts';
-import { referencedBodyId } from './stored-trace.ts';
-import type { TraceEntry } from './trace-buffer.ts';
+import type { TraceBuffer, TraceEntry } from './trace-buffer.ts';
 import { TracePager } from './trace-pages.ts';
 import { TRACE_BODY_KIND, TRACE_KIND } from './trace.ts';
 
@@ -26,24 +25,27 @@ export class TraceWriter {
     this.#onLoss = onLoss;
   }
 
-  /** Writes `entries` (in arrival order) in batches of at most batchSize, with the bodies their references name. */
-  async write(entries: Iterable<TraceEntry>, bodies: readonly TraceEntry[]): Promise<void> {
-    const write: WriteState = { bodies: new Map(bodies.map(({ id, json }) => [id, json])), written: new Set(), failed: new Set() };
-    let batch: TraceEntry[] = [];
+  /** Writes the buffer's entries (in arrival order) in batches of at most batchSize, with the bodies their references name. */
+  async write(buffer: TraceBuffer): Promise<void> {
+    const write: WriteState = { written: new Set(), failed: new Set() };
+    let batch: number[] = [];
     // Of one id within this write the first stays (the store answers false to the others anyway),
     // and the trace under an id Baton issued besides: it is the request's own (read first: trace-pages.ts).
+    // Ids Baton issued are new for each request (74 random bits): only the others are compared.
     const seen = new Set<string>();
-    for (const entry of entries) {
-      const key = entry.issuedId ? `+${entry.id}` : entry.id;
-      if (seen.has(key)) continue;
-      seen.add(key);
+    for (const entry of buffer.offsets()) {
+      if (!buffer.issued(entry)) {
+        const id = buffer.id(entry);
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
       batch.push(entry);
       if (batch.length >= this.#batchSize) {
-        await this.#write(batch, write);
+        await this.#write(buffer, batch, write);
         batch = [];
       }
     }
-    if (batch.length > 0) await this.#write(batch, write);
+    if (batch.length > 0) await this.#write(buffer, batch, write);
   }
 
   /**
@@ -52,27 +54,25 @@ export class TraceWriter {
    * trace is never readable before its body, and a reference whose body could not be written is
    * lost, not left pointing at nothing.
    */
-  async #write(batch: readonly TraceEntry[], write: WriteState): Promise<void> {
-    const { rest, lost, error } = await this.#pager.write(batch, this.#ttl, (id) => write.bodies.get(id));
+  async #write(buffer: TraceBuffer, batch: readonly number[], write: WriteState): Promise<void> {
+    const { rest: offsets, lost, error } = await this.#pager.write(buffer, batch, this.#ttl);
     if (lost > 0) this.#onLoss('store_failed', lost, error);
-    if (rest.length === 0) return;
-    const needed = new Map<string, string>();
-    for (const { json } of rest) {
-      const id = referencedBodyId(json);
-      const body = id === undefined || write.written.has(id) || write.failed.has(id) ? undefined : write.bodies.get(id);
-      if (body !== undefined) needed.set(id!, body);
-    }
+    if (offsets.length === 0) return;
+    const rest = offsets.map((offset) => ({ entry: buffer.entry(offset), body: buffer.body(offset) }));
+    const needed = new Set<number>();
+    for (const { body } of rest) if (body >= 0 && !write.written.has(body) && !write.failed.has(body)) needed.add(body);
     if (needed.size > 0) {
       try {
-        await this.#store.insertRecords(TRACE_BODY_KIND, [...needed].map(([id, json]) => ({ id, json })), this.#ttl + BODY_EXTRA_SECONDS);
-        for (const id of needed.keys()) write.written.add(id);
+        await this.#store.insertRecords(TRACE_BODY_KIND, [...needed].map((body) => buffer.bodies[body]!), this.#ttl + BODY_EXTRA_SECONDS);
+        for (const body of needed) write.written.add(body);
       } catch {
-        for (const id of needed.keys()) write.failed.add(id);
+        for (const body of needed) write.failed.add(body);
       }
     }
     // Under one id, the trace of the request Baton issued it to goes first (the store keeps the first).
-    const ordered = rest.some((entry) => entry.issuedId) ? [...rest.filter((e) => e.issuedId), ...rest.filter((e) => !e.issuedId)] : rest;
-    const rows = write.failed.size === 0 ? ordered : ordered.filter(({ json }) => !write.failed.has(referencedBodyId(json) ?? ''));
+    const ordered = rest.some(({ entry }) => entry.issuedId) ? [...rest.filter(({ entry }) => entry.issuedId), ...rest.filter(({ entry }) => !entry.issuedId)] : rest;
+    const rows: TraceEntry[] = [];
+    for (const { entry, body } of ordered) if (!write.failed.has(body)) rows.push(entry);
     if (rows.length < ordered.length) this.#onLoss('store_failed', ordered.length - rows.length, new Error('the shared body of these traces could not be written'));
     if (rows.length === 0) return;
     try {
@@ -83,9 +83,8 @@ export class TraceWriter {
   }
 }
 
-/** The bodies of one write: their JSON by id, and which have a record of their own (or failed to get one). */
+/** The bodies of one write (by index in the buffer) that have a record of their own, or failed to get one. */
 interface WriteState {
-  readonly bodies: ReadonlyMap<string, string>;
-  readonly written: Set<string>;
-  readonly failed: Set<string>;
+  readonly written: Set<number>;
+  readonly failed: Set<number>;
 }

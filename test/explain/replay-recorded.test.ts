@@ -5,7 +5,7 @@
 // exact scopes and claims lost are printed and the exit status is 1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { storedValue } from '../../src/explain/trace-pages.ts';
+import { storedValue } from '../../src/explain/trace-pages-read.ts';
 import { storedTraces } from '../../src/explain/trace-source.ts';
 import { basic, postForm } from '../helpers/rp.ts';
 import { TEST_ENV } from '../helpers/baton.ts';

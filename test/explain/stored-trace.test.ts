@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { TraceRecorder } from '../../src/explain/recorder.ts';
-import { STORED_TRACE_VERSION, storedForm, traceFromStored } from '../../src/explain/stored-trace.ts';
+import { referenceJson, STORED_TRACE_VERSION, storedForm, traceFromStored } from '../../src/explain/stored-trace.ts';
 import { TraceBuffer } from '../../src/explain/trace-buffer.ts';
 import { TRACE_VERSION } from '../../src/explain/trace.ts';
 
@@ -129,6 +129,30 @@ describe('TraceBuffer', () => {
     buffer.clear();
     expect(buffer.capacity).toBe(1024);
     expect([...buffer.entries()]).toStrictEqual([]);
+  });
+
+  it('holds a reference as its id, time and body: read back as the reference record, the body under its own id', () => {
+    const buffer = new TraceBuffer(8);
+    const body = buffer.addBody('{"v":2,"requestId":"model"}');
+    const other = buffer.addBody('{"v":2,"requestId":"other"}');
+    buffer.push('model', '{"v":2,"requestId":"model"}', true);
+    buffer.pushReference('0193c1b2-3c4d-7e5f-8a9b-0c1d2e3f4a5b', 1_796_580_683_462, body, true);
+    buffer.pushReference('proxy-ü', 12.5, other);
+    const [first, second] = buffer.bodies;
+    expect(first!.id).toMatch(/^~[0-9a-f-]{36}$/);
+    expect(second!.id).not.toBe(first!.id);
+    expect([...buffer.entries()]).toStrictEqual([
+      { id: 'model', json: '{"v":2,"requestId":"model"}', issuedId: true },
+      { id: '0193c1b2-3c4d-7e5f-8a9b-0c1d2e3f4a5b', json: referenceJson('0193c1b2-3c4d-7e5f-8a9b-0c1d2e3f4a5b', 1_796_580_683_462, first!.id), issuedId: true },
+      { id: 'proxy-ü', json: referenceJson('proxy-ü', 12.5, second!.id), issuedId: false },
+    ]);
+    expect(buffer.offsets().map((offset) => buffer.body(offset))).toEqual([-1, 0, 1]);
+    expect(buffer.find('proxy-ü')).toBe(referenceJson('proxy-ü', 12.5, second!.id));
+    expect(buffer.findBody(second!.id)).toBe('{"v":2,"requestId":"other"}');
+    expect(buffer.findBody('~nothing')).toBeUndefined();
+    buffer.clear();
+    expect(buffer.bodies).toEqual([]);
+    expect(buffer.findBody(first!.id)).toBeUndefined();
   });
 
   it('refuses an id longer than its length field', () => {

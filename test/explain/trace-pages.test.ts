@@ -10,7 +10,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TraceRecorder } from '../../src/explain/recorder.ts';
 import { TraceStore, type TraceLoss } from '../../src/explain/store.ts';
 import { storedForm } from '../../src/explain/stored-trace.ts';
-import { MAX_PAGES, MIN_PAGE, pageWindow, TRACE_PAGE_KIND, TracePager } from '../../src/explain/trace-pages.ts';
+import { TraceBuffer } from '../../src/explain/trace-buffer.ts';
+import { MAX_PAGES, MIN_PAGE, pageWindow, TRACE_PAGE_KIND, TracePager, windowOfBytes } from '../../src/explain/trace-pages.ts';
+import { pageTraces } from '../../src/explain/trace-pages-read.ts';
 import { storedTrace, storedTraces } from '../../src/explain/trace-source.ts';
 import { TRACE_KIND, TRACE_VERSION, type DecisionTrace } from '../../src/explain/trace.ts';
 import { newRequestId } from '../../src/observability/request-log.ts';
@@ -57,6 +59,16 @@ describe('pageWindow', () => {
       expect(pageWindow(other)).toBeUndefined();
     }
   });
+  it('windowOfBytes reads the same window from an id\'s bytes, and refuses exactly what pageWindow refuses', () => {
+    const ids = [...idsAt(WINDOW_START, 50), ...Array.from({ length: 50 }, (_, i) => newRequestId(i * 9_973_117))];
+    const variants = ids.flatMap((id) => [id, id.toUpperCase(), `${id}0`, id.slice(1), ...[0, 8, 9, 13, 14, 18, 19, 23, 35].flatMap((at) => ['g', '-', '7', '8', 'b', 'c', 'A'].map((c) => id.slice(0, at) + c + id.slice(at + 1)))]);
+    for (const id of [...variants, 'req-1', '', 'ü'.repeat(18)]) {
+      const bytes = Buffer.from(`xx${id}yy`);
+      const window = pageWindow(id);
+      expect(windowOfBytes(bytes, 2, bytes.length - 2)).toBe(window === undefined ? -1 : Number.parseInt(window, 16));
+    }
+  });
+
 });
 
 describe('traces in pages', () => {
@@ -94,11 +106,12 @@ describe('traces in pages', () => {
       traces.keep(recorder);
     }
     await traces.flush();
-    const page = await store.getRecord<{ traces: Array<{ v: number; body?: string }>; bodies: Record<string, { v: number }> }>(TRACE_PAGE_KIND, `${pageWindow(ids[0]!)}.0`);
-    expect(page!.value.traces.map((t) => t.v)).toEqual([2, ...Array.from({ length: MIN_PAGE - 1 }, () => 3)]);
-    const body = page!.value.traces[1]!.body!;
-    expect(Object.keys(page!.value.bodies)).toEqual([body]);
-    expect(page!.value.bodies[body]).toMatchObject({ v: 2, requestId: ids[0] });
+    const page = await store.getRecord<{ v: number; traces: unknown[]; bodies: unknown[] }>(TRACE_PAGE_KIND, `${pageWindow(ids[0]!)}.0`);
+    // The first in full; the others its request id, its time and the index of their shared body in the page.
+    expect(page!.value.v).toBe(5);
+    expect(page!.value.traces[0]).toMatchObject({ v: 2, requestId: ids[0] });
+    expect(page!.value.traces.slice(1)).toEqual(ids.slice(1).map((id) => [id, expect.any(Number), 0]));
+    expect(page!.value.bodies).toEqual([expect.objectContaining({ v: 2, requestId: ids[0] })]);
     expect(store.inserts).toEqual([{ kind: TRACE_PAGE_KIND, ids: [`${pageWindow(ids[0]!)}.0`] }]);
     for (const id of ids) {
       expect(await storedTrace(store, id)).toMatchObject({ requestId: id, result: { scopes: [{ scope: 'orders:read', granted: true }] } });
@@ -169,10 +182,15 @@ describe('traces in pages', () => {
       }
     })();
     const pager = new TracePager(store, 1000, () => now);
-    const entries = () => idsAt(WINDOW_START, MIN_PAGE).map((id) => ({ id, json: JSON.stringify(storedForm(trace(id))), issuedId: true }));
-    expect(await pager.write(entries(), 60, () => undefined)).toEqual({ rest: [], lost: 0 });
+    const entries = () => {
+      const buffer = new TraceBuffer();
+      for (const id of idsAt(WINDOW_START, MIN_PAGE)) buffer.push(id, JSON.stringify(storedForm(trace(id))), true);
+      return buffer;
+    };
+    const write = (buffer: TraceBuffer) => pager.write(buffer, buffer.offsets(), 60);
+    expect(await write(entries())).toEqual({ rest: [], lost: 0 });
     now += 700;
-    expect(await pager.write(entries(), 60, () => undefined)).toEqual({ rest: [], lost: 0 });
+    expect(await write(entries())).toEqual({ rest: [], lost: 0 });
     expect(expiries).toHaveLength(2);
     for (const at of expiries) expect(at).toBeCloseTo(WINDOW_START + 256 + 60_000 + 1000, 3);
   });
@@ -241,6 +259,23 @@ describe('traces in pages', () => {
     expect(await traces.get(c!)).toMatchObject({ requestId: c, at: 7, request: { clientId: 'web' } });
   });
 
+  it('a compact entry is read only through a stored trace at its index in the same page', async () => {
+    const store = new WatchedStore();
+    const ids = idsAt(WINDOW_START, 9);
+    const window = pageWindow(ids[0]!)!;
+    const full = { ...trace('model', 'web'), v: 2, result: { outcome: 'issued', scopes: [], tokens: [] } };
+    const reference = { v: 3, requestId: 'x', at: 1, body: `~${'0'.repeat(8)}-0000-4000-8000-000000000000` };
+    await store.putRecord(TRACE_PAGE_KIND, `${window}.0`, {
+      v: 5,
+      traces: [[ids[0], 5, 0], [ids[1], 6, 1], [ids[2], 7, 2], [ids[3], 8, -1], [ids[4], 9, 0.5], [ids[5], '9', 0], [ids[6], 9, 0, 'more'], [9, 9, 0], [ids[8], 10, '0']],
+      bodies: [full, reference],
+    }, { expiresIn: 60 });
+    const traces = new TraceStore(store, 60);
+    expect(await traces.get(ids[0]!)).toMatchObject({ requestId: ids[0], at: 5, request: { clientId: 'web' } });
+    for (const id of ids.slice(1)) expect(await traces.get(id)).toBeUndefined();
+    expect((await storedTraces(store)).map((t) => t.requestId)).toEqual([ids[0]]);
+  });
+
   it('what is not a page, or not a trace in one, is never read as a trace', async () => {
     const store = new WatchedStore();
     const [id, other] = idsAt(WINDOW_START, 2);
@@ -277,8 +312,8 @@ describe('a Baton tracing every request', () => {
         const ids = answers.map((res) => res.headers.get('x-request-id')!);
         await settle(ids);
         for (const id of ids) expect((await storedTrace(store, id))?.result.outcome).toBe(status === 200 ? 'issued' : 'refused');
-        const paged = new Set((await Promise.all((await store.listRecordIds(TRACE_PAGE_KIND)).map((id) => store.getRecord<{ traces: Array<{ requestId: string }> }>(TRACE_PAGE_KIND, id))))
-          .flatMap((page) => page!.value.traces.map((t) => t.requestId)));
+        const paged = new Set((await Promise.all((await store.listRecordIds(TRACE_PAGE_KIND)).map((id) => store.getRecord<unknown>(TRACE_PAGE_KIND, id))))
+          .flatMap((page) => pageTraces(page!.value).map((t) => t.requestId)));
         expect(ids.filter((id) => paged.has(id)).length).toBeGreaterThanOrEqual(MIN_PAGE);
       }
       // The same, each sending its own UUIDv7-shaped X-Request-Id: no page.

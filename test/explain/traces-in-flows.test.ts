@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { renderTrace } from '../../src/explain/render.ts';
-import { storedValue } from '../../src/explain/trace-pages.ts';
+import { storedValue } from '../../src/explain/trace-pages-read.ts';
 import { type DecisionTrace } from '../../src/explain/trace.ts';
 import { storedTrace } from '../../src/explain/trace-source.ts';
 import { TEST_ENV } from '../helpers/baton.ts';
