@@ -116,7 +116,8 @@ export class TraceRecorder {
   /** Sets (or completes) what was asked; later calls override earlier fields. */
   request(request: Partial<TraceRequest>): void {
     if (this.#sealed) return;
-    this.#request = { endpoint: 'token', resources: [], scopes: [], ...this.#request, ...request };
+    // The recorder's own object, completed in place (nothing else holds it before the trace is handed over).
+    Object.assign(this.#request ??= { endpoint: 'token', resources: [], scopes: [] }, request);
   }
 
   /** Adds a resource the request concerns (once). */
@@ -176,11 +177,18 @@ export class TraceRecorder {
    * configuration; a later origin for the same token, resource and claim replaces the earlier one.
    */
   claim(origin: ClaimOrigin): void {
+    this.tokenClaim(origin.token, origin.resource, origin.claim, origin.by, origin.value);
+  }
+
+  /** `claim`, without an object per claim (this runs for every claim of every traced token). */
+  tokenClaim(token: ClaimOrigin['token'], resource: string | undefined, claim: string, by: TraceActor, value?: unknown): void {
     if (this.#sealed) return;
-    // Kept as the stored form's tuples (stored-trace.ts): this runs for every claim of every traced token.
-    const { token, resource, claim, by, value } = origin;
+    // Kept as the stored form's tuples (stored-trace.ts).
     let group: TokenClaims | undefined;
-    for (const candidate of this.#tokens) if (candidate.token === token && candidate.resource === resource) group = candidate;
+    for (let i = 0; i < this.#tokens.length; i++) {
+      const candidate = this.#tokens[i]!;
+      if (candidate.token === token && candidate.resource === resource) group = candidate;
+    }
     if (!group) {
       group = resource === undefined ? { token, claims: new Map() } : { token, resource, claims: new Map() };
       this.#tokens.push(group);

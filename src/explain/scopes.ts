@@ -36,6 +36,6 @@ export function recordResourceScopes(trace: TraceRecorder, { resource, defined, 
     const step = owner(scope);
     const by: TraceActor = step ? `authorizer:${step.authorizer}` : 'client';
     const granted = decidedSet.has(scope);
-    trace.scope({ scope, resource, granted, by, ...(!granted && step?.reason !== undefined ? { reason: step.reason } : {}) });
+    trace.scope(granted || step?.reason === undefined ? { scope, resource, granted, by } : { scope, resource, granted, by, reason: step.reason });
   }
 }

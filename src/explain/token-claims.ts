@@ -9,6 +9,7 @@ import { currentTrace } from './recorder.ts';
 import { PER_TOKEN_CLAIMS, type TraceActor } from './trace.ts';
 
 const HOOK_CLAIMS = 'batonHookClaims';
+const NONE: readonly string[] = [];
 /** Claims of an id_token that Baton (oidc-provider) sets itself, whatever the upstream says. */
 const ID_TOKEN_OWN: ReadonlySet<string> = new Set(['sub', 'iss', 'aud', 'azp', 'iat', 'exp', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'at_hash', 'c_hash', 's_hash']);
 /** Added by the signer after IdToken#payload. */
@@ -24,20 +25,21 @@ export function noteHookClaims(ctx: KoaContextWithOIDC, resource: string | undef
 export function recordAccessTokenClaims(ctx: KoaContextWithOIDC | undefined, resource: string | undefined, payload: Readonly<Record<string, unknown>>): void {
   const trace = currentTrace();
   if (!trace) return;
-  const hooked = ((ctx?.state?.[HOOK_CLAIMS] ?? {}) as Record<string, readonly string[]>)[resource ?? ''] ?? [];
+  const hooked = ((ctx?.state?.[HOOK_CLAIMS] as Record<string, readonly string[]> | undefined)?.[resource ?? '']) ?? NONE;
   // Who placed which claim: authorizers (enforced ones, at this resource) by claim name.
-  const placedBy = new Map<string, string>();
+  let placedBy: Map<string, string> | undefined;
   for (const step of trace.steps) {
     if (step.kind !== 'authorizer' || step.shadow || step.resource !== resource || !step.claims) continue;
+    placedBy ??= new Map();
     for (const claim of step.claims) if (!placedBy.has(claim)) placedBy.set(claim, step.authorizer);
   }
   for (const claim in payload) {
     const value = payload[claim];
     // A member set to undefined is not in the token (JSON drops it).
     if (value === undefined && !PER_TOKEN_CLAIMS.has(claim)) continue;
-    const authorizer = placedBy.get(claim);
+    const authorizer = placedBy?.get(claim);
     const by: TraceActor = hooked.includes(claim) ? 'hook:buildAccessTokenClaims' : authorizer ? `authorizer:${authorizer}` : 'baton';
-    trace.claim(resource === undefined ? { token: 'access_token', claim, by, value } : { token: 'access_token', resource, claim, by, value });
+    trace.tokenClaim('access_token', resource, claim, by, value);
   }
 }
 
