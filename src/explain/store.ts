@@ -9,7 +9,7 @@
 // (Store.insertRecords: one transaction or round trip per batch), so tracing every request does not
 // cost one storage commit per request. A trace waiting here is already readable through `get`. The
 // queue is bounded; `close` writes what waits before the store closes. A decision exactly like one
-// waiting is kept as a reference to a shared body record (`keep`), written in the same write.
+// kept before is kept as a reference to a shared body (`keep`), written in the same write.
 import type { Store } from '../storage/store.ts';
 import type { TraceRecorder } from './recorder.ts';
 import { resolveStored, STORED_TRACE_VERSION, storedForm, type StoredTrace } from './stored-trace.ts';
@@ -18,15 +18,16 @@ import { storedValue } from './trace-pages-read.ts';
 import { TraceWriter } from './trace-writer.ts';
 import { TRACE_BODY_KIND, TRACE_KIND, type DecisionTrace } from './trace.ts';
 
-/** Most decisions with a model at once: traces waiting on a stalled store never hold more than this many in the heap. */
+/** Most decisions with a model at once (the one remembered longest ago makes way for a new one). */
 const MAX_MODELS = 64;
 
-/** The last trace kept in full for a client, grant and endpoint, in the traces waiting now. */
+/** The last trace kept in full for a client, grant and endpoint. */
 interface Model {
   readonly recorder: TraceRecorder;
   readonly json: string;
-  /** Its body's index among the waiting buffer's bodies, once a trace with the same decision refers to it. */
+  /** Its body's index among the waiting buffer's bodies, once a trace of this write (`write`) refers to it. */
   body?: number;
+  write?: number;
 }
 
 /** Request ids as Baton issues or accepts them (observability/request-log.ts). */
@@ -65,6 +66,8 @@ export class TraceStore {
   #writing = new TraceBuffer();
   /** Per decision key, the model the next identical decision refers to; only for the traces waiting in `#queued`. */
   readonly #models = new Map<string, Model>();
+  /** Which write the traces waiting in `#queued` go in (a body is written with the traces that refer to it). */
+  #write = 0;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #closed = false;
@@ -101,9 +104,9 @@ export class TraceStore {
 
   /**
    * Hands a finished request's trace over (the hot path: every traced request). A decision exactly
-   * like one waiting to be written (same client, grant, request, identity, steps with their
-   * latencies, scopes, claims, refusal) is kept as a reference to a body record holding that one,
-   * written with it: neither the trace nor its JSON is built again, and the store writes a few
+   * like the last one kept in full for its client, grant and endpoint (same request, identity, steps
+   * with their latencies, scopes, claims, refusal) is kept as a reference to a body holding that
+   * one, written in the same write (a page's own, or a body record): neither the trace nor its JSON is built again, and the store writes a few
    * dozen bytes instead of the whole trace. Read back (`get`, baton explain, replay), it is the
    * same trace with its own request id and time.
    */
@@ -113,12 +116,15 @@ export class TraceStore {
     const key = recorder.decisionKey;
     const model = key === undefined ? undefined : this.#models.get(key);
     if (model && model.recorder.sameDecision(recorder)) {
-      model.body ??= this.#queued.addBody(model.json);
-      this.#queued.pushReference(recorder.requestId, recorder.at, model.body, recorder.issuedId);
+      if (model.write !== this.#write) {
+        model.body = this.#queued.addBody(model.json);
+        model.write = this.#write;
+      }
+      this.#queued.pushReference(recorder.requestId, recorder.at, model.body!, recorder.issuedId);
     } else {
       const json = JSON.stringify(recorder.toStored());
       this.#queued.push(recorder.requestId, json, recorder.issuedId);
-      if (key !== undefined && (this.#models.size < MAX_MODELS || this.#models.has(key))) this.#models.set(key, { recorder, json });
+      if (key !== undefined) this.#remember(key, { recorder, json });
     }
     // What was stored is what it reads back: the recorder takes nothing more (a model is compared as it was encoded).
     recorder.seal();
@@ -181,10 +187,17 @@ export class TraceStore {
     this.#timer.unref();
   }
 
+  /** The model of decision `key` from now on; past MAX_MODELS the one remembered longest ago goes. */
+  #remember(key: string, model: Model): void {
+    this.#models.delete(key);
+    this.#models.set(key, model);
+    if (this.#models.size > MAX_MODELS) this.#models.delete(this.#models.keys().next().value!);
+  }
+
   /** Everything waiting is written, in batches of at most batchSize, one after another. */
   #startWrite(): void {
-    // A body is written with the traces that refer to it: none refers to one across writes.
-    this.#models.clear();
+    // A body is written with the traces that refer to it: the next write adds the bodies its traces refer to again.
+    this.#write += 1;
     const writing = this.#queued;
     this.#queued = this.#writing;
     this.#writing = writing;
