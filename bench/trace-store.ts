@@ -55,9 +55,9 @@ async function open(): Promise<Store> {
 }
 
 const variants = [
-  { name: 'Baton request ids, identical decisions', id: () => newRequestId(), distinct: false, issued: true },
+  { name: 'Baton request ids, identical decisions', id: (at: number) => newRequestId(at), distinct: false, issued: true },
   { name: 'proxy request ids, identical decisions', id: () => randomUUID().replaceAll('-', ''), distinct: false, issued: false },
-  { name: 'Baton request ids, distinct decisions', id: () => newRequestId(), distinct: true, issued: true },
+  { name: 'Baton request ids, distinct decisions', id: (at: number) => newRequestId(at), distinct: true, issued: true },
   { name: 'proxy request ids, distinct decisions', id: () => randomUUID().replaceAll('-', ''), distinct: true, issued: false },
 ];
 
@@ -65,10 +65,14 @@ const variants = [
 async function round(variant: (typeof variants)[number], store?: Store): Promise<number> {
   const traces = store && new TraceStore(store, 3600);
   const perMs = Math.max(1, Math.round(RATE / 1000));
+  // Baton's ids carry the time they stand for: RATE a second from 2.5 s ago (pages are written for
+  // recent windows only, and a window takes at most 64 pages: in the time this loop takes, ids of
+  // the real clock would crowd far more traces into each 256 ms window than RATE does).
+  const from = Date.now() - 2500;
   const started = process.cpuUsage();
   for (let i = 0; i < TRACES; i += perMs) {
     for (let j = 0; j < perMs; j++) {
-      const recorder = recorded(variant.id(), variant.distinct ? i + j : undefined, variant.issued);
+      const recorder = recorded(variant.id(from + i / perMs), variant.distinct ? i + j : undefined, variant.issued);
       traces?.keep(recorder);
     }
     // Let the timers and writes run as they would between requests.
