@@ -274,7 +274,6 @@ export class TraceRecorder {
   }
 }
 
-
 /** Two recorded claims alike (sameJson, for the tuple every claim of every traced token is). */
 function sameClaim(mine: StoredClaim, theirs: StoredClaim): boolean {
   return mine[0] === theirs[0] && mine[1] === theirs[1] && mine.length === theirs.length && (mine.length < 3 || sameJson(mine[2], theirs[2]));

@@ -64,7 +64,7 @@ export class TraceStore {
   #queued = new TraceBuffer();
   /** The traces being written (still readable until the write settles); then the next queue. */
   #writing = new TraceBuffer();
-  /** Per decision key, the model the next identical decision refers to; only for the traces waiting in `#queued`. */
+  /** Per decision key, the model the next identical decision refers to (at most MAX_MODELS). */
   readonly #models = new Map<string, Model>();
   /** Which write the traces waiting in `#queued` go in (a body is written with the traces that refer to it). */
   #write = 0;
@@ -106,8 +106,8 @@ export class TraceStore {
    * Hands a finished request's trace over (the hot path: every traced request). A decision exactly
    * like the last one kept in full for its client, grant and endpoint (same request, identity, steps
    * with their latencies, scopes, claims, refusal) is kept as a reference to a body holding that
-   * one, written in the same write (a page's own, or a body record): neither the trace nor its JSON is built again, and the store writes a few
-   * dozen bytes instead of the whole trace. Read back (`get`, baton explain, replay), it is the
+   * one, written in the same write (a page's own, or a body record): neither the trace nor its JSON
+   * is built again, and the store writes a few dozen bytes instead of the whole trace. Read back (`get`, baton explain, replay), it is the
    * same trace with its own request id and time.
    */
   keep(recorder: TraceRecorder): void {
