@@ -2,10 +2,20 @@
 // JSON and ids are copied from the trace buffer as they are, and the page is decoded into one
 // string once, instead of a string per trace joined into the page and flattened again.
 
+/** Bytes kept for the next page; a page that grew the buffer past this gives it back. */
+const INITIAL_BYTES = 16 * 1024;
+const KEEP_AT_MOST = 1024 * 1024;
+
 /** A page's bytes, grown as needed and kept for the next page. */
 export class PageText {
-  #bytes = Buffer.allocUnsafe(16 * 1024);
+  #bytes = Buffer.allocUnsafe(INITIAL_BYTES);
   #used = 0;
+
+  /** Starts a page: whatever an earlier one left (a page abandoned half-way) is dropped. */
+  begin(): this {
+    this.#used = 0;
+    return this;
+  }
 
   /** Text of ASCII characters (JSON punctuation, numbers). */
   ascii(text: string): this {
@@ -52,6 +62,7 @@ export class PageText {
   take(): string {
     const text = this.#bytes.toString('utf8', 0, this.#used);
     this.#used = 0;
+    if (this.#bytes.length > KEEP_AT_MOST) this.#bytes = Buffer.allocUnsafe(INITIAL_BYTES);
     return text;
   }
 

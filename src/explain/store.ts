@@ -144,6 +144,7 @@ export class TraceStore {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#models.clear();
     await this.flush();
   }
 

@@ -78,14 +78,6 @@ export function referenceJson(requestId: string, at: number, body: string): stri
   return `{"v":${TRACE_REFERENCE_VERSION},"requestId":${JSON.stringify(requestId)},"at":${at},"body":"${body}"}`;
 }
 
-/** The body id at the end of a reference's JSON text (referenceJson). */
-const REFERENCED = /"body":"(~[0-9a-f-]{36})"\}$/;
-
-/** The body id a trace's JSON text refers to, when it is a reference (from the text: nothing parsed). */
-export function referencedBodyId(json: string): string | undefined {
-  return json.endsWith('"}') ? REFERENCED.exec(json)?.[1] : undefined;
-}
-
 /** The body id a stored record refers to, when it is a reference. */
 export function referencedBody(value: unknown): string | undefined {
   const ref = value as Partial<TraceReference> | null;

@@ -6,7 +6,7 @@
 // together (bench/README.md, tracing). Bytes in a Buffer are never scanned, copied or promoted by
 // the collector; the strings of an entry exist only while it is written or read.
 //
-// An entry is a trace's JSON text, or a reference: a decision exactly like one waiting (store.ts
+// An entry is a trace's JSON text, or a reference: a decision exactly like one kept before (store.ts
 // `keep`), held as its request id, time and the index of the shared body among this buffer's
 // bodies, and written as JSON only where it is written (a reference record, or a page's compact
 // entry: trace-pages.ts), so that the hot path encodes nothing but the id.

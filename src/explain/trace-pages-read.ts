@@ -57,7 +57,8 @@ function readEntry(page: Page, entry: unknown): StoredEntry | undefined {
     return sharedBody(page.bodies[slot as number], requestId, at);
   }
   if (!isStoredEntry(entry)) return undefined;
-  if (page.v !== TRACE_PAGE_V4) return entry;
+  // Version 5 holds shared decisions only as compact entries: an object in it is a trace in full, never a reference to another record.
+  if (page.v !== TRACE_PAGE_V4) return referencedBody(entry) === undefined ? entry : undefined;
   const bodies = typeof page.bodies === 'object' && page.bodies !== null ? page.bodies as Record<string, unknown> : {};
   const id = referencedBody(entry);
   return (id !== undefined && Object.hasOwn(bodies, id) ? sharedBody(bodies[id], entry.requestId, entry.at) : undefined) ?? entry;

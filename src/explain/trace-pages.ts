@@ -163,7 +163,7 @@ export class TracePager {
    * `bodies`. A page never refers to another record.
    */
   #pageJson(buffer: TraceBuffer, entries: readonly number[]): string {
-    const text = this.#text.ascii(`{"v":${TRACE_PAGE_VERSION},"traces":[`);
+    const text = this.#text.begin().ascii(`{"v":${TRACE_PAGE_VERSION},"traces":[`);
     const bytes = buffer.bytes;
     const slots = new Map<number, number>();
     for (let i = 0; i < entries.length; i++) {

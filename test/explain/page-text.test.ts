@@ -23,4 +23,13 @@ describe('PageText', () => {
     expect(text.take()).toBe(expected);
     expect(text.ascii('{}').take()).toBe('{}');
   });
+
+  it('begin drops what a page abandoned half-way left; a page past 1 MiB is assembled whole', () => {
+    const text = new PageText();
+    text.ascii('{"v":5,"traces":[');
+    expect(text.begin().ascii('[]').take()).toBe('[]');
+    const big = 'x'.repeat(3 * 1024 * 1024);
+    expect(text.begin().ascii('"').utf8(big).ascii('"').take()).toBe(`"${big}"`);
+    expect(text.begin().number(42).take()).toBe('42');
+  });
 });

@@ -259,17 +259,20 @@ describe('traces in pages', () => {
     expect(await traces.get(c!)).toMatchObject({ requestId: c, at: 7, request: { clientId: 'web' } });
   });
 
-  it('a compact entry is read only through a stored trace at its index in the same page', async () => {
+  it('a compact entry is read only through a stored trace at its index in the same page; a version 5 page never refers to another record', async () => {
     const store = new WatchedStore();
-    const ids = idsAt(WINDOW_START, 9);
+    const ids = idsAt(WINDOW_START, 10);
     const window = pageWindow(ids[0]!)!;
     const full = { ...trace('model', 'web'), v: 2, result: { outcome: 'issued', scopes: [], tokens: [] } };
     const reference = { v: 3, requestId: 'x', at: 1, body: `~${'0'.repeat(8)}-0000-4000-8000-000000000000` };
     await store.putRecord(TRACE_PAGE_KIND, `${window}.0`, {
       v: 5,
-      traces: [[ids[0], 5, 0], [ids[1], 6, 1], [ids[2], 7, 2], [ids[3], 8, -1], [ids[4], 9, 0.5], [ids[5], '9', 0], [ids[6], 9, 0, 'more'], [9, 9, 0], [ids[8], 10, '0']],
+      traces: [[ids[0], 5, 0], [ids[1], 6, 1], [ids[2], 7, 2], [ids[3], 8, -1], [ids[4], 9, 0.5], [ids[5], '9', 0], [ids[6], 9, 0, 'more'], [9, 9, 0], [ids[8], 10, '0'],
+        { v: 3, requestId: ids[9], at: 11, body: reference.body }],
       bodies: [full, reference],
     }, { expiresIn: 60 });
+    // A body record another client's trace is in: a reference object in a version 5 page never reaches it.
+    await store.putRecord('decision-trace-body', reference.body, { ...full, request: { ...full.request, clientId: 'other' } }, { expiresIn: 60 });
     const traces = new TraceStore(store, 60);
     expect(await traces.get(ids[0]!)).toMatchObject({ requestId: ids[0], at: 5, request: { clientId: 'web' } });
     for (const id of ids.slice(1)) expect(await traces.get(id)).toBeUndefined();
