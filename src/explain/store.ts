@@ -13,7 +13,7 @@
 import type { Store } from '../storage/store.ts';
 import type { TraceRecorder } from './recorder.ts';
 import { resolveStored, STORED_TRACE_VERSION, storedForm, type StoredTrace } from './stored-trace.ts';
-import { TraceBuffer } from './trace-buffer.ts';
+import { TraceBuffer, type TraceBody } from './trace-buffer.ts';
 import { storedValue } from './trace-pages-read.ts';
 import { TraceWriter } from './trace-writer.ts';
 import { TRACE_BODY_KIND, TRACE_KIND, type DecisionTrace } from './trace.ts';
@@ -151,12 +151,14 @@ export class TraceStore {
   /** The trace, or undefined when unknown, expired, malformed id, or written by an incompatible version. */
   async get(requestId: string): Promise<DecisionTrace | undefined> {
     if (!REQUEST_ID.test(requestId)) return undefined;
-    // Looked up before the store is asked: a write that completes meanwhile empties the buffer.
+    // Looked up before the store is asked: a write that completes meanwhile empties the buffer (and
+    // the bodies with it: a page's references have no body record, their page holds it).
     const waiting = this.#waiting(requestId);
+    const bodies = [this.#writing.bodies, this.#queued.bodies];
     const stored = await storedValue(this.#store, requestId);
     // What is stored wins over a trace still waiting under the same id (first write wins).
     const value: unknown = stored !== undefined ? stored : waiting === undefined ? undefined : JSON.parse(waiting);
-    return value === undefined ? undefined : resolveStored(value, (id) => this.#body(id));
+    return value === undefined ? undefined : resolveStored(value, (id) => this.#body(id, bodies));
   }
 
   /** The JSON text of an entry waiting to be written (or being written) under `id`. */
@@ -164,13 +166,9 @@ export class TraceStore {
     return this.#writing.find(id) ?? this.#queued.find(id);
   }
 
-  /** The JSON text of a body waiting to be written (or being written). */
-  #waitingBody(id: string): string | undefined {
-    return this.#writing.findBody(id) ?? this.#queued.findBody(id);
-  }
-
-  async #body(id: string): Promise<unknown> {
-    const waiting = this.#waitingBody(id);
+  /** A body's stored trace: its record, else as it waited when the read began (`bodies`: the buffers' bodies then). */
+  async #body(id: string, bodies: ReadonlyArray<readonly TraceBody[]>): Promise<unknown> {
+    const waiting = bodies.flat().find((body) => body.id === id)?.json;
     const record = await this.#store.getRecord<unknown>(TRACE_BODY_KIND, id);
     if (record) return record.value;
     return waiting === undefined ? undefined : JSON.parse(waiting);

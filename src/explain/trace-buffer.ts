@@ -65,7 +65,7 @@ export class TraceBuffer {
     return this.#used;
   }
 
-  /** The bodies references in this buffer refer to, by index. */
+  /** The bodies references in this buffer refer to, by index (`clear` starts a new array: this one stays as it is). */
   get bodies(): readonly TraceBody[] {
     return this.#bodies;
   }
@@ -153,11 +153,6 @@ export class TraceBuffer {
       if (end - start === wanted.length && this.#bytes.compare(wanted, 0, wanted.length, start, end) === 0) return this.entry(at).json;
     }
     return undefined;
-  }
-
-  /** The JSON text of a body waiting with these entries. */
-  findBody(id: string): string | undefined {
-    return this.#bodies.find((body) => body.id === id)?.json;
   }
 
   /** Empties the buffer, keeping its memory for the next entries unless a burst grew it past KEEP_AT_MOST. */

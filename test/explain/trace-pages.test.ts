@@ -259,6 +259,43 @@ describe('traces in pages', () => {
     expect(await traces.get(c!)).toMatchObject({ requestId: c, at: 7, request: { clientId: 'web' } });
   });
 
+  it('a paged reference read while its write completes is still read (its body is in the page, not in a record)', async () => {
+    let release!: () => void;
+    let gate: Promise<void> | undefined = new Promise((resolve) => { release = resolve; });
+    let onRecordRead: (() => Promise<void>) | undefined;
+    const store = new (class extends MemoryStore {
+      override async insertRecords(kind: string, records: ReadonlyArray<{ readonly id: string; readonly json: string }>, expiresIn?: number): Promise<boolean[]> {
+        if (gate) await gate;
+        return super.insertRecords(kind, records, expiresIn);
+      }
+      override async getRecord<T>(kind: string, id: string) {
+        const record = await super.getRecord<T>(kind, id);
+        // The reader has looked through the pages (none yet) and reads the id's own record: the write ends now.
+        if (kind === TRACE_KIND && onRecordRead) {
+          const during = onRecordRead;
+          onRecordRead = undefined;
+          await during();
+        }
+        return record;
+      }
+    })();
+    const traces = new TraceStore(store, 60, { flushDelay: 1, onLoss });
+    const ids = idsAt(WINDOW_START, MIN_PAGE + 2);
+    for (const id of ids) {
+      const recorder = new TraceRecorder(id, Date.now(), undefined, true);
+      recorder.request({ endpoint: 'token', clientId: 'service', grantType: 'client_credentials' });
+      recorder.scope({ scope: 'orders:read', granted: true, by: 'client' });
+      traces.keep(recorder);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const flushed = traces.flush();
+    onRecordRead = async () => { release(); gate = undefined; await flushed; };
+    expect(await traces.get(ids[5]!)).toMatchObject({ requestId: ids[5], request: { clientId: 'service' } });
+    expect(await store.listRecordIds(TRACE_PAGE_KIND)).toHaveLength(1);
+    expect(await traces.get(ids[6]!)).toMatchObject({ requestId: ids[6] });
+    expect(losses).toEqual([]);
+  });
+
   it('a compact entry is read only through a stored trace at its index in the same page; a version 5 page never refers to another record', async () => {
     const store = new WatchedStore();
     const ids = idsAt(WINDOW_START, 10);
