@@ -10,7 +10,8 @@ import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/acco
 import { scopesOutside } from '../provider/resources.ts';
 import { authorizeUser, refusalActor, storedIssuer, storedUpstream } from '../orchestration/pipeline.ts';
 import { HookError } from '../orchestration/hooks/index.ts';
-import { withTrace, TraceRecorder } from './recorder.ts';
+import { TraceRecorder } from './recorder.ts';
+import { withTrace } from './trace-context.ts';
 import type { DecisionTrace, ScopeVerdict, TraceActor, TraceIdentity } from './trace.ts';
 import type { Evaluator } from './evaluator.ts';
 import { accessTokenFor, idTokenFor } from './issue.ts';

@@ -2,7 +2,7 @@
 // the code paths stay the same whether `explain` is on or off.
 import type { RuleConfig } from '../config/schema.ts';
 import type { RuleDecision } from '../orchestration/rules.ts';
-import { currentTrace } from './recorder.ts';
+import { currentTrace } from './trace-context.ts';
 import type { TraceActor } from './trace.ts';
 
 /** The rules step: which rule decided, or that none matched / none is configured. */

@@ -5,7 +5,7 @@
 // mapped claims (oidc-provider filters them by scope).
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
-import { currentTrace } from './recorder.ts';
+import { currentTrace } from './trace-context.ts';
 import { PER_TOKEN_CLAIMS, type TraceActor } from './trace.ts';
 
 const HOOK_CLAIMS = 'batonHookClaims';

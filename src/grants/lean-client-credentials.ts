@@ -7,7 +7,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import als from 'oidc-provider/lib/helpers/als.js';
 
-import { traceOfContext } from '../explain/recorder.ts';
+import { traceOfContext } from '../explain/trace-context.ts';
 import type { SecretVerifier } from '../provider/client-secret.ts';
 import { leanClientAuth } from './lean-client-auth.ts';
 import type { ResourcePolicy } from '../provider/resources.ts';

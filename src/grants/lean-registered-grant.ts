@@ -8,7 +8,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import als from 'oidc-provider/lib/helpers/als.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 
-import { traceOfContext } from '../explain/recorder.ts';
+import { traceOfContext } from '../explain/trace-context.ts';
 import type { SecretVerifier } from '../provider/client-secret.ts';
 import { leanClientAuth } from './lean-client-auth.ts';
 import type { LeanContext, LeanResult } from './lean-client-credentials.ts';

@@ -5,7 +5,7 @@
 // and the same again per identity the hook names, so spellings it normalises share one limit.
 // The subject is namespaced by the client (`~password/{client_id}:{sub}`). Rules and isAuthorized
 // apply as after any sign-in.
-import { currentTrace } from '../explain/recorder.ts';
+import { currentTrace } from '../explain/trace-context.ts';
 import { recordRefusal, recordRules } from '../explain/steps.ts';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type Provider from 'oidc-provider';

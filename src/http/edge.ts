@@ -5,7 +5,7 @@ import type Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 
 import type { ExplainEdge } from '../explain/edge.ts';
-import { withTrace } from '../explain/recorder.ts';
+import { withTrace } from '../explain/trace-context.ts';
 import { handedOverTrace } from './lean-handoff.ts';
 import type { Logger } from '../observability/logger.ts';
 import { beginRequest, endRequest } from '../observability/request-log.ts';

@@ -8,7 +8,8 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import errOut from 'oidc-provider/lib/helpers/err_out.js';
 
-import { traceOnContext, TraceRecorder } from '../explain/recorder.ts';
+import { TraceRecorder } from '../explain/recorder.ts';
+import { traceOnContext } from '../explain/trace-context.ts';
 import type { LeanContext, LeanResult } from '../grants/lean-client-credentials.ts';
 import { merged } from '../lang/merged.ts';
 import type { Logger } from '../observability/logger.ts';

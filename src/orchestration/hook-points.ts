@@ -4,7 +4,7 @@
 // store per client and user between hook calls.
 import type { BatonConfig, HooksConfig } from '../config/schema.ts';
 import { summarizeHookInput, summarizeHookOutput } from '../explain/hook-summary.ts';
-import { currentTrace } from '../explain/recorder.ts';
+import { currentTrace } from '../explain/trace-context.ts';
 import { merged } from '../lang/merged.ts';
 import type { Logger } from '../observability/logger.ts';
 import { traced } from '../observability/tracing.ts';

@@ -4,7 +4,7 @@
 // passthrough run it as it is; the caller turns a refusal into its own error (a denial page,
 // access_denied, invalid_grant).
 import type { RuleConfig } from '../config/schema.ts';
-import { currentTrace } from '../explain/recorder.ts';
+import { currentTrace } from '../explain/trace-context.ts';
 import { recordRefusal, recordRules } from '../explain/steps.ts';
 import type { TraceActor } from '../explain/trace.ts';
 import { merged } from '../lang/merged.ts';

@@ -5,7 +5,7 @@
 import type { Context } from 'koa';
 import Provider, { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
-import { currentTrace } from '../explain/recorder.ts';
+import { currentTrace } from '../explain/trace-context.ts';
 import { recordIdTokenClaims } from '../explain/token-claims.ts';
 import { merged } from '../lang/merged.ts';
 import { stringParams, type HookPoints } from '../orchestration/hook-points.ts';

@@ -3,7 +3,7 @@
 // set it (explain/token-claims.ts).
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
-import { currentTrace } from '../explain/recorder.ts';
+import { currentTrace } from '../explain/trace-context.ts';
 import { recordAccessTokenClaims } from '../explain/token-claims.ts';
 
 interface JwtToken { jti?: string; accountId?: string; grantId?: string; resourceServer?: { identifier(): string } }

@@ -3,7 +3,7 @@
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 
 import type { BatonConfig, ClientConfig, ResourceConfig } from '../config/schema.ts';
-import { currentTrace } from '../explain/recorder.ts';
+import { currentTrace } from '../explain/trace-context.ts';
 import { recordResourceScopes } from '../explain/scopes.ts';
 import { recordRefusal } from '../explain/steps.ts';
 

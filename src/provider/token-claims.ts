@@ -13,7 +13,7 @@ import type { BatonConfig } from '../config/schema.ts';
 import { merged } from '../lang/merged.ts';
 import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
-import { currentTrace } from '../explain/recorder.ts';
+import { currentTrace } from '../explain/trace-context.ts';
 import { recordRefusal } from '../explain/steps.ts';
 import { noteHookClaims, recordAccessTokenClaims } from '../explain/token-claims.ts';
 import type { TraceActor } from '../explain/trace.ts';

@@ -75,7 +75,7 @@ describe('the stored form of a trace', () => {
 describe('the lean path carries its recorder on the request context', () => {
   it('inside oidc-provider\'s store the recorder is the current trace; a copy of the state does not carry it', async () => {
     const { default: providerContext } = await import('oidc-provider/lib/helpers/als.js');
-    const { currentTrace, traceOfContext, traceOnContext } = await import('../../src/explain/recorder.ts');
+    const { currentTrace, traceOfContext, traceOnContext } = await import('../../src/explain/trace-context.ts');
     const recorder = new TraceRecorder('req-1', 0);
     const ctx = { state: { requestId: 'req-1' } };
     traceOnContext(ctx, recorder);

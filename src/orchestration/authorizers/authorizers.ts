@@ -8,7 +8,7 @@ import type { Events } from '../../observability/events.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { SpanKind, traced } from '../../observability/tracing.ts';
 import type { Store } from '../../storage/store.ts';
-import { currentTrace } from '../../explain/recorder.ts';
+import { currentTrace } from '../../explain/trace-context.ts';
 import { placedClaims, shadowStep, traceStep } from './shadow.ts';
 import { DecisionCache, cacheKey } from './cache.ts';
 import { callAuthorizer } from './call.ts';

@@ -3,7 +3,8 @@
 // (metric callback) and written in the decision trace once they settle.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { TraceRecorder, withTrace } from '../../../src/explain/recorder.ts';
+import { TraceRecorder } from '../../../src/explain/recorder.ts';
+import { withTrace } from '../../../src/explain/trace-context.ts';
 import { Authorizers, checkAuthorizerConfigs, type DecisionRequest } from '../../../src/orchestration/authorizers/index.ts';
 import type { AuthorizerConfig } from '../../../src/config/orchestration.ts';
 import { authorizerConfig, captureLogger, createSigner, grantAll, memoryStore, startAuthorizer, testClock, type Handler, type Signer, type TestAuthorizer } from './helpers.ts';
