@@ -1,9 +1,12 @@
 // Benchmark child of bench/sign-in.ts: Baton (createBaton, in-memory store, ES256) brokering to the
 // upstream at BENCH_UPSTREAM, with one confidential app allowed a JWT API. Listens on 127.0.0.1:BENCH_PORT.
-import { validateConfig } from '../src/config/load.ts';
-import { createBaton } from '../src/server.ts';
 import { benchPort, serveBenchIpc } from './server-ipc.ts';
 import { API, APP, APP_REDIRECT, APP_SECRET, UPSTREAM_CLIENT, UPSTREAM_ID, UPSTREAM_SECRET } from './sign-in-parts.ts';
+import { batonModule } from './support.ts';
+
+// BENCH_BATON=dist: the compiled build, as installed (support.ts); else the sources under tsx.
+const { validateConfig } = await import(batonModule('config/load')) as typeof import('../src/config/load.ts');
+const { createBaton } = await import(batonModule('server')) as typeof import('../src/server.ts');
 
 const port = benchPort();
 const upstream = process.env.BENCH_UPSTREAM;

@@ -11,7 +11,7 @@ import { type Child, Children, choosePinning, onInterrupt } from './processes.ts
 import { Tally } from './report.ts';
 import type { ServerMessage } from './server-ipc.ts';
 import type { SignInResult, SignInRun } from './sign-in-parts.ts';
-import { envNumber, freePort, recordSummary } from './support.ts';
+import { BATON_DIST, checkBuild, envNumber, freePort, recordSummary } from './support.ts';
 
 const DURATION = envNumber('BENCH_DURATION', 6);
 const WARMUP = envNumber('BENCH_WARMUP', 1);
@@ -26,6 +26,8 @@ async function main(): Promise<void> {
   const pinning = choosePinning();
   console.log(`brokered sign-in (authorize -> upstream login -> callback -> code -> token), no browser; node ${process.version}`);
   console.log(`${WARMUP} s warm-up, ${DURATION} s measured, ${CONCURRENCY} sign-ins in flight, each a new user agent; Baton log level ${LOG_LEVEL}`);
+  if (BATON_DIST) checkBuild();
+  console.log(BATON_DIST ? 'Baton: its compiled dist/ (BENCH_BATON=dist), as installed' : 'Baton: its TypeScript sources under tsx (BENCH_BATON=dist: compiled)');
   console.log(pinning.note ? `note: ${pinning.note}` : `Baton and the upstream on CPU ${pinning.server}, the driver on CPU ${pinning.load}`);
   const children = new Children();
   const releaseInterrupt = onInterrupt(() => children.stopAll());

@@ -23,6 +23,10 @@ interface RecordEntry {
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly #models = new Map<string, ModelEntry>();
+  /** The secondary lookups (findByUid, findByUserCode, revokeByGrantId): each a lookup, not a scan of every model. */
+  readonly #byUid = new SecondaryIndex();
+  readonly #byUserCode = new SecondaryIndex();
+  readonly #byGrantId = new SecondaryIndex();
   readonly #records = new Map<string, RecordEntry>();
   readonly #clock: Clock;
   #closed = false;
@@ -33,7 +37,7 @@ export class MemoryStore implements Store {
 
   async upsert(model: string, id: string, payload: ModelPayload, expiresIn?: number): Promise<void> {
     this.#open();
-    this.#models.set(key(model, id), modelEntry(payload, expiresAt(this.#clock, expiresIn), typeof payload.consumed === 'number' ? payload.consumed : null));
+    this.#setModel(model, key(model, id), modelEntry(payload, expiresAt(this.#clock, expiresIn), typeof payload.consumed === 'number' ? payload.consumed : null));
   }
 
   async find(model: string, id: string): Promise<ModelPayload | undefined> {
@@ -43,11 +47,11 @@ export class MemoryStore implements Store {
   }
 
   async findByUid(model: string, uid: string): Promise<ModelPayload | undefined> {
-    return this.#findBy(model, (p) => p.uid === uid);
+    return this.#findBy(this.#byUid, model, uid);
   }
 
   async findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined> {
-    return this.#findBy(model, (p) => p.userCode === userCode);
+    return this.#findBy(this.#byUserCode, model, userCode);
   }
 
   async consume(model: string, id: string): Promise<boolean> {
@@ -60,15 +64,12 @@ export class MemoryStore implements Store {
 
   async destroy(model: string, id: string): Promise<void> {
     this.#open();
-    this.#models.delete(key(model, id));
+    this.#deleteModel(model, key(model, id));
   }
 
   async revokeByGrantId(model: string, grantId: string): Promise<void> {
     this.#open();
-    const prefix = `${model}\u0000`;
-    for (const [k, entry] of this.#models) {
-      if (k.startsWith(prefix) && entry.keys.grantId === grantId) this.#models.delete(k);
-    }
+    for (const k of this.#byGrantId.keysOf(model, grantId)) this.#deleteModel(model, k);
   }
 
   async listModelIds(model: string): Promise<string[]> {
@@ -81,8 +82,8 @@ export class MemoryStore implements Store {
     this.#open();
     const moved = this.#live(key(model, from));
     if (!moved || this.#models.has(key(model, to))) return false;
-    this.#models.delete(key(model, from));
-    this.#models.set(key(model, to), modelEntry(withoutConsumed(payload), moved.expiresAt, moved.consumed));
+    this.#deleteModel(model, key(model, from));
+    this.#setModel(model, key(model, to), modelEntry(withoutConsumed(payload), moved.expiresAt, moved.consumed));
     return true;
   }
 
@@ -131,12 +132,16 @@ export class MemoryStore implements Store {
     this.#open();
     const now = this.#clock();
     let removed = 0;
-    for (const map of [this.#models, this.#records] as Map<string, { expiresAt: number | null }>[]) {
-      for (const [k, entry] of map) {
-        if (entry.expiresAt !== null && entry.expiresAt <= now) {
-          map.delete(k);
-          removed += 1;
-        }
+    for (const [k, entry] of this.#models) {
+      if (entry.expiresAt !== null && entry.expiresAt <= now) {
+        this.#deleteModel(k.slice(0, k.indexOf('\u0000')), k);
+        removed += 1;
+      }
+    }
+    for (const [k, entry] of this.#records) {
+      if (entry.expiresAt !== null && entry.expiresAt <= now) {
+        this.#records.delete(k);
+        removed += 1;
       }
     }
     return removed;
@@ -168,13 +173,64 @@ export class MemoryStore implements Store {
     return at !== null && at <= this.#clock();
   }
 
-  #findBy(model: string, match: (keys: ModelEntry['keys']) => boolean): ModelPayload | undefined {
+  #findBy(index: SecondaryIndex, model: string, value: string): ModelPayload | undefined {
     this.#open();
-    const prefix = `${model}\u0000`;
-    for (const [k, entry] of this.#models) {
-      if (k.startsWith(prefix) && !this.#expired(entry.expiresAt) && match(entry.keys)) return present(entry);
+    for (const k of index.keysOf(model, value)) {
+      const entry = this.#live(k);
+      if (entry) return present(entry);
     }
     return undefined;
+  }
+
+  /** Stores a model instance under `k` (of `model`), its lookups moved from what it replaces. */
+  #setModel(model: string, k: string, entry: ModelEntry): void {
+    const replaced = this.#models.get(k);
+    if (replaced) this.#unindex(model, k, replaced);
+    this.#models.set(k, entry);
+    this.#byUid.add(model, entry.keys.uid, k);
+    this.#byUserCode.add(model, entry.keys.userCode, k);
+    this.#byGrantId.add(model, entry.keys.grantId, k);
+  }
+
+  #deleteModel(model: string, k: string): void {
+    const entry = this.#models.get(k);
+    if (!entry) return;
+    this.#unindex(model, k, entry);
+    this.#models.delete(k);
+  }
+
+  #unindex(model: string, k: string, entry: ModelEntry): void {
+    this.#byUid.remove(model, entry.keys.uid, k);
+    this.#byUserCode.remove(model, entry.keys.userCode, k);
+    this.#byGrantId.remove(model, entry.keys.grantId, k);
+  }
+}
+
+/** Model instances (their keys in #models) by one payload field's value, per model. */
+class SecondaryIndex {
+  readonly #keys = new Map<string, Set<string>>();
+
+  add(model: string, value: unknown, k: string): void {
+    if (typeof value !== 'string') return;
+    const at = key(model, value);
+    const keys = this.#keys.get(at);
+    if (keys) keys.add(k);
+    else this.#keys.set(at, new Set([k]));
+  }
+
+  remove(model: string, value: unknown, k: string): void {
+    if (typeof value !== 'string') return;
+    const at = key(model, value);
+    const keys = this.#keys.get(at);
+    if (!keys) return;
+    keys.delete(k);
+    if (keys.size === 0) this.#keys.delete(at);
+  }
+
+  /** A copy: the caller may delete while it iterates. */
+  keysOf(model: string, value: string): string[] {
+    const keys = this.#keys.get(key(model, value));
+    return keys ? [...keys] : [];
   }
 }
 

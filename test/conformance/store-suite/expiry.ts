@@ -51,6 +51,20 @@ export function describeExpiry(suite: StoreUnderTest): void {
       expect(await store.findByUserCode('DeviceCode', 'UC-1')).toBeUndefined();
     });
 
+    it('collectExpired takes the lookups of what it removes with it: the uid, user code and grant go to a new instance', async () => {
+      await store.upsert('Session', 'old', { uid: 'u1', grantId: 'g1' }, 10);
+      await store.upsert('DeviceCode', 'old-code', { userCode: 'UC-1' }, 10);
+      advance(10);
+      expect(await store.collectExpired()).toBe(2);
+      await store.upsert('Session', 'new', { uid: 'u1', grantId: 'g1', v: 2 }, 60);
+      await store.upsert('DeviceCode', 'new-code', { userCode: 'UC-1', v: 2 }, 60);
+      expect(await store.findByUid('Session', 'u1')).toStrictEqual({ uid: 'u1', grantId: 'g1', v: 2 });
+      expect(await store.findByUserCode('DeviceCode', 'UC-1')).toStrictEqual({ userCode: 'UC-1', v: 2 });
+      await store.revokeByGrantId('Session', 'g1');
+      expect(await store.find('Session', 'new')).toBeUndefined();
+      expect(await store.findByUid('Session', 'u1')).toBeUndefined();
+    });
+
     it('collectExpired removes expired models and records, returns the count and keeps live ones', async () => {
       await store.upsert('AccessToken', 'soon', { grantId: 'g1' }, 10);
       await store.upsert('AccessToken', 'later', { grantId: 'g1' }, 20);

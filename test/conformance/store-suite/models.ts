@@ -108,6 +108,35 @@ export function describeRevocation(suite: StoreUnderTest): void {
       await expect(store.destroy('Session', 'never')).resolves.toBeUndefined();
     });
 
+    it('among many instances each lookup finds its own, and revoking one grant leaves every other', async () => {
+      const n = 300;
+      for (let i = 0; i < n; i++) {
+        await store.upsert('Session', `s${i}`, { uid: `u${i}`, grantId: `g${i % 10}`, i }, 60);
+        await store.upsert('DeviceCode', `d${i}`, { userCode: `UC-${i}`, grantId: `g${i % 10}`, i }, 60);
+      }
+      for (const i of [0, 1, 149, 299]) {
+        expect(await store.findByUid('Session', `u${i}`)).toMatchObject({ i });
+        expect(await store.findByUserCode('DeviceCode', `UC-${i}`)).toMatchObject({ i });
+      }
+      await store.revokeByGrantId('Session', 'g3');
+      expect(await store.listModelIds('Session')).toHaveLength(n - n / 10);
+      expect(await store.findByUid('Session', 'u3')).toBeUndefined();
+      expect(await store.findByUid('Session', 'u13')).toBeUndefined();
+      expect(await store.findByUid('Session', 'u4')).toMatchObject({ i: 4 });
+      // Another model's instances of that grant stay.
+      expect(await store.findByUserCode('DeviceCode', 'UC-3')).toMatchObject({ i: 3 });
+    });
+
+    it('an instance that moves to another grant or uid is revoked and found under the new one only', async () => {
+      await store.upsert('Session', 's1', { uid: 'u1', grantId: 'g1' }, 60);
+      await store.upsert('Session', 's1', { uid: 'u2', grantId: 'g2' }, 60);
+      await store.revokeByGrantId('Session', 'g1');
+      expect(await store.findByUid('Session', 'u2')).toStrictEqual({ uid: 'u2', grantId: 'g2' });
+      await store.revokeByGrantId('Session', 'g2');
+      expect(await store.find('Session', 's1')).toBeUndefined();
+      expect(await store.findByUid('Session', 'u2')).toBeUndefined();
+    });
+
     it("revokeByGrantId removes only that model's instances of that grant", async () => {
       await store.upsert('AccessToken', 'a1', { grantId: 'g1' }, 60);
       await store.upsert('AccessToken', 'a2', { grantId: 'g1' });
