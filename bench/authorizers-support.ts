@@ -3,8 +3,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { ensureAlgorithms } from '../src/keys/keyset.ts';
-import { requestSigner } from '../src/orchestration/request-signer.ts';
+import { batonModule } from './support.ts';
 
 export interface SlowAuthorizer { url: string; close: () => Promise<void> }
 
@@ -25,6 +24,9 @@ export async function startSlowAuthorizer(delayMs: number): Promise<SlowAuthoriz
 
 /** Baton's request signer (src/orchestration/request-signer.ts): ES256, kid, iss, aud, iat, exp +60 s, jti. */
 export async function benchSigner(): Promise<(audience: string, payload: Record<string, unknown>) => Promise<string>> {
+  // From dist/ with BENCH_BATON=dist (support.ts), as the rest of the fan-out.
+  const { ensureAlgorithms } = await import(batonModule('keys/keyset')) as typeof import('../src/keys/keyset.ts');
+  const { requestSigner } = await import(batonModule('orchestration/request-signer')) as typeof import('../src/orchestration/request-signer.ts');
   const keys = await ensureAlgorithms({ keys: [] }, ['ES256'], Math.floor(Date.now() / 1000) - 1);
   return requestSigner('http://127.0.0.1', 'ES256', () => keys);
 }

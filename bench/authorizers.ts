@@ -13,12 +13,16 @@ import { performance } from 'node:perf_hooks';
 import type { LevelWithSilent } from 'pino';
 
 import type { AuthorizerConfig } from '../src/config/orchestration.ts';
-import { createLogger } from '../src/observability/logger.ts';
-import { Authorizers, type DecisionRequest } from '../src/orchestration/authorizers/index.ts';
-import { MemoryStore } from '../src/storage/memory/memory-store.ts';
+import type { DecisionRequest } from '../src/orchestration/authorizers/index.ts';
 import { benchSigner, percentile } from './authorizers-support.ts';
-import { envNumber, recordSummary } from './support.ts';
+import { BATON_DIST, batonModule, checkBuild, envNumber, recordSummary } from './support.ts';
 import { Children, choosePinning } from './processes.ts';
+
+// BENCH_BATON=dist: the compiled build, as installed (support.ts); else the sources under tsx.
+if (BATON_DIST) checkBuild();
+const { createLogger } = await import(batonModule('observability/logger')) as typeof import('../src/observability/logger.ts');
+const { Authorizers } = await import(batonModule('orchestration/authorizers/index')) as typeof import('../src/orchestration/authorizers/index.ts');
+const { MemoryStore } = await import(batonModule('storage/memory/memory-store')) as typeof import('../src/storage/memory/memory-store.ts');
 
 const DURATION = envNumber('BENCH_DURATION', 10);
 const WARMUP = envNumber('BENCH_WARMUP', 1);
@@ -58,6 +62,7 @@ function summary(name: string, run: Run, seconds: number): { p50: number; p99: n
 
 async function main(): Promise<void> {
   console.log(`authorizer fan-out: 3 authorizers answering after ${DELAYS.join(', ')} ms, ${CONCURRENCY} decide() in flight, ${DURATION} s, cache off, node ${process.version}`);
+  console.log(BATON_DIST ? 'Baton: its compiled dist/ (BENCH_BATON=dist), as installed' : 'Baton: its TypeScript sources under tsx (BENCH_BATON=dist: compiled)');
   const pinning = choosePinning();
   if (pinning.note) console.log(`note: ${pinning.note}`);
   const children = new Children();
