@@ -182,14 +182,14 @@ export class MemoryStore implements Store {
     return undefined;
   }
 
-  /** Stores a model instance under `k` (of `model`), its lookups moved from what it replaces. */
+  /** Stores a model instance under `k` (of `model`), its lookups moved from what it replaces where they changed. */
   #setModel(model: string, k: string, entry: ModelEntry): void {
-    const replaced = this.#models.get(k);
-    if (replaced) this.#unindex(model, k, replaced);
+    const before = this.#models.get(k)?.keys;
     this.#models.set(k, entry);
-    this.#byUid.add(model, entry.keys.uid, k);
-    this.#byUserCode.add(model, entry.keys.userCode, k);
-    this.#byGrantId.add(model, entry.keys.grantId, k);
+    const after = entry.keys;
+    if (before?.uid !== after.uid) this.#byUid.move(model, before?.uid, after.uid, k);
+    if (before?.userCode !== after.userCode) this.#byUserCode.move(model, before?.userCode, after.userCode, k);
+    if (before?.grantId !== after.grantId) this.#byGrantId.move(model, before?.grantId, after.grantId, k);
   }
 
   #deleteModel(model: string, k: string): void {
@@ -216,6 +216,11 @@ class SecondaryIndex {
     const keys = this.#keys.get(at);
     if (keys) keys.add(k);
     else this.#keys.set(at, new Set([k]));
+  }
+
+  move(model: string, from: unknown, to: unknown, k: string): void {
+    this.remove(model, from, k);
+    this.add(model, to, k);
   }
 
   remove(model: string, value: unknown, k: string): void {
