@@ -5,6 +5,8 @@
 import { type Clock, type ModelPayload, type PutRecordOptions, type Store, type StoredRecord, expiresAt, systemClock } from '../store.ts';
 
 interface ModelEntry {
+  /** The model it is an instance of (its key's prefix, kept so that nothing is read back out of a key). */
+  model: string;
   /** The payload's JSON text. */
   json: string;
   /** The payload fields the secondary lookups match on, kept beside the text. */
@@ -37,7 +39,7 @@ export class MemoryStore implements Store {
 
   async upsert(model: string, id: string, payload: ModelPayload, expiresIn?: number): Promise<void> {
     this.#open();
-    this.#setModel(model, key(model, id), modelEntry(payload, expiresAt(this.#clock, expiresIn), typeof payload.consumed === 'number' ? payload.consumed : null));
+    this.#setModel(model, key(model, id), modelEntry(model, payload, expiresAt(this.#clock, expiresIn), typeof payload.consumed === 'number' ? payload.consumed : null));
   }
 
   async find(model: string, id: string): Promise<ModelPayload | undefined> {
@@ -47,11 +49,11 @@ export class MemoryStore implements Store {
   }
 
   async findByUid(model: string, uid: string): Promise<ModelPayload | undefined> {
-    return this.#findBy(this.#byUid, model, uid);
+    return this.#findBy(this.#byUid, model, 'uid', uid);
   }
 
   async findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined> {
-    return this.#findBy(this.#byUserCode, model, userCode);
+    return this.#findBy(this.#byUserCode, model, 'userCode', userCode);
   }
 
   async consume(model: string, id: string): Promise<boolean> {
@@ -69,7 +71,10 @@ export class MemoryStore implements Store {
 
   async revokeByGrantId(model: string, grantId: string): Promise<void> {
     this.#open();
-    for (const k of this.#byGrantId.keysOf(model, grantId)) this.#deleteModel(model, k);
+    for (const k of this.#byGrantId.keysOf(model, grantId)) {
+      const entry = this.#models.get(k);
+      if (entry?.model === model && entry.keys.grantId === grantId) this.#deleteModel(model, k);
+    }
   }
 
   async listModelIds(model: string): Promise<string[]> {
@@ -82,8 +87,10 @@ export class MemoryStore implements Store {
     this.#open();
     const moved = this.#live(key(model, from));
     if (!moved || this.#models.has(key(model, to))) return false;
+    // Encoded first: a payload that cannot be written leaves the instance where it was.
+    const entry = modelEntry(model, withoutConsumed(payload), moved.expiresAt, moved.consumed);
     this.#deleteModel(model, key(model, from));
-    this.#setModel(model, key(model, to), modelEntry(withoutConsumed(payload), moved.expiresAt, moved.consumed));
+    this.#setModel(model, key(model, to), entry);
     return true;
   }
 
@@ -134,7 +141,7 @@ export class MemoryStore implements Store {
     let removed = 0;
     for (const [k, entry] of this.#models) {
       if (entry.expiresAt !== null && entry.expiresAt <= now) {
-        this.#deleteModel(k.slice(0, k.indexOf('\u0000')), k);
+        this.#deleteModel(entry.model, k);
         removed += 1;
       }
     }
@@ -173,11 +180,12 @@ export class MemoryStore implements Store {
     return at !== null && at <= this.#clock();
   }
 
-  #findBy(index: SecondaryIndex, model: string, value: string): ModelPayload | undefined {
+  #findBy(index: SecondaryIndex, model: string, field: 'uid' | 'userCode', value: string): ModelPayload | undefined {
     this.#open();
     for (const k of index.keysOf(model, value)) {
       const entry = this.#live(k);
-      if (entry) return present(entry);
+      // The instance itself is asked too: the index only narrows the search.
+      if (entry && entry.model === model && entry.keys[field] === value) return present(entry);
     }
     return undefined;
   }
@@ -240,8 +248,8 @@ class SecondaryIndex {
 }
 
 /** A payload as kept: its JSON text, the fields secondary lookups match on, its expiry and consumed state. */
-function modelEntry(payload: ModelPayload, expiresAt: number | null, consumed: number | null): ModelEntry {
-  return { json: JSON.stringify(payload), keys: { uid: payload.uid, userCode: payload.userCode, grantId: payload.grantId }, expiresAt, consumed };
+function modelEntry(model: string, payload: ModelPayload, expiresAt: number | null, consumed: number | null): ModelEntry {
+  return { model, json: JSON.stringify(payload), keys: { uid: payload.uid, userCode: payload.userCode, grantId: payload.grantId }, expiresAt, consumed };
 }
 
 function key(namespace: string, id: string): string {
