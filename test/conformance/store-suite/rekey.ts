@@ -85,6 +85,14 @@ export function describeRekey(suite: StoreUnderTest): void {
       expect(await store.listModelIds('AuthorizationCode')).toStrictEqual([]);
     });
 
+    it('a payload that cannot be encoded is refused and leaves the instance where it was', async () => {
+      await store.upsert('RefreshToken', 'a', { uid: 'u1', v: 'a' }, 60);
+      await expect(store.rekey('RefreshToken', 'a', 'b', { uid: 'u1', v: 1n } as unknown as Record<string, unknown>)).rejects.toThrow();
+      expect(await store.find('RefreshToken', 'a')).toStrictEqual({ uid: 'u1', v: 'a' });
+      expect(await store.find('RefreshToken', 'b')).toBeUndefined();
+      expect(await store.findByUid('RefreshToken', 'u1')).toStrictEqual({ uid: 'u1', v: 'a' });
+    });
+
     it('nothing moves from an absent or expired id, or onto an id already in use', async () => {
       expect(await store.rekey('RefreshToken', 'absent', 'new', {})).toBe(false);
       await store.upsert('RefreshToken', 'short', { v: 'short' }, 5);
