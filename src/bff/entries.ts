@@ -2,6 +2,7 @@
 // its confidential client at Baton's own issuer. The client secret stays in this process.
 import * as client from 'openid-client';
 
+import { clientConfig } from '../config/clients.ts';
 import { bffCallbackUrl, type BffConfig } from '../config/bff.ts';
 import type { BatonConfig } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -35,7 +36,7 @@ export interface Bffs {
 export function createBffs(deps: BffDeps): Bffs {
   const entries = new Map<string, BffEntry>();
   for (const entry of deps.config.bff) {
-    const registered = deps.config.clients.find((c) => c.client_id === entry.client_id);
+    const registered = clientConfig(deps.config, entry.client_id);
     const secret = registered?.client_secret;
     if (!registered || secret === undefined) throw new Error(`bff ${entry.id}: client ${entry.client_id} has no client_secret`);
     const auth = registered.token_endpoint_auth_method === 'client_secret_post' ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);

@@ -5,6 +5,7 @@
 import type { Context } from 'koa';
 import * as client from 'openid-client';
 
+import { clientConfig } from '../config/clients.ts';
 import { storedKey } from './cookie.ts';
 import type { BffDeps, BffEntry } from './entries.ts';
 import { BffError, unauthenticated } from './errors.ts';
@@ -25,7 +26,7 @@ export async function currentSession(ctx: Context, deps: BffDeps, entry: BffEntr
 function logoutUrl(deps: BffDeps, entry: BffEntry): string {
   const url = new URL(`${deps.config.issuer}/logout`);
   url.searchParams.set('client_id', entry.config.client_id);
-  const registered = deps.config.clients.find((c) => c.client_id === entry.config.client_id);
+  const registered = clientConfig(deps.config, entry.config.client_id);
   const back = registered?.post_logout_redirect_uris.find((uri) => entry.config.origins.includes(new URL(uri).origin));
   if (back) url.searchParams.set('post_logout_redirect_uri', back);
   return url.href;

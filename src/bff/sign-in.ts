@@ -5,6 +5,7 @@
 import type { Context } from 'koa';
 import * as client from 'openid-client';
 
+import { clientConfig } from '../config/clients.ts';
 import type { BatonConfig } from '../config/schema.ts';
 import { storedTokenId } from '../storage/token-ids.ts';
 import { randomId, storedKey } from './cookie.ts';
@@ -29,7 +30,7 @@ interface PendingLogin {
 
 /** The scopes asked for: the entry's OpenID scopes plus those the client may get at each user route's resource. */
 export function requestedScopes(config: BatonConfig, entry: BffEntry): { scope: string; resources: string[] } {
-  const registered = config.clients.find((c) => c.client_id === entry.config.client_id)!;
+  const registered = clientConfig(config, entry.config.client_id)!;
   const resources = [...new Set(entry.config.routes.filter((r) => r.token === 'user').map((r) => r.resource!))];
   const scopes = new Set(entry.config.scopes);
   for (const id of resources) {

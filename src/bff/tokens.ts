@@ -4,6 +4,7 @@
 // token's reuse grace). The client's: client_credentials for the resource, cached until near expiry.
 import * as client from 'openid-client';
 
+import { clientConfig } from '../config/clients.ts';
 import { merged } from '../lang/merged.ts';
 import type { BffDeps, BffEntry } from './entries.ts';
 import { BffError, unauthenticated } from './errors.ts';
@@ -87,7 +88,7 @@ export class TokenSource {
     const key = `${entry.config.id}\n${resource}`;
     const cached = this.#clientTokens.get(key);
     if (cached && cached.refreshAt > this.now()) return cached.token;
-    const registered = this.deps.config.clients.find((c) => c.client_id === entry.config.client_id);
+    const registered = clientConfig(this.deps.config, entry.config.client_id);
     const scopes = registered?.resources.find((r) => r.id === resource)?.scopes ?? this.deps.config.resources.find((r) => r.id === resource)?.scopes ?? [];
     let response: client.TokenEndpointResponse;
     try {

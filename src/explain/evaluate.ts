@@ -4,6 +4,7 @@
 // so its trace compares with a recorded one (`baton replay`); what it would issue is returned too.
 import { randomUUID } from 'node:crypto';
 
+import { clientConfig } from '../config/clients.ts';
 import { merged } from '../lang/merged.ts';
 import { STATIC_SCOPES } from '../provider/claims.ts';
 import { ACCOUNT_KIND, accountIdFor, type AccountRecord } from '../provider/accounts.ts';
@@ -73,7 +74,7 @@ export async function evaluate(evaluator: Evaluator, request: EvaluationRequest)
 
 async function decide(evaluator: Evaluator, request: EvaluationRequest, recorder: TraceRecorder, issued: { idToken?: Claims; accessTokens: Array<{ resource: string; claims: Claims }> }): Promise<void> {
   const { config, resources: policy } = evaluator;
-  const client = config.clients.find((c) => c.client_id === request.clientId);
+  const client = clientConfig(config, request.clientId);
   if (!client) throw new EvaluationInputError(`no client ${request.clientId} in this configuration`);
   const clientCredentials = request.grantType === 'client_credentials';
   const sole = clientCredentials && request.resources.length === 0 ? policy.soleResource(client.client_id) : undefined;

@@ -5,6 +5,7 @@
 // and the same again per identity the hook names, so spellings it normalises share one limit.
 // The subject is namespaced by the client (`~password/{client_id}:{sub}`). Rules and isAuthorized
 // apply as after any sign-in.
+import { clientConfig } from '../config/clients.ts';
 import { currentTrace } from '../explain/trace-context.ts';
 import { recordRefusal, recordRules } from '../explain/steps.ts';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
@@ -104,10 +105,10 @@ async function passwordGrant(ctx: KoaContextWithOIDC, deps: PasswordGrantDeps, c
   const accountId = passwordAccountId(client.clientId, outcome.sub);
   const claims = outcome.claims;
   await deps.store.putRecord<AccountRecord>(ACCOUNT_KIND, accountId, { claims, updatedAt: Math.floor(Date.now() / 1000) });
-  const clientConfig = deps.config.clients.find((c) => c.client_id === client.clientId);
+  const configured = clientConfig(deps.config, client.clientId);
   currentTrace()?.identity({ sub: accountId, claims });
-  const decision = evaluateRules(clientConfig?.rules, { claims });
-  recordRules(clientConfig?.rules, decision);
+  const decision = evaluateRules(configured?.rules, { claims });
+  recordRules(configured?.rules, decision);
   if (!decision.allowed) {
     recordRefusal('invalid_grant', decision.reason, 'rules');
     throw new errors.InvalidGrant(decision.reason);

@@ -5,6 +5,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
+import { clientConfig } from '../config/clients.ts';
 import type { BatonConfig } from '../config/schema.ts';
 import { html, page } from '../http/html.ts';
 import type { Events } from '../observability/events.ts';
@@ -161,7 +162,7 @@ async function authenticateHook(ctx: Context, deps: InteractionDeps, details: De
       await showDenial(ctx, deps, details.uid, safeDescription(result.deny));
       return 'handled';
     }
-    const client = deps.config.clients.find((c) => c.client_id === clientId);
+    const client = clientConfig(deps.config, clientId);
     const upstream = allowedUpstreams(deps.upstreams.all, client?.upstreams).find((u) => u.id === result.upstream);
     if (upstream) return upstream;
     throw new HookError('bad-shape', 'authenticate', 'configured module', `unknown or disallowed upstream ${result.upstream}`);

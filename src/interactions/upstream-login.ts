@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
+import { clientConfig } from '../config/clients.ts';
 import { merged } from '../lang/merged.ts';
 import { accountIdFor } from '../provider/accounts.ts';
 import { type Connector, type PendingLogin, type UpstreamIdentity, UpstreamError } from '../upstream/connector.ts';
@@ -156,7 +157,7 @@ function callbackTarget(ctx: Context, deps: InteractionDeps): { upstream: Connec
  * response was already written (a denial page, an error page, or access_denied to the client).
  */
 async function authorizeSignIn(ctx: Context, deps: InteractionDeps, details: Details, claimed: LoginRecord, upstream: Connector, identity: UpstreamIdentity, accountId: string): Promise<boolean> {
-  const client = deps.config.clients.find((c) => c.client_id === claimed.clientId);
+  const client = clientConfig(deps.config, claimed.clientId);
   try {
     const outcome = await authorizeUser(deps, {
       hookKey: claimed.clientId,

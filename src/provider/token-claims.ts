@@ -9,6 +9,7 @@
 // with invalid_grant and ends the grant, so revoked access stops at the next refresh.
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
+import { clientConfig } from '../config/clients.ts';
 import type { BatonConfig } from '../config/schema.ts';
 import { merged } from '../lang/merged.ts';
 import type { Events } from '../observability/events.ts';
@@ -142,7 +143,7 @@ export interface AccessTokenHookInput {
 export function accessTokenHookClaims(hooks: HookPoints, config: BatonConfig, input: AccessTokenHookInput, parts: HookCallParts = {}): Promise<Record<string, unknown>> {
   const { account } = input;
   return hooks.run(input.clientId, 'buildAccessTokenClaims', {
-    client: { id: input.clientId, name: config.clients.find((c) => c.client_id === input.clientId)?.client_name },
+    client: { id: input.clientId, name: clientConfig(config, input.clientId)?.client_name },
     flow: 'token',
     grantType: input.grantType,
     scopes: [...input.scopes],
