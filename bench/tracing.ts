@@ -3,7 +3,8 @@
 // granted ones not stored), and on with `sample: 1` (every request recorded and stored); with
 // BENCH_BASELINE_SRC=/path/to/other/checkout/src, also that checkout's Baton (e.g. main before
 // traces) to show that "off" costs nothing. Servers on one CPU, autocannon on the other, measured
-// in alternating slices. This file is also the server child (BENCH_TRACING_ROLE=server).
+// in alternating slices; off and sample 1 in BENCH_TRACING_PROCESSES (2) processes each, taking
+// turns. This file is also the server child (BENCH_TRACING_ROLE=server).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +22,15 @@ const WARMUP = envNumber('BENCH_WARMUP', 3);
 const DURATION = envNumber('BENCH_DURATION', 10);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 10);
 const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 5));
-/** A second, identical sample-1 server (BENCH_TRACING_CONTROL=0 leaves it out). */
-const CONTROL = process.env.BENCH_TRACING_CONTROL !== '0';
+/**
+ * Server processes each of `off` and `sample 1` (default 2). Two identical servers differ by 2-9 %
+ * even over a minute of alternating slices (their layout, their JIT's choices: bench/README.md,
+ * 2026-12-07), more than tracing costs: the ratio is taken between the configurations' mean rates,
+ * and the range of every process pair is printed beside it.
+ */
+const PROCESSES = Math.round(envNumber('BENCH_TRACING_PROCESSES', 2));
+/** With one process each: a second, identical sample-1 server as the run's noise band (BENCH_TRACING_CONTROL=0 leaves it out). */
+const CONTROL = PROCESSES === 1 && process.env.BENCH_TRACING_CONTROL !== '0';
 /** Extra node flags for the server children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /**
@@ -76,6 +84,13 @@ async function serve(): Promise<void> {
 type Stats = Extract<ServerMessage, { type: 'stats' }>;
 interface Server { tally: Tally; child: Child; url: string }
 
+/** [a1, b1, c1, a2, c2, a3, c3, ...]: one of each group in turn while any is left. */
+function interleave<T>(...groups: T[][]): T[] {
+  const order: T[] = [];
+  for (let i = 0; i < Math.max(...groups.map((g) => g.length)); i++) for (const group of groups) if (i < group.length) order.push(group[i]!);
+  return order;
+}
+
 async function main(): Promise<void> {
   const pinning = choosePinning();
   const baseline = process.env.BENCH_BASELINE_SRC;
@@ -96,12 +111,18 @@ async function main(): Promise<void> {
       if (response.status !== 200) throw new Error(`${name}: POST /token answered ${response.status}: ${await response.text()}`);
       return { tally: new Tally(name), child, url: ready.url! };
     };
+    /** PROCESSES servers of one configuration: `name`, or `name #1`, `name #2`, ... */
+    const several = async (name: string, env: Record<string, string>): Promise<Server[]> => {
+      const started: Server[] = [];
+      for (let i = 1; i <= PROCESSES; i++) started.push(await start(PROCESSES === 1 ? name : `${name} #${i}`, env));
+      return started;
+    };
     const servers = [
       // BENCH_BASELINE_EXPLAIN=1 (or 0): the other checkout with explain on at that sample, to compare two trees' tracing.
       ...(baseline ? [await start('baseline', { BENCH_BATON_SRC: baseline, ...(process.env.BENCH_BASELINE_EXPLAIN ? { BENCH_EXPLAIN: process.env.BENCH_BASELINE_EXPLAIN } : {}) })] : []),
-      await start('explain off', { BENCH_EXPLAIN: 'off' }),
-      await start('on, sample 0', { BENCH_EXPLAIN: '0' }),
-      await start('on, sample 1', { BENCH_EXPLAIN: '1' }),
+      // Several processes of a configuration take turns with the other's (off #1, sample 1 #1, off #2,
+      // ...): contiguous groups would meet the host's drift within a round at the same places.
+      ...interleave(await several('explain off', { BENCH_EXPLAIN: 'off' }), [await start('on, sample 0', { BENCH_EXPLAIN: '0' })], await several('on, sample 1', { BENCH_EXPLAIN: '1' })),
       // The same server again: how far two identical servers land apart in this run (host drift,
       // disk writeback of the other servers' traces) is the band any ratio below is read within.
       ...(CONTROL ? [await start('sample 1 (A/A)', { BENCH_EXPLAIN: '1' })] : []),
@@ -115,16 +136,26 @@ async function main(): Promise<void> {
         server.tally.add(result, (await cpu(server)) - before);
       }
     }
-    const off = servers.find((s) => s.tally.name === 'explain off')!.tally;
+    const of = (name: string) => servers.filter((s) => s.tally.name === name || s.tally.name.startsWith(`${name} #`)).map((s) => s.tally);
+    const offs = of('explain off');
+    const ons = of('on, sample 1');
+    const mean = (tallies: Tally[], figure: (t: Tally) => number) => tallies.reduce((sum, t) => sum + figure(t), 0) / tallies.length;
+    // With one process each, these are that process's own figures.
+    const off = { requestsPerSecond: mean(offs, (t) => t.requestsPerSecond), cpuMicrosPerRequest: mean(offs, (t) => t.cpuMicrosPerRequest) };
     console.log('');
     console.log(['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'vs off', 'non-2xx'].map((h, i) => (i === 0 ? h.padEnd(14) : h.padStart(10))).join(''));
     for (const { tally } of servers) {
       console.log([tally.name.padEnd(14), tally.requestsPerSecond.toFixed(0), tally.percentile(50).toFixed(2), tally.percentile(99).toFixed(2), tally.cpuMicrosPerRequest.toFixed(0),
         (tally.requestsPerSecond / off.requestsPerSecond).toFixed(3), String(tally.failures.non2xx + tally.failures.errors)].map((c, i) => (i === 0 ? c : c.padStart(10))).join(''));
     }
-    const on = servers.find((s) => s.tally.name === 'on, sample 1')!.tally;
+    const on = { requestsPerSecond: mean(ons, (t) => t.requestsPerSecond), cpuMicrosPerRequest: mean(ons, (t) => t.cpuMicrosPerRequest) };
     const ratio = on.requestsPerSecond / off.requestsPerSecond;
-    console.log(`\nthroughput on (sample 1)/off: ${ratio.toFixed(3)}   Target: >= 0.90 (tracing every request costs at most 10 %)`);
+    console.log(`\nthroughput on (sample 1)/off: ${ratio.toFixed(3)}${PROCESSES > 1 ? ` (mean rates of ${PROCESSES} processes each)` : ''}   Target: >= 0.90 (tracing every request costs at most 10 %)`);
+    const pairs = ons.flatMap((o) => offs.map((f) => o.requestsPerSecond / f.requestsPerSecond)).sort((a, b) => a - b);
+    const pairRange = `${pairs[0]!.toFixed(3)} to ${pairs.at(-1)!.toFixed(3)}`;
+    if (PROCESSES > 1) {
+      console.log(`  every sample-1 process against every off process: ${pairRange}; off processes among themselves: ${(Math.min(...offs.map((t) => t.requestsPerSecond)) / Math.max(...offs.map((t) => t.requestsPerSecond))).toFixed(3)}`);
+    }
     const control = servers.find((s) => s.tally.name === 'sample 1 (A/A)')?.tally;
     if (control) console.log(`the same server again (A/A):  ${(control.requestsPerSecond / off.requestsPerSecond).toFixed(3)}   (the spread between the two is this run's noise)`);
     // CPU per request is what a saturated server's throughput follows (1 s / CPU per request); it is
@@ -138,6 +169,7 @@ async function main(): Promise<void> {
       { benchmark: 'tracing', figure: 'throughput on/off', value: ratio.toFixed(3), target: '>= 0.90' },
       { benchmark: 'tracing', figure: 'capacity on/off (CPU per request off/on)', value: capacity.toFixed(3), target: '>= 0.90' },
       ...(control ? [{ benchmark: 'tracing', figure: 'throughput on/off, identical server (A/A)', value: (control.requestsPerSecond / off.requestsPerSecond).toFixed(3) }] : []),
+      ...(PROCESSES > 1 ? [{ benchmark: 'tracing', figure: `throughput on/off, each of the ${PROCESSES * PROCESSES} process pairs`, value: pairRange }] : []),
       ...(base ? [{ benchmark: 'tracing', figure: 'throughput off/baseline', value: (off.requestsPerSecond / base.requestsPerSecond).toFixed(3), target: '~1.00' }] : []),
     ]);
   } finally {
