@@ -38,7 +38,6 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 export function addInteractionRoutes(router: Router, deps: InteractionDeps): Router {
   const { provider, config } = deps;
-  const clients = new Map(config.clients.map((c) => [c.client_id, c]));
 
   /** The interaction of this browser, which must be the one the URL names. */
   async function interaction(ctx: Context): Promise<Details | undefined> {
@@ -53,7 +52,7 @@ export function addInteractionRoutes(router: Router, deps: InteractionDeps): Rou
   router.get('/interaction/:uid', async (ctx) => {
     const details = await interaction(ctx);
     if (!details) return;
-    const client = clients.get(String(details.params.client_id));
+    const client = clientConfig(config, String(details.params.client_id));
     const clientName = client?.client_name ?? String(details.params.client_id);
     ctx.set('Cache-Control', 'no-store');
 
@@ -95,7 +94,7 @@ export function addInteractionRoutes(router: Router, deps: InteractionDeps): Rou
   router.get('/interaction/:uid/upstream/:upstream', async (ctx) => {
     const details = await interaction(ctx);
     if (!details) return;
-    const client = clients.get(String(details.params.client_id));
+    const client = clientConfig(config, String(details.params.client_id));
     const upstream = allowedUpstreams(deps.upstreams.all, client?.upstreams).find((u) => u.id === ctx.params.upstream);
     if (!upstream || details.prompt.name !== 'login') {
       ctx.throw(400, 'this identity provider is not available for this application');

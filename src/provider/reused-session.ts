@@ -4,6 +4,7 @@
 // prompt=none included, before any interaction, grant or code.
 import { errors, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
+import { clientConfig } from '../config/clients.ts';
 import type { BatonConfig } from '../config/schema.ts';
 import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -32,14 +33,13 @@ export interface ReusedSessionDeps {
  */
 export function reusedSessionCheck(deps: ReusedSessionDeps): InstanceType<typeof interactionPolicy.Check> {
   const { Check } = interactionPolicy;
-  const clients = new Map(deps.config.clients.map((c) => [c.client_id, c]));
   return new Check('reused_session_authorization', 'the application decides for the signed-in account', async (ctx) => {
     const clientId = ctx.oidc.client?.clientId;
     const accountId = ctx.oidc.session?.accountId;
     if (!clientId || !accountId) return Check.NO_NEED_TO_PROMPT;
     // The upstream sign-in of this very interaction already ran the decision for this client.
     if ((ctx.oidc as { result?: { login?: unknown } }).result?.login) return Check.NO_NEED_TO_PROMPT;
-    const refusal = await decide(ctx, deps, clients.get(clientId), clientId, accountId);
+    const refusal = await decide(ctx, deps, clientConfig(deps.config, clientId), clientId, accountId);
     if (refusal === undefined) return Check.NO_NEED_TO_PROMPT;
     throw new errors.AccessDenied(refusal);
   });

@@ -50,7 +50,6 @@ export interface ReauthorizeDeps {
 }
 
 export function tokenClaims({ config, store, sessions, logger, events, hooks, upstreams }: ReauthorizeDeps) {
-  const clients = new Map(config.clients.map((c) => [c.client_id, c]));
   const trustedIssuers = new Set(config.tokenExchange.trustedIssuers.map((t) => t.issuer));
 
   async function end(grantId: string, reason: string, by: TraceActor): Promise<never> {
@@ -78,7 +77,7 @@ export function tokenClaims({ config, store, sessions, logger, events, hooks, up
     // The record findAccount read at the start of this request, unless a renewal (this request's,
     // or one it waited for) may have updated its claims since: then as stored now.
     const account = (renewed ? undefined : foundRecord(ctx.oidc.entities.Account, accountId)) ?? (await store.getRecord<AccountRecord>(ACCOUNT_KIND, accountId))?.value;
-    const client = clients.get(clientId);
+    const client = clientConfig(config, clientId);
     // As at sign-in, on the mapped claims and the loadAttrs attributes stored beside them; loadAttrs
     // itself does not run again (no new upstream sign-in). A failing hook rejects (server_error):
     // the grant stays, the client may retry.

@@ -4,65 +4,37 @@
 // which made each sign-in slower than the one before).
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 
+import { KeySets } from '../../lang/key-sets.ts';
+
 type Stored = { payload: AdapterPayload; expiresAt: number | undefined };
 export type AdapterStorage = Map<string, Stored>;
 
 /** The index of each storage Map, shared by every adapter class made over it (provider rebuilds). */
-const indexes = new WeakMap<AdapterStorage, StorageIndex>();
+const indexes = new WeakMap<AdapterStorage, KeySets>();
 
 /** Entry keys by `uid`/`userCode` per model, and by `grantId` across models (revocation removes a grant's entries of every model). */
-class StorageIndex {
-  readonly #keys = new Map<string, Set<string>>();
+const lookup = (field: 'uid' | 'userCode' | 'grantId', name: string, value: string): string =>
+  (field === 'grantId' ? `grantId\u0000${value}` : `${field}\u0000${name}\u0000${value}`);
 
-  static of(storage: AdapterStorage): StorageIndex {
-    let index = indexes.get(storage);
-    if (!index) indexes.set(storage, index = new StorageIndex());
-    return index;
+/** The lookups an entry of model `name` is found under. */
+function lookups(name: string, payload: AdapterPayload): string[] {
+  const found: string[] = [];
+  for (const field of ['uid', 'userCode', 'grantId'] as const) {
+    const value = payload[field];
+    if (typeof value === 'string') found.push(lookup(field, name, value));
   }
-
-  static lookup(field: 'uid' | 'userCode' | 'grantId', name: string, value: string): string {
-    return field === 'grantId' ? `grantId\u0000${value}` : `${field}\u0000${name}\u0000${value}`;
-  }
-
-  add(name: string, key: string, payload: AdapterPayload): void {
-    for (const at of StorageIndex.#lookups(name, payload)) {
-      const keys = this.#keys.get(at);
-      if (keys) keys.add(key);
-      else this.#keys.set(at, new Set([key]));
-    }
-  }
-
-  remove(name: string, key: string, payload: AdapterPayload): void {
-    for (const at of StorageIndex.#lookups(name, payload)) {
-      const keys = this.#keys.get(at);
-      keys?.delete(key);
-      if (keys?.size === 0) this.#keys.delete(at);
-    }
-  }
-
-  /** A copy: the caller may delete while it iterates. */
-  keys(at: string): string[] {
-    return [...(this.#keys.get(at) ?? [])];
-  }
-
-  static #lookups(name: string, payload: AdapterPayload): string[] {
-    const lookups: string[] = [];
-    for (const field of ['uid', 'userCode', 'grantId'] as const) {
-      const value = payload[field];
-      if (typeof value === 'string') lookups.push(StorageIndex.lookup(field, name, value));
-    }
-    return lookups;
-  }
+  return found;
 }
 
 /** An oidc-provider adapter class over `storage`; expired entries are dropped when read. */
 export function memoryAdapter(storage: AdapterStorage) {
-  const index = StorageIndex.of(storage);
+  const keys = indexes.get(storage) ?? new KeySets();
+  indexes.set(storage, keys);
   /** Removes an entry and its lookups (`name`: the model the key belongs to). */
   const remove = (name: string, key: string): void => {
     const entry = storage.get(key);
     if (!entry) return;
-    index.remove(name, key, entry.payload);
+    for (const at of lookups(name, entry.payload)) keys.remove(at, key);
     storage.delete(key);
   };
   return class MemoryAdapter implements Adapter {
@@ -88,7 +60,7 @@ export function memoryAdapter(storage: AdapterStorage) {
     }
 
     #findBy(field: 'uid' | 'userCode', value: string): Promise<AdapterPayload | undefined> | undefined {
-      for (const key of index.keys(StorageIndex.lookup(field, this.#name, value))) {
+      for (const key of keys.keys(lookup(field, this.#name, value))) {
         if (this.#get(key)?.[field] === value) return this.find(key.slice(this.#name.length + 1));
       }
       return undefined;
@@ -99,7 +71,7 @@ export function memoryAdapter(storage: AdapterStorage) {
       const stored = structuredClone(payload);
       remove(this.#name, key);
       storage.set(key, { payload: stored, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined });
-      index.add(this.#name, key, stored);
+      for (const at of lookups(this.#name, stored)) keys.add(at, key);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -126,7 +98,7 @@ export function memoryAdapter(storage: AdapterStorage) {
 
     async revokeByGrantId(grantId: string): Promise<void> {
       // Every model's entries of the grant, as before (the key's prefix names the model).
-      for (const key of index.keys(StorageIndex.lookup('grantId', this.#name, grantId))) {
+      for (const key of keys.keys(lookup('grantId', this.#name, grantId))) {
         if (storage.get(key)?.payload.grantId === grantId) remove(key.slice(0, key.indexOf(':')), key);
       }
     }

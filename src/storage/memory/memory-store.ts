@@ -2,6 +2,7 @@
 // inside one call, which is what makes consume and compare-and-set atomic here. Payloads and values
 // are kept as their JSON text, as every persistent backend keeps them: each read parses a fresh
 // copy (nothing a caller does to it reaches the store), and a write serializes once.
+import { KeySets } from '../../lang/key-sets.ts';
 import { type Clock, type ModelPayload, type PutRecordOptions, type Store, type StoredRecord, expiresAt, systemClock } from '../store.ts';
 
 interface ModelEntry {
@@ -26,9 +27,9 @@ export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly #models = new Map<string, ModelEntry>();
   /** The secondary lookups (findByUid, findByUserCode, revokeByGrantId): each a lookup, not a scan of every model. */
-  readonly #byUid = new SecondaryIndex();
-  readonly #byUserCode = new SecondaryIndex();
-  readonly #byGrantId = new SecondaryIndex();
+  readonly #byUid = new KeySets();
+  readonly #byUserCode = new KeySets();
+  readonly #byGrantId = new KeySets();
   readonly #records = new Map<string, RecordEntry>();
   readonly #clock: Clock;
   #closed = false;
@@ -71,7 +72,7 @@ export class MemoryStore implements Store {
 
   async revokeByGrantId(model: string, grantId: string): Promise<void> {
     this.#open();
-    for (const k of this.#byGrantId.keysOf(model, grantId)) {
+    for (const k of this.#byGrantId.keys(key(model, grantId))) {
       const entry = this.#models.get(k);
       if (entry?.model === model && entry.keys.grantId === grantId) this.#deleteModel(model, k);
     }
@@ -180,9 +181,9 @@ export class MemoryStore implements Store {
     return at !== null && at <= this.#clock();
   }
 
-  #findBy(index: SecondaryIndex, model: string, field: 'uid' | 'userCode', value: string): ModelPayload | undefined {
+  #findBy(index: KeySets, model: string, field: 'uid' | 'userCode', value: string): ModelPayload | undefined {
     this.#open();
-    for (const k of index.keysOf(model, value)) {
+    for (const k of index.keys(key(model, value))) {
       const entry = this.#live(k);
       // The instance itself is asked too: the index only narrows the search.
       if (entry && entry.model === model && entry.keys[field] === value) return present(entry);
@@ -195,9 +196,9 @@ export class MemoryStore implements Store {
     const before = this.#models.get(k)?.keys;
     this.#models.set(k, entry);
     const after = entry.keys;
-    if (before?.uid !== after.uid) this.#byUid.move(model, before?.uid, after.uid, k);
-    if (before?.userCode !== after.userCode) this.#byUserCode.move(model, before?.userCode, after.userCode, k);
-    if (before?.grantId !== after.grantId) this.#byGrantId.move(model, before?.grantId, after.grantId, k);
+    if (before?.uid !== after.uid) reindex(this.#byUid, model, before?.uid, after.uid, k);
+    if (before?.userCode !== after.userCode) reindex(this.#byUserCode, model, before?.userCode, after.userCode, k);
+    if (before?.grantId !== after.grantId) reindex(this.#byGrantId, model, before?.grantId, after.grantId, k);
   }
 
   #deleteModel(model: string, k: string): void {
@@ -208,43 +209,16 @@ export class MemoryStore implements Store {
   }
 
   #unindex(model: string, k: string, entry: ModelEntry): void {
-    this.#byUid.remove(model, entry.keys.uid, k);
-    this.#byUserCode.remove(model, entry.keys.userCode, k);
-    this.#byGrantId.remove(model, entry.keys.grantId, k);
+    reindex(this.#byUid, model, entry.keys.uid, undefined, k);
+    reindex(this.#byUserCode, model, entry.keys.userCode, undefined, k);
+    reindex(this.#byGrantId, model, entry.keys.grantId, undefined, k);
   }
 }
 
-/** Model instances (their keys in #models) by one payload field's value, per model. */
-class SecondaryIndex {
-  readonly #keys = new Map<string, Set<string>>();
-
-  add(model: string, value: unknown, k: string): void {
-    if (typeof value !== 'string') return;
-    const at = key(model, value);
-    const keys = this.#keys.get(at);
-    if (keys) keys.add(k);
-    else this.#keys.set(at, new Set([k]));
-  }
-
-  move(model: string, from: unknown, to: unknown, k: string): void {
-    this.remove(model, from, k);
-    this.add(model, to, k);
-  }
-
-  remove(model: string, value: unknown, k: string): void {
-    if (typeof value !== 'string') return;
-    const at = key(model, value);
-    const keys = this.#keys.get(at);
-    if (!keys) return;
-    keys.delete(k);
-    if (keys.size === 0) this.#keys.delete(at);
-  }
-
-  /** A copy: the caller may delete while it iterates. */
-  keysOf(model: string, value: string): string[] {
-    const keys = this.#keys.get(key(model, value));
-    return keys ? [...keys] : [];
-  }
+/** Moves instance `k` of `model` from one looked-up value to another (a value that is not a string is not looked up). */
+function reindex(index: KeySets, model: string, from: unknown, to: unknown, k: string): void {
+  if (typeof from === 'string') index.remove(key(model, from), k);
+  if (typeof to === 'string') index.add(key(model, to), k);
 }
 
 /** A payload as kept: its JSON text, the fields secondary lookups match on, its expiry and consumed state. */
