@@ -42,8 +42,7 @@ import { rootPage } from './http/root-page.ts';
 import { handedOverDecider } from './http/lean-handoff.ts';
 import { type LeanGrant, leanTokenPath, type LeanTraces } from './http/lean-token.ts';
 import { leanClientCredentials } from './grants/lean-client-credentials.ts';
-import { leanRegisteredGrant } from './grants/lean-registered-grant.ts';
-import { PARAMETERS as TOKEN_EXCHANGE_PARAMETERS } from './grants/token-exchange-request.ts';
+import { leanProviderGrants } from './grants/lean-provider-grant.ts';
 import { TOKEN_EXCHANGE } from './config/schema.ts';
 import { ResourcePolicy } from './provider/resources.ts';
 import { SecretVerifier } from './provider/client-secret.ts';
@@ -78,7 +77,7 @@ export interface BatonOptions {
   readonly configDir?: string;
   /** The event bus (tests subscribe to it); one is created when absent. */
   readonly events?: Events;
-  /** Answer client_credentials on the lean token path (http/lean-token.ts); default true. False: always the full pipeline (tests compare the two). */
+  /** Answer token requests on the lean token path where it can (http/lean-token.ts); default true. False: always the full pipeline (tests compare the two). */
   readonly leanTokenPath?: boolean;
   /** Decision traces for the lean token path; default: the edge's (`explain`), so both paths trace alike. */
   readonly traces?: LeanTraces;
@@ -238,10 +237,11 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       const full = provider.callback();
       const leanTraces = options.traces ?? explain?.edge.lean;
       if (options.leanTokenPath === false) return { provider, handle: full };
-      // The machine grants without the Koa pipeline (http/lean-token.ts); every other request goes through it.
+      // Token requests without the Koa pipeline where the lean path answers them alike (http/lean-token.ts).
       const grants = new Map<string, LeanGrant>([
         ['client_credentials', leanClientCredentials({ provider, resources, secrets, staticScopes: new Set(STATIC_SCOPES) })],
-        [TOKEN_EXCHANGE, leanRegisteredGrant({ provider, secrets, grantType: TOKEN_EXCHANGE, parameters: TOKEN_EXCHANGE_PARAMETERS })],
+        // The grants oidc-provider runs a handler for: the same handler, without the pipeline in front of it.
+        ...leanProviderGrants(provider, secrets, [TOKEN_EXCHANGE, 'authorization_code', 'refresh_token']),
       ]);
       return { provider, handle: leanTokenPath(provider.pathFor('token'), full, { provider, accessLogger, grants, storageDown, ...(leanTraces ? { traces: leanTraces } : {}) }) };
     };

@@ -18,10 +18,10 @@ export interface ExplainEdge {
   begin(ctx: Context): TraceRecorder | undefined;
   /** Completes the trace from the response and stores it (never throws, never delays the response). */
   finish(ctx: Context, recorder: TraceRecorder): void;
-  /** The lean token path's traces (http/lean-token.ts): it records the request and refusals itself. */
+  /** The lean token path's traces (http/lean-token.ts): its context answers as a response does here. */
   readonly lean: {
     start(requestId: string, at: number, issuedId: boolean): TraceRecorder;
-    finish(recorder: TraceRecorder): void;
+    finish(recorder: TraceRecorder, answered: object): void;
   };
 }
 
@@ -68,7 +68,10 @@ export function explainEdge(options: ExplainEdgeOptions): ExplainEdge {
         recorder.request({ endpoint: 'token' });
         return recorder;
       },
-      finish: keep,
+      finish(recorder, answered) {
+        completeFromResponse(answered, recorder);
+        keep(recorder);
+      },
     },
   };
 
@@ -89,8 +92,12 @@ interface OidcView {
   readonly client?: { readonly clientId: string };
 }
 
-/** What only the response and the provider's parsed request tell: the grant, the client, the error sent. */
-function completeFromResponse(ctx: Context, recorder: TraceRecorder): void {
+/**
+ * What only the response and the provider's parsed request tell: the grant, the client, the error
+ * sent. `ctx` is Koa's, or the lean token path's context once it answered (status, body, oidc).
+ */
+export function completeFromResponse(answered: object, recorder: TraceRecorder): void {
+  const ctx = answered as Context;
   const oidc = (ctx as unknown as { oidc?: OidcView }).oidc;
   const endpoint = recorder.requested?.endpoint;
   if (endpoint === 'token' && oidc) {

@@ -47,6 +47,8 @@ export interface LeanContext {
     entity(name: string, value: unknown): void;
   };
   body?: Record<string, unknown>;
+  /** The answer's status, once answered. */
+  status?: number;
 }
 
 export type LeanResult =

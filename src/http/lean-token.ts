@@ -1,5 +1,6 @@
-// The lean token path: `POST {token path}` for the machine grants, answered by a raw node:http
-// handler in front of Koa with the full pipeline's request id, headers, events, access log and trace.
+// The lean token path: `POST {token path}` for client_credentials, token exchange, code redemption and
+// refresh, answered by a raw node:http handler in front of Koa with the full pipeline's request id,
+// headers, events, access log and trace, and oidc-provider's own request context for its grant handlers.
 // Whatever it cannot answer identically goes to the full pipeline, body and steps handed over (lean-handoff.ts).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseForm } from 'node:querystring';
@@ -23,7 +24,8 @@ export type LeanGrant = (ctx: LeanContext, headers: IncomingHttpHeaders, params:
 /** Decision traces (issue 15): started per request like the edge does, stored when the request ends. */
 export interface LeanTraces {
   start(requestId: string, at: number, issuedId: boolean): TraceRecorder | undefined;
-  finish(recorder: TraceRecorder): void;
+  /** Completes the trace from the answer, as the edge does from a response (explain/edge.ts), and stores it. */
+  finish(recorder: TraceRecorder, answered: LeanContext): void;
 }
 
 export interface LeanTokenOptions {
@@ -40,10 +42,15 @@ export interface LeanTokenOptions {
 const MAX_BODY = 4096;
 const FORM = /^application\/x-www-form-urlencoded\s*(?:;\s*charset="?utf-8"?\s*)?$/i;
 
-/** Headers the lean path leaves to the full pipeline (CORS, DPoP, attestation, chunked bodies). */
+/**
+ * Accept headers for which oidc-provider's error handler could choose HTML (`ctx.accepts('json', 'html')`,
+ * case-insensitive): an error for a browser is its renderError page, the full pipeline's.
+ */
+const MAY_PREFER_HTML = /html|text\/\*/i;
+
+/** Headers the lean path leaves to the full pipeline (CORS, DPoP, attestation, chunked bodies, HTML). */
 function eligible(headers: IncomingHttpHeaders): boolean {
-  // An error for a browser would be an HTML page (oidc-provider's renderError): the full pipeline's.
-  return headers.origin === undefined && headers.dpop === undefined && !(headers.accept ?? '').includes('html') && headers['transfer-encoding'] === undefined
+  return headers.origin === undefined && headers.dpop === undefined && !MAY_PREFER_HTML.test(headers.accept ?? '') && headers['transfer-encoding'] === undefined
     && headers['oauth-client-attestation'] === undefined && headers['oauth-client-attestation-pop'] === undefined
     && FORM.test(headers['content-type'] ?? '');
 }
@@ -102,6 +109,13 @@ function formDecode(part: string): string | undefined {
   }
 }
 
+/** Koa's `ctx.get(name)`: the header's value ('' when absent; set-cookie style arrays joined as Koa leaves them). */
+function headerValue(headers: IncomingHttpHeaders, name: string): string {
+  const lower = name.toLowerCase();
+  const value = lower === 'referer' || lower === 'referrer' ? headers.referrer ?? headers.referer : headers[lower];
+  return value === undefined ? '' : (value as string);
+}
+
 /** Wraps `full` (the Koa application's callback) with the lean path for `tokenPath`. */
 export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTokenOptions): Handler {
   const { provider, accessLogger, grants, traces, storageDown } = options;
@@ -120,17 +134,13 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     const requestId = requestIdFrom(inbound);
     const steps = newSteps();
     const recorder = traces?.start(requestId, Date.now(), requestId !== inbound);
-    const entities: Record<string, unknown> = {};
-    const ctx: LeanContext = withSteps({
-      method: 'POST', path: tokenPath, req, state: { requestId },
-      oidc: {
-        route: 'token', provider, params: {}, entities,
-        entity: (name: string, value: unknown) => { entities[name] = value; },
-        get client() { return entities.Client as LeanContext['oidc']['client']; },
-        get account() { return entities.Account as LeanContext['oidc']['account']; },
-        get grant() { return entities.Grant; },
-      },
-    }, steps);
+    const ctx = withSteps({
+      method: 'POST', path: tokenPath, req, headers: req.headers, state: { requestId }, _matchedRouteName: 'token',
+      /** Koa's ctx.get: a request header by name, '' when absent. */
+      get: (name: string) => headerValue(req.headers, name),
+    } as unknown as LeanContext, steps);
+    // oidc-provider's own request context, as its ensureOIDC middleware makes it: the grant handlers read it.
+    Object.defineProperty(ctx, 'oidc', { value: Object.assign(new provider.OIDCContext(ctx as never), { params: {} }) });
     let result: LeanResult;
     try {
       // The grant runs its steps inside oidc-provider's store with this context (recorder.ts).
@@ -157,11 +167,11 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
         retryAfter = true;
         ctx.body = { error: 'temporarily_unavailable', error_description: `the service is temporarily unavailable; try again later (request ${requestId})` };
       }
-      recorder?.refuse(String(ctx.body.error), typeof ctx.body.error_description === 'string' ? ctx.body.error_description : undefined);
     } else {
       ctx.body = result.body;
       provider.emit('grant.success', ctx);
     }
+    ctx.status = status;
     const json = JSON.stringify(ctx.body);
     // The headers the full pipeline sends, in its order (edge.ts, cors.js, no_cache.js, Koa's respond).
     res.statusCode = status;
@@ -176,7 +186,7 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     res.setHeader('Content-Length', Buffer.byteLength(json));
     res.end(json);
     endRequest(accessLogger, { state: ctx.state, method: 'POST', path: tokenPath, oidc: ctx.oidc, status, ip: clientIp(req) } as unknown as Context, started);
-    if (recorder) traces?.finish(recorder);
+    if (recorder) traces?.finish(recorder, ctx);
   }
 
   function fallback(req: IncomingMessage, res: ServerResponse, body?: Buffer, steps?: LeanSteps, requestId?: string, recorder?: TraceRecorder): void {

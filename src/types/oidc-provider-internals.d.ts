@@ -1,5 +1,6 @@
-// The two oidc-provider internals Baton reads, both on the per-provider state: its grant handlers
-// (src/grants/provider-grants.ts wraps authorization_code, refresh_token and device_code) and its
+// The oidc-provider internals Baton reads, all on the per-provider state: its grant handlers
+// (src/grants/provider-grants.ts wraps authorization_code, refresh_token and device_code) and the
+// parameters each grant was registered with (the lean token path runs handlers, src/grants/lean-provider-grant.ts), and its
 // router (src/http/provider-route.ts resolves a request to the route name the provider will give it).
 declare module 'oidc-provider/lib/helpers/weak_cache.js' {
   import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -9,6 +10,7 @@ declare module 'oidc-provider/lib/helpers/weak_cache.js' {
   }
   interface ProviderInternals {
     readonly grantTypeHandlers: Map<string, (ctx: KoaContextWithOIDC) => Promise<void>>;
+    readonly grantTypeParams: Map<string | undefined, ReadonlySet<string>>;
     readonly router?: ProviderRouter;
   }
   export default function instance(provider: object): ProviderInternals;

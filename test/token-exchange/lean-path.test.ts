@@ -7,6 +7,7 @@ import { createServer, request, type Server } from 'node:http';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { completeFromResponse } from '../../src/explain/edge.ts';
 import { TraceRecorder } from '../../src/explain/recorder.ts';
 import type { DecisionTrace } from '../../src/explain/trace.ts';
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
@@ -37,7 +38,18 @@ beforeAll(async () => {
       { client_id: 'gateway', client_secret: '${SERVICE_SECRET}', grant_types: [TE, 'client_credentials'], resources: [{ id: API }, { id: AUDIT }], tokenExchange: { subjectTokenTypes: ['jwt', 'access_token'], issuers: [PARTNER], beyondSubjectScopes: true, actors: true } },
       { client_id: 'no-policy', client_secret: '${SERVICE_SECRET}', grant_types: [TE], resources: [{ id: API }] },
     ],
-  }, { store: failingStore(), traces: { start: (id, at) => new TraceRecorder(id, at), finish: (r) => traces.push(r.toTrace()) } });
+  }, { store: failingStore(), traces: {
+    // As the explain edge's lean traces do (src/explain/edge.ts), kept here instead of stored.
+    start: (id, at) => {
+      const recorder = new TraceRecorder(id, at);
+      recorder.request({ endpoint: 'token' });
+      return recorder;
+    },
+    finish: (r, answered) => {
+      completeFromResponse(answered, r);
+      traces.push(r.toTrace());
+    },
+  } });
   baton.baton.events.subscribe((event) => { if (event.type === 'token.issued') issued.push(event as unknown as Record<string, unknown>); });
   leanPort = Number(new URL(baton.url).port);
   full = createServer((req, res) => baton.baton.provider.callback()(req, res));
