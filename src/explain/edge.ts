@@ -21,7 +21,8 @@ export interface ExplainEdge {
   /** The lean token path's traces (http/lean-token.ts): its context answers as a response does here. */
   readonly lean: {
     start(requestId: string, at: number, issuedId: boolean): TraceRecorder;
-    finish(recorder: TraceRecorder, answered: object): void;
+    /** `answered`: the context to complete the trace from (absent: the grant recorded it all). */
+    finish(recorder: TraceRecorder, answered?: object): void;
   };
 }
 
@@ -69,7 +70,7 @@ export function explainEdge(options: ExplainEdgeOptions): ExplainEdge {
         return recorder;
       },
       finish(recorder, answered) {
-        completeFromResponse(answered, recorder);
+        if (answered) completeFromResponse(answered, recorder);
         keep(recorder);
       },
     },

@@ -53,8 +53,9 @@ export interface LeanContext {
 
 export type LeanResult =
   | { readonly fallback: true }
-  | { readonly fallback: false; readonly body: Record<string, unknown> }
-  /** A registered grant's handler threw (lean-registered-grant.ts): answered as the token route's error handler does. */
+  /** `traced`: the grant recorded the whole request in its trace itself (nothing left to read from the answer). */
+  | { readonly fallback: false; readonly body: Record<string, unknown>; readonly traced?: true }
+  /** A provider grant's handler threw (lean-provider-grant.ts): answered as the token route's error handler does. */
   | { readonly fallback: false; readonly error: unknown };
 
 const FALLBACK = { fallback: true } as const;
@@ -93,7 +94,7 @@ export function leanClientCredentials({ provider, resources, secrets, staticScop
       const body = Object.fromEntries(Object.entries({
         access_token: value, expires_in: token.expiration, scope: token.scope || undefined, token_type: token.tokenType,
       }).filter(([, v]) => v !== undefined));
-      return { fallback: false, body };
+      return { fallback: false, body, traced: true };
     });
   }
 

@@ -24,8 +24,8 @@ export type LeanGrant = (ctx: LeanContext, headers: IncomingHttpHeaders, params:
 /** Decision traces (issue 15): started per request like the edge does, stored when the request ends. */
 export interface LeanTraces {
   start(requestId: string, at: number, issuedId: boolean): TraceRecorder | undefined;
-  /** Completes the trace from the answer, as the edge does from a response (explain/edge.ts), and stores it. */
-  finish(recorder: TraceRecorder, answered: LeanContext): void;
+  /** Completes the trace from the answer, if given, as the edge does from a response (explain/edge.ts), and stores it. */
+  finish(recorder: TraceRecorder, answered?: LeanContext): void;
 }
 
 export interface LeanTokenOptions {
@@ -186,7 +186,7 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     res.setHeader('Content-Length', Buffer.byteLength(json));
     res.end(json);
     endRequest(accessLogger, { state: ctx.state, method: 'POST', path: tokenPath, oidc: ctx.oidc, status, ip: clientIp(req) } as unknown as Context, started);
-    if (recorder) traces?.finish(recorder, ctx);
+    if (recorder) traces?.finish(recorder, 'traced' in result ? undefined : ctx);
   }
 
   function fallback(req: IncomingMessage, res: ServerResponse, body?: Buffer, steps?: LeanSteps, requestId?: string, recorder?: TraceRecorder): void {

@@ -46,7 +46,7 @@ beforeAll(async () => {
       return recorder;
     },
     finish: (r, answered) => {
-      completeFromResponse(answered, r);
+      if (answered) completeFromResponse(answered, r);
       traces.push(r.toTrace());
     },
   } });
