@@ -1,5 +1,5 @@
-// Client authentication on the lean token path (http/lean-token.ts): client_secret_basic and
-// client_secret_post exactly as oidc-provider reads them (client_auth.js), against the provider's own
+// Client authentication on the lean token path (http/lean-token.ts): client_secret_basic,
+// client_secret_post and none exactly as oidc-provider reads them (client_auth.js), against the provider's own
 // client records and secret comparison. Undefined wherever the provider could answer anything but
 // success, so that request goes to the full pipeline, which gives the error.
 import type { IncomingHttpHeaders } from 'node:http';
@@ -45,7 +45,12 @@ export function leanClientAuth(provider: Provider, secrets: SecretVerifier) {
       if (!basic || (id !== undefined && id !== basic.id)) return undefined;
       ({ id, secret } = basic);
     }
-    if (id === undefined || secret === undefined) return undefined;
+    if (id === undefined) return undefined;
+    // No credentials but the client_id: a public client (`none`, RFC 6749 section 2.1), nothing to verify.
+    if (secret === undefined) {
+      const client = await provider.Client.find(id);
+      return client?.clientAuthMethod === 'none' && client.grantTypeAllowed(grantType) ? client : undefined;
+    }
     const client = await provider.Client.find(id);
     if (!client || (client.clientAuthMethod !== 'client_secret_basic' && client.clientAuthMethod !== 'client_secret_post')) return undefined;
     const stored = (client as { clientSecret?: string }).clientSecret;

@@ -109,7 +109,7 @@ function formDecode(part: string): string | undefined {
   }
 }
 
-/** Koa's `ctx.get(name)`: the header's value ('' when absent; set-cookie style arrays joined as Koa leaves them). */
+/** Koa's `ctx.get(name)`: the request header's value, '' when absent (referer and referrer alike). */
 function headerValue(headers: IncomingHttpHeaders, name: string): string {
   const lower = name.toLowerCase();
   const value = lower === 'referer' || lower === 'referrer' ? headers.referrer ?? headers.referer : headers[lower];
@@ -136,7 +136,6 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     const recorder = traces?.start(requestId, Date.now(), requestId !== inbound);
     const ctx = withSteps({
       method: 'POST', path: tokenPath, req, headers: req.headers, state: { requestId }, _matchedRouteName: 'token',
-      /** Koa's ctx.get: a request header by name, '' when absent. */
       get: (name: string) => headerValue(req.headers, name),
     } as unknown as LeanContext, steps);
     // oidc-provider's own request context, as its ensureOIDC middleware makes it: the grant handlers read it.

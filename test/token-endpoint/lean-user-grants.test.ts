@@ -2,9 +2,8 @@
 // own handlers, without the Koa pipeline in front of them) against the full pipeline of the same
 // Baton: the same request to both answers alike (status, headers in order, body, token claims, events
 // and the stored decision trace), successes and every error the handlers throw; one-time artifacts
-// stay single use whichever path they reach; what the lean path cannot answer alike (a public client,
-// a browser's Accept, repeated parameters, storage down before the handler) goes the full way or
-// answers as the full pipeline does.
+// stay single use whichever path they reach; what the lean path cannot answer alike (a browser app's
+// CORS request, a browser's Accept, repeated parameters, a wrong secret) goes the full way.
 import { createServer, request, type Server } from 'node:http';
 
 import { decodeJwt, decodeProtectedHeader } from 'jose';
@@ -165,6 +164,42 @@ describe('a code redemption on the lean path issues what the full pipeline issue
   });
 });
 
+describe('a public client (no secret: client_id only) on the lean path', () => {
+  const spaForm = async (extra: Record<string, string> = {}) => {
+    const seeded = await seedAuthorizationCode(baton.baton, { clientId: 'spa', redirectUri: SPA_REDIRECT });
+    return form({ grant_type: 'authorization_code', client_id: 'spa', code: seeded.code, code_verifier: seeded.codeVerifier, redirect_uri: SPA_REDIRECT, ...extra });
+  };
+
+  it('redeems its code as the full pipeline does', async () => {
+    const { lean, koa, leanContexts } = await both(() => spaForm(), {});
+    expect(lean.status).toBe(200);
+    expect(leanContexts).toBe(0);
+    expect(headersOf(lean)).toEqual(headersOf(koa));
+    const [a, b] = [JSON.parse(lean.body), JSON.parse(koa.body)] as Array<Record<string, string>>;
+    expect(Object.keys(a!)).toEqual(Object.keys(b!));
+    expect(stable(a!.id_token!)).toEqual(stable(b!.id_token!));
+    expect(decodeJwt(a!.id_token!).aud).toBe('spa');
+  });
+
+  it('a wrong PKCE verifier is refused alike; a secret it does not have goes the full way, refused alike', async () => {
+    const wrong = await both(() => spaForm({ code_verifier: 'y'.repeat(43) }), {});
+    expect(wrong.leanContexts).toBe(0);
+    expect(sameButId(wrong.lean)).toEqual(sameButId(wrong.koa));
+    expect(JSON.parse(wrong.lean.body)).toMatchObject({ error: 'invalid_grant' });
+    const withSecret = await both(() => spaForm({ client_secret: 'not-its-secret-0123456789' }), {});
+    expect(withSecret.leanContexts).toBeGreaterThan(0);
+    expect(sameButId(withSecret.lean)).toEqual(sameButId(withSecret.koa));
+    expect(withSecret.lean.status).toBe(401);
+  });
+
+  it('a confidential client presenting only its client_id goes the full way: invalid_client alike', async () => {
+    const { lean, koa, leanContexts } = await both(async () => `${await codeForm()}&client_id=web`, {});
+    expect(leanContexts).toBeGreaterThan(0);
+    expect(sameButId(lean)).toEqual(sameButId(koa));
+    expect(JSON.parse(lean.body)).toMatchObject({ error: 'invalid_client' });
+  });
+});
+
 describe('a refresh on the lean path issues what the full pipeline issues', () => {
   it('rotated: same answer, token claims and token.refreshed events; the old token is spent on both paths', async () => {
     const before = events.length;
@@ -281,12 +316,13 @@ describe('one-time artifacts stay single use whichever path they reach', () => {
 });
 
 describe('what the lean path leaves to the full pipeline', () => {
-  it('a public client (no secret): redeemed by the full pipeline', async () => {
+  it('a browser app\'s request (Origin: CORS): redeemed by the full pipeline', async () => {
     const seeded = await seedAuthorizationCode(baton.baton, { clientId: 'spa', redirectUri: SPA_REDIRECT });
     const before = koaContexts;
-    const answer = await send(leanPort, form({ grant_type: 'authorization_code', client_id: 'spa', code: seeded.code, code_verifier: seeded.codeVerifier, redirect_uri: SPA_REDIRECT }), {});
+    const answer = await send(leanPort, form({ grant_type: 'authorization_code', client_id: 'spa', code: seeded.code, code_verifier: seeded.codeVerifier, redirect_uri: SPA_REDIRECT }), { origin: 'http://localhost:5173' });
     expect(answer.status).toBe(200);
     expect(koaContexts).toBeGreaterThan(before);
+    expect(answer.headers).toContainEqual(['Access-Control-Allow-Origin', 'http://localhost:5173']);
   });
 
   // oidc-provider renders its HTML error page where `ctx.accepts('json', 'html')` picks html (case-insensitive).
