@@ -42,15 +42,9 @@ export interface LeanTokenOptions {
 const MAX_BODY = 4096;
 const FORM = /^application\/x-www-form-urlencoded\s*(?:;\s*charset="?utf-8"?\s*)?$/i;
 
-/**
- * Accept headers for which oidc-provider's error handler could choose HTML (`ctx.accepts('json', 'html')`,
- * case-insensitive): an error for a browser is its renderError page, the full pipeline's.
- */
-const MAY_PREFER_HTML = /html|text\/\*/i;
-
-/** Headers the lean path leaves to the full pipeline (CORS, DPoP, attestation, chunked bodies, HTML). */
+/** Headers the lean path leaves to the full pipeline (CORS, DPoP, attestation, chunked bodies). */
 function eligible(headers: IncomingHttpHeaders): boolean {
-  return headers.origin === undefined && headers.dpop === undefined && !MAY_PREFER_HTML.test(headers.accept ?? '') && headers['transfer-encoding'] === undefined
+  return headers.origin === undefined && headers.dpop === undefined && headers['transfer-encoding'] === undefined
     && headers['oauth-client-attestation'] === undefined && headers['oauth-client-attestation-pop'] === undefined
     && FORM.test(headers['content-type'] ?? '');
 }
@@ -120,13 +114,25 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string {
 export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTokenOptions): Handler {
   const { provider, accessLogger, grants, traces, storageDown } = options;
 
-  /** Koa's own `request.ip` (proxy trust and maxIpsCount included), without a context. */
+  /** Koa's own request object for `req` (its getters: proxy trust, content negotiation), without a context. */
+  const koaRequest = (req: IncomingMessage) => Object.assign(Object.create(provider.request) as { ip: string; accepts(...types: string[]): string | false }, { req, app: provider });
+
+  /** Koa's own `request.ip` (proxy trust and maxIpsCount included). */
   const clientIp = (req: IncomingMessage): string | undefined => {
     try {
-      return Object.assign(Object.create(provider.request) as { ip: string }, { req, app: provider }).ip;
+      return koaRequest(req).ip;
     } catch {
       return undefined;
     }
+  };
+
+  /**
+   * Whether oidc-provider's error handler would render its HTML error page for this request (it asks
+   * `ctx.accepts('json', 'html')`, with q-values and wildcards): such a request is the full pipeline's.
+   */
+  const mayPreferHtml = (req: IncomingMessage): boolean => {
+    const accept = req.headers.accept;
+    return accept !== undefined && accept !== 'application/json' && koaRequest(req).accepts('json', 'html') === 'html';
   };
 
   async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, params: Record<string, string>, grant: LeanGrant, started: number): Promise<void> {
@@ -198,7 +204,7 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
 
   return function leanToken(req, res) {
     const length = Number(req.headers['content-length']);
-    if (req.method !== 'POST' || req.url !== tokenPath || !eligible(req.headers) || !Number.isInteger(length) || length > MAX_BODY) {
+    if (req.method !== 'POST' || req.url !== tokenPath || !eligible(req.headers) || mayPreferHtml(req) || !Number.isInteger(length) || length > MAX_BODY) {
       full(req, res);
       return;
     }
