@@ -2,7 +2,7 @@
 // the same request to both answers with the same status, headers (in order) and body, successes
 // and every error alike; events, metrics, the access log line and the decision trace are recorded
 // once; an authorizer is asked once per request even when the lean path hands the request over.
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { pino } from 'pino';
@@ -14,6 +14,7 @@ import { BILLING_API, ORDERS_API, standardConfig } from '../fixtures/standard.ts
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { basic } from '../helpers/rp.ts';
 import { switchableStore } from '../helpers/failing-store.ts';
+import { fullPipeline, sendForm, type Answer } from '../helpers/two-paths.ts';
 
 const OPAQUE_API = 'https://opaque.api.example';
 const authorizer = { down: false, asked: 0 };
@@ -22,7 +23,7 @@ const accessLines: Array<Record<string, unknown>> = [];
 const issued: Array<Record<string, unknown>> = [];
 const traces: DecisionTrace[] = [];
 let authorizerServer: Server;
-let full: Server;
+let full: { port: number; close(): Promise<void> };
 let baton: RunningBaton;
 let leanPort: number;
 let fullPort: number;
@@ -55,33 +56,17 @@ beforeAll(async () => {
   baton.baton.events.subscribe((event) => { if (event.type === 'token.issued') issued.push(event as unknown as Record<string, unknown>); });
   leanPort = Number(new URL(baton.url).port);
   // The full pipeline of the same provider (same keys, clients, store), on a second listener.
-  full = createServer((req, res) => baton.baton.provider.callback()(req, res));
-  await new Promise<void>((resolve) => full.listen(0, '127.0.0.1', resolve));
-  fullPort = (full.address() as { port: number }).port;
+  full = await fullPipeline(baton);
+  fullPort = full.port;
 });
 
 afterAll(async () => {
   await baton?.stop();
-  await new Promise((resolve) => full?.close(resolve));
+  await full?.close();
   await new Promise((resolve) => authorizerServer?.close(resolve));
 });
 
-interface Answer { status: number; headers: Array<[string, string]>; body: string }
-
-function send(port: number, body: string, headers: Record<string, string>, path = '/token'): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
-        const pairs: Array<[string, string]> = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
-        resolve({ status: res.statusCode!, headers: pairs.filter(([name]) => !['date', 'connection', 'keep-alive'].includes(name.toLowerCase())), body: Buffer.concat(chunks).toString() });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const send = sendForm;
 
 let seq = 0;
 /** The same request to both paths, with the same request id. */

@@ -4,7 +4,6 @@
 // and the stored decision trace), successes and every error the handlers throw; one-time artifacts
 // stay single use whichever path they reach; what the lean path cannot answer alike (a browser app's
 // CORS request, a browser's Accept, repeated parameters, a wrong secret) goes the full way.
-import { createServer, request, type Server } from 'node:http';
 
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,13 +15,14 @@ import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { switchableStore } from '../helpers/failing-store.ts';
 import { basic } from '../helpers/rp.ts';
 import { seedAuthorizationCode } from '../helpers/seed.ts';
+import { fullPipeline, sendForm, type Answer } from '../helpers/two-paths.ts';
 
 const OTHER_REDIRECT = 'https://other.example/callback';
 const state = { down: false };
 const store = switchableStore(state);
 const events: Array<Record<string, unknown>> = [];
 let baton: RunningBaton;
-let full: Server;
+let full: { port: number; close(): Promise<void> };
 let leanPort: number;
 let fullPort: number;
 /** Koa contexts created so far: the lean path never creates one. */
@@ -46,32 +46,16 @@ beforeAll(async () => {
     return create(...args);
   };
   leanPort = Number(new URL(baton.url).port);
-  full = createServer((req, res) => baton.baton.provider.callback()(req, res));
-  await new Promise<void>((resolve) => full.listen(0, '127.0.0.1', resolve));
-  fullPort = (full.address() as { port: number }).port;
+  full = await fullPipeline(baton);
+  fullPort = full.port;
 });
 
 afterAll(async () => {
   await baton?.stop();
-  await new Promise((resolve) => full?.close(resolve));
+  await full?.close();
 });
 
-interface Answer { status: number; headers: Array<[string, string]>; body: string }
-
-function send(port: number, body: string, headers: Record<string, string>): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/token', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
-        const pairs: Array<[string, string]> = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
-        resolve({ status: res.statusCode!, headers: pairs.filter(([n]) => !['date', 'connection', 'keep-alive'].includes(n.toLowerCase())), body: Buffer.concat(chunks).toString() });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const send = sendForm;
 
 const web = () => ({ authorization: basic('web', TEST_ENV.WEB_SECRET) });
 const form = (params: Record<string, string>) => new URLSearchParams(params).toString();

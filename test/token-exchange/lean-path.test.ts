@@ -2,7 +2,6 @@
 // pipeline of the same provider: the same request to both answers alike, successes and the errors
 // the grant handler throws (answered by the lean path itself, since a single-use token may be spent);
 // a subject or actor token is spent once whichever path it reaches; storage down is 503 on both.
-import { createServer, request, type Server } from 'node:http';
 
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import type { DecisionTrace } from '../../src/explain/trace.ts';
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { basic } from '../helpers/rp.ts';
 import { switchableStore } from '../helpers/failing-store.ts';
+import { fullPipeline, sendForm, type Answer } from '../helpers/two-paths.ts';
 import { startIssuer, TE, TYPE, type Issuer } from './environment.ts';
 
 const API = 'https://orders.api.example';
@@ -23,7 +23,7 @@ const traces: DecisionTrace[] = [];
 const issued: Array<Record<string, unknown>> = [];
 let partner: Issuer;
 let baton: RunningBaton;
-let full: Server;
+let full: { port: number; close(): Promise<void> };
 let leanPort: number;
 let fullPort: number;
 
@@ -52,33 +52,17 @@ beforeAll(async () => {
   } });
   baton.baton.events.subscribe((event) => { if (event.type === 'token.issued') issued.push(event as unknown as Record<string, unknown>); });
   leanPort = Number(new URL(baton.url).port);
-  full = createServer((req, res) => baton.baton.provider.callback()(req, res));
-  await new Promise<void>((resolve) => full.listen(0, '127.0.0.1', resolve));
-  fullPort = (full.address() as { port: number }).port;
+  full = await fullPipeline(baton);
+  fullPort = full.port;
 });
 
 afterAll(async () => {
   await baton?.stop();
-  await new Promise((resolve) => full?.close(resolve));
+  await full?.close();
   await partner?.stop();
 });
 
-interface Answer { status: number; headers: Array<[string, string]>; body: string }
-
-function send(port: number, body: string, headers: Record<string, string>): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/token', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
-        const pairs: Array<[string, string]> = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
-        resolve({ status: res.statusCode!, headers: pairs.filter(([n]) => !['date', 'connection', 'keep-alive'].includes(n.toLowerCase())), body: Buffer.concat(chunks).toString() });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const send = sendForm;
 
 let seq = 0;
 const form = (params: Record<string, string>) => new URLSearchParams({ grant_type: TE, ...params }).toString();
