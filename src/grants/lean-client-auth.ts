@@ -46,12 +46,9 @@ export function leanClientAuth(provider: Provider, secrets: SecretVerifier) {
       ({ id, secret } = basic);
     }
     if (id === undefined) return undefined;
-    // No credentials but the client_id: a public client (`none`, RFC 6749 section 2.1), nothing to verify.
-    if (secret === undefined) {
-      const client = await provider.Client.find(id);
-      return client?.clientAuthMethod === 'none' && client.grantTypeAllowed(grantType) ? client : undefined;
-    }
     const client = await provider.Client.find(id);
+    // No credentials but the client_id: a public client (`none`, RFC 6749 section 2.1), nothing to verify.
+    if (secret === undefined) return client?.clientAuthMethod === 'none' && client.grantTypeAllowed(grantType) ? client : undefined;
     if (!client || (client.clientAuthMethod !== 'client_secret_basic' && client.clientAuthMethod !== 'client_secret_post')) return undefined;
     const stored = (client as { clientSecret?: string }).clientSecret;
     // A hash not verified before costs scrypt: the full pipeline verifies it (once, not twice on a wrong secret).
