@@ -14,7 +14,7 @@ import { BILLING_API, ORDERS_API, standardConfig } from '../fixtures/standard.ts
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { basic } from '../helpers/rp.ts';
 import { switchableStore } from '../helpers/failing-store.ts';
-import { fullPipeline, sendForm, type Answer } from '../helpers/two-paths.ts';
+import { fullPipeline, sendForm as send, type Answer } from '../helpers/two-paths.ts';
 
 const OPAQUE_API = 'https://opaque.api.example';
 const authorizer = { down: false, asked: 0 };
@@ -65,8 +65,6 @@ afterAll(async () => {
   await full?.close();
   await new Promise((resolve) => authorizerServer?.close(resolve));
 });
-
-const send = sendForm;
 
 let seq = 0;
 /** The same request to both paths, with the same request id. */

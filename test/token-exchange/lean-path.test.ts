@@ -12,7 +12,7 @@ import type { DecisionTrace } from '../../src/explain/trace.ts';
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { basic } from '../helpers/rp.ts';
 import { switchableStore } from '../helpers/failing-store.ts';
-import { fullPipeline, sendForm, type Answer } from '../helpers/two-paths.ts';
+import { fullPipeline, sendForm as send, type Answer } from '../helpers/two-paths.ts';
 import { startIssuer, TE, TYPE, type Issuer } from './environment.ts';
 
 const API = 'https://orders.api.example';
@@ -61,8 +61,6 @@ afterAll(async () => {
   await full?.close();
   await partner?.stop();
 });
-
-const send = sendForm;
 
 let seq = 0;
 const form = (params: Record<string, string>) => new URLSearchParams({ grant_type: TE, ...params }).toString();
