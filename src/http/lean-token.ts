@@ -103,19 +103,12 @@ function formDecode(part: string): string | undefined {
   }
 }
 
-/** Koa's `ctx.get(name)`: the request header's value, '' when absent (referer and referrer alike). */
-function headerValue(headers: IncomingHttpHeaders, name: string): string {
-  const lower = name.toLowerCase();
-  const value = lower === 'referer' || lower === 'referrer' ? headers.referrer ?? headers.referer : headers[lower];
-  return value === undefined ? '' : (value as string);
-}
-
 /** Wraps `full` (the Koa application's callback) with the lean path for `tokenPath`. */
 export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTokenOptions): Handler {
   const { provider, accessLogger, grants, traces, storageDown } = options;
 
   /** Koa's own request object for `req` (its getters: proxy trust, content negotiation), without a context. */
-  const koaRequest = (req: IncomingMessage) => Object.assign(Object.create(provider.request) as { ip: string; accepts(...types: string[]): string | false }, { req, app: provider });
+  const koaRequest = (req: IncomingMessage) => Object.assign(Object.create(provider.request) as { ip: string; get(name: string): string; accepts(...types: string[]): string | false }, { req, app: provider });
 
   /** Koa's own `request.ip` (proxy trust and maxIpsCount included). */
   const clientIp = (req: IncomingMessage): string | undefined => {
@@ -142,7 +135,8 @@ export function leanTokenPath(tokenPath: string, full: Handler, options: LeanTok
     const recorder = traces?.start(requestId, Date.now(), requestId !== inbound);
     const ctx = withSteps({
       method: 'POST', path: tokenPath, req, headers: req.headers, state: { requestId }, _matchedRouteName: 'token',
-      get: (name: string) => headerValue(req.headers, name),
+      // Koa's ctx.get (the DPoP and attestation checks read headers through it).
+      get: (name: string) => koaRequest(req).get(name),
     } as unknown as LeanContext, steps);
     // oidc-provider's own request context, as its ensureOIDC middleware makes it: the grant handlers read it.
     Object.defineProperty(ctx, 'oidc', { value: Object.assign(new provider.OIDCContext(ctx as never), { params: {} }) });
