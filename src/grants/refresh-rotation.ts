@@ -39,11 +39,21 @@ export class RotationRecords {
     return claimed ? owner : undefined;
   }
 
-  /** The owner's rotation succeeded: `successor` is replayable by the same client for `grace` seconds. */
-  async rotated(value: string, owner: string, clientId: string, successor: string, grace: number): Promise<void> {
-    if (grace <= 0) return this.release(value, owner);
+  /** Now, by the clock the records are dated with (epoch ms). */
+  now(): number {
+    return this.#clock();
+  }
+
+  /**
+   * The owner's rotation succeeded at `at` (epoch ms; default now): `successor` is replayable by the
+   * same client until `grace` seconds after it. Recorded late (a retry after a store failure), the
+   * window still ends `grace` seconds after the rotation; past it the lease is released instead.
+   */
+  async rotated(value: string, owner: string, clientId: string, successor: string, grace: number, at = this.#clock()): Promise<void> {
+    const left = grace - (this.#clock() - at) / 1000;
+    if (left <= 0) return this.release(value, owner);
     const sealed = sealSuccessor(value, successor);
-    await this.#whileOwned(value, owner, (version) => this.#store.putRecord<Rotation>(ROTATION_KIND, tokenKey(value), { state: 'rotated', clientId, at: this.#clock(), sealed }, { expectedVersion: version, expiresIn: grace }));
+    await this.#whileOwned(value, owner, (version) => this.#store.putRecord<Rotation>(ROTATION_KIND, tokenKey(value), { state: 'rotated', clientId, at, sealed }, { expectedVersion: version, expiresIn: Math.ceil(left) }));
   }
 
   /** The owner's request failed or needs no grace: the next presentation starts afresh. */

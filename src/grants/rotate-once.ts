@@ -9,6 +9,14 @@ import { openSuccessor, type Rotation, type RotationRecords } from './refresh-ro
 /** How long a presentation waits for a concurrent rotation of the same token before it is `busy`. */
 const WAIT_MS = 15_000;
 const POLL_MS = [10, 20, 40, 80, 100] as const;
+/**
+ * After a store failure settling a lease (recording the rotation, or releasing it), the delays of
+ * the retries made in the background: ~32 s in all, inside the lease's 60.
+ */
+const SETTLE_RETRY_MS = [250, 500, 1_000, 2_000, 4_000, 8_000, 16_000] as const;
+/** Most settlements retried at once: a long outage must not keep successors in memory without bound. */
+const MAX_SETTLING = 1_000;
+let settling = 0;
 
 export interface Presentation {
   /** The refresh token as presented. */
@@ -31,7 +39,10 @@ export interface RotationSteps<T> {
   asIs(): Promise<T>;
   /** Another request has been rotating this token for longer than a client waits. */
   busy(): Error;
-  /** A store failure after the response was decided: logged, never turned into an error. */
+  /**
+   * A store failure after the response was decided: logged, never turned into an error. It may be
+   * called again from background retries for up to ~32 s, so it should hold no more than it logs.
+   */
   storeFailed(err: unknown, what: string): void;
 }
 
@@ -62,13 +73,45 @@ async function rotate<T>(records: RotationRecords, { value, clientId, grace }: P
   try {
     rotated = await steps.rotate();
   } catch (err) {
-    await records.release(value, owner).catch((cause) => steps.storeFailed(cause, 'releasing a refresh rotation lease failed'));
+    await settle(() => records.release(value, owner), steps.storeFailed, 'releasing a refresh rotation lease failed');
     throw err;
   }
-  // The response is decided and the token spent: a failing store here must not turn it into an error
-  // (without the record, a later presentation is treated as reuse, as in strict mode).
+  // The response is decided and the token spent: a failing store here must not turn it into an error.
   const { successor } = rotated;
-  await (successor !== undefined ? records.rotated(value, owner, clientId, successor, grace) : records.release(value, owner))
-    .catch((err) => steps.storeFailed(err, 'recording a refresh rotation failed'));
+  const at = records.now();
+  await settle(successor !== undefined ? () => records.rotated(value, owner, clientId, successor, grace, at) : () => records.release(value, owner),
+    steps.storeFailed, 'recording a refresh rotation failed');
   return rotated.result;
+}
+
+/**
+ * Settles this request's lease: records the rotation (the grace window's successor) or releases it.
+ * A lease left pending makes every later presentation of the token wait for it, then answer 503,
+ * until it runs out (60 s), and the grace window passes meanwhile: after a store blip a second tab's
+ * refresh would be reuse. So a failure is logged, never turned into an error, and the settlement is
+ * tried again in the background (only the lease's owner settles it: refresh-rotation.ts).
+ */
+async function settle(write: () => Promise<void>, failed: StoreFailed, what: string): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    failed(err, `${what}; retrying in the background`);
+    settleLater(write, failed, what, 0);
+  }
+}
+
+type StoreFailed = RotationSteps<unknown>['storeFailed'];
+
+function settleLater(write: () => Promise<void>, failed: StoreFailed, what: string, attempt: number): void {
+  if (settling >= MAX_SETTLING) return failed(new Error(`${MAX_SETTLING} settlements are being retried already`), `${what}; not retried`);
+  settling += 1;
+  setTimeout(() => {
+    write().then(() => {
+      settling -= 1;
+    }, (err: unknown) => {
+      settling -= 1;
+      if (attempt + 1 < SETTLE_RETRY_MS.length) settleLater(write, failed, what, attempt + 1);
+      else failed(err, `${what}; gave up after ${SETTLE_RETRY_MS.length} retries`);
+    });
+  }, SETTLE_RETRY_MS[attempt]).unref();
 }
