@@ -95,8 +95,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       ctx.oidc.entity('RefreshToken', rt);
       refreshToken = await rt.save();
     }
-    // The audit log's `token.issued` records every exchange (with its actor); this line is for debugging.
-    logger.debug({ event: 'token_exchange', reqId: ctx.state?.requestId, clientId, sub: subject.accountId, subjectTokenType: request.subjectTokenType, actor: actor?.sub, resource, scope }, 'token exchanged');
+    logger.info({ event: 'token_exchange', reqId: ctx.state?.requestId, clientId, sub: subject.accountId, subjectTokenType: request.subjectTokenType, actor: actor?.sub, resource, scope }, 'token exchanged');
     ctx.body = {
       access_token: accessToken,
       issued_token_type: ACCESS_TOKEN_TYPE,

@@ -60,8 +60,6 @@ export interface TokenIssue {
   sub?: string;
   resource?: string;
   scope?: string;
-  /** A delegated token's actor (`act.sub`, RFC 8693): who acts for `sub`. */
-  actor?: string;
   /** Which tokens were issued, by reference. */
   tokens: { access?: TokenRef; refresh?: TokenRef; id?: TokenRef };
   reqId?: string;

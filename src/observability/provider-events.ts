@@ -73,15 +73,12 @@ function announceIssue(ctx: KoaContextWithOIDC, bus: Events): void {
   const claims = typeof body.access_token === 'string' ? jwtPayload(body.access_token) : undefined;
   const sub = claims?.sub ?? ctx.oidc?.entities?.Grant?.accountId ?? ctx.oidc?.account?.accountId;
   const aud = claims?.aud;
-  // Delegation (RFC 8693 section 4.1): who acts for `sub`, as the access token says.
-  const actor = (claims?.act as { sub?: unknown } | undefined)?.sub;
   bus.emit(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', {
     grantType,
     clientId: ctx.oidc?.client?.clientId ?? 'unknown',
     ...(typeof sub === 'string' ? { sub } : {}),
     ...(typeof aud === 'string' ? { resource: aud } : {}),
     ...(typeof body.scope === 'string' ? { scope: body.scope } : {}),
-    ...(typeof actor === 'string' ? { actor } : {}),
     tokens: tokenRefs(body, claims),
     reqId: ctx.state?.requestId,
   });
