@@ -9,7 +9,7 @@ import { storedTokenId } from '../storage/token-ids.ts';
 export const ROTATION_KIND = 'refresh-rotation';
 
 /** Longest a rotation may hold its lease: far beyond any token request's deadlines. */
-const LEASE_SECONDS = 60;
+export const LEASE_SECONDS = 60;
 
 export type Rotation =
   | { readonly state: 'pending'; readonly clientId: string; readonly owner: string }

@@ -10,7 +10,7 @@ import type { RefreshOutcome } from '../observability/metrics.ts';
 import type { Clock, Store } from '../storage/store.ts';
 import { grantHandler, type GrantHandler } from './provider-grants.ts';
 import { RotationRecords, type Rotation } from './refresh-rotation.ts';
-import { rotateOnce } from './rotate-once.ts';
+import { rotateOnce, storeFailureLog } from './rotate-once.ts';
 import { spendOnSuccess } from './spend-on-success.ts';
 import { TemporarilyUnavailable } from './token-exchange-tokens.ts';
 
@@ -80,14 +80,13 @@ function refreshTokenGrant(original: GrantHandler, records: RotationRecords, dep
     const value = ctx.oidc.params?.refresh_token;
     const clientId = ctx.oidc.client?.clientId;
     if (typeof value !== 'string' || value === '' || !clientId) return original(ctx);
-    const reqId: unknown = ctx.state?.requestId;
     // Another client, or outside the window: oidc-provider decides (client mismatch, or reuse: family revoked).
     return rotateOnce(records, { value, clientId, grace: deps.graceFor(clientId) }, {
       rotate: () => rotate(ctx),
       replay: (successor, rotation) => replay(ctx, successor, rotation),
       asIs: () => original(ctx),
       busy: () => new TemporarilyUnavailable('this refresh token is being used by a concurrent request; try again'),
-      storeFailed: (err, what) => deps.logger.error({ err, reqId }, what),
+      storeFailed: storeFailureLog(deps.logger, ctx.state?.requestId),
     });
   };
 }

@@ -4,16 +4,23 @@
 // successor, anything else is left to the token's own rules (RFC 9700 section 4.14.2).
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { openSuccessor, type Rotation, type RotationRecords } from './refresh-rotation.ts';
+import type { Logger } from '../observability/logger.ts';
+import { LEASE_SECONDS, openSuccessor, type Rotation, type RotationRecords } from './refresh-rotation.ts';
 
 /** How long a presentation waits for a concurrent rotation of the same token before it is `busy`. */
 const WAIT_MS = 15_000;
 const POLL_MS = [10, 20, 40, 80, 100] as const;
 /**
- * After a store failure settling a lease (recording the rotation, or releasing it), the delays of
- * the retries made in the background: ~32 s in all, inside the lease's 60.
+ * After a store failure settling a lease (recording the rotation, or releasing it), the delays
+ * between the retries made in the background: attempts ~0.25 to ~32 s after the first failure.
  */
 const SETTLE_RETRY_MS = [250, 500, 1_000, 2_000, 4_000, 8_000, 16_000] as const;
+/**
+ * No retry starts later than this before the lease runs out: the owner check and the write of one
+ * attempt (refresh-rotation.ts) must both land while the lease is still this request's, even on a
+ * store that answers slowly (each call bounded by its timeout, at most 5 s on any backend).
+ */
+const SETTLE_MARGIN_MS = 15_000;
 /** Most settlements retried at once: a long outage must not keep successors in memory without bound. */
 const MAX_SETTLING = 1_000;
 let settling = 0;
@@ -41,7 +48,8 @@ export interface RotationSteps<T> {
   busy(): Error;
   /**
    * A store failure after the response was decided: logged, never turned into an error. It may be
-   * called again from background retries for up to ~32 s, so it should hold no more than it logs.
+   * called again from background retries for up to ~45 s, so it should hold no more than it logs
+   * (build it outside any scope that holds the request: closures of one scope share their context).
    */
   storeFailed(err: unknown, what: string): void;
 }
@@ -51,8 +59,9 @@ export async function rotateOnce<T>(records: RotationRecords, { value, clientId,
   for (let attempt = 0; ; attempt += 1) {
     // The first presentation (nearly every one) takes the lease at once: a claim writes only when
     // no record exists, so the record is read only when there is one (a rotation under way or done).
+    const claimedAt = records.now();
     const owner = await records.claim(value, clientId);
-    if (owner) return rotate(records, { value, clientId, grace }, owner, steps);
+    if (owner) return rotate(records, { value, clientId, grace }, { owner, settleBy: claimedAt + LEASE_SECONDS * 1000 - SETTLE_MARGIN_MS }, steps);
     const rotation = await records.read(value);
     // Released or expired since the claim was refused: claim again.
     if (!rotation) continue;
@@ -68,20 +77,34 @@ export async function rotateOnce<T>(records: RotationRecords, { value, clientId,
   }
 }
 
-async function rotate<T>(records: RotationRecords, { value, clientId, grace }: Presentation, owner: string, steps: RotationSteps<T>): Promise<T> {
+/** This request's lease: its owner tag, and the time (records' clock) after which no retry settles it. */
+interface Lease {
+  readonly owner: string;
+  readonly settleBy: number;
+}
+
+async function rotate<T>(records: RotationRecords, { value, clientId, grace }: Presentation, { owner, settleBy }: Lease, steps: RotationSteps<T>): Promise<T> {
+  const retries: Retries = { failed: steps.storeFailed, now: () => records.now(), until: settleBy };
   let rotated: Awaited<ReturnType<RotationSteps<T>['rotate']>>;
   try {
     rotated = await steps.rotate();
   } catch (err) {
-    await settle(() => records.release(value, owner), steps.storeFailed, 'releasing a refresh rotation lease failed');
+    await settle(() => records.release(value, owner), retries, 'releasing a refresh rotation lease failed');
     throw err;
   }
   // The response is decided and the token spent: a failing store here must not turn it into an error.
   const { successor } = rotated;
   const at = records.now();
   await settle(successor !== undefined ? () => records.rotated(value, owner, clientId, successor, grace, at) : () => records.release(value, owner),
-    steps.storeFailed, 'recording a refresh rotation failed');
+    retries, 'recording a refresh rotation failed');
   return rotated.result;
+}
+
+/** How a settlement is retried: who logs a failure, the clock, and when the lease is too close to its end to try. */
+interface Retries {
+  readonly failed: RotationSteps<unknown>['storeFailed'];
+  readonly now: () => number;
+  readonly until: number;
 }
 
 /**
@@ -89,29 +112,50 @@ async function rotate<T>(records: RotationRecords, { value, clientId, grace }: P
  * A lease left pending makes every later presentation of the token wait for it, then answer 503,
  * until it runs out (60 s), and the grace window passes meanwhile: after a store blip a second tab's
  * refresh would be reuse. So a failure is logged, never turned into an error, and the settlement is
- * tried again in the background (only the lease's owner settles it: refresh-rotation.ts).
+ * tried again in the background while the lease is surely still this request's (only its owner
+ * settles it: refresh-rotation.ts; SETTLE_MARGIN_MS before it runs out, the retries stop).
  */
-async function settle(write: () => Promise<void>, failed: StoreFailed, what: string): Promise<void> {
+async function settle(write: () => Promise<void>, retries: Retries, what: string): Promise<void> {
   try {
     await write();
   } catch (err) {
-    failed(err, `${what}; retrying in the background`);
-    settleLater(write, failed, what, 0);
+    report(retries, err, `${what}; retrying in the background`);
+    settleLater(write, retries, what, 0);
   }
 }
 
-type StoreFailed = RotationSteps<unknown>['storeFailed'];
-
-function settleLater(write: () => Promise<void>, failed: StoreFailed, what: string, attempt: number): void {
-  if (settling >= MAX_SETTLING) return failed(new Error(`${MAX_SETTLING} settlements are being retried already`), `${what}; not retried`);
+function settleLater(write: () => Promise<void>, retries: Retries, what: string, attempt: number): void {
+  if (settling >= MAX_SETTLING) return report(retries, new Error(`${MAX_SETTLING} settlements are being retried already`), `${what}; not retried`);
   settling += 1;
   setTimeout(() => {
+    if (retries.now() >= retries.until) {
+      settling -= 1;
+      return report(retries, new Error('the lease runs out soon: left to expire'), `${what}; no more retries`);
+    }
     write().then(() => {
       settling -= 1;
     }, (err: unknown) => {
       settling -= 1;
-      if (attempt + 1 < SETTLE_RETRY_MS.length) settleLater(write, failed, what, attempt + 1);
-      else failed(err, `${what}; gave up after ${SETTLE_RETRY_MS.length} retries`);
+      if (attempt + 1 < SETTLE_RETRY_MS.length) settleLater(write, retries, what, attempt + 1);
+      else report(retries, err, `${what}; gave up after ${SETTLE_RETRY_MS.length} retries`);
     });
   }, SETTLE_RETRY_MS[attempt]).unref();
+}
+
+/** Logs through `failed`, which must not break a retry chain (a throw here would be an unhandled rejection). */
+function report(retries: Retries, err: unknown, what: string): void {
+  try {
+    retries.failed(err, what);
+  } catch {
+    // Nothing left to tell it to.
+  }
+}
+
+/**
+ * A `storeFailed` that logs with the request's id, made outside the grant handler's scope: the
+ * retries keep it for up to ~45 s, and a closure made beside the handler's others would keep the
+ * whole request alive with it (its client credentials, its tokens).
+ */
+export function storeFailureLog(logger: Logger, reqId: unknown): RotationSteps<unknown>['storeFailed'] {
+  return (err, what) => logger.error({ err, reqId }, what);
 }

@@ -4,7 +4,7 @@
 // after it ending its whole family.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-import { rotateOnce } from '../grants/rotate-once.ts';
+import { rotateOnce, storeFailureLog } from '../grants/rotate-once.ts';
 import { merged } from '../lang/merged.ts';
 import type { RefreshOutcome } from '../observability/metrics.ts';
 import { ACCOUNT_KIND, type AccountRecord } from '../provider/accounts.ts';
@@ -26,7 +26,7 @@ interface Replayable {
 }
 
 export async function refreshToken(step: Step): Promise<TokenResponse> {
-  const { deps, entry, client, requestId } = step;
+  const { deps, entry, client } = step;
   const value = required(step.form, 'refresh_token');
   // Another client's token, a revoked or ended one: refused before it can touch the rotation record.
   if (!(await entry.refreshTokens.peek(value, client.clientId))) throw invalidGrant(REFUSED);
@@ -40,7 +40,7 @@ export async function refreshToken(step: Step): Promise<TokenResponse> {
     replay: (sealed) => replay(step, value, sealed),
     asIs: () => refreshAtUpstream(step, value),
     busy: () => unavailable('this refresh token is being used by a concurrent request; try again'),
-    storeFailed: (err, what) => deps.logger.error({ err, reqId: requestId }, what),
+    storeFailed: storeFailureLog(deps.logger, step.requestId),
   });
 }
 

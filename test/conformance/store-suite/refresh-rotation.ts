@@ -48,6 +48,24 @@ export function describeRefreshRotation(suite: StoreUnderTest): void {
       expect(await records.claim(OLD, 'web')).toBeDefined();
     });
 
+    it('recorded late (a retry after a store failure), a rotation keeps its time and expires with its window; past the window the lease is released', async () => {
+      const owner = (await records.claim(OLD, 'web'))!;
+      const at = suite.clock();
+      suite.advance(4);
+      await records.rotated(OLD, owner, 'web', SUCCESSOR, 10, at);
+      expect(await records.read(OLD)).toMatchObject({ state: 'rotated', clientId: 'web', at });
+      suite.advance(5);
+      expect(await records.read(OLD)).toBeDefined();
+      suite.advance(2);
+      expect(await records.read(OLD)).toBeUndefined();
+
+      const late = (await records.claim(OLD, 'web'))!;
+      const then = suite.clock();
+      suite.advance(11);
+      await records.rotated(OLD, late, 'web', SUCCESSOR, 10, then);
+      expect(await records.read(OLD)).toBeUndefined();
+    });
+
     it('with no grace (strict) a rotation leaves nothing behind', async () => {
       const owner = (await records.claim(OLD, 'web'))!;
       await records.rotated(OLD, owner, 'web', SUCCESSOR, 0);
