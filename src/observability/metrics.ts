@@ -7,6 +7,7 @@ import type { Attributes } from '@opentelemetry/api';
 import { GRANT_TYPES } from '../config/schema.ts';
 import { merged } from '../lang/merged.ts';
 import type { Store } from '../storage/store.ts';
+import { countedSeries } from './counted-series.ts';
 import { SpanKind, traced, tracing } from './tracing.ts';
 
 const KNOWN_GRANTS: ReadonlySet<string> = new Set(GRANT_TYPES);
@@ -127,8 +128,8 @@ export function measuredStore(store: Store, metrics: Metrics): Store {
     const call = (store[operation] as (...args: unknown[]) => Promise<unknown>).bind(store);
     const labels = { backend: store.kind, operation };
     const attributes = { 'db.system': store.kind, 'db.operation': operation };
-    // A token request makes several store calls: the success labels are built once, not per call.
-    const succeeded = metrics.storage.labels(merged(labels, { result: 'ok' }));
+    // A token request makes several store calls: the success series is counted in place (counted-series.ts).
+    const succeeded = countedSeries(metrics.storage, merged(labels, { result: 'ok' }));
     const slow = (args: unknown[]) => timedCall(metrics.storage, labels, `storage.${operation}`, attributes, () => call(...args));
     Object.defineProperty(measured, operation, {
       value: (...args: unknown[]) => {
@@ -142,7 +143,7 @@ export function measuredStore(store: Store, metrics: Metrics): Store {
           pending = Promise.reject(err);
         }
         return pending.then((result) => {
-          succeeded.observe((performance.now() - started) / 1000);
+          succeeded((performance.now() - started) / 1000);
           return result;
         }, (err: unknown) => {
           metrics.storage.observe(merged(labels, { result: 'error' }), (performance.now() - started) / 1000);
