@@ -98,6 +98,48 @@ describe('a histogram series counted in place', () => {
     expect(observed).toEqual([0.002, 0.2, 7]);
   });
 
+  it('a layout that looks the same but counts otherwise (cumulative buckets) is left to prom-client', () => {
+    const series = { labels: { operation: 'get' }, bucketValues: Object.fromEntries(BUCKETS.map((b) => [String(b), 0])), sum: 0, count: 0 };
+    const observed: number[] = [];
+    const other = {
+      upperBounds: BUCKETS,
+      hashMap: { 'operation:get': series },
+      labels: () => ({
+        observe: (value: number) => {
+          observed.push(value);
+          for (const bound of BUCKETS) if (value <= bound) series.bucketValues[String(bound)]! += 1;
+          series.sum += value;
+          series.count += 1;
+        },
+      }),
+    };
+    const observe = countedSeries(other as unknown as Histogram<'operation'>, { operation: 'get' });
+    for (const value of [0.002, 0.2, 7]) observe(value);
+    expect(observed).toEqual([0.002, 0.2, 7]);
+  });
+
+  it('negative values, a refused value first, remove and zero: as prom-client', async () => {
+    const { counted, reference } = pair();
+    const observe = countedSeries(counted.histogram, labels);
+    const child = reference.histogram.labels(labels);
+    expect(() => observe(Number.NaN)).toThrow(TypeError);
+    for (const value of [-1, -0, 0.003, -0.5]) {
+      observe(value);
+      child.observe(value);
+    }
+    expect(await counted.registry.metrics()).toBe(await reference.registry.metrics());
+    counted.histogram.remove(labels);
+    reference.histogram.remove(labels);
+    counted.histogram.zero(labels);
+    reference.histogram.zero(labels);
+    for (const value of [0.2, 9]) {
+      observe(value);
+      child.observe(value);
+    }
+    expect(await counted.registry.metrics()).toBe(await reference.registry.metrics());
+    expect(await counted.registry.getMetricsAsJSON()).toEqual(await reference.registry.getMetricsAsJSON());
+  });
+
   it('through measuredStore: each successful store call is one observation of its operation', async () => {
     const metrics = new Metrics();
     const store = measuredStore(new MemoryStore(), metrics);
