@@ -95,7 +95,7 @@ export class TraceRecorder {
   identity(identity: TraceIdentity): void {
     if (this.#sealed) return;
     this.#identity = merged(identity, {
-      claims: redactAll(identity.claims, this.#redact),
+      claims: hasMembers(identity.claims) ? redactAll(identity.claims, this.#redact) : NO_CLAIMS,
       ...(identity.attrs ? { attrs: redactAll(identity.attrs, this.#redact) } : {}),
     });
   }
@@ -174,12 +174,6 @@ export class TraceRecorder {
     return this.#request !== undefined && (this.#steps.length > 0 || this.#scopes.length > 0 || this.#tokens.length > 0 || this.#refusal !== undefined);
   }
 
-  /** Which earlier traces this one may be the same decision as (sameDecision): the client, grant and endpoint. */
-  get decisionKey(): string | undefined {
-    const request = this.#request;
-    return request && `${request.endpoint} ${request.clientId ?? ''} ${request.grantType ?? ''}`;
-  }
-
   /**
    * Whether `other` recorded exactly the same decision: everything its trace holds but the request
    * id and the time (the request, the identity, every step with its latency, the scopes, the
@@ -227,6 +221,14 @@ export class TraceRecorder {
       scopes: [...this.#scopes],
     };
   }
+}
+
+/** The claims of an identity that has none (a client's own, under client_credentials): one object, never written to. */
+const NO_CLAIMS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+function hasMembers(values: object): boolean {
+  for (const _ in values) return true;
+  return false;
 }
 
 /** Two recorded claims alike (sameJson, for the tuple every claim of every traced token is). */

@@ -165,19 +165,34 @@ export class TraceBuffer {
 
   /** Writes an entry's header and id; answers where its payload goes. */
   #header(id: string, flags: number, payloadBytes: number): number {
-    const ascii = id.length <= SHORT_ID && isAscii(id);
-    const idBytes = ascii ? id.length : Buffer.byteLength(id);
+    // An ASCII id (request ids are: REQUEST_ID) is written byte by byte as it is checked, in one pass.
+    if (id.length <= SHORT_ID) {
+      this.#reserve(HEADER + id.length + payloadBytes);
+      const bytes = this.#bytes;
+      const start = this.#used + HEADER;
+      let i = 0;
+      for (; i < id.length; i++) {
+        const code = id.charCodeAt(i);
+        if (code > 0x7f) break;
+        bytes[start + i] = code;
+      }
+      if (i === id.length) return this.#fields(flags, id.length, payloadBytes) + id.length;
+    }
+    const idBytes = Buffer.byteLength(id);
     if (idBytes > 0xffff) throw new RangeError('request id too long');
     this.#reserve(HEADER + idBytes + payloadBytes);
+    const at = this.#fields(flags, idBytes, payloadBytes);
+    return at + this.#bytes.write(id, at, 'utf8');
+  }
+
+  /** The header's fields at the end of the entries; answers where the id goes. */
+  #fields(flags: number, idBytes: number, payloadBytes: number): number {
     const bytes = this.#bytes;
-    let at = this.#used;
+    const at = this.#used;
     bytes[at] = flags;
     bytes.writeUInt16LE(idBytes, at + 1);
     bytes.writeUInt32LE(payloadBytes, at + 3);
-    at += HEADER;
-    if (!ascii) return at + bytes.write(id, at, 'utf8');
-    for (let i = 0; i < idBytes; i++) bytes[at + i] = id.charCodeAt(i);
-    return at + idBytes;
+    return at + HEADER;
   }
 
   #payload(offset: number): number {
@@ -194,9 +209,4 @@ export class TraceBuffer {
     this.#bytes.copy(grown, 0, 0, this.#used);
     this.#bytes = grown;
   }
-}
-
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
 }

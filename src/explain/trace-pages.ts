@@ -54,26 +54,31 @@ export function pageWindow(requestId: string): string | undefined {
   return match ? match[1]! + match[2]! : undefined;
 }
 
+/** Each byte's value as a lowercase hex digit, or -1. */
+const HEX = new Int8Array(256).fill(-1);
+for (let digit = 0; digit < 16; digit++) HEX['0123456789abcdef'.charCodeAt(digit)] = digit;
+
+/** Whether bytes [from, to) are all lowercase hex digits. */
+function hexDigits(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (HEX[bytes[i]!]! < 0) return false;
+  return true;
+}
+
 /**
  * The window of an id's bytes as a number (the window's hex digits read as one), or -1 where
  * pageWindow would answer undefined: PAGED_ID checked byte by byte, without a string per id.
  */
 export function windowOfBytes(bytes: Uint8Array, start: number, end: number): number {
   if (end - start !== 36) return -1;
+  // xxxxxxxx-xxxx-7xxx-[89ab]xxx-xxxxxxxxxxxx
+  if (bytes[start + 8] !== 0x2d || bytes[start + 13] !== 0x2d || bytes[start + 18] !== 0x2d || bytes[start + 23] !== 0x2d || bytes[start + 14] !== 0x37) return -1;
+  const variant = bytes[start + 19];
+  if (variant !== 0x38 && variant !== 0x39 && variant !== 0x61 && variant !== 0x62) return -1;
+  if (!hexDigits(bytes, start, start + 8) || !hexDigits(bytes, start + 9, start + 13) || !hexDigits(bytes, start + 15, start + 18)
+    || !hexDigits(bytes, start + 20, start + 23) || !hexDigits(bytes, start + 24, start + 36)) return -1;
   let window = 0;
-  for (let i = 0; i < 36; i++) {
-    const byte = bytes[start + i]!;
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (byte !== 0x2d) return -1;
-      continue;
-    }
-    if (i === 14 && byte !== 0x37) return -1;
-    if (i === 19 && !(byte === 0x38 || byte === 0x39 || byte === 0x61 || byte === 0x62)) return -1;
-    const digit = byte >= 0x30 && byte <= 0x39 ? byte - 0x30 : byte >= 0x61 && byte <= 0x66 ? byte - 0x57 : -1;
-    if (digit < 0) return -1;
-    if (i < 8 || i === 9 || i === 10) window = window * 16 + digit;
-  }
-  return window;
+  for (let i = start; i < start + 8; i++) window = window * 16 + HEX[bytes[i]!]!;
+  return (window * 16 + HEX[bytes[start + 9]!]!) * 16 + HEX[bytes[start + 10]!]!;
 }
 
 /** The first millisecond of a window. */

@@ -97,6 +97,22 @@ describe('TraceBuffer', () => {
     expect([...buffer.entries()]).toStrictEqual(entries);
   });
 
+  it('ids of any text: ASCII is written as it is checked, anything else (at any place, or longer than 64) as UTF-8, references too', () => {
+    const ids = ['ü-first', 'last-ü', 'mid-✓-dle', '𝄞', 'a'.repeat(65), `${'b'.repeat(63)}é`, 'c'.repeat(64), '', '01a24c8d-aec6-7c02-8da2-c3aa07730dcf'];
+    // A small buffer, so that an id that turns out not to be ASCII is written again after growing.
+    const buffer = new TraceBuffer(4);
+    const body = buffer.addBody('{"v":2}');
+    ids.forEach((id, i) => (i % 2 === 0 ? buffer.push(id, `{"i":${i}}`, true) : buffer.pushReference(id, 1_000 + i, body)));
+    const offsets = buffer.offsets();
+    expect(offsets.map((offset) => buffer.id(offset))).toStrictEqual(ids);
+    offsets.forEach((offset, i) => {
+      expect(buffer.issued(offset)).toBe(i % 2 === 0);
+      if (i % 2 === 0) expect(buffer.entry(offset).json).toBe(`{"i":${i}}`);
+      else expect([buffer.body(offset), buffer.time(offset)]).toStrictEqual([body, 1_000 + i]);
+    });
+    for (const [i, id] of ids.entries()) if (i % 2 === 0 && id !== '') expect(buffer.find(id)).toBe(`{"i":${i}}`);
+  });
+
   it('find answers the first entry under an id, and nothing for an absent one or a prefix of an id', () => {
     const buffer = new TraceBuffer(8);
     buffer.push('a', '"first"');

@@ -275,6 +275,23 @@ describe('identical decisions share one stored body', () => {
     expect(await traces.get('s-3')).toEqual({ ...(await traces.get('s-1')), requestId: 's-3', at: same.at });
   });
 
+  it('each client keeps a model per endpoint and grant: a decision of another grant between two alike leaves the first model in place', async () => {
+    const store = new WatchedStore();
+    const traces = new TraceStore(store, 60, { flushDelay: 5 });
+    const ofGrant = (requestId: string, grantType?: string, endpoint?: 'token' | 'passthrough') => {
+      const recorder = recorded(requestId);
+      if (grantType !== undefined) recorder.request({ grantType });
+      if (endpoint !== undefined) recorder.request({ endpoint });
+      return recorder;
+    };
+    for (const recorder of [ofGrant('a-1'), ofGrant('b-1', 'urn:ietf:params:oauth:grant-type:token-exchange'), ofGrant('p-1', undefined, 'passthrough'), ofGrant('a-2'), ofGrant('b-2', 'urn:ietf:params:oauth:grant-type:token-exchange'), ofGrant('p-2', undefined, 'passthrough')]) traces.keep(recorder);
+    await traces.flush();
+    const version = async (id: string) => (await store.getRecord<{ v: number }>(TRACE_KIND, id))?.value.v;
+    expect(await Promise.all(['a-1', 'b-1', 'p-1', 'a-2', 'b-2', 'p-2'].map(version))).toStrictEqual([2, 2, 2, 3, 3, 3]);
+    expect(await traces.get('b-2')).toMatchObject({ requestId: 'b-2', request: { grantType: 'urn:ietf:params:oauth:grant-type:token-exchange', endpoint: 'token' } });
+    expect(await traces.get('p-2')).toMatchObject({ requestId: 'p-2', request: { endpoint: 'passthrough', grantType: 'client_credentials' } });
+  });
+
   it('models are bounded: at most 64 decisions are remembered, the one remembered longest ago making way', async () => {
     const store = new WatchedStore();
     let release!: () => void;
