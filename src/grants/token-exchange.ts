@@ -10,6 +10,7 @@ import type { TokenExchangePolicy } from '../config/token-exchange.ts';
 import type { KeySet } from '../keys/keyset.ts';
 import type { Events } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
+import { noteDelegation } from '../observability/provider-events.ts';
 import type { HookPoints } from '../orchestration/hook-points.ts';
 import { addTokenClaims } from '../orchestration/token-decisions.ts';
 import { deriveGrant, derivedGrantOf, grantAlive, recordAccessToken } from '../provider/grant-lineage.ts';
@@ -75,7 +76,10 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
     const info = await resources.getResourceServerInfo(ctx, resource, client);
     const decided = new Set(info.scope?.split(' '));
     const scope = requested.filter((s) => decided.has(s)).join(' ') || undefined;
-    if (act) addTokenClaims(ctx, resource, { act });
+    if (act) {
+      addTokenClaims(ctx, resource, { act });
+      noteDelegation(ctx, act);
+    }
 
     // A refresh token would outlive the delegation it cannot carry: none when `act` is set.
     const withRefresh = Boolean(policy.refreshToken && scope && !act && client.grantTypeAllowed('refresh_token'));

@@ -60,9 +60,21 @@ export interface TokenIssue {
   sub?: string;
   resource?: string;
   scope?: string;
+  /**
+   * Token exchange (RFC 8693 section 4.1): who acts for `sub`, as the issued token's `act` claim
+   * says it (`iss` when the actor is not Baton's, `act` for the one before); also for an opaque token.
+   */
+  act?: Actor;
   /** Which tokens were issued, by reference. */
   tokens: { access?: TokenRef; refresh?: TokenRef; id?: TokenRef };
   reqId?: string;
+}
+
+/** A party in a delegation chain (RFC 8693 `act`). */
+export interface Actor {
+  readonly sub: string;
+  readonly iss?: string;
+  readonly act?: Actor;
 }
 
 /** References to the tokens of a token endpoint response: a JWT by its `jti`, anything else by its value. */

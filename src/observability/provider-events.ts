@@ -5,7 +5,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import { rfcErrorCode } from '../http/errors.ts';
-import { jwtPayload, tokenRefs, type Events } from './events.ts';
+import { jwtPayload, tokenRefs, type Actor, type Events } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -65,6 +65,14 @@ export function subscribeToProviderEvents(provider: Provider, deps: { logger: Lo
   });
 }
 
+/** Where a token exchange leaves its delegation for the token.issued event (the request's state). */
+const DELEGATION = Symbol('baton.delegation');
+
+/** The delegation (`act`) of the token this request issues: named in its token.issued event, opaque tokens included. */
+export function noteDelegation(ctx: { state?: object }, act: Actor): void {
+  if (ctx.state) (ctx.state as { [DELEGATION]?: Actor })[DELEGATION] = act;
+}
+
 /** 'token.issued' / 'token.refreshed' from the token response, with each token by reference only. */
 function announceIssue(ctx: KoaContextWithOIDC, bus: Events): void {
   const grantType = String(ctx.oidc?.params?.grant_type ?? 'unknown');
@@ -73,12 +81,14 @@ function announceIssue(ctx: KoaContextWithOIDC, bus: Events): void {
   const claims = typeof body.access_token === 'string' ? jwtPayload(body.access_token) : undefined;
   const sub = claims?.sub ?? ctx.oidc?.entities?.Grant?.accountId ?? ctx.oidc?.account?.accountId;
   const aud = claims?.aud;
+  const act = (ctx.state as { [DELEGATION]?: Actor } | undefined)?.[DELEGATION];
   bus.emit(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', {
     grantType,
     clientId: ctx.oidc?.client?.clientId ?? 'unknown',
     ...(typeof sub === 'string' ? { sub } : {}),
     ...(typeof aud === 'string' ? { resource: aud } : {}),
     ...(typeof body.scope === 'string' ? { scope: body.scope } : {}),
+    ...(act ? { act } : {}),
     tokens: tokenRefs(body, claims),
     reqId: ctx.state?.requestId,
   });

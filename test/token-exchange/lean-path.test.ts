@@ -115,6 +115,19 @@ describe('token exchange on the lean path issues what the full pipeline issues',
     expect(decodeJwt(ta).act).toEqual({ sub: 'robot', iss: PARTNER });
   });
 
+  it('the token.issued event names who acts for whom (act), on both paths, for a JWT and for an opaque token alike', async () => {
+    const before = issued.length;
+    const withActor = (resource: string) => async () => form({ subject_token: await partner.sign({ sub: 'partner-user' }), subject_token_type: TYPE.jwt, actor_token: await partner.sign({ sub: 'robot' }), actor_token_type: TYPE.jwt, resource });
+    for (const resource of [API, AUDIT]) expect(Object.values(await both(withActor(resource))).map((answer) => answer.status)).toEqual([200, 200]);
+    // Without an actor, no act: the subject is the only party.
+    expect(Object.values(await both(jwtSubject())).map((answer) => answer.status)).toEqual([200, 200]);
+    const events = issued.slice(before) as Array<{ act?: unknown; resource?: string; tokens: unknown }>;
+    expect(events).toHaveLength(6);
+    for (const event of events.slice(0, 4)) expect(event.act).toEqual({ sub: 'robot', iss: PARTNER });
+    for (const event of events.slice(4)) expect(event).not.toHaveProperty('act');
+    expect(JSON.stringify(events)).not.toMatch(/eyJ/);
+  });
+
   it('a client\'s own access token as subject is refused alike (not for a user)', async () => {
     const own = async () => {
       const res = await send(leanPort, `grant_type=client_credentials&resource=${encodeURIComponent(API)}&scope=orders:read`, { authorization: gateway() });
