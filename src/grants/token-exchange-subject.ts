@@ -202,11 +202,14 @@ function lookups(config: BatonConfig): { clients: ReadonlyMap<string, ClientConf
 /**
  * The `act` chain of a token from `tokenIssuer`: an entry without `iss` is that issuer's subject,
  * so it gets `iss` unless the issuer is Baton (`issuer`), whose own subjects are written without.
+ * Another issuer's token may not name one of Baton's parties as an actor: written without `iss`,
+ * that entry would read as an actor Baton verified (its own client acting), which only Baton can say.
  */
 function actOf(value: unknown, tokenIssuer: string, issuer: string, level = 0): Act | undefined {
   if (typeof value !== 'object' || value === null || level > MAX_ACT_DEPTH) return undefined;
   const { sub, iss, act } = value as { sub?: unknown; iss?: unknown; act?: unknown };
   if (typeof sub !== 'string') return undefined;
+  if (tokenIssuer !== issuer && iss === issuer) throw new errors.InvalidRequest('the subject token names an actor of this server in its act claim, which only this server can vouch for');
   return party(sub, typeof iss === 'string' ? iss : tokenIssuer, issuer, actOf(act, tokenIssuer, issuer, level + 1));
 }
 

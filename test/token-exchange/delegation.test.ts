@@ -139,6 +139,17 @@ describe('token exchange: actors are issuer and subject together (RFC 8693 secti
     const result = await exchange(env.baton, 'gateway', { subject_token: token, subject_token_type: TYPE.jwt, resource: ORDERS });
     expect((await verifyAccessToken(env.baton, result.access_token, ORDERS)).payload.act).toEqual({ sub: 'gateway', iss: PARTNER });
   });
+
+  it('a trusted issuer\'s JWT whose act names Baton as an actor\'s issuer is refused: only Baton vouches for its own parties', async () => {
+    const seen: string[] = [];
+    const stop = env.baton.baton.events.subscribe((event) => { if (event.type === 'token.issued') seen.push(event.type); });
+    for (const act of [{ sub: 'worker', iss: env.baton.url }, { sub: 'partner-robot', act: { sub: 'worker', iss: env.baton.url } }]) {
+      const token = await env.partner.sign({ sub: 'p-forged-act', act });
+      expect(await rejection(exchange(env.baton, 'gateway', { subject_token: token, subject_token_type: TYPE.jwt, resource: ORDERS }))).toMatchObject({ error: 'invalid_request' });
+    }
+    expect(seen).toEqual([]);
+    stop();
+  });
 });
 
 describe('token exchange: JWTs from trusted issuers', () => {
