@@ -101,12 +101,16 @@ export function completeFromResponse(answered: object, recorder: TraceRecorder):
   const ctx = answered as Context;
   const oidc = (ctx as unknown as { oidc?: OidcView }).oidc;
   const endpoint = recorder.requested?.endpoint;
+  const error = responseError(ctx);
   if (endpoint === 'token' && oidc) {
     const params = oidc.params ?? {};
     const text = (name: string) => (typeof params[name] === 'string' ? params[name] as string : undefined);
     const scopes = text('scope')?.split(' ').filter(Boolean);
     const resources = params.resource === undefined ? [] : [params.resource].flat().filter((r): r is string => typeof r === 'string');
-    const clientId = oidc.client?.clientId ?? text('client_id');
+    // A client that failed to authenticate is only named, not known (oidc-provider sets `client`
+    // before it checks the credentials): such a trace is nobody's, or anyone naming a client could
+    // plant one its real client reads (under an X-Request-Id it expects). The readers still see it.
+    const clientId = error?.error === 'invalid_client' ? undefined : oidc.client?.clientId ?? text('client_id');
     // Without a `scope` parameter, the code's, device code's or refresh token's scopes were asked.
     const source = (oidc as { entities?: Record<string, { scopes?: Set<string> } | undefined> }).entities;
     const redeemed = source?.AuthorizationCode ?? source?.DeviceCode ?? source?.RefreshToken;
@@ -120,7 +124,6 @@ export function completeFromResponse(answered: object, recorder: TraceRecorder):
     recorder.request(request);
     for (const resource of resources) recorder.addResource(resource);
   }
-  const error = responseError(ctx);
   if (error) {
     // Every refusal at a token endpoint (Baton's or a passthrough's); elsewhere (pages, the BFF's
     // API proxy) only those of a request that decided something.

@@ -99,4 +99,26 @@ describe('GET /explain/{requestId}', () => {
     expect(trace.status).toBe(200);
     expect(trace.body).toMatchObject({ request: { clientId: 'service' } });
   });
+
+  it('a request that names a client without authenticating is traced as nobody\'s: that client never reads it, a reader does', async () => {
+    const expected = `proxy-${Date.now()}`;
+    // A wrong secret, in the Authorization header and in the body.
+    for (const [headers, credentials] of [[{ authorization: basic('service', 'wrong-secret-0123456789') }, ''], [{}, '&client_id=service&client_secret=wrong-secret-0123456789']] as const) {
+      const planted = await fetch(`${env.baton.url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers, 'x-request-id': expected },
+        body: `grant_type=client_credentials&resource=${encodeURIComponent(API)}&scope=orders:read${credentials}`,
+      });
+      expect([planted.status, (await planted.json() as { error?: string }).error]).toEqual([401, 'invalid_client']);
+    }
+    let read = await readTrace(env.baton.url, expected, 'auditor', AUDITOR_SECRET);
+    for (let i = 0; i < 40 && read.status !== 200; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      read = await readTrace(env.baton.url, expected, 'auditor', AUDITOR_SECRET);
+    }
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ requestId: expected, request: { grantType: 'client_credentials' }, result: { outcome: 'refused', error: 'invalid_client' } });
+    expect(read.body.request).not.toHaveProperty('clientId');
+    expect((await readTrace(env.baton.url, expected, 'service', TEST_ENV.SERVICE_SECRET)).status).toBe(404);
+  });
 });
