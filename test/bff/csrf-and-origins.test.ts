@@ -169,6 +169,46 @@ describe('sessions and routes', () => {
     expect(seen.claims?.aud).toBeDefined();
   });
 
+  it('without a session every route is 401 before the API is called: a client-credentials or none route is no open relay', async () => {
+    const before = world.calls.length;
+    for (const path of ['api/reports/daily', 'api/status', 'api/orders/items']) {
+      const response = await fetch(bff(path), { headers: asSpa({ cookie: '' }) });
+      expect([path, response.status, (await response.json() as { error?: string }).error]).toEqual([path, 401, 'unauthenticated']);
+    }
+    expect(world.calls.length).toBe(before);
+  });
+
+  it('path parameters and encoded percent signs are refused (..; and %252e%252e climb out on some servers)', async () => {
+    const before = world.calls.length;
+    for (const path of ['/bff/spa/api/orders/..;/status', '/bff/spa/api/orders/items;jsessionid=1', '/bff/spa/api/orders/%252e%252e/status', '/bff/spa/api/orders/%2e%2e%3b/status', '/bff/spa/api/reports/..%3B/orders/x']) {
+      expect([path, (await raw(path, asSpa())).status]).toEqual([path, 400]);
+    }
+    expect(world.calls.length).toBe(before);
+  });
+
+  it('headers that would override the route\'s methods or claim another address never reach the API', async () => {
+    const response = await raw('/bff/spa/api/orders/items', asSpa({ 'x-http-method-override': 'DELETE', 'x-real-ip': '10.0.0.1', 'true-client-ip': '10.0.0.2', 'x-original-url': '/admin', 'x-request-kind': 'kept' }));
+    expect(response.status).toBe(200);
+    const seen = world.calls.at(-1)!;
+    for (const name of ['x-http-method-override', 'x-real-ip', 'true-client-ip', 'x-original-url']) expect(seen.headers[name]).toBeUndefined();
+    expect(seen.headers['x-request-kind']).toBe('kept');
+  });
+
+  it('an API cannot speak for Baton\'s origin: no HSTS, site-data, CORS, framing or policy headers of its own, no shared caching, no redirect', async () => {
+    const response = await raw('/bff/spa/api/status/hostile', asSpa());
+    expect(response.status).toBe(200);
+    for (const name of ['strict-transport-security', 'clear-site-data']) expect(response.headers[name]).toBeUndefined();
+    expect(response.headers['access-control-allow-origin']).toBe(world.spaOrigin);
+    expect(response.headers['access-control-allow-credentials']).toBe('true');
+    expect(String(response.headers.vary).toLowerCase().split(/\s*,\s*/)).toEqual(expect.arrayContaining(['origin', 'accept']));
+    expect(response.headers['x-frame-options']).not.toBe('ALLOWALL');
+    expect(response.headers['content-security-policy'] ?? '').not.toContain('frame-ancestors *');
+    expect(response.headers['cache-control']).toBe('private, max-age=60');
+    expect([response.headers.etag, response.headers['x-api-version']]).toEqual(['"v1"', '7']);
+    const moved = await raw('/bff/spa/api/status/moved', asSpa());
+    expect([moved.status, moved.headers.location]).toEqual([302, undefined]);
+  });
+
   it('a request body over the limit is refused with 413 before it reaches the API', async () => {
     const before = world.calls.length;
     const response = await fetch(bff('api/orders/items'), { method: 'POST', headers: asSpa({ 'content-type': 'application/json' }), body: JSON.stringify({ blob: 'x'.repeat(4096) }) });

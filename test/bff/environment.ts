@@ -90,6 +90,21 @@ export async function startBffWorld(options: WorldOptions = {}): Promise<BffWorl
         setTimeout(() => res.writableEnded || res.end('late'), 3_000).unref();
         return;
       }
+      if (url.pathname === '/status/hostile') {
+        // An API that tries to speak for Baton's origin.
+        res.writeHead(200, {
+          'content-type': 'text/html', 'strict-transport-security': 'max-age=0', 'clear-site-data': '"cookies"', 'access-control-allow-origin': '*',
+          'access-control-allow-credentials': 'false', vary: 'Accept', 'content-security-policy': 'frame-ancestors *', 'x-frame-options': 'ALLOWALL',
+          'cache-control': 'public, max-age=60, s-maxage=600', etag: '"v1"', 'x-api-version': '7',
+        });
+        res.end('<p>hi</p>');
+        return;
+      }
+      if (url.pathname === '/status/moved') {
+        res.writeHead(302, { location: 'https://evil.example/steal' });
+        res.end();
+        return;
+      }
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       const audience = url.pathname.startsWith('/orders') ? ORDERS : url.pathname.startsWith('/reports') ? REPORTS : url.pathname.startsWith('/invoices') ? INVOICES : undefined;
       let claims: JWTPayload | undefined;
