@@ -120,13 +120,18 @@ export async function proxy(ctx: Context, deps: BffDeps, entry: BffEntry, tokens
  */
 function privateCache(value: string | string[] | undefined): string {
   if (value === undefined) return 'no-store';
-  const directives = (Array.isArray(value) ? value.join(',') : value).split(',').map((d) => d.trim()).filter((d) => d && !/^(public|s-maxage\s*=.*|proxy-revalidate)$/i.test(d));
+  const directives = commaList(value).filter((d) => !/^(public|s-maxage\s*=.*|proxy-revalidate)$/i.test(d));
   if (!directives.some((d) => /^(private|no-store)$/i.test(d))) directives.unshift('private');
   return directives.join(', ');
 }
 
+/** The items of a comma-separated header (one or several fields), trimmed, empty ones left out. */
+function commaList(value: string | string[] | undefined): string[] {
+  return (Array.isArray(value) ? value.join(',') : value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+}
+
 function connectionTokens(value: string | string[] | undefined): Set<string> {
-  return new Set((Array.isArray(value) ? value.join(',') : value ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+  return new Set(commaList(value).map((token) => token.toLowerCase()));
 }
 
 function forwardedHeaders(ctx: Context): Record<string, string | string[]> {

@@ -207,13 +207,17 @@ export class TraceStore {
     if (earlier) this.#remembered.delete(earlier);
     grants.set(model.grant, model);
     this.#remembered.add(model);
-    if (this.#remembered.size <= MAX_MODELS) return;
-    const oldest = this.#remembered.values().next().value!;
-    this.#remembered.delete(oldest);
-    const filed = this.#models.get(oldest.client);
-    filed?.get(oldest.endpoint)?.delete(oldest.grant);
-    if (filed?.get(oldest.endpoint)?.size === 0) filed.delete(oldest.endpoint);
-    if (filed?.size === 0) this.#models.delete(oldest.client);
+    if (this.#remembered.size > MAX_MODELS) this.#forget(this.#remembered.values().next().value!);
+  }
+
+  /** Drops a model, and the maps it leaves empty. Every remembered model is the one filed in its place. */
+  #forget(model: Model): void {
+    this.#remembered.delete(model);
+    const endpoints = this.#models.get(model.client)!;
+    const grants = endpoints.get(model.endpoint)!;
+    grants.delete(model.grant);
+    if (grants.size === 0) endpoints.delete(model.endpoint);
+    if (endpoints.size === 0) this.#models.delete(model.client);
   }
 
   /** Everything waiting is written, in batches of at most batchSize, one after another. */
