@@ -1,8 +1,9 @@
 // The shared record of one refresh token's rotation (RFC 9700 section 4.14.2): who is rotating it
 // now (a lease, so concurrent presentations wait for one rotation across instances), then, for the
 // reuse grace window, its successor sealed under a key only the old token's value yields.
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomUUID } from 'node:crypto';
 
+import { randomNonce } from '../keys/random-pool.ts';
 import type { Clock, Store } from '../storage/store.ts';
 import { storedTokenId } from '../storage/token-ids.ts';
 
@@ -53,12 +54,12 @@ export class RotationRecords {
     const left = grace - (this.#clock() - at) / 1000;
     if (left <= 0) return this.release(value, owner);
     const sealed = sealSuccessor(value, successor);
-    await this.#whileOwned(value, owner, (version) => this.#store.putRecord<Rotation>(ROTATION_KIND, tokenKey(value), { state: 'rotated', clientId, at, sealed }, { expectedVersion: version, expiresIn: Math.ceil(left) }));
+    await this.#whileOwned(tokenKey(value), owner, (id, version) => this.#store.putRecord<Rotation>(ROTATION_KIND, id, { state: 'rotated', clientId, at, sealed }, { expectedVersion: version, expiresIn: Math.ceil(left) }));
   }
 
   /** The owner's request failed or needs no grace: the next presentation starts afresh. */
   async release(value: string, owner: string): Promise<void> {
-    await this.#whileOwned(value, owner, () => this.#store.deleteRecord(ROTATION_KIND, tokenKey(value)));
+    await this.#whileOwned(tokenKey(value), owner, (id) => this.#store.deleteRecord(ROTATION_KIND, id));
   }
 
   /** Whether a rotated record is still inside the window for the client presenting it. */
@@ -67,9 +68,10 @@ export class RotationRecords {
   }
 
   // A lease that ran out may have been taken by another request: only its owner settles it.
-  async #whileOwned(value: string, owner: string, write: (version: number) => Promise<unknown>): Promise<void> {
-    const current = await this.#store.getRecord<Rotation>(ROTATION_KIND, tokenKey(value));
-    if (current?.value.state === 'pending' && current.value.owner === owner) await write(current.version);
+  // `id`: the record's key, hashed once for the read and the write.
+  async #whileOwned(id: string, owner: string, write: (id: string, version: number) => Promise<unknown>): Promise<void> {
+    const current = await this.#store.getRecord<Rotation>(ROTATION_KIND, id);
+    if (current?.value.state === 'pending' && current.value.owner === owner) await write(id, current.version);
   }
 }
 
@@ -91,7 +93,7 @@ export function keyFrom(oldValue: string): Buffer {
 
 /** The successor, readable only by whoever presents the old token (the store never holds a usable value). */
 export function sealSuccessor(oldValue: string, successor: string): string {
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomNonce(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keyFrom(oldValue), iv);
   const body = Buffer.concat([cipher.update(successor, 'utf8'), cipher.final()]);
   return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');

@@ -1,6 +1,8 @@
 // Encryption at rest: AES-256-GCM under keys derived from the master secret with HKDF-SHA256
 // (RFC 5869), one derived key per purpose so a key is never used for two things.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+
+import { randomNonce } from './random-pool.ts';
 
 const FORMAT = 'v1';
 const IV_BYTES = 12;
@@ -14,7 +16,7 @@ export function deriveKey(masterSecret: string, purpose: Purpose): Buffer {
 
 /** Encrypts `plaintext`; `context` is bound as additional data and must match on open. */
 export function seal(key: Buffer, plaintext: string, context: string): string {
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomNonce(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(context));
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

@@ -6,8 +6,6 @@ import { KeySets } from '../../lang/key-sets.ts';
 import { type Clock, type ModelPayload, type PutRecordOptions, type Store, type StoredRecord, expiresAt, systemClock } from '../store.ts';
 
 interface ModelEntry {
-  /** The model it is an instance of (its key's prefix, kept so that nothing is read back out of a key). */
-  model: string;
   /** The payload's JSON text. */
   json: string;
   /** The payload fields the secondary lookups match on, kept beside the text. */
@@ -23,14 +21,20 @@ interface RecordEntry {
   expiresAt: number | null;
 }
 
+/**
+ * Entries by model (or kind), then by id: a lookup hashes the id as given, where one map keyed by
+ * `model + id` would build, flatten and hash a new string on every call (~0.5 µs of each).
+ */
+type Shelves<E> = Map<string, Map<string, E>>;
+
 export class MemoryStore implements Store {
   readonly kind = 'memory';
-  readonly #models = new Map<string, ModelEntry>();
-  /** The secondary lookups (findByUid, findByUserCode, revokeByGrantId): each a lookup, not a scan of every model. */
+  readonly #models: Shelves<ModelEntry> = new Map();
+  /** The secondary lookups (findByUid, findByUserCode, revokeByGrantId): ids under `model + value`, not a scan of every model. */
   readonly #byUid = new KeySets();
   readonly #byUserCode = new KeySets();
   readonly #byGrantId = new KeySets();
-  readonly #records = new Map<string, RecordEntry>();
+  readonly #records: Shelves<RecordEntry> = new Map();
   readonly #clock: Clock;
   #closed = false;
 
@@ -40,12 +44,12 @@ export class MemoryStore implements Store {
 
   async upsert(model: string, id: string, payload: ModelPayload, expiresIn?: number): Promise<void> {
     this.#open();
-    this.#setModel(model, key(model, id), modelEntry(model, payload, expiresAt(this.#clock, expiresIn), typeof payload.consumed === 'number' ? payload.consumed : null));
+    this.#setModel(model, id, modelEntry(payload, expiresAt(this.#clock, expiresIn), typeof payload.consumed === 'number' ? payload.consumed : null));
   }
 
   async find(model: string, id: string): Promise<ModelPayload | undefined> {
     this.#open();
-    const entry = this.#live(key(model, id));
+    const entry = this.#live(model, id);
     return entry && present(entry);
   }
 
@@ -59,7 +63,7 @@ export class MemoryStore implements Store {
 
   async consume(model: string, id: string): Promise<boolean> {
     this.#open();
-    const entry = this.#live(key(model, id));
+    const entry = this.#live(model, id);
     if (!entry || entry.consumed !== null) return false;
     entry.consumed = Math.floor(this.#clock() / 1000);
     return true;
@@ -67,43 +71,41 @@ export class MemoryStore implements Store {
 
   async destroy(model: string, id: string): Promise<void> {
     this.#open();
-    this.#deleteModel(model, key(model, id));
+    this.#deleteModel(model, id);
   }
 
   async revokeByGrantId(model: string, grantId: string): Promise<void> {
     this.#open();
-    for (const k of this.#byGrantId.keys(key(model, grantId))) {
-      const entry = this.#models.get(k);
-      if (entry?.model === model && entry.keys.grantId === grantId) this.#deleteModel(model, k);
+    const shelf = this.#models.get(model);
+    for (const id of this.#byGrantId.keys(key(model, grantId))) {
+      if (shelf?.get(id)?.keys.grantId === grantId) this.#deleteModel(model, id);
     }
   }
 
   async listModelIds(model: string): Promise<string[]> {
     this.#open();
-    const prefix = `${model}\u0000`;
-    return [...this.#models].filter(([k, entry]) => k.startsWith(prefix) && !this.#expired(entry.expiresAt)).map(([k]) => k.slice(prefix.length));
+    return [...this.#models.get(model) ?? []].filter(([, entry]) => !this.#expired(entry.expiresAt)).map(([id]) => id);
   }
 
   async rekey(model: string, from: string, to: string, payload: ModelPayload): Promise<boolean> {
     this.#open();
-    const moved = this.#live(key(model, from));
-    if (!moved || this.#models.has(key(model, to))) return false;
+    const moved = this.#live(model, from);
+    if (!moved || this.#models.get(model)?.has(to)) return false;
     // Encoded first: a payload that cannot be written leaves the instance where it was.
-    const entry = modelEntry(model, withoutConsumed(payload), moved.expiresAt, moved.consumed);
-    this.#deleteModel(model, key(model, from));
-    this.#setModel(model, key(model, to), entry);
+    const entry = modelEntry(withoutConsumed(payload), moved.expiresAt, moved.consumed);
+    this.#deleteModel(model, from);
+    this.#setModel(model, to, entry);
     return true;
   }
 
   async listRecordIds(kind: string): Promise<string[]> {
     this.#open();
-    const prefix = `${kind}\u0000`;
-    return [...this.#records].filter(([k, entry]) => k.startsWith(prefix) && !this.#expired(entry.expiresAt)).map(([k]) => k.slice(prefix.length));
+    return [...this.#records.get(kind) ?? []].filter(([, entry]) => !this.#expired(entry.expiresAt)).map(([id]) => id);
   }
 
   async getRecord<T>(kind: string, id: string): Promise<StoredRecord<T> | undefined> {
     this.#open();
-    const entry = this.#liveRecord(key(kind, id));
+    const entry = this.#liveRecord(kind, id);
     return entry && { value: JSON.parse(entry.json) as T, version: entry.version };
   }
 
@@ -120,10 +122,9 @@ export class MemoryStore implements Store {
   }
 
   #put(kind: string, id: string, json: string, options: PutRecordOptions): boolean {
-    const k = key(kind, id);
-    const current = this.#liveRecord(k);
+    const current = this.#liveRecord(kind, id);
     if (options.expectedVersion !== undefined && (current?.version ?? 0) !== options.expectedVersion) return false;
-    this.#records.set(k, {
+    shelf(this.#records, kind).set(id, {
       json,
       version: (current?.version ?? 0) + 1,
       expiresAt: expiresAt(this.#clock, options.expiresIn),
@@ -133,23 +134,27 @@ export class MemoryStore implements Store {
 
   async deleteRecord(kind: string, id: string): Promise<void> {
     this.#open();
-    this.#records.delete(key(kind, id));
+    this.#records.get(kind)?.delete(id);
   }
 
   async collectExpired(): Promise<number> {
     this.#open();
     const now = this.#clock();
     let removed = 0;
-    for (const [k, entry] of this.#models) {
-      if (entry.expiresAt !== null && entry.expiresAt <= now) {
-        this.#deleteModel(entry.model, k);
-        removed += 1;
+    for (const [model, entries] of this.#models) {
+      for (const [id, entry] of entries) {
+        if (entry.expiresAt !== null && entry.expiresAt <= now) {
+          this.#deleteModel(model, id);
+          removed += 1;
+        }
       }
     }
-    for (const [k, entry] of this.#records) {
-      if (entry.expiresAt !== null && entry.expiresAt <= now) {
-        this.#records.delete(k);
-        removed += 1;
+    for (const entries of this.#records.values()) {
+      for (const [id, entry] of entries) {
+        if (entry.expiresAt !== null && entry.expiresAt <= now) {
+          entries.delete(id);
+          removed += 1;
+        }
       }
     }
     return removed;
@@ -167,13 +172,13 @@ export class MemoryStore implements Store {
     if (this.#closed) throw new Error('store is closed');
   }
 
-  #live(k: string): ModelEntry | undefined {
-    const entry = this.#models.get(k);
+  #live(model: string, id: string): ModelEntry | undefined {
+    const entry = this.#models.get(model)?.get(id);
     return entry && !this.#expired(entry.expiresAt) ? entry : undefined;
   }
 
-  #liveRecord(k: string): RecordEntry | undefined {
-    const entry = this.#records.get(k);
+  #liveRecord(kind: string, id: string): RecordEntry | undefined {
+    const entry = this.#records.get(kind)?.get(id);
     return entry && !this.#expired(entry.expiresAt) ? entry : undefined;
   }
 
@@ -183,51 +188,60 @@ export class MemoryStore implements Store {
 
   #findBy(index: KeySets, model: string, field: 'uid' | 'userCode', value: string): ModelPayload | undefined {
     this.#open();
-    for (const k of index.keys(key(model, value))) {
-      const entry = this.#live(k);
+    for (const id of index.keys(key(model, value))) {
+      const entry = this.#live(model, id);
       // The instance itself is asked too: the index only narrows the search.
-      if (entry && entry.model === model && entry.keys[field] === value) return present(entry);
+      if (entry && entry.keys[field] === value) return present(entry);
     }
     return undefined;
   }
 
-  /** Stores a model instance under `k` (of `model`), its lookups moved from what it replaces where they changed. */
-  #setModel(model: string, k: string, entry: ModelEntry): void {
-    const before = this.#models.get(k)?.keys;
-    this.#models.set(k, entry);
+  /** Stores instance `id` of `model`, its lookups moved from what it replaces where they changed. */
+  #setModel(model: string, id: string, entry: ModelEntry): void {
+    const entries = shelf(this.#models, model);
+    const before = entries.get(id)?.keys;
+    entries.set(id, entry);
     const after = entry.keys;
-    if (before?.uid !== after.uid) reindex(this.#byUid, model, before?.uid, after.uid, k);
-    if (before?.userCode !== after.userCode) reindex(this.#byUserCode, model, before?.userCode, after.userCode, k);
-    if (before?.grantId !== after.grantId) reindex(this.#byGrantId, model, before?.grantId, after.grantId, k);
+    if (before?.uid !== after.uid) reindex(this.#byUid, model, before?.uid, after.uid, id);
+    if (before?.userCode !== after.userCode) reindex(this.#byUserCode, model, before?.userCode, after.userCode, id);
+    if (before?.grantId !== after.grantId) reindex(this.#byGrantId, model, before?.grantId, after.grantId, id);
   }
 
-  #deleteModel(model: string, k: string): void {
-    const entry = this.#models.get(k);
-    if (!entry) return;
-    this.#unindex(model, k, entry);
-    this.#models.delete(k);
-  }
-
-  #unindex(model: string, k: string, entry: ModelEntry): void {
-    reindex(this.#byUid, model, entry.keys.uid, undefined, k);
-    reindex(this.#byUserCode, model, entry.keys.userCode, undefined, k);
-    reindex(this.#byGrantId, model, entry.keys.grantId, undefined, k);
+  #deleteModel(model: string, id: string): void {
+    const entries = this.#models.get(model);
+    const entry = entries?.get(id);
+    if (!entries || !entry) return;
+    reindex(this.#byUid, model, entry.keys.uid, undefined, id);
+    reindex(this.#byUserCode, model, entry.keys.userCode, undefined, id);
+    reindex(this.#byGrantId, model, entry.keys.grantId, undefined, id);
+    entries.delete(id);
   }
 }
 
-/** Moves instance `k` of `model` from one looked-up value to another (a value that is not a string is not looked up). */
-function reindex(index: KeySets, model: string, from: unknown, to: unknown, k: string): void {
-  if (typeof from === 'string') index.remove(key(model, from), k);
-  if (typeof to === 'string') index.add(key(model, to), k);
+/** The entries of one model or kind, created on its first write. */
+function shelf<E>(shelves: Shelves<E>, name: string): Map<string, E> {
+  let entries = shelves.get(name);
+  if (!entries) {
+    entries = new Map();
+    shelves.set(name, entries);
+  }
+  return entries;
+}
+
+/** Moves instance `id` of `model` from one looked-up value to another (a value that is not a string is not looked up). */
+function reindex(index: KeySets, model: string, from: unknown, to: unknown, id: string): void {
+  if (typeof from === 'string') index.remove(key(model, from), id);
+  if (typeof to === 'string') index.add(key(model, to), id);
 }
 
 /** A payload as kept: its JSON text, the fields secondary lookups match on, its expiry and consumed state. */
-function modelEntry(model: string, payload: ModelPayload, expiresAt: number | null, consumed: number | null): ModelEntry {
-  return { model, json: JSON.stringify(payload), keys: { uid: payload.uid, userCode: payload.userCode, grantId: payload.grantId }, expiresAt, consumed };
+function modelEntry(payload: ModelPayload, expiresAt: number | null, consumed: number | null): ModelEntry {
+  return { json: JSON.stringify(payload), keys: { uid: payload.uid, userCode: payload.userCode, grantId: payload.grantId }, expiresAt, consumed };
 }
 
-function key(namespace: string, id: string): string {
-  return `${namespace}\u0000${id}`;
+/** A secondary lookup's key: the model and the value looked up. */
+function key(model: string, value: string): string {
+  return `${model}\u0000${value}`;
 }
 
 /** The consumed state lives beside the payload (see present), so a moved payload does not carry its own. */
