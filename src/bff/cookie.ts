@@ -20,7 +20,9 @@ export function cookieJar(issuer: string, id: string, sameSite: 'strict' | 'lax'
   const secure = new URL(issuer).protocol === 'https:';
   const prefix = secure ? '__Host-' : '';
   const sessionName = `${prefix}baton-bff-${id}`;
-  const loginName = `${prefix}baton-bff-${id}-login`;
+  // `.` cannot appear in a BFF id: no entry's session cookie can be another's login cookie (with
+  // `-login`, entry `x-login`'s session cookie was entry `x`'s login cookie).
+  const loginName = `${prefix}baton-bff-${id}.login`;
   const write = (ctx: Context, name: string, value: string, maxAge: number, site: 'strict' | 'lax') => {
     const attributes = [`${name}=${value}`, 'Path=/', 'HttpOnly', `SameSite=${site === 'strict' ? 'Strict' : 'Lax'}`, `Max-Age=${maxAge}`, ...(secure ? ['Secure'] : [])];
     ctx.append('Set-Cookie', attributes.join('; '));

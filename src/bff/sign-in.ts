@@ -49,7 +49,9 @@ function returnTarget(entry: BffEntry, value: string | undefined): string {
   } catch {
     throw invalidRequest('returnTo must be an absolute URL on one of the app\'s origins');
   }
-  if (!entry.config.origins.includes(url.origin)) throw invalidRequest('returnTo must be on one of the app\'s origins');
+  // A blob: or filesystem: URL has the origin of the page that made it, but it is not a page on the app.
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !entry.config.origins.includes(url.origin)) throw invalidRequest('returnTo must be on one of the app\'s origins');
+  if (url.username !== '' || url.password !== '') throw invalidRequest('returnTo must not carry credentials');
   return url.href;
 }
 

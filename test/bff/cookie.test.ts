@@ -20,7 +20,7 @@ describe('BFF cookies', () => {
     jar.setSession(ctx, id, 43200);
     jar.setLogin(ctx, randomId(), 3600);
     expect(set[0]).toBe(`__Host-baton-bff-spa=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure`);
-    expect(set[1]).toMatch(/^__Host-baton-bff-spa-login=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=3600; Secure$/);
+    expect(set[1]).toMatch(/^__Host-baton-bff-spa\.login=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=3600; Secure$/);
     expect(set.join('\n')).not.toMatch(/domain=/i);
   });
 
@@ -37,6 +37,22 @@ describe('BFF cookies', () => {
     expect(jar.session(fakeContext(`__Host-baton-bff-spa=${id}x`).ctx)).toBeUndefined();
     expect(jar.session(fakeContext(`__Host-baton-bff-spa=../../etc`).ctx)).toBeUndefined();
     expect(jar.session(fakeContext(`baton-bff-spa=${id}`).ctx)).toBeUndefined();
-    expect(jar.session(fakeContext(`__Host-baton-bff-spa-login=${id}`).ctx)).toBeUndefined();
+    expect(jar.session(fakeContext(`__Host-baton-bff-spa.login=${id}`).ctx)).toBeUndefined();
+  });
+
+  it('no entry\'s session cookie is another entry\'s login cookie, whatever the ids (x and x-login)', () => {
+    const names = (id: string) => {
+      const { ctx, set } = fakeContext();
+      const jar = cookieJar('https://login.example.com', id, 'strict');
+      jar.setSession(ctx, randomId(), 60);
+      jar.setLogin(ctx, randomId(), 60);
+      return set.map((line) => line.slice(0, line.indexOf('=')));
+    };
+    const [xSession, xLogin] = names('x');
+    const [otherSession, otherLogin] = names('x-login');
+    expect(new Set([xSession, xLogin, otherSession, otherLogin]).size).toBe(4);
+    // And entry x-login's session is not read from x's sign-in cookie.
+    const id = randomId();
+    expect(cookieJar('https://login.example.com', 'x-login', 'strict').session(fakeContext(`${xLogin}=${id}`).ctx)).toBeUndefined();
   });
 });

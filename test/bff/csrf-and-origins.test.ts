@@ -114,7 +114,9 @@ describe('sessions and routes', () => {
   });
 
   it('returnTo must be on one of the app\'s origins', async () => {
-    for (const returnTo of [`${world.evilOrigin}/`, 'https://evil.example/', '//evil.example/', 'javascript:alert(1)']) {
+    const spaHost = new URL(world.spaOrigin).host;
+    for (const returnTo of [`${world.evilOrigin}/`, 'https://evil.example/', '//evil.example/', 'javascript:alert(1)', `blob:${world.spaOrigin}/0b7c7f3e-5b43-4b8e-9a57-1f0c2f9d6a10`,
+      `http://ann:secret@${spaHost}/`]) {
       const response = await fetch(`${bff('login')}?returnTo=${encodeURIComponent(returnTo)}`, { redirect: 'manual' });
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({ error: 'invalid_request' });
@@ -207,6 +209,14 @@ describe('sessions and routes', () => {
     expect([response.headers.etag, response.headers['x-api-version']]).toEqual(['"v1"', '7']);
     const moved = await raw('/bff/spa/api/status/moved', asSpa());
     expect([moved.status, moved.headers.location]).toEqual([302, undefined]);
+  });
+
+  it('a body sent after Expect: 100-continue reaches the API (the BFF has answered the expectation itself)', async () => {
+    const response = await raw('/bff/spa/api/orders/items', asSpa({ 'content-type': 'application/json', expect: '100-continue' }), 'POST', ['{"item":"pen"}']);
+    expect(response.status).toBe(200);
+    const seen = world.calls.at(-1)!;
+    expect(seen.body).toBe('{"item":"pen"}');
+    expect(seen.headers.expect).toBeUndefined();
   });
 
   it('a request body over the limit is refused with 413 before it reaches the API', async () => {
