@@ -1,7 +1,7 @@
 // One spelling per token: RFC 7515 section 7.1 compact serialization held to canonical base64url
 // (section 2: no padding, no whitespace, no stray trailing bits), and the identity a single-use
 // token is spent under, which depends on what the token says, not on how it is written.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Whether `token` is three base64url segments that each re-encode to exactly themselves. jose
@@ -26,5 +26,6 @@ export function replayIdentity(issuer: string, token: string, jti: unknown): str
 }
 
 function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
+  // The one-shot digest: a Hash object per call costs ~10 times as much.
+  return hash('sha256', value, 'base64url');
 }

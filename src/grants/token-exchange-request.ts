@@ -84,7 +84,8 @@ export function readRequest(params: Params): ExchangeRequest {
 export function resolveTarget(request: ExchangeRequest, config: BatonConfig, policy: ResourcePolicy, clientId: string): string {
   const targets = new Set<string>();
   for (const value of request.resources) {
-    if (!isResourceIndicator(value)) throw new errors.InvalidTarget('resource must be an absolute URI without a fragment');
+    // A declared resource's id passed the same check when the configuration was loaded.
+    if (!config.resources.some((r) => r.id === value) && !isResourceIndicator(value)) throw new errors.InvalidTarget('resource must be an absolute URI without a fragment');
     targets.add(value);
   }
   for (const value of request.audiences) {

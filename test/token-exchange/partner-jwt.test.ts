@@ -102,6 +102,19 @@ describe('a trusted partner\'s JWT as subject_token', () => {
     expect(await exchange(`${b64({ alg: 'PS256', kid: 'rs' })}.${rsPayload}.${rsSignature}`)).toEqual(failed);
   });
 
+  it('a payload that is no JSON object is not a JWT; a UTF-8 BOM before it is read past, as jose reads it', async () => {
+    const signed = (payload: Buffer): string => {
+      const input = `${b64({ alg: 'ES256', kid: 'es' })}.${payload.toString('base64url')}`;
+      return `${input}.${sign('sha256', Buffer.from(input), { key: es.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+    };
+    for (const text of ['[1]', 'null', '42', '"iss"', '{"iss":']) {
+      expect([text, await exchange(signed(Buffer.from(text)))]).toEqual([text, refused('subject_token is not a JWT')]);
+    }
+    expect(await exchange(signed(Buffer.from([0xff, 0xfe, 0x7b, 0x7d])))).toEqual(refused('subject_token is not a JWT'));
+    const claims = () => JSON.stringify({ iss: PARTNER, sub: 'partner-user', aud: 'baton', iat: now(), exp: now() + 300, jti: randomUUID() });
+    await accepted(() => signed(Buffer.from(`\uFEFF${claims()}`)));
+  });
+
   it('alg none, a symmetric algorithm, an algorithm the key is not for, an unknown kid', async () => {
     const none = `${b64({ alg: 'none' })}.${b64({ iss: PARTNER, sub: 'x', aud: 'baton', iat: now(), exp: now() + 60 })}`;
     expect(await exchange(`${none}.`)).toEqual(refused('subject_token is not a JWT in canonical compact serialization (unpadded base64url)'));
