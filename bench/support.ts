@@ -1,6 +1,5 @@
 // Small helpers every benchmark runner shares: numeric settings from the environment, free ports.
 import { appendFileSync, existsSync, readdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -37,17 +36,11 @@ export function envNumber(name: string, fallback: number): number {
   return value;
 }
 
-/** A TCP port nothing listens on at the moment, on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+/**
+ * A TCP port nothing listens on, picked below the kernel's ephemeral range as the tests pick theirs
+ * (a closed listen(0) port can be taken as an outgoing connection's source port before the child listens).
+ */
+export { freePort } from '../test/helpers/free-port.ts';
 
 /** One line of the combined table `npm run bench` prints. */
 export interface SummaryRow {
