@@ -171,13 +171,14 @@ function verified(run: () => Promise<{ payload: JWTPayload }>, what: TokenName, 
   });
 }
 
-const UTF8 = new TextDecoder();
+/** As jose's strictDecoder (decodeJwt, the claims check): invalid UTF-8 throws, a leading BOM is dropped. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 function unverifiedIssuer(token: string, what: TokenName): string | undefined {
   if (!isCanonicalCompact(token)) throw new errors.InvalidRequest(`${what} is not a JWT in canonical compact serialization (unpadded base64url)`);
-  // What jose's decodeJwt reads (its TextDecoder too: a leading BOM is dropped), the base64url by
-  // Buffer, which decodes a canonical segment alike: a peek at `iss` that picks the key set; jose
-  // verifies the whole token next.
+  // What jose's decodeJwt reads (its strict UTF-8 decoding too), the base64url by Buffer, which
+  // decodes a canonical segment alike: a peek at `iss` that picks the key set; jose verifies the
+  // whole token next.
   let claims: unknown;
   try {
     claims = JSON.parse(UTF8.decode(Buffer.from(token.slice(token.indexOf('.') + 1, token.lastIndexOf('.')), 'base64url')));

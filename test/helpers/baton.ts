@@ -1,5 +1,5 @@
 // Starts a real Baton (HTTP listener on a free port) from a YAML config fixture or an object.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 

@@ -111,6 +111,10 @@ describe('a trusted partner\'s JWT as subject_token', () => {
       expect([text, await exchange(signed(Buffer.from(text)))]).toEqual([text, refused('subject_token is not a JWT')]);
     }
     expect(await exchange(signed(Buffer.from([0xff, 0xfe, 0x7b, 0x7d])))).toEqual(refused('subject_token is not a JWT'));
+    // Invalid UTF-8 inside a string claim of an otherwise good claims set: not a JWT, before any key set is fetched (jose decodes strictly).
+    const good = Buffer.from(JSON.stringify({ iss: PARTNER, sub: 'partner-user', aud: 'baton', iat: now(), exp: now() + 300, jti: randomUUID(), note: 'X' }));
+    good[good.indexOf('"X"') + 1] = 0xff;
+    expect(await exchange(signed(good))).toEqual(refused('subject_token is not a JWT'));
     const claims = () => JSON.stringify({ iss: PARTNER, sub: 'partner-user', aud: 'baton', iat: now(), exp: now() + 300, jti: randomUUID() });
     await accepted(() => signed(Buffer.from(`\uFEFF${claims()}`)));
   });

@@ -26,14 +26,16 @@ interface RecordEntry {
  * `model + id` would build, flatten and hash a new string on every call (~0.5 µs of each).
  */
 type Shelves<E> = Map<string, Map<string, E>>;
+/** A secondary lookup per model: the ids under each looked-up value. */
+type Indexes = Map<string, KeySets>;
 
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly #models: Shelves<ModelEntry> = new Map();
-  /** The secondary lookups (findByUid, findByUserCode, revokeByGrantId): ids under `model + value`, not a scan of every model. */
-  readonly #byUid = new KeySets();
-  readonly #byUserCode = new KeySets();
-  readonly #byGrantId = new KeySets();
+  /** The secondary lookups (findByUid, findByUserCode, revokeByGrantId): ids by model, then value, not a scan of every model. */
+  readonly #byUid: Indexes = new Map();
+  readonly #byUserCode: Indexes = new Map();
+  readonly #byGrantId: Indexes = new Map();
   readonly #records: Shelves<RecordEntry> = new Map();
   readonly #clock: Clock;
   #closed = false;
@@ -77,7 +79,7 @@ export class MemoryStore implements Store {
   async revokeByGrantId(model: string, grantId: string): Promise<void> {
     this.#open();
     const shelf = this.#models.get(model);
-    for (const id of this.#byGrantId.keys(key(model, grantId))) {
+    for (const id of this.#byGrantId.get(model)?.keys(grantId) ?? []) {
       if (shelf?.get(id)?.keys.grantId === grantId) this.#deleteModel(model, id);
     }
   }
@@ -124,7 +126,7 @@ export class MemoryStore implements Store {
   #put(kind: string, id: string, json: string, options: PutRecordOptions): boolean {
     const current = this.#liveRecord(kind, id);
     if (options.expectedVersion !== undefined && (current?.version ?? 0) !== options.expectedVersion) return false;
-    shelf(this.#records, kind).set(id, {
+    shelf(this.#records, kind, newEntries<RecordEntry>).set(id, {
       json,
       version: (current?.version ?? 0) + 1,
       expiresAt: expiresAt(this.#clock, options.expiresIn),
@@ -186,9 +188,9 @@ export class MemoryStore implements Store {
     return at !== null && at <= this.#clock();
   }
 
-  #findBy(index: KeySets, model: string, field: 'uid' | 'userCode', value: string): ModelPayload | undefined {
+  #findBy(indexes: Indexes, model: string, field: 'uid' | 'userCode', value: string): ModelPayload | undefined {
     this.#open();
-    for (const id of index.keys(key(model, value))) {
+    for (const id of indexes.get(model)?.keys(value) ?? []) {
       const entry = this.#live(model, id);
       // The instance itself is asked too: the index only narrows the search.
       if (entry && entry.keys[field] === value) return present(entry);
@@ -198,7 +200,7 @@ export class MemoryStore implements Store {
 
   /** Stores instance `id` of `model`, its lookups moved from what it replaces where they changed. */
   #setModel(model: string, id: string, entry: ModelEntry): void {
-    const entries = shelf(this.#models, model);
+    const entries = shelf(this.#models, model, newEntries<ModelEntry>);
     const before = entries.get(id)?.keys;
     entries.set(id, entry);
     const after = entry.keys;
@@ -218,30 +220,28 @@ export class MemoryStore implements Store {
   }
 }
 
-/** The entries of one model or kind, created on its first write. */
-function shelf<E>(shelves: Shelves<E>, name: string): Map<string, E> {
+const newEntries = <E>(): Map<string, E> => new Map();
+const newIndex = (): KeySets => new KeySets();
+
+/** The entries (or the index) of one model or kind, created on its first write. */
+function shelf<E>(shelves: Map<string, E>, name: string, create: () => E): E {
   let entries = shelves.get(name);
   if (!entries) {
-    entries = new Map();
+    entries = create();
     shelves.set(name, entries);
   }
   return entries;
 }
 
 /** Moves instance `id` of `model` from one looked-up value to another (a value that is not a string is not looked up). */
-function reindex(index: KeySets, model: string, from: unknown, to: unknown, id: string): void {
-  if (typeof from === 'string') index.remove(key(model, from), id);
-  if (typeof to === 'string') index.add(key(model, to), id);
+function reindex(indexes: Indexes, model: string, from: unknown, to: unknown, id: string): void {
+  if (typeof from === 'string') indexes.get(model)?.remove(from, id);
+  if (typeof to === 'string') shelf(indexes, model, newIndex).add(to, id);
 }
 
 /** A payload as kept: its JSON text, the fields secondary lookups match on, its expiry and consumed state. */
 function modelEntry(payload: ModelPayload, expiresAt: number | null, consumed: number | null): ModelEntry {
   return { json: JSON.stringify(payload), keys: { uid: payload.uid, userCode: payload.userCode, grantId: payload.grantId }, expiresAt, consumed };
-}
-
-/** A secondary lookup's key: the model and the value looked up. */
-function key(model: string, value: string): string {
-  return `${model}\u0000${value}`;
 }
 
 /** The consumed state lives beside the payload (see present), so a moved payload does not carry its own. */
