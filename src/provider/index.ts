@@ -15,7 +15,7 @@ import { TokensAtRest } from './tokens-at-rest.ts';
 import { SCOPE_CLAIMS, STATIC_SCOPES } from './claims.ts';
 import { isSecretHash, SecretVerifier } from './client-secret.ts';
 import { clientMetadata } from './clients.ts';
-import { IntrospectionPolicy } from './introspection.ts';
+import { IntrospectionPolicy, revocationAllowedPolicy } from './introspection.ts';
 import { ResourcePolicy } from './resources.ts';
 import { tokenClaims } from './token-claims.ts';
 import { handedOverClaims } from '../http/lean-handoff.ts';
@@ -110,7 +110,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: new IntrospectionPolicy(config).allowedPolicy },
-      revocation: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: revocationAllowedPolicy },
       userinfo: { enabled: true },
       // OIDC Core section 5.5: individual claims, essential or voluntary, for userinfo and the id_token.
       claimsParameter: { enabled: true },

@@ -1,9 +1,10 @@
 // Token introspection (RFC 7662) at Baton: who may introspect which token (section 4: the client it
 // was issued to, and the resource servers of its audience, `resources[].introspectors`), and Baton's
-// own JWT access tokens, which oidc-provider refuses as structured (sections 2.2 and 2.3).
+// own JWT access tokens, which oidc-provider refuses as structured (sections 2.2 and 2.3). And who
+// may revoke one (RFC 7009 section 2.1): the client it was issued to.
 import type { Context } from 'koa';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { BatonConfig } from '../config/schema.ts';
 import { publicJwks, type KeySet } from '../keys/keyset.ts';
@@ -45,6 +46,20 @@ export class IntrospectionPolicy {
 
   /** features.introspection.allowedPolicy */
   allowedPolicy = async (_ctx: KoaContextWithOIDC, client: { clientId: string }, token: IntrospectedToken): Promise<boolean> => this.allows(client.clientId, token);
+}
+
+/**
+ * features.revocation.allowedPolicy, RFC 7009 section 2.1: a token is revoked only by the client it
+ * was issued to; another authenticated client is refused and told so (`invalid_grant`: RFC 6749
+ * section 5.2, a grant "issued to another client"; the wire says oidc-provider's "grant request is
+ * invalid", the log line the detail), and the token stays. A public client cannot be
+ * authenticated, so it is told nothing (200, as for an unknown token). oidc-provider's default
+ * answered `invalid_request` and printed a notice on stderr outside the logs.
+ */
+export async function revocationAllowedPolicy(_ctx: KoaContextWithOIDC, client: { clientId: string; clientAuthMethod?: string }, token: { clientId?: string }): Promise<boolean> {
+  if (token.clientId === client.clientId) return true;
+  if (client.clientAuthMethod === 'none') return false;
+  throw new errors.InvalidGrant('the token was issued to another client');
 }
 
 const INACTIVE = { active: false } as const;

@@ -82,11 +82,26 @@ describe('revocation', () => {
     expect(res.status).toBe(200);
   });
 
-  it('does not let another client revoke a token', async () => {
+  it('does not let another client revoke a token: refused as invalid_grant (RFC 7009 section 2.1), the token stays', async () => {
     const tokens = await webTokens();
-    const res = await postForm(`${baton.url}/revoke`, `token=${tokens.refresh_token}`, { authorization: basic('service', TEST_ENV.SERVICE_SECRET) });
-    expect(res.status).toBe(400);
-    expect(res.json.error).toBe('invalid_request');
+    const { access_token: serviceToken } = await client.clientCredentialsGrant(service);
+    for (const token of [tokens.refresh_token!, tokens.access_token]) {
+      const res = await postForm(`${baton.url}/revoke`, `token=${token}`, { authorization: basic('service', TEST_ENV.SERVICE_SECRET) });
+      expect(res.status).toBe(400);
+      // oidc-provider's wording for every invalid_grant (the detail goes to the log only).
+      expect(res.json).toEqual({ error: 'invalid_grant', error_description: 'grant request is invalid' });
+    }
+    // The other way round too, with the secret in the body.
+    const theirs = await postForm(`${baton.url}/revoke`, `token=${serviceToken}&client_id=web&client_secret=${TEST_ENV.WEB_SECRET}`);
+    expect(theirs.json.error).toBe('invalid_grant');
+    expect((await client.tokenIntrospection(web, tokens.refresh_token!)).active).toBe(true);
+    expect((await client.tokenIntrospection(service, serviceToken)).active).toBe(true);
+  });
+
+  it('a public client cannot revoke another client\'s token and is told nothing (200, as for an unknown token)', async () => {
+    const tokens = await webTokens();
+    const res = await postForm(`${baton.url}/revoke`, `token=${tokens.refresh_token}&client_id=spa`);
+    expect(res.status).toBe(200);
     expect((await client.tokenIntrospection(web, tokens.refresh_token!)).active).toBe(true);
   });
 
