@@ -23,3 +23,29 @@ export class KeySets {
     return keys ? [...keys] : [];
   }
 }
+
+/**
+ * KeySets per group (a model): a memory store's secondary index, one KeySets per model, so that no
+ * model's name or looked-up value can reach another model's keys.
+ */
+export class GroupedKeySets {
+  readonly #groups = new Map<string, KeySets>();
+
+  add(group: string, at: string, key: string): void {
+    let sets = this.#groups.get(group);
+    if (!sets) {
+      sets = new KeySets();
+      this.#groups.set(group, sets);
+    }
+    sets.add(at, key);
+  }
+
+  remove(group: string, at: string, key: string): void {
+    this.#groups.get(group)?.remove(at, key);
+  }
+
+  /** The keys under `at` in `group`, as a copy (KeySets.keys). */
+  keys(group: string, at: string): string[] {
+    return this.#groups.get(group)?.keys(at) ?? [];
+  }
+}

@@ -2,7 +2,7 @@
 // inside one call, which is what makes consume and compare-and-set atomic here. Payloads and values
 // are kept as their JSON text, as every persistent backend keeps them: each read parses a fresh
 // copy (nothing a caller does to it reaches the store), and a write serializes once.
-import { KeySets } from '../../lang/key-sets.ts';
+import { GroupedKeySets } from '../../lang/key-sets.ts';
 import { type Clock, type ModelPayload, type PutRecordOptions, type Store, type StoredRecord, expiresAt, systemClock } from '../store.ts';
 
 interface ModelEntry {
@@ -26,16 +26,14 @@ interface RecordEntry {
  * `model + id` would build, flatten and hash a new string on every call (~0.5 µs of each).
  */
 type Shelves<E> = Map<string, Map<string, E>>;
-/** A secondary lookup per model: the ids under each looked-up value. */
-type Indexes = Map<string, KeySets>;
 
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly #models: Shelves<ModelEntry> = new Map();
   /** The secondary lookups (findByUid, findByUserCode, revokeByGrantId): ids by model, then value, not a scan of every model. */
-  readonly #byUid: Indexes = new Map();
-  readonly #byUserCode: Indexes = new Map();
-  readonly #byGrantId: Indexes = new Map();
+  readonly #byUid = new GroupedKeySets();
+  readonly #byUserCode = new GroupedKeySets();
+  readonly #byGrantId = new GroupedKeySets();
   readonly #records: Shelves<RecordEntry> = new Map();
   readonly #clock: Clock;
   #closed = false;
@@ -78,9 +76,9 @@ export class MemoryStore implements Store {
 
   async revokeByGrantId(model: string, grantId: string): Promise<void> {
     this.#open();
-    const shelf = this.#models.get(model);
-    for (const id of this.#byGrantId.get(model)?.keys(grantId) ?? []) {
-      if (shelf?.get(id)?.keys.grantId === grantId) this.#deleteModel(model, id);
+    const entries = this.#models.get(model);
+    for (const id of this.#byGrantId.keys(model, grantId)) {
+      if (entries?.get(id)?.keys.grantId === grantId) this.#deleteModel(model, id);
     }
   }
 
@@ -126,7 +124,7 @@ export class MemoryStore implements Store {
   #put(kind: string, id: string, json: string, options: PutRecordOptions): boolean {
     const current = this.#liveRecord(kind, id);
     if (options.expectedVersion !== undefined && (current?.version ?? 0) !== options.expectedVersion) return false;
-    shelf(this.#records, kind, newEntries<RecordEntry>).set(id, {
+    shelf(this.#records, kind).set(id, {
       json,
       version: (current?.version ?? 0) + 1,
       expiresAt: expiresAt(this.#clock, options.expiresIn),
@@ -188,9 +186,9 @@ export class MemoryStore implements Store {
     return at !== null && at <= this.#clock();
   }
 
-  #findBy(indexes: Indexes, model: string, field: 'uid' | 'userCode', value: string): ModelPayload | undefined {
+  #findBy(index: GroupedKeySets, model: string, field: 'uid' | 'userCode', value: string): ModelPayload | undefined {
     this.#open();
-    for (const id of indexes.get(model)?.keys(value) ?? []) {
+    for (const id of index.keys(model, value)) {
       const entry = this.#live(model, id);
       // The instance itself is asked too: the index only narrows the search.
       if (entry && entry.keys[field] === value) return present(entry);
@@ -200,7 +198,7 @@ export class MemoryStore implements Store {
 
   /** Stores instance `id` of `model`, its lookups moved from what it replaces where they changed. */
   #setModel(model: string, id: string, entry: ModelEntry): void {
-    const entries = shelf(this.#models, model, newEntries<ModelEntry>);
+    const entries = shelf(this.#models, model);
     const before = entries.get(id)?.keys;
     entries.set(id, entry);
     const after = entry.keys;
@@ -220,23 +218,20 @@ export class MemoryStore implements Store {
   }
 }
 
-const newEntries = <E>(): Map<string, E> => new Map();
-const newIndex = (): KeySets => new KeySets();
-
-/** The entries (or the index) of one model or kind, created on its first write. */
-function shelf<E>(shelves: Map<string, E>, name: string, create: () => E): E {
+/** The entries of one model or kind, created on its first write. */
+function shelf<E>(shelves: Shelves<E>, name: string): Map<string, E> {
   let entries = shelves.get(name);
   if (!entries) {
-    entries = create();
+    entries = new Map();
     shelves.set(name, entries);
   }
   return entries;
 }
 
 /** Moves instance `id` of `model` from one looked-up value to another (a value that is not a string is not looked up). */
-function reindex(indexes: Indexes, model: string, from: unknown, to: unknown, id: string): void {
-  if (typeof from === 'string') indexes.get(model)?.remove(from, id);
-  if (typeof to === 'string') shelf(indexes, model, newIndex).add(to, id);
+function reindex(index: GroupedKeySets, model: string, from: unknown, to: unknown, id: string): void {
+  if (typeof from === 'string') index.remove(model, from, id);
+  if (typeof to === 'string') index.add(model, to, id);
 }
 
 /** A payload as kept: its JSON text, the fields secondary lookups match on, its expiry and consumed state. */
