@@ -1,9 +1,13 @@
 // Spend on success: inside a token request, oidc-provider's consumption of the code or refresh token
 // (RFC 6749 sections 4.1.2 and 6) is deferred until the grant handler has decided the whole response
 // (rules, upstream renewal, authorizers, hooks), then committed atomically; a failed request spends nothing.
-import { AsyncLocalStorage } from 'node:async_hooks';
-
+//
+// The request's spending rides on the context oidc-provider's own AsyncLocalStorage carries (the
+// Koa pipeline and the lean token path both run grant handlers inside it), not on a store of
+// Baton's: on Node 20 every AsyncLocalStorage ever entered is propagated to every promise the
+// process creates afterwards, a cost every request of every kind would pay for this one.
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import providerContext from 'oidc-provider/lib/helpers/als.js';
 
 interface Spending {
   /** Models whose consumption waits for the response (AuthorizationCode, RefreshToken). */
@@ -12,14 +16,23 @@ interface Spending {
   committing: boolean;
 }
 
-const spending = new AsyncLocalStorage<Spending>();
+/** Where a request's spending rides on the context in oidc-provider's store. */
+const SPENDING = Symbol('baton.spending');
+
+interface Carrier {
+  [SPENDING]?: Spending;
+}
+
+function carrier(): Carrier | undefined {
+  return providerContext.getStore() as Carrier | undefined;
+}
 
 /**
  * Called by the model adapter's `consume`: inside `spendOnSuccess` for this model, keeps `commit`
  * for later and answers true (the adapter returns without consuming); otherwise false.
  */
 export function deferConsumption(model: string, commit: () => Promise<void>): boolean {
-  const current = spending.getStore();
+  const current = carrier()?.[SPENDING];
   if (!current || current.committing || !current.models.has(model)) return false;
   current.pending.push(commit);
   return true;
@@ -37,18 +50,23 @@ export interface Spent {
  * error is rethrown, so the code or refresh token stays as it was for the retry.
  */
 export async function spendOnSuccess(ctx: KoaContextWithOIDC, models: readonly string[], handler: () => Promise<void>, onFailure?: (spent: Spent) => void): Promise<void> {
+  const on = carrier();
+  // Fail closed: outside a provider request nothing would defer, and the artifact would be spent at once.
+  if (!on) throw new Error('spendOnSuccess needs the request context of oidc-provider\'s store');
   const state: Spending = { models: new Set(models), pending: [], committing: false };
-  await spending.run(state, async () => {
-    try {
-      await handler();
-      state.committing = true;
-      for (const commit of state.pending) await commit();
-    } catch (err) {
-      if (state.pending.length > 0) await discardIssued(ctx);
-      onFailure?.({ reached: state.pending.length > 0 });
-      throw err;
-    }
-  });
+  const outer = on[SPENDING];
+  on[SPENDING] = state;
+  try {
+    await handler();
+    state.committing = true;
+    for (const commit of state.pending) await commit();
+  } catch (err) {
+    if (state.pending.length > 0) await discardIssued(ctx);
+    onFailure?.({ reached: state.pending.length > 0 });
+    throw err;
+  } finally {
+    on[SPENDING] = outer;
+  }
 }
 
 interface Destroyable {
