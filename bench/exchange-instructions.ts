@@ -6,7 +6,9 @@
 //   env: BENCH_WARM (300 exchanges), BENCH_N (300), BENCH_CONNECTIONS (4), BENCH_BATON=dist,
 //        BENCH_BASELINE=DIR (for `base`: Baton's modules from another tree's dist/ or src/),
 //        BENCH_CALLGRIND_OUT=<file> (keep the dump there, for callgrind_annotate),
-//        BENCH_NODE_ARGS (e.g. --perf-basic-prof: /tmp/perf-PID.map names the JIT code in the dump)
+//        BENCH_NODE_ARGS (e.g. --perf-basic-prof: /tmp/perf-PID.map names the JIT code in the dump),
+//        BENCH_CALLGRIND_THREADS=1 (one dump per thread: the main thread's count printed beside the
+//        total, BENCH_CALLGRIND_OUT keeps the main thread's)
 // The second figure leaves out TurboFan compiling on V8's background threads (backgroundCompileInstructions):
 // how many functions turn hot inside the measured window, not work per exchange, and a third of the total.
 import { spawn } from 'node:child_process';
@@ -17,7 +19,7 @@ import { join, resolve } from 'node:path';
 
 import { exportJWK, generateKeyPair } from 'jose';
 
-import { backgroundCompileInstructions, countInstructions, tokenPoster } from './callgrind.ts';
+import { backgroundCompileInstructions, countInstructionsByThread, tokenPoster } from './callgrind.ts';
 import { exchangeBodies } from './endpoints-scenarios.ts';
 import { envNumber, freePort } from './support.ts';
 
@@ -28,6 +30,7 @@ if (which === 'base' && !baseline) throw new Error('base: set BENCH_BASELINE to 
 const WARM = envNumber('BENCH_WARM', 300);
 const N = envNumber('BENCH_N', 300);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 4);
+const THREADS = process.env.BENCH_CALLGRIND_THREADS === '1';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-bench-callgrind-'));
 const { privateKey, publicKey } = await generateKeyPair('ES256');
@@ -36,7 +39,7 @@ const partner = createServer((_req, res) => res.writeHead(200, { 'content-type':
 await new Promise<void>((resolve) => partner.listen(0, '127.0.0.1', resolve));
 const port = await freePort();
 const file = new URL(which === 'bare' ? './endpoints-bare.ts' : './endpoints-baton.ts', import.meta.url).pathname;
-const child = spawn('valgrind', ['-q', '--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'out')}`, process.execPath, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', file], {
+const child = spawn('valgrind', ['-q', '--tool=callgrind', '--smc-check=all-non-file', ...(THREADS ? ['--separate-threads=yes'] : []), `--callgrind-out-file=${join(dir, 'out')}`, process.execPath, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', file], {
   env: {
     ...process.env, BENCH_PORT: String(port), BENCH_BATON_LOG_LEVEL: process.env.BENCH_BATON_LOG_LEVEL ?? 'info',
     BENCH_PARTNER_JWKS: `http://127.0.0.1:${(partner.address() as { port: number }).port}/jwks`,
@@ -66,9 +69,10 @@ try {
   console.log(`${which}: ${WARM} exchanges of warm-up under callgrind ...`);
   await exchanges(WARM);
   const dump = process.env.BENCH_CALLGRIND_OUT ?? join(dir, 'kept');
-  const total = await countInstructions(child.pid!, dir, () => exchanges(N), dump);
-  const compiling = backgroundCompileInstructions(dump);
-  console.log(`${which}: ${(total / N / 1e6).toFixed(2)} M instructions per token exchange, ${((total - compiling) / N / 1e6).toFixed(2)} M without TurboFan's background compiling (${N} measured, ${CONNECTIONS} in flight)`);
+  const { total, mainThread } = await countInstructionsByThread(child.pid!, dir, () => exchanges(N), dump);
+  // Per thread, the compiling threads' dumps are not kept: their share is the total less the main thread's.
+  const steady = THREADS ? `main thread ${(mainThread / N / 1e6).toFixed(2)} M` : `${((total - backgroundCompileInstructions(dump)) / N / 1e6).toFixed(2)} M without TurboFan's background compiling`;
+  console.log(`${which}: ${(total / N / 1e6).toFixed(2)} M instructions per token exchange, ${steady} (${N} measured, ${CONNECTIONS} in flight; child pid ${child.pid})`);
 } finally {
   child.send({ type: 'stop' });
   await new Promise((resolve) => child.once('exit', resolve));
