@@ -3,20 +3,17 @@
 // wherever they are called from. Outside a traced request `currentTrace()` is undefined and
 // recording costs a lookup.
 //
-// Two carriers: Baton's own AsyncLocalStorage (the Koa pipeline, preview and replay), and, on the
-// lean token path, the request's context in oidc-provider's store, which that path enters anyway.
-// A second store in use costs every asynchronous resource of the process one more property on
-// Node 20 (async_hooks propagate each store); the lean path is the one tracing every request of a
-// busy machine client must keep cheap.
-import { AsyncLocalStorage } from 'node:async_hooks';
-
+// One carrier: oidc-provider's own AsyncLocalStorage, which every request of the provider's routes
+// enters with its context (initialize_app.js) and the lean token path enters with its own. The
+// recorder rides on that context; Baton's own routes, preview and replay enter the store with a
+// carrier of their own. A store of Baton's would cost more than traced requests: on Node 20 every
+// AsyncLocalStorage ever entered is copied onto every promise the process creates afterwards, so
+// one traced sign-in would tax every later request of every kind.
 import providerContext from 'oidc-provider/lib/helpers/als.js';
 
 import type { TraceRecorder } from './recorder.ts';
 
-const active = new AsyncLocalStorage<TraceRecorder>();
-
-/** Where a recorder rides on a request context of the lean token path (the context itself: never copied, unlike its state). */
+/** Where a recorder rides on a request context (the context itself: never copied, unlike its state). */
 const ON_CONTEXT = Symbol('baton.trace');
 
 interface Carrier {
@@ -25,12 +22,12 @@ interface Carrier {
 
 /** The recorder of the request being handled, if it is traced. */
 export function currentTrace(): TraceRecorder | undefined {
-  return active.getStore() ?? (providerContext.getStore() as Carrier | undefined)?.[ON_CONTEXT];
+  return (providerContext.getStore() as Carrier | undefined)?.[ON_CONTEXT];
 }
 
 /**
- * Makes `recorder` the current trace wherever oidc-provider's store holds this context (the lean
- * token path runs the grant's steps inside it).
+ * Makes `recorder` the current trace wherever oidc-provider's store holds this context (the
+ * provider's routes and the lean token path run their steps inside it).
  */
 export function traceOnContext(ctx: object, recorder: TraceRecorder): void {
   // On the context, not its state: a copy of the state (`{ ...ctx.state }`, the lean path's hand-over) leaves it behind.
@@ -42,7 +39,12 @@ export function traceOfContext(ctx: object): TraceRecorder | undefined {
   return (ctx as Carrier)[ON_CONTEXT];
 }
 
-/** Runs `fn` with `recorder` as the current trace. */
+/**
+ * Runs `fn` with `recorder` as the current trace, in a carrier of its own (Baton's routes, preview,
+ * replay); a provider route inside it enters the store again with its context, which must carry the
+ * recorder too (`traceOnContext`).
+ */
 export function withTrace<T>(recorder: TraceRecorder, fn: () => T): T {
-  return active.run(recorder, fn);
+  const carrier: Carrier = { [ON_CONTEXT]: recorder };
+  return providerContext.run(carrier, fn);
 }

@@ -5,7 +5,7 @@ import type Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 
 import type { ExplainEdge } from '../explain/edge.ts';
-import { withTrace } from '../explain/trace-context.ts';
+import { traceOnContext, withTrace } from '../explain/trace-context.ts';
 import { handedOverTrace } from './lean-handoff.ts';
 import type { Logger } from '../observability/logger.ts';
 import { beginRequest, endRequest } from '../observability/request-log.ts';
@@ -76,6 +76,8 @@ export function edge({ accessLogger, logger, routes, prefixes, after, storageDow
         return;
       }
       try {
+        // On the context for the provider's routes (they enter oidc-provider's store with it), in a carrier for Baton's.
+        traceOnContext(ctx, recorder);
         await withTrace(recorder, () => handle(ctx, next));
       } catch (err) {
         recorder.refuse('server_error', 'the request failed');

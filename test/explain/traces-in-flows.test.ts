@@ -8,12 +8,15 @@ import { renderTrace } from '../../src/explain/render.ts';
 import { storedValue } from '../../src/explain/trace-pages-read.ts';
 import { type DecisionTrace } from '../../src/explain/trace.ts';
 import { storedTrace } from '../../src/explain/trace-source.ts';
+import { storesOnAPromise } from '../helpers/async-stores.ts';
 import { TEST_ENV } from '../helpers/baton.ts';
 import { basic, postForm } from '../helpers/rp.ts';
 import { PASSWORD } from './fixtures/explain-hooks.ts';
 import { API, AUDITOR_SECRET, readTrace, signIn, startEnvironment, UPSTREAM_SECRET, USER_PASSWORDS, type Environment } from './environment.ts';
 
 let env: Environment;
+/** Before any traced request: traces ride on oidc-provider's store, so none adds one (trace-context.ts). */
+const storesBefore = storesOnAPromise();
 /** What the upstream OP issued to Baton (its token responses and authorization codes). */
 const upstreamTokens: string[] = [];
 beforeAll(async () => {
@@ -175,5 +178,10 @@ describe('decision traces of real flows', () => {
         if (signature) expect(text.includes(signature)).toBe(false);
       }
     }
+  });
+
+  it('traced sign-ins and token requests add no async-context store: every later promise is as it was', () => {
+    expect(requestIds.size).toBeGreaterThan(3);
+    expect(storesOnAPromise()).toBe(storesBefore);
   });
 });

@@ -3,11 +3,11 @@
 // afterwards (async_hooks), so a second one would tax every request of every kind once a single code
 // or refresh token had been redeemed. And outside a provider request it refuses to run (it could
 // not defer the consumption: the artifact would be spent before the response was decided).
-import providerContext from 'oidc-provider/lib/helpers/als.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { spendOnSuccess } from '../../src/grants/spend-on-success.ts';
 import { ORDERS_API, WEB_REDIRECT } from '../fixtures/standard.ts';
+import { storesOnAPromise } from '../helpers/async-stores.ts';
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { basic, postForm } from '../helpers/rp.ts';
 import { seedAuthorizationCode } from '../helpers/seed.ts';
@@ -23,12 +23,6 @@ beforeAll(async () => {
 afterAll(() => baton?.stop());
 
 const token = (body: Record<string, string>) => postForm(`${baton.url}/token`, new URLSearchParams(body), { authorization: basic('web', TEST_ENV.WEB_SECRET) });
-
-/** The async-context stores a promise made inside oidc-provider's context carries (Node 20, 22: one property per store entered so far; Node 24: none). */
-function storesOnAPromise(): number {
-  const promise = providerContext.run({}, () => Promise.resolve());
-  return Object.getOwnPropertySymbols(promise).filter((s) => s.description === 'kResourceStore').length;
-}
 
 describe('spend on success', () => {
   it('adds no async-context store of its own: a code redemption and a refresh leave every later promise as it was', async () => {
