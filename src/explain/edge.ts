@@ -1,8 +1,8 @@
 // Where traces begin and end: at the edge, for the requests that decide (token endpoint, sign-in
-// and its callback, passthrough, BFF). The recorder runs through the request (AsyncLocalStorage);
-// at the end the response completes it (the RFC error the client got) and it is stored in the
-// background, after any shadow authorizer settles: the client never waits for it. Only built
-// when `explain.enabled`; otherwise the edge has no recorder at all.
+// and its callback, passthrough, BFF). The recorder runs through the request (on oidc-provider's
+// store, trace-context.ts); at the end the response completes it (the RFC error the client got) and
+// it is stored in the background, after any shadow authorizer settles: the client never waits for
+// it. Only built when `explain.enabled`; otherwise the edge has no recorder at all.
 import type { Context } from 'koa';
 
 import { OIDC_SCOPES, type ExplainConfig } from '../config/schema.ts';

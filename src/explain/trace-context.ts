@@ -45,6 +45,8 @@ export function traceOfContext(ctx: object): TraceRecorder | undefined {
  * recorder too (`traceOnContext`).
  */
 export function withTrace<T>(recorder: TraceRecorder, fn: () => T): T {
-  const carrier: Carrier = { [ON_CONTEXT]: recorder };
+  // Not a request context (oidc-provider's models read `ctx.oidc` from the store: here nothing, as
+  // outside a request), and nothing inherited: only the recorder.
+  const carrier = Object.assign(Object.create(null) as Carrier, { [ON_CONTEXT]: recorder });
   return providerContext.run(carrier, fn);
 }

@@ -51,10 +51,12 @@ export interface Spent {
  */
 export async function spendOnSuccess(ctx: KoaContextWithOIDC, models: readonly string[], handler: () => Promise<void>, onFailure?: (spent: Spent) => void): Promise<void> {
   const on = carrier();
-  // Fail closed: outside a provider request nothing would defer, and the artifact would be spent at once.
-  if (!on) throw new Error('spendOnSuccess needs the request context of oidc-provider\'s store');
+  // Fail closed: outside this request's own context (no store, a trace's carrier, another request's
+  // context inherited by a timer) deferring would not be this request's, and the artifact could be
+  // spent at once. One spending per request: a second, overlapping one would end the first's early.
+  if (on !== (ctx as unknown as Carrier)) throw new Error('spendOnSuccess needs this request\'s context in oidc-provider\'s store');
+  if (on[SPENDING]) throw new Error('spendOnSuccess is already deferring this request\'s consumption');
   const state: Spending = { models: new Set(models), pending: [], committing: false };
-  const outer = on[SPENDING];
   on[SPENDING] = state;
   try {
     await handler();
@@ -65,7 +67,7 @@ export async function spendOnSuccess(ctx: KoaContextWithOIDC, models: readonly s
     onFailure?.({ reached: state.pending.length > 0 });
     throw err;
   } finally {
-    on[SPENDING] = outer;
+    delete on[SPENDING];
   }
 }
 

@@ -180,7 +180,8 @@ describe('decision traces of real flows', () => {
     }
   });
 
-  it('traced sign-ins and token requests add no async-context store: every later promise is as it was', () => {
+  // Node 24 (AsyncContextFrame) puts no store on promises: nothing to count there.
+  it.skipIf(storesBefore === 0)('traced sign-ins and token requests add no async-context store: every later promise is as it was', () => {
     expect(requestIds.size).toBeGreaterThan(3);
     expect(storesOnAPromise()).toBe(storesBefore);
   });

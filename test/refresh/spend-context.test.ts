@@ -3,9 +3,12 @@
 // afterwards (async_hooks), so a second one would tax every request of every kind once a single code
 // or refresh token had been redeemed. And outside a provider request it refuses to run (it could
 // not defer the consumption: the artifact would be spent before the response was decided).
+import providerContext from 'oidc-provider/lib/helpers/als.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { spendOnSuccess } from '../../src/grants/spend-on-success.ts';
+import { TraceRecorder } from '../../src/explain/recorder.ts';
+import { withTrace } from '../../src/explain/trace-context.ts';
+import { deferConsumption, spendOnSuccess } from '../../src/grants/spend-on-success.ts';
 import { ORDERS_API, WEB_REDIRECT } from '../fixtures/standard.ts';
 import { storesOnAPromise } from '../helpers/async-stores.ts';
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
@@ -25,7 +28,8 @@ afterAll(() => baton?.stop());
 const token = (body: Record<string, string>) => postForm(`${baton.url}/token`, new URLSearchParams(body), { authorization: basic('web', TEST_ENV.WEB_SECRET) });
 
 describe('spend on success', () => {
-  it('adds no async-context store of its own: a code redemption and a refresh leave every later promise as it was', async () => {
+  // Node 24 (AsyncContextFrame) puts no store on promises: nothing to count there.
+  it.skipIf(storesOnAPromise() === 0)('adds no async-context store of its own: a code redemption and a refresh leave every later promise as it was', async () => {
     const before = storesOnAPromise();
     const seeded = await seedAuthorizationCode(baton.baton, { clientId: 'web', redirectUri: WEB_REDIRECT, resource: ORDERS_API, resourceScope: 'orders:read' });
     const issued = await token({ grant_type: 'authorization_code', code: seeded.code, redirect_uri: WEB_REDIRECT, code_verifier: seeded.codeVerifier });
@@ -37,11 +41,24 @@ describe('spend on success', () => {
     expect(storesOnAPromise()).toBe(before);
   });
 
-  it('refuses to run outside a provider request, where it could not defer the consumption', async () => {
-    let ran = false;
-    await expect(spendOnSuccess({} as never, ['RefreshToken'], async () => {
-      ran = true;
-    })).rejects.toThrow(/request context/);
-    expect(ran).toBe(false);
+  it('refuses to run outside this request\'s own context (none, a trace\'s carrier, another context), or twice at once on one request', async () => {
+    let ran = 0;
+    const handler = async () => {
+      ran += 1;
+    };
+    const ctx = {} as never;
+    await expect(spendOnSuccess(ctx, ['RefreshToken'], handler)).rejects.toThrow(/context/);
+    await expect(withTrace(new TraceRecorder('t', 0), () => spendOnSuccess(ctx, ['RefreshToken'], handler))).rejects.toThrow(/context/);
+    await expect(providerContext.run({}, () => spendOnSuccess(ctx, ['RefreshToken'], handler))).rejects.toThrow(/context/);
+    expect(ran).toBe(0);
+    // In its own context it runs; a second spending overlapping the first is refused, the first unharmed.
+    await providerContext.run(ctx, () => spendOnSuccess(ctx, ['RefreshToken'], async () => {
+      ran += 1;
+      await expect(spendOnSuccess(ctx, ['AuthorizationCode'], handler)).rejects.toThrow(/already deferring/);
+      expect(deferConsumption('RefreshToken', async () => undefined)).toBe(true);
+    }));
+    expect(ran).toBe(1);
+    // Over: nothing is deferred on that context any more.
+    expect(await providerContext.run(ctx, async () => deferConsumption('RefreshToken', async () => undefined))).toBe(false);
   });
 });
