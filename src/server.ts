@@ -194,6 +194,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
         },
         sessions,
         logger,
+        requestLogger: accessLogger,
         events,
         decideScopes,
         hooks,

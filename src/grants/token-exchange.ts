@@ -29,6 +29,8 @@ export interface TokenExchangeDeps {
   /** The configured upstreams: their connectors verify upstream id_tokens. */
   readonly upstreams: Upstreams;
   readonly logger: Logger;
+  /** The per-exchange `token exchanged` line's logger: the access log's (buffered, flushed every second and on close). */
+  readonly requestLogger: Logger;
   readonly events: Events;
   /** loadAttrs, isAuthorized (here) and buildAccessTokenClaims (extraTokenClaims) run as in the other flows. */
   readonly hooks: HookPoints;
@@ -41,7 +43,7 @@ export interface TokenExchangeDeps {
 type GrantContext = Parameters<Parameters<Provider['registerGrantType']>[1]>[0];
 
 export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
-  const { config, logger, resources, store } = deps;
+  const { config, requestLogger, resources, store } = deps;
   const verifiers = tokenVerifiers(deps);
   const policies = new Map(config.clients.flatMap((c) => (c.tokenExchange ? [[c.client_id, c.tokenExchange] as const] : [])));
 
@@ -99,7 +101,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       ctx.oidc.entity('RefreshToken', rt);
       refreshToken = await rt.save();
     }
-    logger.info({ event: 'token_exchange', reqId: ctx.state?.requestId, clientId, sub: subject.accountId, subjectTokenType: request.subjectTokenType, actor: actor?.sub, resource, scope }, 'token exchanged');
+    requestLogger.info({ event: 'token_exchange', reqId: ctx.state?.requestId, clientId, sub: subject.accountId, subjectTokenType: request.subjectTokenType, actor: actor?.sub, resource, scope }, 'token exchanged');
     ctx.body = {
       access_token: accessToken,
       issued_token_type: ACCESS_TOKEN_TYPE,

@@ -49,6 +49,11 @@ export interface ProviderDependencies {
   /** Renews the upstream session before a refresh_token grant issues tokens. */
   readonly sessions: UpstreamSessions;
   readonly logger: Logger;
+  /**
+   * Where a line written for every request of a kind goes (a token exchange's `token exchanged`):
+   * the access log's buffered destination, not a write per line. Default: `logger`.
+   */
+  readonly requestLogger?: Logger;
   readonly events: Events;
   /** The authorizer fan-out, when authorizers are configured. */
   readonly decideScopes?: ScopeDecider;
@@ -189,7 +194,7 @@ export function buildProvider(deps: ProviderDependencies): Provider {
   provider.maxIpsCount = config.server.proxyHops;
   acceptHashedClientSecrets(provider, deps.secrets ?? new SecretVerifier());
   registerPasswordGrant(provider, { config, store, hooks: deps.hooks, resources, logger: deps.logger });
-  registerTokenExchange(provider, { config, store, upstreams: deps.upstreams, logger: deps.logger, events: deps.events, hooks: deps.hooks, keys: deps.keys, resources });
+  registerTokenExchange(provider, { config, store, upstreams: deps.upstreams, logger: deps.logger, requestLogger: deps.requestLogger ?? deps.logger, events: deps.events, hooks: deps.hooks, keys: deps.keys, resources });
   addIdTokenHook(provider, deps.hooks, store);
   wrapCodeGrants(provider);
   const grace = new Map(config.clients.map((c) => [c.client_id, c.refreshTokenReuseGrace]));
