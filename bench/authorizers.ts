@@ -21,7 +21,7 @@ import { Children, choosePinning } from './processes.ts';
 
 // BENCH_BATON=dist: the compiled build, as installed (support.ts); else the sources under tsx.
 if (BATON_DIST) checkBuild();
-const { createLogger } = await import(batonModule('observability/logger')) as typeof import('../src/observability/logger.ts');
+const { createAccessLogger, createLogger } = await import(batonModule('observability/logger')) as typeof import('../src/observability/logger.ts');
 const { Authorizers } = await import(batonModule('orchestration/authorizers/index')) as typeof import('../src/orchestration/authorizers/index.ts');
 const { MemoryStore } = await import(batonModule('storage/memory/memory-store')) as typeof import('../src/storage/memory/memory-store.ts');
 
@@ -95,8 +95,10 @@ async function main(): Promise<void> {
       id: `authz-${i}`, url, namespace: `ns${i}:`, timeout: 2, onFailure: 'deny', cacheTTL: 0,
     }));
     const sign = await benchSigner();
+    // As a server makes them (server.ts): decisions at info to the access log's logger, warnings to the main one.
     const logger = createLogger(LOG_LEVEL, { write: () => undefined });
-    const authorizers = new Authorizers(configs, { sign, store: new MemoryStore(), logger });
+    const requestLogger = createAccessLogger(LOG_LEVEL, { write: () => undefined });
+    const authorizers = new Authorizers(configs, { sign, store: new MemoryStore(), logger, requestLogger });
     const request: DecisionRequest = {
       subject: 'alice', clientId: 'web', grantType: 'authorization_code', resource: 'https://api.bench.example',
       scopes: ['openid', 'ns0:read', 'ns1:read', 'ns1:write', 'ns2:read'], upstream: { idp: 'entra', acr: 'mfa', amr: ['pwd', 'otp'] },
@@ -107,7 +109,7 @@ async function main(): Promise<void> {
       return result.failed === undefined && result.scopes.length === request.scopes.length;
     };
     // Reference: the same three calls made one after another (what a sequential design would do).
-    const singles = configs.map((config) => new Authorizers([config], { sign, store: new MemoryStore(), logger }));
+    const singles = configs.map((config) => new Authorizers([config], { sign, store: new MemoryStore(), logger, requestLogger }));
     const sequential = async () => {
       for (const [i, single] of singles.entries()) {
         if ((await single.decide({ ...request, scopes: request.scopes.filter((s) => s.startsWith(`ns${i}:`)) })).failed) return false;

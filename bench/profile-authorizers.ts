@@ -135,8 +135,9 @@ async function againstBaseline(dir: string, configs: AuthorizerConfig[], sign: R
   const variant = (name: string, authorizers: Decider) => ({ name, cpu: 0, calls: 0, authorizers });
   return [
     variant(`baseline (${dir})`, new baseline.Authorizers(configs, { sign: baseline.requestSigner('http://127.0.0.1', 'ES256', () => keys), store: new MemoryStore(), logger: baseline.createLogger('info', sink) })),
-    variant('this tree', new Authorizers(configs, { sign, store: new MemoryStore(), logger: createLogger('info', sink) })),
-    variant('this tree, request JWT not signed', new Authorizers(configs, { sign: unsigned, store: new MemoryStore(), logger: createLogger('info', sink) })),
+    // As a server makes them (server.ts): decisions at info to the access log's logger.
+    variant('this tree', new Authorizers(configs, { sign, store: new MemoryStore(), logger: createLogger('info', sink), requestLogger: createAccessLogger('info', sink) })),
+    variant('this tree, request JWT not signed', new Authorizers(configs, { sign: unsigned, store: new MemoryStore(), logger: createLogger('info', sink), requestLogger: createAccessLogger('info', sink) })),
     variant('this tree, logs off', new Authorizers(configs, { sign, store: new MemoryStore(), logger: createLogger('silent', sink) })),
     variant('floor: 3 signed POSTs, no fan-out', floor(configs, sign)),
     variant('floor, request JWT not signed', floor(configs, unsigned)),

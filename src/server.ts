@@ -148,6 +148,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       sign: requestSigner(config.issuer, config.keys.signing[0]!, () => keys.keys, clock),
       store,
       logger,
+      requestLogger: accessLogger,
       events,
       clock,
       onShadow: (authorizer, disagreements) => { if (disagreements > 0) metrics.shadowDisagreements.inc({ authorizer }, disagreements); },

@@ -25,6 +25,12 @@ export interface AuthorizersDeps {
   /** Decision cache, record kind 'authorizer-decision'. */
   store: Store;
   logger: Logger;
+  /**
+   * Where the decisions that went as expected are logged (`info`, one line per authorizer and
+   * decision): the access log's buffered destination in a server, not a write per line. Failures and
+   * dropped scopes or claims (`warn`) go to `logger`, written at once. Default: `logger`.
+   */
+  requestLogger?: Logger;
   /** Receives every decision as an 'authorizer.decision' event (audit log). */
   events?: Events;
   /** How requests reach authorizers; defaults to undici (transport.ts). */
@@ -44,7 +50,7 @@ export class Authorizers {
   readonly #index: NamespaceIndex;
   readonly #onShadow?: AuthorizersDeps['onShadow'];
   readonly #cache: DecisionCache;
-  readonly #deps: { sign: AuthorizersDeps['sign']; post: AuthorizerPost; logger: Logger; events?: Events };
+  readonly #deps: { sign: AuthorizersDeps['sign']; post: AuthorizerPost; logger: Logger; requestLogger: Logger; events?: Events };
 
   /** Throws when the configurations are unusable (duplicate ids or namespaces, http to a remote host, reserved claim namespace). */
   constructor(configs: readonly AuthorizerConfig[], deps: AuthorizersDeps) {
@@ -55,7 +61,7 @@ export class Authorizers {
     this.#onShadow = deps.onShadow;
     this.#index = new NamespaceIndex(configs);
     this.#cache = new DecisionCache(deps.store, deps.clock ?? Date.now, deps.logger);
-    this.#deps = { sign: deps.sign, post: deps.post ?? undiciPost, logger: deps.logger, ...(deps.events ? { events: deps.events } : {}) };
+    this.#deps = { sign: deps.sign, post: deps.post ?? undiciPost, logger: deps.logger, requestLogger: deps.requestLogger ?? deps.logger, ...(deps.events ? { events: deps.events } : {}) };
   }
 
   /** True when some requested scope falls in an authorizer's namespace. */
@@ -153,7 +159,7 @@ export class Authorizers {
 
   #log(request: DecisionRequest, trace: AuthorizerTrace, droppedClaims: string[], shadow = false): void {
     if (shadow) {
-      this.#deps.logger.info({ event: 'authorizer.shadow', sub: request.subject, client_id: request.clientId, resource: request.resource, trace }, `shadow authorizer ${trace.outcome}`);
+      this.#deps.requestLogger.info({ event: 'authorizer.shadow', sub: request.subject, client_id: request.clientId, resource: request.resource, trace }, `shadow authorizer ${trace.outcome}`);
       return;
     }
     // Built only for a subscriber (the audit log): the copies below are per authorizer and decision.
@@ -176,7 +182,7 @@ export class Authorizers {
     if (trace.outcome === 'failed' || trace.outcome === 'ignored' || suspicious) {
       this.#deps.logger.warn(record, suspicious ? 'authorizer answered scopes it may not grant or claims it may not set: dropped' : `authorizer ${trace.outcome}: ${trace.reason}`);
     } else {
-      this.#deps.logger.info(record, `authorizer ${trace.outcome}`);
+      this.#deps.requestLogger.info(record, `authorizer ${trace.outcome}`);
     }
   }
 }

@@ -199,6 +199,19 @@ describe('the decision log', () => {
       for (const jwt of signer.issued) expect(line).not.toContain(jwt);
     }
   });
+  it('sends the decisions that went as expected to the request logger (buffered in a server), failures to the main one', async () => {
+    const orders = await serve('orders');
+    const billing = await serve('billing', () => ({ status: 503, body: 'down' }));
+    const main = captureLogger();
+    const requests = captureLogger();
+    const clock = testClock();
+    const authorizers = new Authorizers([authorizerConfig('orders', orders.url), authorizerConfig('billing', billing.url, { onFailure: 'ignore' })], {
+      sign: signer.sign, store: memoryStore(clock.now), logger: main.logger, requestLogger: requests.logger, clock: clock.now,
+    });
+    await authorizers.decide(request(['orders:read', 'billing:pay']));
+    expect(requests.lines.filter((l) => l.event === 'authorizer.decision')).toMatchObject([{ level: 'info', trace: { authorizer: 'orders', outcome: 'granted' } }]);
+    expect(main.lines.filter((l) => l.event === 'authorizer.decision')).toMatchObject([{ level: 'warn', trace: { authorizer: 'billing', outcome: 'ignored' } }]);
+  });
   it('warns with the claims it could not place (dropped_claims), as the last member of the line', async () => {
     const first = await serve('first', () => ({ body: { decision: 'grant', claims: { tenant: 't1' } } }));
     const second = await serve('second', () => ({ body: { decision: 'grant', claims: { tenant: 't2', plan: 'gold' } } }));
