@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 import type { Authorizers as AuthorizersClass, DecisionRequest } from '../src/orchestration/authorizers/index.ts';
-import type { createLogger as CreateLogger } from '../src/observability/logger.ts';
+import type { createAccessLogger as CreateAccessLogger, createLogger as CreateLogger } from '../src/observability/logger.ts';
 import type { requestSigner as RequestSigner } from '../src/orchestration/request-signer.ts';
 import type { ensureAlgorithms as EnsureAlgorithms } from '../src/keys/keyset.ts';
 import type { MemoryStore as MemoryStoreClass } from '../src/storage/memory/memory-store.ts';
@@ -15,7 +15,7 @@ const src = process.env.BENCH_SRC!;
 const compiled = !existsSync(`${src}/main.ts`);
 const from = async <T>(path: string): Promise<T> => await import(pathToFileURL(`${src}/${compiled ? path.replace(/\.ts$/, '.js') : path}`).href) as T;
 const { Authorizers } = await from<{ Authorizers: typeof AuthorizersClass }>('orchestration/authorizers/index.ts');
-const { createLogger } = await from<{ createLogger: typeof CreateLogger }>('observability/logger.ts');
+const { createAccessLogger, createLogger } = await from<{ createAccessLogger: typeof CreateAccessLogger; createLogger: typeof CreateLogger }>('observability/logger.ts');
 const { requestSigner } = await from<{ requestSigner: typeof RequestSigner }>('orchestration/request-signer.ts');
 const { ensureAlgorithms } = await from<{ ensureAlgorithms: typeof EnsureAlgorithms }>('keys/keyset.ts');
 const { MemoryStore } = await from<{ MemoryStore: typeof MemoryStoreClass }>('storage/memory/memory-store.ts');
@@ -27,7 +27,8 @@ const keys = await ensureAlgorithms({ keys: [] }, ['ES256'], Math.floor(Date.now
 const signer = requestSigner('http://127.0.0.1', 'ES256', () => keys);
 const constant = await signer('authz-0', { sub: 'alice', client_id: 'web' });
 const sign = process.env.BENCH_UNSIGNED ? async () => constant : signer;
-const authorizers = new Authorizers(configs, { sign, store: new MemoryStore(), logger: createLogger('info', { write: () => undefined }) });
+// As a server makes them (server.ts): decisions at info to the access log's logger (a tree without it ignores it).
+const authorizers = new Authorizers(configs, { sign, store: new MemoryStore(), logger: createLogger('info', { write: () => undefined }), requestLogger: createAccessLogger('info', { write: () => undefined }) });
 const request: DecisionRequest = {
   subject: 'alice', clientId: 'web', grantType: 'authorization_code', resource: 'https://api.bench.example',
   scopes: ['openid', 'ns0:read', 'ns1:read', 'ns1:write', 'ns2:read'], upstream: { idp: 'entra', acr: 'mfa', amr: ['pwd', 'otp'] },

@@ -66,7 +66,11 @@ const COLLECT_EVERY_MS = 10 * 60 * 1000;
 
 export interface BatonOptions {
   readonly logger?: Logger;
-  /** Where request lines go; defaults to `logger` when one is given, else an unredacted stdout logger. */
+  /**
+   * Where the lines written for every request of a kind go (`request`, `token exchanged`, authorizers'
+   * `info` decisions: fixed fields, no redaction); defaults to `logger` when one is given, else a
+   * buffered, unredacted stdout logger.
+   */
   readonly accessLogger?: Logger;
   readonly clock?: Clock;
   /** How often to look for a key set changed by another process (ms); 0 disables. Default `keys.reloadInterval`. */
@@ -298,12 +302,16 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       close() {
         closing ??= (async () => {
           timers.forEach(clearInterval);
-          await listeners.close(config.server.shutdownGracePeriod * 1000);
-          await explain?.close();
-          await store.close();
-          unlock?.();
-          accessLogger.flush();
-          audit?.close();
+          try {
+            await listeners.close(config.server.shutdownGracePeriod * 1000);
+            await explain?.close();
+            await store.close();
+            unlock?.();
+          } finally {
+            // Even when a step above failed (the process exits next): the buffered request lines are written.
+            accessLogger.flush();
+            audit?.close();
+          }
         })();
         return closing;
       },

@@ -99,7 +99,7 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
       if (token.includes('.')) {
         const payload = await verified(() => verifyJwt(token, batonKeys, {
           issuer: config.issuer, typ: 'at+jwt', algorithms: [...config.keys.signing], clockTolerance: BATON_CLOCK_TOLERANCE, requiredClaims: ['sub', 'exp', 'client_id', 'jti'],
-        }, CANONICAL), what, token) as JWTPayload & { sub: string };
+        }, CANONICAL), what, token).then((verifiedPayload) => withStringSubject(verifiedPayload, what));
         // Every user token Baton issues has a record naming its grant (grant-lineage.ts); a client's own has none.
         const record = await accessTokenGrant(store, String(payload.jti));
         if (!record) {
@@ -127,7 +127,7 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
         issuer: trusted.issuer, audience: trusted.audiences, maxTokenAge: policy.maxAge, clockTolerance: CLOCK_TOLERANCE_SECONDS,
         algorithms: ASYMMETRIC_ALGS, requiredClaims: ['sub', 'exp', 'iat'],
       }, CANONICAL), what, token, CANONICAL);
-      return payload as JWTPayload & { iss: string; sub: string };
+      return withStringSubject(payload, what) as JWTPayload & { iss: string; sub: string };
     },
 
     async spend(tokens) {
@@ -169,6 +169,15 @@ function verified(run: () => Promise<{ payload: JWTPayload }>, what: TokenName, 
     const reason = err instanceof joseErrors.JWTClaimValidationFailed ? `${err.claim} ${err.reason}` : (err as { code?: string }).code ?? 'invalid';
     throw new errors.InvalidRequest(`${what} is invalid (${reason})`);
   });
+}
+
+/**
+ * RFC 7519 section 4.1.2: `sub` is a string (jose checks that it is present, not its type). Anything
+ * else would become a party of the delegation (`act.sub` in the issued token) and a log field.
+ */
+function withStringSubject(payload: JWTPayload, what: TokenName): JWTPayload & { sub: string } {
+  if (typeof payload.sub !== 'string') throw new errors.InvalidRequest(`${what} is invalid ("sub" claim must be a string)`);
+  return payload as JWTPayload & { sub: string };
 }
 
 /** As jose's strictDecoder (decodeJwt, the claims check): invalid UTF-8 throws, a leading BOM is dropped. */

@@ -29,6 +29,23 @@ const REDIRECT = 'https://baton.invalid/callback/google';
 /** Where the `web` app (authorization code flow) gets its codes back. */
 export const WEB_REDIRECT = 'https://web.example/cb';
 
+/** A JWKS document served on 127.0.0.1: its URL, and how to stop serving it. */
+export async function serveJwks(keys: readonly object[]): Promise<{ url: string; close(): Promise<void> }> {
+  const body = JSON.stringify({ keys });
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** Baton's configuration with one client, `gateway`, that may exchange `PARTNER`'s JWTs (keys at `jwksUri`, audience `baton`) for ORDERS' `orders:read`. */
+export function gatewayConfig(jwksUri: string): Record<string, unknown> {
+  return {
+    resources: [{ id: ORDERS, scopes: ['orders:read'] }],
+    tokenExchange: { trustedIssuers: [{ issuer: PARTNER, jwksUri, audiences: ['baton'] }] },
+    clients: [{ client_id: 'gateway', client_secret: '${SERVICE_SECRET}', grant_types: [TE], resources: [{ id: ORDERS }], tokenExchange: { subjectTokenTypes: ['jwt'], issuers: [PARTNER] } }],
+  };
+}
+
 export interface Issuer {
   readonly issuer: string;
   readonly jwksUri: string;

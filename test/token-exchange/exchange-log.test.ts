@@ -2,7 +2,6 @@
 // to the access log's destination, buffered like the `request` lines, not a write of its own per
 // exchange: on the lean token path and through the full Koa pipeline alike, with no token in it.
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { Writable } from 'node:stream';
 
 import { pino } from 'pino';
@@ -10,15 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createAccessLogger } from '../../src/observability/logger.ts';
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
+import { fullPipeline } from '../helpers/two-paths.ts';
 import { basic, postForm } from '../helpers/rp.ts';
-import { TE, TYPE } from './environment.ts';
+import { gatewayConfig, ORDERS as API, PARTNER, serveJwks, TE, TYPE } from './environment.ts';
 
-const API = 'https://orders.api.example';
-const PARTNER = 'https://partner.example';
 const es = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-let jwks: Server;
-let full: Server;
-let fullUrl: string;
+let jwks: Awaited<ReturnType<typeof serveJwks>>;
+let full: Awaited<ReturnType<typeof fullPipeline>>;
 let baton: RunningBaton;
 
 /** A destination that keeps every JSON line written to it. */
@@ -36,23 +33,15 @@ const main = capture();
 const access = capture();
 
 beforeAll(async () => {
-  const keys = { keys: [{ ...es.publicKey.export({ format: 'jwk' }), kid: 'es', alg: 'ES256', use: 'sig' }] };
-  jwks = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(keys)));
-  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-  baton = await startBaton({
-    resources: [{ id: API, scopes: ['orders:read'] }],
-    tokenExchange: { trustedIssuers: [{ issuer: PARTNER, jwksUri: `http://127.0.0.1:${(jwks.address() as { port: number }).port}/jwks`, audiences: ['baton'] }] },
-    clients: [{ client_id: 'gateway', client_secret: '${SERVICE_SECRET}', grant_types: [TE], resources: [{ id: API }], tokenExchange: { subjectTokenTypes: ['jwt'], issuers: [PARTNER] } }],
-  }, { logger: pino({ level: 'info' }, main.stream), accessLogger: createAccessLogger('info', access.stream) });
-  full = createServer((req, res) => baton.baton.provider.callback()(req, res));
-  await new Promise<void>((resolve) => full.listen(0, '127.0.0.1', resolve));
-  fullUrl = `http://127.0.0.1:${(full.address() as { port: number }).port}`;
+  jwks = await serveJwks([{ ...es.publicKey.export({ format: 'jwk' }), kid: 'es', alg: 'ES256', use: 'sig' }]);
+  baton = await startBaton(gatewayConfig(jwks.url), { logger: pino({ level: 'info' }, main.stream), accessLogger: createAccessLogger('info', access.stream) });
+  full = await fullPipeline(baton);
 });
 
 afterAll(async () => {
   await baton?.stop();
-  await new Promise((resolve) => full?.close(resolve));
-  await new Promise((resolve) => jwks?.close(resolve));
+  await full?.close();
+  await jwks?.close();
 });
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -64,16 +53,31 @@ function partnerJwt(): string {
 }
 
 describe('the token exchanged line', () => {
-  it.each([['the lean token path', () => baton.url], ['the full pipeline', () => fullUrl]])('is written to the access log on %s, names the parties, and holds no token', async (_path, url) => {
+  it.each([['the lean token path', () => baton.url], ['the full pipeline', () => `http://127.0.0.1:${full.port}`]])('is written to the access log on %s, names the parties, and holds no token', async (_path, url) => {
     const subjectToken = partnerJwt();
     const form = new URLSearchParams({ grant_type: TE, subject_token: subjectToken, subject_token_type: TYPE.jwt, resource: API, scope: 'orders:read' });
-    const { status, json } = await postForm(`${url()}/token`, form, { authorization: basic('gateway', TEST_ENV.SERVICE_SECRET) });
+    const { status, json, headers } = await postForm(`${url()}/token`, form, { authorization: basic('gateway', TEST_ENV.SERVICE_SECRET) });
     expect(status).toBe(200);
-    const written = access.lines.filter((line) => line.msg === 'token exchanged');
-    expect(written.at(-1)).toMatchObject({ level: 'info', event: 'token_exchange', clientId: 'gateway', sub: expect.stringContaining('partner-user'), subjectTokenType: 'jwt', resource: API, scope: 'orders:read' });
+    // This request's line, exactly one.
+    const written = access.lines.filter((line) => line.msg === 'token exchanged' && line.reqId === headers.get('x-request-id'));
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({ level: 'info', event: 'token_exchange', clientId: 'gateway', sub: expect.stringContaining('partner-user'), subjectTokenType: 'jwt', resource: API, scope: 'orders:read' });
     expect(main.lines.filter((line) => line.msg === 'token exchanged')).toEqual([]);
     const text = JSON.stringify([...access.lines, ...main.lines]);
     expect(text).not.toContain(subjectToken.split('.')[2]);
     expect(text).not.toContain(String(json.access_token).split('.')[2]);
+  });
+
+  it('never carries a subject that is not a string: such a JWT is refused (RFC 7519 section 4.1.2), its claim logged nowhere', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const input = `${b64({ alg: 'ES256', kid: 'es' })}.${b64({ iss: PARTNER, sub: { access_token: 'planted-token-value' }, aud: 'baton', iat: now, exp: now + 300, jti: randomUUID() })}`;
+    const subjectToken = `${input}.${sign('sha256', Buffer.from(input), { key: es.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+    for (const url of [baton.url, `http://127.0.0.1:${full.port}`]) {
+      const form = new URLSearchParams({ grant_type: TE, subject_token: subjectToken, subject_token_type: TYPE.jwt, resource: API, scope: 'orders:read' });
+      const { status, json } = await postForm(`${url}/token`, form, { authorization: basic('gateway', TEST_ENV.SERVICE_SECRET) });
+      expect(status).toBe(400);
+      expect(json).toMatchObject({ error: 'invalid_request', error_description: 'subject_token is invalid ("sub" claim must be a string)' });
+    }
+    expect(JSON.stringify([...access.lines, ...main.lines])).not.toContain('planted-token-value');
   });
 });

@@ -3,42 +3,34 @@
 // foreign signature, tampered payload, an algorithm outside the allow-list, alg none, an unknown
 // kid, expired or too old, another audience or issuer, unknown crit, unencoded payload, oversized.
 import { constants, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { basic, postForm } from '../helpers/rp.ts';
-import { TE, TYPE } from './environment.ts';
+import { fullPipeline } from '../helpers/two-paths.ts';
+import { gatewayConfig, ORDERS as API, PARTNER, serveJwks, TE, TYPE } from './environment.ts';
 
-const API = 'https://orders.api.example';
-const PARTNER = 'https://partner.example';
+
 const es = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rs = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const foreign = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-let jwks: Server;
+let jwks: Awaited<ReturnType<typeof serveJwks>>;
 let baton: RunningBaton;
-let full: Server;
+let full: Awaited<ReturnType<typeof fullPipeline>>;
 let fullUrl: string;
 
 beforeAll(async () => {
-  const keys = { keys: [{ ...es.publicKey.export({ format: 'jwk' }), kid: 'es', alg: 'ES256', use: 'sig' }, { ...rs.publicKey.export({ format: 'jwk' }), kid: 'rs', use: 'sig' }] };
-  jwks = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(keys)));
-  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-  baton = await startBaton({
-    resources: [{ id: API, scopes: ['orders:read'] }],
-    tokenExchange: { trustedIssuers: [{ issuer: PARTNER, jwksUri: `http://127.0.0.1:${(jwks.address() as { port: number }).port}/jwks`, audiences: ['baton'] }] },
-    clients: [{ client_id: 'gateway', client_secret: '${SERVICE_SECRET}', grant_types: [TE], resources: [{ id: API }], tokenExchange: { subjectTokenTypes: ['jwt'], issuers: [PARTNER] } }],
-  });
-  full = createServer((req, res) => baton.baton.provider.callback()(req, res));
-  await new Promise<void>((resolve) => full.listen(0, '127.0.0.1', resolve));
-  fullUrl = `http://127.0.0.1:${(full.address() as { port: number }).port}`;
+  jwks = await serveJwks([{ ...es.publicKey.export({ format: 'jwk' }), kid: 'es', alg: 'ES256', use: 'sig' }, { ...rs.publicKey.export({ format: 'jwk' }), kid: 'rs', use: 'sig' }]);
+  baton = await startBaton(gatewayConfig(jwks.url));
+  full = await fullPipeline(baton);
+  fullUrl = `http://127.0.0.1:${full.port}`;
 });
 
 afterAll(async () => {
   await baton?.stop();
-  await new Promise((resolve) => full?.close(resolve));
-  await new Promise((resolve) => jwks?.close(resolve));
+  await full?.close();
+  await jwks?.close();
 });
 
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
