@@ -11,7 +11,6 @@ import { basic, postForm } from '../helpers/rp.ts';
 import { fullPipeline } from '../helpers/two-paths.ts';
 import { gatewayConfig, ORDERS as API, PARTNER, serveJwks, TE, TYPE } from './environment.ts';
 
-
 const es = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rs = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const foreign = generateKeyPairSync('ec', { namedCurve: 'P-256' });
