@@ -97,9 +97,9 @@ export function tokenVerifiers({ config, store, upstreams, keys }: VerifierDeps)
       const exists = async (grantId: string) => Boolean(await ctx.oidc.provider.Grant.find(grantId));
       const ended = () => new errors.InvalidRequest(`${what} belongs to a grant that has ended (logout, revocation or refresh token reuse)`);
       if (token.includes('.')) {
-        const payload = await verified(() => verifyJwt(token, batonKeys, {
+        const payload = withStringSubject(await verified(() => verifyJwt(token, batonKeys, {
           issuer: config.issuer, typ: 'at+jwt', algorithms: [...config.keys.signing], clockTolerance: BATON_CLOCK_TOLERANCE, requiredClaims: ['sub', 'exp', 'client_id', 'jti'],
-        }, CANONICAL), what, token).then((verifiedPayload) => withStringSubject(verifiedPayload, what));
+        }, CANONICAL), what, token), what);
         // Every user token Baton issues has a record naming its grant (grant-lineage.ts); a client's own has none.
         const record = await accessTokenGrant(store, String(payload.jti));
         if (!record) {
