@@ -5,8 +5,12 @@ import { createServer } from 'node:net';
 
 /** Lowest port freePort picks: above the well-known and registered services a test machine runs. */
 const FLOOR = 10_000;
-/** Ports of services that may be running below the ephemeral range (RabbitMQ's distribution and management ports, memcached). */
-const TAKEN_BY_SERVICES = new Set([11211, 15672, 25672]);
+/**
+ * Ports freePort never picks: services that may be running below the ephemeral range (memcached,
+ * RabbitMQ's management and distribution ports), and the Fetch standard's "bad ports" at or above
+ * FLOOR (10080: `fetch()` refuses it with "bad port" before connecting; a benchmark hit it).
+ */
+export const NEVER_PICKED = new Set([10080, 11211, 15672, 25672]);
 
 /**
  * A port nothing listens on, for a server that must know its port before it listens (its issuer
@@ -19,7 +23,7 @@ export async function freePort(): Promise<number> {
   const low = ephemeralLow();
   for (let attempt = 0; low - FLOOR >= 1_000 && attempt < 20; attempt += 1) {
     const port = FLOOR + Math.floor(Math.random() * (low - FLOOR));
-    if (!TAKEN_BY_SERVICES.has(port) && (await listens(port))) return port;
+    if (!NEVER_PICKED.has(port) && (await listens(port))) return port;
   }
   return listens(0);
 }
