@@ -1,5 +1,6 @@
 // pino JSON logs. Redaction is a safety net: handlers never pass tokens, secrets or codes to the
 // logger in the first place, and request logs carry the path without its query string.
+import { register } from 'on-exit-leak-free';
 import { pino, stdSerializers, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
 
 import { CENSORED_KEYS, redact, redactField } from './redact.ts';
@@ -60,9 +61,27 @@ export function createAccessLogger(level: LevelWithSilent, destination?: Destina
       base: { service: 'baton' },
       formatters: { level: (label) => ({ level: label }) },
     },
-    // Buffered: one write per ~4 KiB of lines instead of a syscall per request; the server flushes
-    // it every second and on close. A crash loses at most that buffer of access lines, never an
-    // error line (those go through the unbuffered logger).
-    destination ?? pino.destination({ dest: 1, sync: true, minLength: 4096 }),
+    destination ?? bufferedStdout(),
   );
+}
+
+/**
+ * Standard output in ~4 KiB writes instead of a syscall per request: the server flushes it every
+ * second and on close, and the process's 'exit' writes what is left (an uncaught exception and
+ * `process.exit` run 'exit' handlers), so only a kill (SIGKILL, the OOM killer) loses that buffer of
+ * lines, never an error line (those go through the unbuffered logger). Registered weakly: a
+ * collected logger's buffer is not kept alive for the exit.
+ */
+function bufferedStdout(): DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: true, minLength: 4096 });
+  register(stream, flushOnExit);
+  return stream;
+}
+
+function flushOnExit(stream: ReturnType<typeof pino.destination>): void {
+  try {
+    stream.flushSync();
+  } catch {
+    // Closed or failing while the process exits: nothing is left to write to.
+  }
 }
