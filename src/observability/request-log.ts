@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Context } from 'koa';
+import providerContext from 'oidc-provider/lib/helpers/als.js';
 
 import type { Logger } from './logger.ts';
 
@@ -25,6 +26,16 @@ export function newRequestId(now = Date.now()): string {
 /** The request id a client or proxy sent in `X-Request-Id`, if well-formed; else a new one. */
 export function requestIdFrom(inbound: unknown): string {
   return typeof inbound === 'string' && INBOUND_ID.test(inbound) ? inbound : newRequestId();
+}
+
+/**
+ * The id of the request being handled, for a line written deep inside it (an authorizer's
+ * decision): read from the request context in oidc-provider's store, which the provider's routes
+ * and the lean token path enter (`state.requestId`); undefined outside a request.
+ */
+export function currentRequestId(): string | undefined {
+  const id = (providerContext.getStore() as { state?: { requestId?: unknown } } | undefined)?.state?.requestId;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** Assigns the request id; returns the start time for `endRequest`. */

@@ -1,25 +1,43 @@
 // The authorizer fan-out inside Baton's token endpoint: a real HTTP authorizer, authenticated by
 // Baton's JWT (verified against Baton's JWKS), narrows the scopes of client_credentials,
 // authorization_code and refresh tokens and adds namespaced claims; a failing authorizer under
-// `deny` refuses the request with 503 temporarily_unavailable, never a wider token.
+// `deny` refuses the request with 503 temporarily_unavailable, never a wider token. Each decision's
+// log line names the request it was made for (reqId, the response's X-Request-Id).
 import { createServer, type Server } from 'node:http';
+import { Writable } from 'node:stream';
 
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { WEB_REDIRECT } from '../fixtures/standard.ts';
+import { createAccessLogger } from '../../src/observability/logger.ts';
 import { freePort, startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { basic, discover, postForm } from '../helpers/rp.ts';
 import { seedAuthorizationCode } from '../helpers/seed.ts';
 
 const API = 'https://orders.api.example';
 
-/** What the authorizer answers, per subject; `down` makes it fail. */
-const policy: { grants: Record<string, string[]>; down: boolean; seen: Array<Record<string, unknown>> } = { grants: {}, down: false, seen: [] };
+/** What the authorizer answers, per subject; `down` makes it fail; `clean` leaves out the scope outside its namespace. */
+const policy: { grants: Record<string, string[]>; down: boolean; clean: boolean; seen: Array<Record<string, unknown>> } = { grants: {}, down: false, clean: false, seen: [] };
 let authorizer: Server;
 let authorizerUrl: string;
 let baton: RunningBaton;
+
+/** A destination that keeps every JSON line written to it. */
+function capture(): { lines: Array<Record<string, unknown>>; stream: Writable } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, stream };
+}
+const main = capture();
+const access = capture();
 
 beforeAll(async () => {
   const batonPort = await freePort();
@@ -38,7 +56,7 @@ beforeAll(async () => {
           return;
         }
         const granted = (policy.grants[request.subject] ?? []).filter((s) => request.scopes.includes(s));
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ decision: 'grant', scopes: [...granted, 'billing:admin'], claims: { tier: 'gold' } }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ decision: 'grant', scopes: policy.clean ? granted : [...granted, 'billing:admin'], claims: { tier: 'gold' } }));
       } catch {
         res.writeHead(401).end();
       }
@@ -53,7 +71,7 @@ beforeAll(async () => {
       { client_id: 'service', client_secret: '${SERVICE_SECRET}', grant_types: ['client_credentials'], resources: [{ id: API }] },
       { client_id: 'web', client_secret: '${WEB_SECRET}', redirect_uris: [WEB_REDIRECT], resources: [{ id: API }] },
     ],
-  }, { port: batonPort });
+  }, { port: batonPort, logger: pino({ level: 'warn' }, main.stream), accessLogger: createAccessLogger('info', access.stream) });
 });
 
 afterAll(async () => {
@@ -116,5 +134,48 @@ describe('authorizers at the token endpoint', () => {
     const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
     expect((await verify(refreshed.access_token)).payload.scope).toBe('orders:read');
     expect(policy.seen.at(-1)).toMatchObject({ grant_type: 'refresh_token' });
+  });
+});
+
+describe('the decision lines', () => {
+  const ask = (requestId: string, extra = '') => fetch(`${baton.url}/token`, {
+    method: 'POST',
+    headers: { authorization: basic('service', TEST_ENV.SERVICE_SECRET), 'content-type': 'application/x-www-form-urlencoded', 'x-request-id': requestId },
+    body: `grant_type=client_credentials&resource=${encodeURIComponent(API)}&scope=orders:read${extra}`,
+  });
+  const decisions = (lines: ReadonlyArray<Record<string, unknown>>, requestId: string) => lines.filter((line) => line.event === 'authorizer.decision' && line.reqId === requestId);
+
+  it('name their request on the lean token path and on the provider\'s own pipeline (buffered info lines)', async () => {
+    policy.grants = { service: ['orders:read'] };
+    policy.clean = true;
+    try {
+      const lean = await ask('authz-line-lean');
+      expect(lean.status).toBe(200);
+      expect(lean.headers.get('x-request-id')).toBe('authz-line-lean');
+      expect(decisions(access.lines, 'authz-line-lean')).toEqual([expect.objectContaining({ msg: 'authorizer granted', client_id: 'service' })]);
+      // A parameter the lean path does not know sends the request down the provider's Koa pipeline.
+      const full = await ask('authz-line-full', '&unknown_parameter=1');
+      expect(full.status).toBe(200);
+      expect(decisions(access.lines, 'authz-line-full')).toEqual([expect.objectContaining({ msg: 'authorizer granted', client_id: 'service' })]);
+    } finally {
+      policy.clean = false;
+    }
+  });
+
+  it('name their request when the authorizer answered a scope outside its namespace (the warning, written at once)', async () => {
+    policy.grants = { service: ['orders:read'] };
+    expect((await ask('authz-line-dropped')).status).toBe(200);
+    expect(decisions(main.lines, 'authz-line-dropped')).toEqual([expect.objectContaining({ level: 40, client_id: 'service', trace: expect.objectContaining({ dropped: ['billing:admin'] }) })]);
+  });
+
+  it('name their request when the authorizer fails', async () => {
+    policy.down = true;
+    try {
+      expect((await ask('authz-line-down')).status).toBe(503);
+    } finally {
+      policy.down = false;
+    }
+    expect(decisions(main.lines, 'authz-line-down')).toEqual([expect.objectContaining({ level: 40, client_id: 'service' })]);
+    expect(decisions(access.lines, 'authz-line-down')).toEqual([]);
   });
 });

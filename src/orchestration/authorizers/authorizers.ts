@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { AuthorizerConfig } from '../../config/orchestration.ts';
 import type { Events } from '../../observability/events.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { currentRequestId } from '../../observability/request-log.ts';
 import { SpanKind, traced } from '../../observability/tracing.ts';
 import type { Store } from '../../storage/store.ts';
 import { currentTrace } from '../../explain/trace-context.ts';
@@ -158,8 +159,9 @@ export class Authorizers {
   }
 
   #log(request: DecisionRequest, trace: AuthorizerTrace, droppedClaims: string[], shadow = false): void {
+    const reqId = currentRequestId();
     if (shadow) {
-      this.#deps.requestLogger.info({ event: 'authorizer.shadow', sub: request.subject, client_id: request.clientId, resource: request.resource, trace }, `shadow authorizer ${trace.outcome}`);
+      this.#deps.requestLogger.info({ event: 'authorizer.shadow', reqId, sub: request.subject, client_id: request.clientId, resource: request.resource, trace }, `shadow authorizer ${trace.outcome}`);
       return;
     }
     // Built only for a subscriber (the audit log): the copies below are per authorizer and decision.
@@ -171,6 +173,7 @@ export class Authorizers {
     });
     const record = {
       event: 'authorizer.decision',
+      reqId,
       sub: request.subject,
       client_id: request.clientId,
       grant_type: request.grantType,
