@@ -164,6 +164,7 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
     const hooks = await HookPoints.load(config, options.configDir ?? process.cwd(), {
       store,
       logger,
+      requestLogger: accessLogger,
       onEvent: (event, clientId) => {
         metrics.hooks.observe({ hook: event.hook, result: event.type === 'hook.ran' ? 'ran' : event.kind }, event.latencyMs / 1000);
         if (event.type === 'hook.failed') events.emit('hook.failed', { hook: event.hook, kind: event.kind, latencyMs: event.latencyMs, ...(clientId === undefined ? {} : { clientId }) });

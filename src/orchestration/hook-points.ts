@@ -7,6 +7,7 @@ import { summarizeHookInput, summarizeHookOutput } from '../explain/hook-summary
 import { currentTrace } from '../explain/trace-context.ts';
 import { merged } from '../lang/merged.ts';
 import type { Logger } from '../observability/logger.ts';
+import { currentRequestId } from '../observability/request-log.ts';
 import { traced } from '../observability/tracing.ts';
 import type { Store } from '../storage/store.ts';
 import {
@@ -33,6 +34,8 @@ interface Module {
 export interface HookPointsDeps {
   readonly store: Store;
   readonly logger: Logger;
+  /** The `hook ran` line of each call: the access log's (buffered, flushed every second and on close); `logger` by default. */
+  readonly requestLogger?: Logger;
   /** Every hook run and failure (metrics, audit), with the client whose hook it was. */
   readonly onEvent?: (event: HookEvent, clientId: string | undefined) => void;
 }
@@ -46,6 +49,7 @@ export class HookPoints {
   readonly #provider?: Module;
   readonly #store: Store;
   readonly #logger: Logger;
+  readonly #requestLogger: Logger;
   readonly #onEvent?: HookPointsDeps['onEvent'];
   /** Seconds `api.session` values live after their last change: as long as a grant. */
   readonly #sessionTtl: number;
@@ -56,6 +60,7 @@ export class HookPoints {
     this.#sessionTtl = sessionTtl;
     this.#store = deps.store;
     this.#logger = deps.logger;
+    this.#requestLogger = deps.requestLogger ?? deps.logger;
     this.#onEvent = deps.onEvent;
   }
 
@@ -118,7 +123,10 @@ export class HookPoints {
           logger: this.#logger,
           onEvent: (event) => {
             reported = event;
-            this.#logger.info(merged(event, { event: event.type, clientId }), event.type === 'hook.ran' ? 'hook ran' : 'hook failed');
+            // A run is a line per call (buffered); a failure goes out at once, beside the runner's error line.
+            const line = merged(event, { event: event.type, clientId, reqId: currentRequestId() });
+            if (event.type === 'hook.ran') this.#requestLogger.info(line, 'hook ran');
+            else this.#logger.info(line, 'hook failed');
             this.#onEvent?.(event, clientId);
           },
         });

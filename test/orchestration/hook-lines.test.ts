@@ -1,0 +1,68 @@
+// The log lines of hook calls at the token endpoint: a run's `hook ran` goes to the access log's
+// logger (buffered in a server, like `request` lines), a failure's `hook failed` to the main one at
+// once; both name the request (reqId, the response's X-Request-Id).
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createAccessLogger } from '../../src/observability/logger.ts';
+import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
+import { basic } from '../helpers/rp.ts';
+
+const API = 'https://tickets.api.example';
+const fixture = (name: string) => fileURLToPath(new URL(`./hooks/fixtures/${name}`, import.meta.url));
+
+/** A destination that keeps every JSON line written to it. */
+function capture(): { lines: Array<Record<string, unknown>>; stream: Writable } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, stream };
+}
+const main = capture();
+const access = capture();
+let baton: RunningBaton;
+
+beforeAll(async () => {
+  baton = await startBaton({
+    resources: [{ id: API, scopes: ['tickets:read'], accessTokenFormat: 'jwt' }],
+    clients: [
+      { client_id: 'service', client_secret: '${SERVICE_SECRET}', grant_types: ['client_credentials'], resources: [{ id: API }], hooks: { module: fixture('ticket.ts') } },
+      { client_id: 'broken', client_secret: '${WEB_SECRET}', grant_types: ['client_credentials'], resources: [{ id: API }], hooks: { module: fixture('throws.js') } },
+    ],
+  }, { logger: pino({ level: 'info' }, main.stream), accessLogger: createAccessLogger('info', access.stream) });
+});
+afterAll(() => baton?.stop());
+
+const ask = (clientId: string, secret: string, requestId: string, extra = '') => fetch(`${baton.url}/token`, {
+  method: 'POST',
+  headers: { authorization: basic(clientId, secret), 'content-type': 'application/x-www-form-urlencoded', 'x-request-id': requestId },
+  body: `grant_type=client_credentials&resource=${encodeURIComponent(API)}&scope=tickets:read${extra}`,
+});
+const named = (lines: ReadonlyArray<Record<string, unknown>>, msg: string, requestId: string) => lines.filter((line) => line.msg === msg && line.reqId === requestId);
+
+describe('hook lines at the token endpoint', () => {
+  it('a run goes to the access log, with its request id, on the lean path and the provider\'s pipeline', async () => {
+    for (const [requestId, extra] of [['hook-line-lean', ''], ['hook-line-full', '&unknown_parameter=1']] as const) {
+      const response = await ask('service', TEST_ENV.SERVICE_SECRET, requestId, extra);
+      expect(response.status).toBe(200);
+      const { access_token: token } = (await response.json()) as { access_token: string };
+      expect(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString())).toMatchObject({ ticket: 'T-1' });
+      expect(named(access.lines, 'hook ran', requestId)).toEqual([expect.objectContaining({ event: 'hook.ran', hook: 'buildAccessTokenClaims', clientId: 'service' })]);
+    }
+    expect(main.lines.filter((line) => line.msg === 'hook ran')).toEqual([]);
+  });
+
+  it('a failure goes to the main logger at once, with its request id', async () => {
+    const response = await ask('broken', TEST_ENV.WEB_SECRET, 'hook-line-failed');
+    expect(response.status).toBe(500);
+    expect(named(main.lines, 'hook failed', 'hook-line-failed')).toEqual([expect.objectContaining({ event: 'hook.failed', hook: 'buildAccessTokenClaims', clientId: 'broken', kind: 'threw' })]);
+    expect(named(access.lines, 'hook failed', 'hook-line-failed')).toEqual([]);
+  });
+});
