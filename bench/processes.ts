@@ -1,7 +1,7 @@
 // Child processes of the benchmark: started with `node --import tsx` (plain node for a .mjs), pinned to one CPU with
 // taskset when the machine allows it, spoken to over IPC, and always stopped by PID.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { openSync, writeSync } from 'node:fs';
+import { openSync, readFileSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -24,20 +24,30 @@ let idle: string | undefined;
  * Idle CPUs poll instead of halting while this process runs (PM QoS: 0 µs written to
  * /dev/cpu_dma_latency, the request held until the descriptor closes at exit). On a VM whose idle
  * CPU halts, the server's write of each response wakes the load generator's halted CPU, and the
- * hypervisor's wake-up is charged to that write (`sock_def_readable` under `writev`: 15-60 µs a
- * response on a Firecracker guest, 2026-12-08), more to a server whose responses leave one at a
+ * hypervisor's wake-up is charged to that write (`sock_def_readable` under `writev`: on a
+ * Firecracker guest, 2026-12-08, system CPU per refresh fell from 60-70 to 22-30 µs for Baton and
+ * from 28-48 to 22-36 µs for bare with polling), more to a server whose responses leave one at a
  * time than to one whose responses leave in bursts (bare oidc-provider signs on libuv's pool).
- * A polling CPU is woken without an interrupt. BENCH_IDLE=halt measures with halting.
+ * A polling CPU is woken without an interrupt. Without a cpuidle driver the request changes
+ * nothing (the message says so). BENCH_IDLE=halt measures with halting.
  */
 function keepCpusAwake(): string {
   if (idle) return idle;
   if (process.env.BENCH_IDLE === 'halt') return (idle = 'idle CPUs may halt (BENCH_IDLE=halt): on a VM a halted CPU\'s wake-up is charged to the write that wakes it');
+  let driver = 'unknown';
+  try {
+    driver = readFileSync('/sys/devices/system/cpu/cpuidle/current_driver', 'utf8').trim();
+  } catch {
+    // No cpuidle in sysfs: the request may still be honoured by the idle loop.
+  }
   try {
     writeSync(openSync('/dev/cpu_dma_latency', 'r+'), Buffer.alloc(4));
-    idle = 'idle CPUs poll instead of halting while this runs (/dev/cpu_dma_latency held at 0 µs; BENCH_IDLE=halt to measure without)';
   } catch (error) {
-    idle = `idle CPUs may halt: /dev/cpu_dma_latency could not be held (${(error as NodeJS.ErrnoException).code ?? String(error)}); on a VM a halted CPU's wake-up is charged to the write that wakes it`;
+    return (idle = `idle CPUs may halt: /dev/cpu_dma_latency could not be held (${(error as NodeJS.ErrnoException).code ?? String(error)}); on a VM a halted CPU's wake-up is charged to the write that wakes it`);
   }
+  idle = driver === 'none'
+    ? 'idle CPUs may still halt: /dev/cpu_dma_latency held at 0 µs, but there is no cpuidle driver to honour it'
+    : `idle CPUs poll instead of halting while this runs (/dev/cpu_dma_latency held at 0 µs, cpuidle driver ${driver}; BENCH_IDLE=halt to measure without)`;
   return idle;
 }
 

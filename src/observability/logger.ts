@@ -1,6 +1,5 @@
 // pino JSON logs. Redaction is a safety net: handlers never pass tokens, secrets or codes to the
 // logger in the first place, and request logs carry the path without its query string.
-import { register } from 'on-exit-leak-free';
 import { pino, stdSerializers, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
 
 import { CENSORED_KEYS, redact, redactField } from './redact.ts';
@@ -65,23 +64,42 @@ export function createAccessLogger(level: LevelWithSilent, destination?: Destina
   );
 }
 
+type Buffered = ReturnType<typeof pino.destination>;
+
 /**
  * Standard output in ~4 KiB writes instead of a syscall per request: the server flushes it every
  * second and on close, and the process's 'exit' writes what is left (an uncaught exception and
- * `process.exit` run 'exit' handlers), so only a kill (SIGKILL, the OOM killer) loses that buffer of
- * lines, never an error line (those go through the unbuffered logger). Registered weakly: a
- * collected logger's buffer is not kept alive for the exit.
+ * `process.exit` run 'exit' handlers). What skips 'exit' still loses up to a second of lines: a
+ * kill (SIGKILL, the out-of-memory killer), V8's own out-of-memory abort, `process.abort()`, a
+ * native crash, and a signal nothing handles (main.ts handles SIGTERM and SIGINT with close()).
+ * Error lines go through the unbuffered logger and are never held back.
  */
-function bufferedStdout(): DestinationStream {
+function bufferedStdout(): Buffered {
   const stream = pino.destination({ dest: 1, sync: true, minLength: 4096 });
-  register(stream, flushOnExit);
+  writeOutAtExit(stream);
   return stream;
 }
 
-function flushOnExit(stream: ReturnType<typeof pino.destination>): void {
-  try {
-    stream.flushSync();
-  } catch {
-    // Closed or failing while the process exits: nothing is left to write to.
-  }
+/** The buffered destinations written out on 'exit', held weakly: a collected logger's buffer is not kept alive. */
+const atExit = new Set<WeakRef<Buffered>>();
+const collected = new FinalizationRegistry<WeakRef<Buffered>>((ref) => atExit.delete(ref));
+let exitListening = false;
+
+function writeOutAtExit(stream: Buffered): void {
+  const ref = new WeakRef(stream);
+  atExit.add(ref);
+  collected.register(stream, ref);
+  if (exitListening) return;
+  exitListening = true;
+  process.once('exit', () => {
+    for (const held of atExit) {
+      try {
+        // flush(), not flushSync(): with `sync: true` it writes synchronously too, and a reader that
+        // went away (EPIPE) ends it (pino stops writing to that stream) where flushSync() would retry forever.
+        held.deref()?.flush();
+      } catch {
+        // Closed or failing while the process exits: nothing is left to write to.
+      }
+    }
+  });
 }

@@ -6,11 +6,17 @@ import { createServer } from 'node:net';
 /** Lowest port freePort picks: above the well-known and registered services a test machine runs. */
 const FLOOR = 10_000;
 /**
- * Ports freePort never picks: services that may be running below the ephemeral range (memcached,
- * RabbitMQ's management and distribution ports), and the Fetch standard's "bad ports" at or above
- * FLOOR (10080: `fetch()` refuses it with "bad port" before connecting; a benchmark hit it).
+ * The Fetch standard's "bad ports" above 1023 (https://fetch.spec.whatwg.org/#port-blocking):
+ * `fetch()` refuses them with "bad port" before connecting. 10080 lies in freePort's range (a
+ * benchmark hit it); the others only in an ephemeral range that starts low.
  */
-export const NEVER_PICKED = new Set([10080, 11211, 15672, 25672]);
+const FETCH_BAD_PORTS = [1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080];
+
+/**
+ * Ports freePort never answers: fetch's bad ports, and services that may be running below the
+ * ephemeral range (memcached, RabbitMQ's management and distribution ports).
+ */
+export const NEVER_PICKED: ReadonlySet<number> = new Set([...FETCH_BAD_PORTS, 11211, 15672, 25672]);
 
 /**
  * A port nothing listens on, for a server that must know its port before it listens (its issuer
@@ -25,7 +31,10 @@ export async function freePort(): Promise<number> {
     const port = FLOOR + Math.floor(Math.random() * (low - FLOOR));
     if (!NEVER_PICKED.has(port) && (await listens(port))) return port;
   }
-  return listens(0);
+  for (;;) {
+    const port = await listens(0);
+    if (!NEVER_PICKED.has(port)) return port;
+  }
 }
 
 /** The first port of the kernel's ephemeral range (Linux), else the IANA range's. */
