@@ -4,7 +4,6 @@
 // `deny` refuses the request with 503 temporarily_unavailable, never a wider token. Each decision's
 // log line names the request it was made for (reqId, the response's X-Request-Id).
 import { createServer, type Server } from 'node:http';
-import { Writable } from 'node:stream';
 
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
@@ -16,6 +15,7 @@ import { createAccessLogger } from '../../src/observability/logger.ts';
 import { freePort, startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { basic, discover, postForm } from '../helpers/rp.ts';
 import { seedAuthorizationCode } from '../helpers/seed.ts';
+import { captureLines } from '../helpers/log-capture.ts';
 
 const API = 'https://orders.api.example';
 
@@ -25,19 +25,8 @@ let authorizer: Server;
 let authorizerUrl: string;
 let baton: RunningBaton;
 
-/** A destination that keeps every JSON line written to it. */
-function capture(): { lines: Array<Record<string, unknown>>; stream: Writable } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, stream };
-}
-const main = capture();
-const access = capture();
+const main = captureLines();
+const access = captureLines();
 
 beforeAll(async () => {
   const batonPort = await freePort();

@@ -1,7 +1,6 @@
 // The log lines of hook calls at the token endpoint: a run's `hook ran` goes to the access log's
 // logger (buffered in a server, like `request` lines), a failure's `hook failed` to the main one at
 // once; both name the request (reqId, the response's X-Request-Id).
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 import { pino } from 'pino';
@@ -10,23 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessLogger } from '../../src/observability/logger.ts';
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { basic } from '../helpers/rp.ts';
+import { captureLines } from '../helpers/log-capture.ts';
 
 const API = 'https://tickets.api.example';
 const fixture = (name: string) => fileURLToPath(new URL(`./hooks/fixtures/${name}`, import.meta.url));
 
-/** A destination that keeps every JSON line written to it. */
-function capture(): { lines: Array<Record<string, unknown>>; stream: Writable } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, stream };
-}
-const main = capture();
-const access = capture();
+const main = captureLines();
+const access = captureLines();
 let baton: RunningBaton;
 
 beforeAll(async () => {

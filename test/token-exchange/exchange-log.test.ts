@@ -2,7 +2,6 @@
 // to the access log's destination, buffered like the `request` lines, not a write of its own per
 // exchange: on the lean token path and through the full Koa pipeline alike, with no token in it.
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
-import { Writable } from 'node:stream';
 
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { createAccessLogger } from '../../src/observability/logger.ts';
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { fullPipeline } from '../helpers/two-paths.ts';
 import { basic, postForm } from '../helpers/rp.ts';
+import { captureLines } from '../helpers/log-capture.ts';
 import { gatewayConfig, ORDERS as API, PARTNER, serveJwks, TE, TYPE } from './environment.ts';
 
 const es = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -18,19 +18,8 @@ let jwks: Awaited<ReturnType<typeof serveJwks>>;
 let full: Awaited<ReturnType<typeof fullPipeline>>;
 let baton: RunningBaton;
 
-/** A destination that keeps every JSON line written to it. */
-function capture(): { lines: Array<Record<string, unknown>>; stream: Writable } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, stream };
-}
-const main = capture();
-const access = capture();
+const main = captureLines();
+const access = captureLines();
 
 beforeAll(async () => {
   jwks = await serveJwks([{ ...es.publicKey.export({ format: 'jwk' }), kid: 'es', alg: 'ES256', use: 'sig' }]);
