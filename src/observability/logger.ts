@@ -50,8 +50,10 @@ export function createLogger(level: LevelWithSilent, destination?: DestinationSt
 
 /**
  * The access log: one line per request with a fixed set of fields that never hold secrets
- * (request id, method, path without query, status, duration, address), so it skips redaction,
- * whose wildcard walk would otherwise dominate the cost of every request.
+ * (request id, method, path without query, status, duration, address), and the other per-request
+ * info lines built field by field from identifiers (`token exchanged`, `authorizer.decision` and
+ * `authorizer.shadow`, `hook ran`), so it skips redaction, whose wildcard walk would otherwise
+ * dominate the cost of every request. A line that could hold a secret goes to the main logger.
  */
 export function createAccessLogger(level: LevelWithSilent, destination?: DestinationStream): Logger {
   return pino(

@@ -11,7 +11,7 @@ import { currentRequestId } from '../observability/request-log.ts';
 import { traced } from '../observability/tracing.ts';
 import type { Store } from '../storage/store.ts';
 import {
-  createHookApi, hasHook, HookSession, loadHooks, runHook,
+  createHookApi, hasHook, hookRequestId, HookSession, loadHooks, runHook,
   type HookApi, type HookEvent, type HookInput, type HookName, type HookOutputs, type LoadedHooks,
 } from './hooks/index.ts';
 
@@ -124,9 +124,12 @@ export class HookPoints {
           onEvent: (event) => {
             reported = event;
             // A run is a line per call (buffered); a failure goes out at once, beside the runner's error line.
-            const line = merged(event, { event: event.type, clientId, reqId: currentRequestId() });
-            if (event.type === 'hook.ran') this.#requestLogger.info(line, 'hook ran');
-            else this.#logger.info(line, 'hook failed');
+            // Baton's own routes and the steps after the provider's (userinfo) run outside its
+            // request context: the hook's own context names the request there.
+            const reqId = hookRequestId(ctx) ?? currentRequestId();
+            // The access logger does not redact: its lines list their (identifier) fields one by one.
+            if (event.type === 'hook.ran') this.#requestLogger.info({ event: event.type, reqId, clientId, hook: event.hook, module: event.module, latencyMs: event.latencyMs, droppedClaims: event.droppedClaims }, 'hook ran');
+            else this.#logger.info(merged(event, { event: event.type, clientId, reqId }), 'hook failed');
             this.#onEvent?.(event, clientId);
           },
         });

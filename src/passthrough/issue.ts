@@ -76,7 +76,7 @@ export async function issueTokens(deps: PassthroughDeps, issuance: Issuance): Pr
 }
 
 /** The resource's configured scopes, bounded by the authorizers owning them (never widened). */
-async function decideResourceScopes(deps: PassthroughDeps, { entry, client, grantType, user, signIn }: Issuance): Promise<{ scopes: readonly string[]; claims: Record<string, unknown> }> {
+async function decideResourceScopes(deps: PassthroughDeps, { entry, client, grantType, user, signIn, requestId }: Issuance): Promise<{ scopes: readonly string[]; claims: Record<string, unknown> }> {
   const resource = entry.resource;
   if (!resource) return { scopes: [], claims: {} };
   if (!deps.authorizers?.concerns(resource.scopes)) return { scopes: resource.scopes, claims: {} };
@@ -88,6 +88,7 @@ async function decideResourceScopes(deps: PassthroughDeps, { entry, client, gran
     scopes: resource.scopes,
     upstream: { idp: entry.settings.id, acr: signIn.acr, amr: signIn.amr, authTime: signIn.authTime },
     claims: { ...user.claims },
+    requestId,
   }, resource.scopes, deps.metrics);
   if (outcome.failed) throw unavailable(`the authorizer ${outcome.failed} could not decide; try again later`);
   return outcome;

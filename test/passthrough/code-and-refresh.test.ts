@@ -312,6 +312,18 @@ describe('what operators see', () => {
 });
 
 describe('logs', () => {
+  it('name the request of each authorizer decision, as the passthrough.token line of that request does', async () => {
+    const before = env.logs.length;
+    await crmTokens();
+    const lines = env.logs.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const issued = lines.filter((line) => line.event === 'passthrough.token').map((line) => line.reqId);
+    const decisions = lines.filter((line) => line.event === 'authorizer.decision');
+    expect(issued).toHaveLength(1);
+    expect(typeof issued[0]).toBe('string');
+    expect(decisions.length).toBeGreaterThan(0);
+    for (const decision of decisions) expect(decision.reqId).toBe(issued[0]);
+  });
+
   it('never hold a secret, a code or a token, whatever the flow', async () => {
     const rp = await mail('mail-jwe');
     const auth = await authorize(page, env, rp, BOB);

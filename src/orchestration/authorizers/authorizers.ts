@@ -159,7 +159,7 @@ export class Authorizers {
   }
 
   #log(request: DecisionRequest, trace: AuthorizerTrace, droppedClaims: string[], shadow = false): void {
-    const reqId = currentRequestId();
+    const reqId = request.requestId ?? currentRequestId();
     if (shadow) {
       this.#deps.requestLogger.info({ event: 'authorizer.shadow', reqId, sub: request.subject, client_id: request.clientId, resource: request.resource, trace }, `shadow authorizer ${trace.outcome}`);
       return;

@@ -16,6 +16,11 @@ export interface DecisionRequest {
   upstream?: { idp: string; acr?: string; amr?: readonly string[]; authTime?: number };
   /** Mapped user claims. */
   claims: Readonly<Record<string, unknown>>;
+  /**
+   * The request id for Baton's log lines, where the request context does not give it (passthrough);
+   * never sent to an authorizer, never part of a cache key.
+   */
+  requestId?: string;
 }
 
 /** What one authorizer decided for one request; logged as event `authorizer.decision`. */

@@ -56,6 +56,12 @@ export interface HookOutputs {
   buildUserInfoClaims: JsonObject;
 }
 
+/** The request id a hook's context carries (every hook but authenticateBackchannel's), for log lines. */
+export function hookRequestId(ctx: object): string | undefined {
+  const id = (ctx as { requestId?: unknown }).requestId;
+  return typeof id === 'string' ? id : undefined;
+}
+
 /** The context to pass: the runner sets `hook`. */
 export type HookInput<N extends HookName> = Omit<N extends 'authenticateBackchannel' ? BackchannelContext : HookContext, 'hook'>;
 
@@ -97,7 +103,7 @@ export async function runHook<N extends HookName>(
   const fail = (kind: HookFailureKind, detail: string | undefined, err?: unknown): never => {
     const error = new HookError(kind, name, loaded.module, detail);
     const latencyMs = latency();
-    logger.error(internals.scrub({ event: 'hook.failed', hook: name, hookModule: loaded.module, kind, latencyMs, detail, ...(err === undefined ? {} : { err: errorFields(err) }) }) as object, `hook ${name} failed (${kind})`);
+    logger.error(internals.scrub({ event: 'hook.failed', reqId: hookRequestId(ctx), hook: name, hookModule: loaded.module, kind, latencyMs, detail, ...(err === undefined ? {} : { err: errorFields(err) }) }) as object, `hook ${name} failed (${kind})`);
     emit(onEvent, logger, { type: 'hook.failed', hook: name, module: loaded.module, latencyMs, kind });
     throw error;
   };
