@@ -123,11 +123,11 @@ export class HookPoints {
           logger: this.#logger,
           onEvent: (event) => {
             reported = event;
-            // A run is a line per call (buffered); a failure goes out at once, beside the runner's error line.
-            // Baton's own routes and the steps after the provider's (userinfo) run outside its
-            // request context: the hook's own context names the request there.
+            // The hook's own context names the request (Baton's own routes and userinfo run outside
+            // the provider's request context). A run is a buffered line per call, its fields listed
+            // one by one (the access logger does not redact); a failure goes out at once, beside the
+            // runner's error line.
             const reqId = hookRequestId(ctx) ?? currentRequestId();
-            // The access logger does not redact: its lines list their (identifier) fields one by one.
             if (event.type === 'hook.ran') this.#requestLogger.info({ event: event.type, reqId, clientId, hook: event.hook, module: event.module, latencyMs: event.latencyMs, droppedClaims: event.droppedClaims }, 'hook ran');
             else this.#logger.info(merged(event, { event: event.type, clientId, reqId }), 'hook failed');
             this.#onEvent?.(event, clientId);
