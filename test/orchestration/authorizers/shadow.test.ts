@@ -1,7 +1,8 @@
 // Shadow authorizers against real HTTP authorizers: asked with the enforced one of the same
 // namespace, never changing the result nor failing it, not waited for, their disagreements reported
 // (metric callback) and written in the decision trace once they settle.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import providerContext from 'oidc-provider/lib/helpers/als.js';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { TraceRecorder } from '../../../src/explain/recorder.ts';
 import { withTrace } from '../../../src/explain/trace-context.ts';
@@ -79,6 +80,26 @@ describe('shadow authorizers', () => {
     await withTrace(trace, () => authorizers.decide(request));
     await trace.settled();
     expect(shadows).toEqual([['orders-twin', 0]]);
+  });
+
+  it('log their answer with the id of the request that asked, from its context or the decision request (passthrough)', async () => {
+    const enforced = await serve('orders', onlyRead);
+    const shadow = await serve('orders-next', everything);
+    const log = captureLogger();
+    const clock = testClock();
+    const authorizers = new Authorizers([authorizerConfig('orders', enforced.url), authorizerConfig('orders-next', shadow.url, { shadow: true, namespace: 'orders:' })], {
+      sign: signer.sign, store: memoryStore(clock.now), logger: log.logger, clock: clock.now,
+    });
+    // As on the provider's routes and the lean token path: the request context in oidc-provider's store.
+    await providerContext.run({ state: { requestId: 'shadow-request-1' } } as never, () => authorizers.decide(request));
+    await authorizers.decide({ ...request, subject: 'carol', requestId: 'shadow-request-2' });
+    // A shadow is not waited for: its line comes when it answers.
+    await vi.waitFor(() => {
+      const lines = log.lines.filter((line) => line.event === 'authorizer.shadow');
+      expect(lines.map((line) => [line.sub, line.reqId])).toEqual(expect.arrayContaining([['bob', 'shadow-request-1'], ['carol', 'shadow-request-2']]));
+    }, { timeout: 5000 });
+    const enforcedLines = log.lines.filter((line) => line.event === 'authorizer.decision');
+    expect(enforcedLines.map((line) => [line.sub, line.reqId])).toEqual([['bob', 'shadow-request-1'], ['carol', 'shadow-request-2']]);
   });
 
   it('configuration: a shadow shares the namespace of an enforced authorizer; two enforced ones may not', () => {
