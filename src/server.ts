@@ -165,9 +165,9 @@ export async function createBaton(config: BatonConfig, options: BatonOptions = {
       store,
       logger,
       requestLogger: accessLogger,
-      onEvent: (event, clientId) => {
+      onEvent: (event, clientId, reqId) => {
         metrics.hooks.observe({ hook: event.hook, result: event.type === 'hook.ran' ? 'ran' : event.kind }, event.latencyMs / 1000);
-        if (event.type === 'hook.failed') events.emit('hook.failed', { hook: event.hook, kind: event.kind, latencyMs: event.latencyMs, ...(clientId === undefined ? {} : { clientId }) });
+        if (event.type === 'hook.failed') events.emit('hook.failed', { hook: event.hook, kind: event.kind, latencyMs: event.latencyMs, ...(clientId === undefined ? {} : { clientId }), ...(reqId === undefined ? {} : { reqId }) });
       },
     });
     let keys = await keyStore.load();

@@ -36,10 +36,10 @@ export interface EventMap {
   /** One authorizer's answer for one token request. */
   'authorizer.decision': {
     authorizer: string; sub: string; clientId: string; grantType: string; resource?: string;
-    outcome: string; requested: string[]; granted: string[]; cached: boolean; latencyMs: number; reason?: string;
+    outcome: string; requested: string[]; granted: string[]; cached: boolean; latencyMs: number; reason?: string; reqId?: string;
   };
   /** A hook threw, timed out or answered a bad shape. */
-  'hook.failed': { hook: string; clientId?: string; kind: string; latencyMs: number };
+  'hook.failed': { hook: string; clientId?: string; kind: string; latencyMs: number; reqId?: string };
   /**
    * A Baton refresh needed the upstream session renewed. `role`: `holder` (this instance held the
    * lease and called the upstream) or `waiter` (it took another holder's result); `outcome`:

@@ -36,8 +36,8 @@ export interface HookPointsDeps {
   readonly logger: Logger;
   /** The `hook ran` line of each call: the access log's (buffered, flushed every second and on close); `logger` by default. */
   readonly requestLogger?: Logger;
-  /** Every hook run and failure (metrics, audit), with the client whose hook it was. */
-  readonly onEvent?: (event: HookEvent, clientId: string | undefined) => void;
+  /** Every hook run and failure (metrics, audit), with the client whose hook it was and the request's id. */
+  readonly onEvent?: (event: HookEvent, clientId: string | undefined, reqId: string | undefined) => void;
 }
 
 export interface HookCallParts {
@@ -130,7 +130,7 @@ export class HookPoints {
             const reqId = hookRequestId(ctx) ?? currentRequestId();
             if (event.type === 'hook.ran') this.#requestLogger.info({ event: event.type, reqId, clientId, hook: event.hook, module: event.module, latencyMs: event.latencyMs, droppedClaims: event.droppedClaims }, 'hook ran');
             else this.#logger.info(merged(event, { event: event.type, clientId, reqId }), 'hook failed');
-            this.#onEvent?.(event, clientId);
+            this.#onEvent?.(event, clientId, reqId);
           },
         });
       } catch (err) {

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { WEB_REDIRECT } from '../fixtures/standard.ts';
+import type { BatonEvent } from '../../src/observability/events.ts';
 import { createAccessLogger } from '../../src/observability/logger.ts';
 import { freePort, startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { basic, discover, postForm } from '../helpers/rp.ts';
@@ -27,6 +28,7 @@ let baton: RunningBaton;
 
 const main = captureLines();
 const access = captureLines();
+const events: BatonEvent[] = [];
 
 beforeAll(async () => {
   const batonPort = await freePort();
@@ -61,6 +63,7 @@ beforeAll(async () => {
       { client_id: 'web', client_secret: '${WEB_SECRET}', redirect_uris: [WEB_REDIRECT], resources: [{ id: API }] },
     ],
   }, { port: batonPort, logger: pino({ level: 'warn' }, main.stream), accessLogger: createAccessLogger('info', access.stream) });
+  baton.baton.events.subscribe((event) => events.push(event));
 });
 
 afterAll(async () => {
@@ -146,6 +149,9 @@ describe('the decision lines', () => {
       const full = await ask('authz-line-full', '&unknown_parameter=1');
       expect(full.status).toBe(200);
       expect(decisions(access.lines, 'authz-line-full')).toEqual([expect.objectContaining({ msg: 'authorizer granted', client_id: 'service' })]);
+      // The audit events name them too.
+      const audited = events.filter((event) => event.type === 'authorizer.decision').map((event) => (event as { reqId?: string }).reqId);
+      expect(audited).toEqual(expect.arrayContaining(['authz-line-lean', 'authz-line-full']));
     } finally {
       policy.clean = false;
     }

@@ -7,6 +7,7 @@ import * as client from 'openid-client';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { BatonEvent } from '../../src/observability/events.ts';
 import { createAccessLogger } from '../../src/observability/logger.ts';
 import { startBaton, TEST_ENV, type RunningBaton } from '../helpers/baton.ts';
 import { WEB_REDIRECT } from '../fixtures/standard.ts';
@@ -19,6 +20,7 @@ const fixture = (name: string) => fileURLToPath(new URL(`./hooks/fixtures/${name
 
 const main = captureLines();
 const access = captureLines();
+const events: BatonEvent[] = [];
 let baton: RunningBaton;
 
 beforeAll(async () => {
@@ -32,6 +34,7 @@ beforeAll(async () => {
       { client_id: 'broken', client_secret: '${WEB_SECRET}', grant_types: ['client_credentials'], resources: [{ id: API }], hooks: { module: fixture('throws.js') } },
     ],
   }, { logger: pino({ level: 'info' }, main.stream), accessLogger: createAccessLogger('info', access.stream) });
+  baton.baton.events.subscribe((event) => events.push(event));
 });
 afterAll(() => baton?.stop());
 
@@ -68,7 +71,8 @@ describe('hook lines at the token endpoint', () => {
     expect(response.status).toBe(500);
     expect(named(main.lines, 'hook failed', 'hook-line-failed')).toEqual([expect.objectContaining({ event: 'hook.failed', hook: 'buildAccessTokenClaims', clientId: 'broken', kind: 'threw' })]);
     expect(named(access.lines, 'hook failed', 'hook-line-failed')).toEqual([]);
-    // The runner's error line (the failure's detail) names it as well.
+    // The runner's error line (the failure's detail) and the audit event name it as well.
     expect(main.lines.filter((line) => line.level === 50 && line.event === 'hook.failed' && line.reqId === 'hook-line-failed')).toHaveLength(1);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'hook.failed', hook: 'buildAccessTokenClaims', clientId: 'broken', reqId: 'hook-line-failed' }));
   });
 });

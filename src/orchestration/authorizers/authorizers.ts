@@ -170,6 +170,7 @@ export class Authorizers {
       ...(request.resource === undefined ? {} : { resource: request.resource }),
       outcome: trace.outcome, requested: [...trace.requested], granted: [...trace.granted], cached: trace.cached, latencyMs: trace.latencyMs,
       ...(trace.reason === undefined ? {} : { reason: trace.reason }),
+      ...(reqId === undefined ? {} : { reqId }),
     });
     const record = {
       event: 'authorizer.decision',
