@@ -59,7 +59,7 @@ export interface HookOutputs {
 /** The request id a hook's context carries (every hook but authenticateBackchannel's), for log lines. */
 export function hookRequestId(ctx: object): string | undefined {
   const id = (ctx as { requestId?: unknown }).requestId;
-  return typeof id === 'string' ? id : undefined;
+  return typeof id === 'string' && id !== '' ? id : undefined;
 }
 
 /** The context to pass: the runner sets `hook`. */

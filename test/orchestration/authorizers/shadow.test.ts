@@ -93,13 +93,13 @@ describe('shadow authorizers', () => {
     // As on the provider's routes and the lean token path: the request context in oidc-provider's store.
     await providerContext.run({ state: { requestId: 'shadow-request-1' } } as never, () => authorizers.decide(request));
     await authorizers.decide({ ...request, subject: 'carol', requestId: 'shadow-request-2' });
+    // Both given: the decision request's own id.
+    await providerContext.run({ state: { requestId: 'shadow-context-3' } } as never, () => authorizers.decide({ ...request, subject: 'dave', requestId: 'shadow-request-3' }));
+    const pairs = (event: string) => log.lines.filter((line) => line.event === event).map((line) => [line.sub, line.reqId]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    const expected = [['bob', 'shadow-request-1'], ['carol', 'shadow-request-2'], ['dave', 'shadow-request-3']];
     // A shadow is not waited for: its line comes when it answers.
-    await vi.waitFor(() => {
-      const lines = log.lines.filter((line) => line.event === 'authorizer.shadow');
-      expect(lines.map((line) => [line.sub, line.reqId])).toEqual(expect.arrayContaining([['bob', 'shadow-request-1'], ['carol', 'shadow-request-2']]));
-    }, { timeout: 5000 });
-    const enforcedLines = log.lines.filter((line) => line.event === 'authorizer.decision');
-    expect(enforcedLines.map((line) => [line.sub, line.reqId])).toEqual([['bob', 'shadow-request-1'], ['carol', 'shadow-request-2']]);
+    await vi.waitFor(() => expect(pairs('authorizer.shadow')).toEqual(expected), { timeout: 5000 });
+    expect(pairs('authorizer.decision')).toEqual(expected);
   });
 
   it('configuration: a shadow shares the namespace of an enforced authorizer; two enforced ones may not', () => {
