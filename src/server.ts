@@ -68,8 +68,8 @@ export interface BatonOptions {
   readonly logger?: Logger;
   /**
    * Where the lines written for every request of a kind go (`request`, `token exchanged`, authorizers'
-   * `info` decisions: fixed fields, no redaction); defaults to `logger` when one is given, else a
-   * buffered, unredacted stdout logger.
+   * `info` decisions and shadow lines, `hook ran`: fixed fields, no redaction); defaults to `logger`
+   * when one is given, else a buffered, unredacted stdout logger.
    */
   readonly accessLogger?: Logger;
   readonly clock?: Clock;

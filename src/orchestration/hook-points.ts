@@ -114,6 +114,9 @@ export class HookPoints {
       timeoutMs,
     });
     const trace = currentTrace();
+    // The hook's own context names the request (Baton's own routes and userinfo run outside the
+    // provider's request context); the runner's error line and the lines below share it.
+    const reqId = hookRequestId(ctx) ?? currentRequestId();
     let reported: HookEvent | undefined;
     return traced(`hook.${name}`, { 'baton.hook': name, 'baton.client_id': clientId ?? '' }, async () => {
       let output: HookOutputs[N];
@@ -121,13 +124,11 @@ export class HookPoints {
         output = await runHook(module.loaded, name, ctx, api, {
           timeoutMs,
           logger: this.#logger,
+          reqId,
           onEvent: (event) => {
             reported = event;
-            // The hook's own context names the request (Baton's own routes and userinfo run outside
-            // the provider's request context). A run is a buffered line per call, its fields listed
-            // one by one (the access logger does not redact); a failure goes out at once, beside the
-            // runner's error line.
-            const reqId = hookRequestId(ctx) ?? currentRequestId();
+            // A run is a buffered line per call, its fields listed one by one (the access logger does
+            // not redact); a failure goes out at once, beside the runner's error line.
             if (event.type === 'hook.ran') this.#requestLogger.info({ event: event.type, reqId, clientId, hook: event.hook, module: event.module, latencyMs: event.latencyMs, droppedClaims: event.droppedClaims }, 'hook ran');
             else this.#logger.info(merged(event, { event: event.type, clientId, reqId }), 'hook failed');
             this.#onEvent?.(event, clientId, reqId);

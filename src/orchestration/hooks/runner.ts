@@ -41,6 +41,8 @@ export interface RunHookOptions {
   /** Deadline in milliseconds (the configuration's `timeout` is in seconds). */
   readonly timeoutMs: number;
   readonly logger: HookLogger;
+  /** The request id for the failure's error line; default: the one the hook's context carries. */
+  readonly reqId?: string;
   readonly onEvent?: (event: HookEvent) => void;
 }
 
@@ -103,7 +105,7 @@ export async function runHook<N extends HookName>(
   const fail = (kind: HookFailureKind, detail: string | undefined, err?: unknown): never => {
     const error = new HookError(kind, name, loaded.module, detail);
     const latencyMs = latency();
-    logger.error(internals.scrub({ event: 'hook.failed', reqId: hookRequestId(ctx), hook: name, hookModule: loaded.module, kind, latencyMs, detail, ...(err === undefined ? {} : { err: errorFields(err) }) }) as object, `hook ${name} failed (${kind})`);
+    logger.error(internals.scrub({ event: 'hook.failed', reqId: options.reqId ?? hookRequestId(ctx), hook: name, hookModule: loaded.module, kind, latencyMs, detail, ...(err === undefined ? {} : { err: errorFields(err) }) }) as object, `hook ${name} failed (${kind})`);
     emit(onEvent, logger, { type: 'hook.failed', hook: name, module: loaded.module, latencyMs, kind });
     throw error;
   };
